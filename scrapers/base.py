@@ -1,0 +1,180 @@
+"""The contract every price source implements.
+
+A source turns the bytes a provider publishes into normalised ``PriceRecord``s.
+It knows how to fetch those bytes (URL, method, headers) and how to parse them,
+and nothing about Dagster or the warehouse.  Parsers are strict: a page whose
+layout changed raises ``ParseError`` naming the source and what was missing; it
+never returns partial or zero prices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+ProductKind = Literal["serverless_gpu", "dedicated_gpu", "hosted_api", "fx", "catalog"]
+Component = Literal[
+    "gpu",
+    "cpu",
+    "memory",
+    "instance",
+    "input_token",
+    "output_token",
+    "cached_input_token",
+    "cache_write_token",
+    "request",
+    "setup_fee",
+]
+Unit = Literal["second", "hour", "month", "token", "1M_tokens"]
+
+PRODUCT_KINDS = ("serverless_gpu", "dedicated_gpu", "hosted_api")
+COMPONENTS = (
+    "gpu",
+    "cpu",
+    "memory",
+    "instance",
+    "input_token",
+    "output_token",
+    "cached_input_token",
+    "cache_write_token",
+    "request",
+    "setup_fee",
+)
+UNITS = ("second", "hour", "month", "token", "1M_tokens")
+
+
+class ParseError(ValueError):
+    """A source's payload did not have the structure its parser expects."""
+
+    def __init__(self, source_id: str, reason: str):
+        self.source_id = source_id
+        self.reason = reason
+        super().__init__(f"{source_id}: {reason}")
+
+
+class SourceSkipped(Exception):
+    """The source cannot run in this mode (e.g. it needs an API key that is not set)."""
+
+
+@dataclass(frozen=True)
+class PriceRecord:
+    """One price, normalised.  ``amount`` is always a Decimal and always has a currency."""
+
+    provider: str  # lower-case provider id: runpod, modal, openai, ...
+    source_id: str  # the stable id of the source that observed it
+    product_kind: str  # serverless_gpu | dedicated_gpu | hosted_api
+    sku: str  # the SKU or model id, as the provider names it
+    component: str  # see COMPONENTS
+    amount: Decimal
+    currency: str  # ISO 4217, upper case
+    unit: str  # see UNITS
+    gpu_model: str | None = None  # normalised, e.g. H100-80GB-SXM (scrapers.gpus.normalise_gpu)
+    gpu_count: int | None = None
+    region: str | None = None
+    tier: str | None = None  # on_demand, secure, community, spot, flex, active, batch, reserved_1m, ...
+    note: str | None = None  # e.g. "excl. VAT"
+    # Provenance, filled in by the fetcher (``with_provenance``), not by parsers.
+    fetched_at: datetime | None = None
+    source_url: str | None = None
+    payload_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"{self.source_id}/{self.sku}: amount must be Decimal, got {type(self.amount).__name__}")
+        if self.component not in COMPONENTS:
+            raise ValueError(f"{self.source_id}/{self.sku}: unknown component {self.component!r}")
+        if self.unit not in UNITS:
+            raise ValueError(f"{self.source_id}/{self.sku}: unknown unit {self.unit!r}")
+        if len(self.currency) != 3 or not self.currency.isupper():
+            raise ValueError(f"{self.source_id}/{self.sku}: currency must be ISO 4217 upper case, got {self.currency!r}")
+
+    def with_provenance(self, fetched_at: datetime, source_url: str, payload_sha256: str) -> "PriceRecord":
+        return dataclasses.replace(self, fetched_at=fetched_at, source_url=source_url, payload_sha256=payload_sha256)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request a source needs.  Secrets go in headers and are never logged."""
+
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    json: dict | None = None
+
+
+class Source:
+    """Base class of a price source.
+
+    Subclasses set ``source_id``, ``provider``, ``kind``, ``extension`` (of the
+    recorded snapshot file, e.g. ``"html"``) and ``expected_skus`` and implement
+    ``requests()`` and ``parse()``.  Sources with several requests receive the
+    payloads in the same order; a snapshot holds one payload, so multi-request
+    sources override ``combine()`` / ``split()``.
+    """
+
+    source_id: ClassVar[str]
+    provider: ClassVar[str]
+    kind: ClassVar[str]
+    extension: ClassVar[str] = "json"
+    # SKUs (or gpu_models) that must be present, or the parse is implausible.
+    expected_gpu_models: ClassVar[tuple[str, ...]] = ()
+    expected_skus: ClassVar[tuple[str, ...]] = ()
+    discontinued: ClassVar[bool] = False
+    # A cross-check catalog (OpenRouter, genai-prices): its records are compared with the
+    # providers' own prices, never used to price usage.  ``provider`` on its records is the
+    # model's vendor, and ``sku`` the vendor's own model id.
+    catalog: ClassVar[bool] = False
+
+    def requests(self) -> list[Request]:
+        """The HTTP request(s) to fetch the payload.  A single request for most sources."""
+        raise NotImplementedError
+
+    def local_payload(self) -> bytes | None:
+        """For offline sources (a catalog bundled in a package): the payload, with no HTTP."""
+        return None
+
+    def parse(self, payload: bytes) -> list[PriceRecord]:
+        raise NotImplementedError
+
+    # --- helpers -----------------------------------------------------------
+    def primary_url(self) -> str:
+        return self.requests()[0].url
+
+    def record(self, **kwargs) -> PriceRecord:
+        kwargs.setdefault("provider", self.provider)
+        kwargs.setdefault("source_id", self.source_id)
+        kwargs.setdefault("product_kind", self.kind)
+        return PriceRecord(**kwargs)
+
+    def fail(self, reason: str) -> ParseError:
+        return ParseError(self.source_id, reason)
+
+
+def sha256(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def to_decimal(source_id: str, text: str | int | float, what: str) -> Decimal:
+    """Parse a price string such as ``"$0.00031"``, ``"1,234.50"`` or ``"€ 184.00"`` into a Decimal.
+
+    Floats are converted through ``repr`` so ``0.1`` stays ``0.1``.
+    """
+    from decimal import InvalidOperation
+
+    if isinstance(text, float):
+        text = repr(text)
+    cleaned = str(text).strip().replace(",", "")
+    for sym in ("$", "£", "€", "US", "USD", "GBP", "EUR"):
+        cleaned = cleaned.replace(sym, "")
+    cleaned = cleaned.strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ParseError(source_id, f"{what}: {text!r} is not a number") from None
+    if not value.is_finite():
+        raise ParseError(source_id, f"{what}: {text!r} is not a finite number")
+    return value

@@ -1,0 +1,227 @@
+"""``spendwatch.toml``: the organisation's teams, attribution rules, thresholds and servers.
+
+Resolution order for the path: ``--config``, then ``SPENDWATCH_CONFIG``, then
+``./spendwatch.toml``, then the bundled sample organisation in
+``examples/spendwatch.toml``.  The file is validated at load with pydantic; any
+unknown key, wrong type or reference to an undeclared team raises
+``ConfigError`` naming the file, the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from spendwatch.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = PROJECT_ROOT / "examples" / "spendwatch.toml"
+UNALLOCATED = "unallocated"
+
+MatchField = Literal["account", "project", "workspace", "api_key", "endpoint", "resource", "tag"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _currency(v: str) -> str:
+    if len(v) != 3 or not v.isalpha() or not v.isupper():
+        raise ValueError(f"{v!r} is not an ISO 4217 currency code (three upper-case letters)")
+    return v
+
+
+class Defaults(_Strict):
+    monthly_threshold: Decimal = Field(default=Decimal("1500"), gt=0, description="In the reporting currency")
+    slack_webhook_env: str = "SLACK_WEBHOOK_URL"
+
+
+class Team(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    lead: str | None = None
+    monthly_threshold: Decimal | None = Field(default=None, gt=0)
+    slack_webhook_env: str | None = None
+    slack_channel: str | None = None
+
+
+class AttributionRule(_Strict):
+    """Map lines to a team when one of their keys equals ``value``.
+
+    ``match = "tag"`` compares the tag named ``tag_key`` with ``value``; with
+    ``value`` omitted, the tag's value itself names the team.
+    """
+
+    team: str | None = None
+    match: MatchField
+    value: str | None = None
+    tag_key: str | None = None
+    provider: str | None = None  # restrict to one provider id (openai, runpod, aws, ...)
+
+    @model_validator(mode="after")
+    def _check(self) -> "AttributionRule":
+        if self.match == "tag":
+            if not self.tag_key:
+                raise ValueError("match = 'tag' needs tag_key")
+            if (self.value is None) != (self.team is None):
+                raise ValueError("a tag rule needs both value and team, or neither (the tag value names the team)")
+        else:
+            if self.tag_key is not None:
+                raise ValueError("tag_key is only allowed with match = 'tag'")
+            if self.value is None or self.team is None:
+                raise ValueError(f"match = {self.match!r} needs value and team")
+        return self
+
+
+class DedicatedServer(_Strict):
+    """A dedicated GPU server the organisation already rents."""
+
+    id: str
+    provider: str
+    team: str
+    gpu: str  # normalised GPU class, e.g. RTX4090-24GB
+    gpu_count: int = Field(default=1, ge=1)
+    monthly_price: Decimal = Field(gt=0)
+    currency: str
+    since: str | None = None  # YYYY-MM
+
+    _cur = field_validator("currency")(lambda cls, v: _currency(v))
+
+
+class Throughput(_Strict):
+    """Self-host throughput assumption: tokens per second per GPU for a model class."""
+
+    model_class: str
+    gpu: str
+    tokens_per_second: Decimal = Field(gt=0)
+    utilisation: Decimal = Field(default=Decimal("0.6"), gt=0, le=1)
+    models: list[str] = Field(default_factory=list, description="model ids (glob) in this class")
+
+
+class Exports(_Strict):
+    paths: list[str] = Field(default_factory=lambda: ["exports"])
+    inbox: str = "exports/inbox"
+
+
+class Audit(_Strict):
+    tolerance_pct: Decimal = Field(default=Decimal("0.01"), ge=0)
+    tolerance_abs: Decimal = Field(default=Decimal("1"), ge=0, description="In the reporting currency")
+
+
+class Config(_Strict):
+    reporting_currency: str = "GBP"
+    defaults: Defaults = Defaults()
+    teams: list[Team]
+    attribution: list[AttributionRule] = Field(default_factory=list)
+    dedicated_servers: list[DedicatedServer] = Field(default_factory=list)
+    throughput: list[Throughput] = Field(default_factory=list)
+    exports: Exports = Exports()
+    audit: Audit = Audit()
+
+    # Not part of the file: where it was loaded from, for resolving relative paths.
+    path: Path | None = Field(default=None, exclude=True)
+
+    _rc = field_validator("reporting_currency")(lambda cls, v: _currency(v))
+
+    @model_validator(mode="after")
+    def _teams_declared(self) -> "Config":
+        names = [t.name for t in self.teams]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"team declared twice: {', '.join(dup)}")
+        if UNALLOCATED in names:
+            raise ValueError(f"{UNALLOCATED!r} is reserved for lines that match no rule")
+        declared = set(names)
+        for i, rule in enumerate(self.attribution):
+            if rule.team is not None and rule.team not in declared:
+                raise _Ref(f"attribution[{i}].team", rule.team)
+        for i, srv in enumerate(self.dedicated_servers):
+            if srv.team not in declared:
+                raise _Ref(f"dedicated_servers[{i}].team", srv.team)
+        return self
+
+    # --- convenience -------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else (self.base_dir / q)
+
+    def export_paths(self) -> list[Path]:
+        return [self.resolve(p) for p in self.exports.paths]
+
+    def inbox(self) -> Path:
+        return self.resolve(self.exports.inbox)
+
+    def team(self, name: str) -> Team:
+        for t in self.teams:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def threshold(self, name: str) -> Decimal:
+        t = self.team(name)
+        return t.monthly_threshold if t.monthly_threshold is not None else self.defaults.monthly_threshold
+
+    def webhook_env(self, name: str | None) -> str:
+        if name and name != UNALLOCATED:
+            t = self.team(name)
+            if t.slack_webhook_env:
+                return t.slack_webhook_env
+        return self.defaults.slack_webhook_env
+
+
+class _Ref(ValueError):
+    def __init__(self, loc: str, team: str):
+        super().__init__(f"{loc}: team {team!r} is not declared in [[teams]]")
+
+
+def resolve_config_path(explicit: str | os.PathLike | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("SPENDWATCH_CONFIG")
+    if env:
+        return Path(env)
+    local = Path.cwd() / "spendwatch.toml"
+    if local.exists():
+        return local
+    return EXAMPLE_CONFIG
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load and validate spendwatch.toml; raise ConfigError naming file, key path and reason."""
+    p = resolve_config_path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = _loc(err.get("loc", ()))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown key"
+        msg = msg.removeprefix("Value error, ")
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise ConfigError(f"{p}: {loc}: {msg}{more}" if loc else f"{p}: {msg}{more}") from None
+    return cfg.model_copy(update={"path": p.resolve()})
+
+
+def _loc(parts) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
