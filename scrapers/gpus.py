@@ -30,6 +30,7 @@ _RULES: list[tuple[str, str]] = [
     (r"a5000|rtxa5000", "RTXA5000-24GB"),
     (r"a4500", "RTXA4500-20GB"),
     (r"a4000|rtxa4000", "RTXA4000-16GB"),
+    (r"a40(?!\d)", "A40-48GB"),  # RunPod "A6000, A40" tier; Replicate gpu-a40-large / gpu-a40-small
     (r"6000ada|rtx6000ada", "RTX6000ADA-48GB"),
     (r"pro6000|rtxpro6000", "RTXPRO6000-96GB"),
     (r"4000ada", "RTX4000ADA-20GB"),
@@ -37,9 +38,17 @@ _RULES: list[tuple[str, str]] = [
     (r"5090", "RTX5090-32GB"),
     (r"4090", "RTX4090-24GB"),
     (r"3090", "RTX3090-24GB"),
+    (r"v100.*32g", "V100-32GB"),  # RunPod "Tesla V100-SXM2-32GB"; without it the 32 GB card read as 16 GB
     (r"v100", "V100-16GB"),
     (r"t4", "T4-16GB"),
     (r"mi300x", "MI300X-192GB"),
+    # Dedicated-GPU sources (RunPod Pods, Lambda, Hetzner GEX, GigaGPU); names that matched nothing before.
+    (r"a30(?!\d)", "A30-24GB"),  # RunPod "NVIDIA A30"
+    (r"5000ada", "RTX5000ADA-32GB"),  # RunPod "NVIDIA RTX 5000 Ada Generation"
+    (r"4000sffada", "RTX4000ADA-20GB"),  # Hetzner GEX44 "RTX 4000 SFF Ada Generation"
+    (r"pro4000", "RTXPRO4000-24GB"),  # Hetzner GEX45 "RTX PRO 4000 Blackwell SFF"
+    (r"6000pro", "RTXPRO6000-96GB"),  # GigaGPU "RTX 6000 Pro 96GB" (= RTX PRO 6000 Blackwell)
+    (r"quadrortx6000", "QUADRORTX6000-24GB"),  # Lambda "Quadro RTX 6000 (24 GB)"
 ]
 
 

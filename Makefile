@@ -1,0 +1,40 @@
+# spendwatch: `make run` and `make test` do all the set-up on a fresh machine (Python 3.11+, make).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install run test dev validate bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spendwatch needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the daily job once, end to end, on the embedded default; then print the spend review.
+run: $(STAMP)
+	$(BIN)/spendwatch run
+
+## Run the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Start the Dagster UI.
+dev: $(STAMP)
+	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	$(BIN)/dagster dev -w workspace.yaml
+
+validate: $(STAMP)
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_daily.py
+
+clean:
+	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal data/raw data/dagster_home

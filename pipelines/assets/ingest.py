@@ -1,0 +1,47 @@
+"""Ingesting usage and invoice exports into the canonical line-item table."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.partitions import POOL, daily_partitions
+from pipelines.resources import SpendwatchSettings, WarehouseResource
+from spendwatch import operations
+from spendwatch.render import markdown_table
+
+
+class IngestConfig(dg.Config):
+    """Files to ingest; empty means the configured export folders and the inbox."""
+
+    paths: list[str] = []
+
+
+@dg.asset(group_name="ingest", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, deps=["org_config"])
+def billing_line_items(
+    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource, settings: SpendwatchSettings
+) -> dg.MaterializeResult:
+    """Every billed and usage line from every export, exactly once, attributed to a team ('unallocated' when no rule matches)."""
+    cfg = settings.load()
+    paths = [Path(p) for p in config.paths] or [p for p in [*cfg.export_paths(), cfg.inbox()] if p.exists()]
+    with warehouse.open() as con:
+        results = operations.ingest(con, cfg, paths)
+        total = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
+        unallocated = con.execute("SELECT count(*) FROM billing_line_items WHERE x_team = 'unallocated'").fetchone()[0]
+    new = [r for r in results if not r.skipped_duplicate]
+    rejected = sum(r.rows_rejected for r in results)
+    for r in new:
+        context.log.info(f"ingested {r.path.name}: {r.format}, {r.rows_loaded} loaded, {r.rows_rejected} rejected, {r.rows_replaced} replaced")
+    rows = [(r.path.name, r.format, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_replaced, "yes" if r.skipped_duplicate else "") for r in results]
+    return dg.MaterializeResult(
+        metadata={
+            "files_seen": len(results),
+            "files_ingested": len(new),
+            "rows_loaded": sum(r.rows_loaded for r in new),
+            "rows_rejected": rejected,
+            "line_items_total": total,
+            "unallocated_lines": unallocated,
+            "files": dg.MetadataValue.md(
+                markdown_table(["file", "format", "read", "loaded", "rejected", "replaced", "already ingested"], rows, limit=None)
+            ),
+        }
+    )

@@ -1,0 +1,45 @@
+"""Price tracking: every provider's current prices, kept as effective-dated history."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.partitions import HTTP_RETRY, POOL, daily_partitions
+from pipelines.resources import SpendwatchSettings, WarehouseResource
+from spendwatch import operations
+from spendwatch.render import markdown_table
+
+
+@dg.asset(group_name="prices", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, retry_policy=HTTP_RETRY)
+def fx_rates(context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SpendwatchSettings) -> dg.MaterializeResult:
+    """ECB euro reference rates, the basis of every currency conversion (bundled history plus today's file when reachable)."""
+    mode = "offline" if settings.price_mode in ("offline", "snapshot") else "auto"
+    with warehouse.open() as con:
+        status = operations.refresh_fx(con, mode=mode)
+    context.log.info(f"fx_rates: latest ECB date {status['latest_rate_date']}, daily file {status['daily']}")
+    return dg.MaterializeResult(metadata={k: dg.MetadataValue.text(str(v)) for k, v in status.items()})
+
+
+@dg.asset(group_name="prices", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, retry_policy=HTTP_RETRY)
+def price_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SpendwatchSettings) -> dg.MaterializeResult:
+    """Every provider's prices, effective-dated: a changed price closes the old row and opens a new one; a failed source keeps its last good prices."""
+    with warehouse.open() as con:
+        refresh = operations.refresh_prices(
+            con,
+            mode=settings.price_mode,
+            snapshot_dir=Path(settings.snapshot_dir) if settings.snapshot_dir else None,
+            archive_dir=warehouse.data_dir() / "raw",
+        )
+        open_rows = con.execute("SELECT count(*) FROM price_history WHERE valid_to IS NULL").fetchone()[0]
+    context.log.info(f"prices: {refresh.summary()}")
+    rows = [(r.source_id, r.status, r.mode, r.records, r.dropped, r.inserted, r.closed, r.error or "") for r in refresh.results]
+    return dg.MaterializeResult(
+        metadata={
+            "summary": refresh.summary(),
+            "sources_failed": len(refresh.failed),
+            "open_prices": open_rows,
+            "sources": dg.MetadataValue.md(
+                markdown_table(["source", "status", "mode", "records", "dropped", "inserted", "closed", "error"], rows, limit=None)
+            ),
+        }
+    )

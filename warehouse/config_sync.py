@@ -1,0 +1,36 @@
+"""Mirror spendwatch.toml into the ``config`` schema, so SQL models read config as data."""
+
+from __future__ import annotations
+
+import duckdb
+
+from spendwatch.config import Config
+
+
+def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
+    """Replace the config tables with the current file's content, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for t in ("settings", "teams", "dedicated_servers", "throughput"):
+            con.execute(f"DELETE FROM config.{t}")
+        con.execute(
+            "INSERT INTO config.settings VALUES (?, ?, ?, ?, ?)",
+            [cfg.reporting_currency, cfg.defaults.monthly_threshold, cfg.audit.tolerance_pct, cfg.audit.tolerance_abs, str(cfg.path) if cfg.path else None],
+        )
+        con.executemany(
+            "INSERT INTO config.teams VALUES (?, ?, ?, ?, ?, ?)",
+            [[t.name, t.lead, cfg.threshold(t.name), cfg.reporting_currency, cfg.webhook_env(t.name), t.slack_channel] for t in cfg.teams],
+        )
+        if cfg.dedicated_servers:
+            con.executemany(
+                "INSERT INTO config.dedicated_servers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[s.id, s.provider, s.team, s.gpu, s.gpu_count, s.monthly_price, s.currency, s.since] for s in cfg.dedicated_servers],
+            )
+        rows = [[t.model_class, t.gpu, t.tokens_per_second, t.utilisation, m] for t in cfg.throughput for m in (t.models or ["*"])]
+        if rows:
+            con.executemany("INSERT INTO config.throughput VALUES (?, ?, ?, ?, ?)", rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return {"teams": len(cfg.teams), "dedicated_servers": len(cfg.dedicated_servers), "throughput": len(rows)}

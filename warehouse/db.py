@@ -1,0 +1,103 @@
+"""Opening the warehouse and migrating its schema.
+
+The warehouse is a DuckDB file (``data/warehouse.duckdb`` by default; ``--warehouse``
+or ``SPENDWATCH_WAREHOUSE`` override it) or a MotherDuck ``md:`` DSN for teams that
+outgrow one machine.  The schema is created only by the versioned migrations in
+``warehouse/migrations/NNN_name.sql``, applied in order at every open and recorded
+in ``schema_migrations``; applying them again is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from spendwatch.config import PROJECT_ROOT
+from spendwatch.errors import SpendwatchError, UsageError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+_MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def resolve_warehouse(explicit: str | os.PathLike | None = None) -> str:
+    """The warehouse location: explicit value, else SPENDWATCH_WAREHOUSE, else data/warehouse.duckdb."""
+    value = str(explicit) if explicit else os.environ.get("SPENDWATCH_WAREHOUSE") or str(DEFAULT_WAREHOUSE)
+    return value
+
+
+def is_motherduck(location: str) -> bool:
+    return location.startswith("md:") or location.startswith("motherduck:")
+
+
+def connect(location: str | os.PathLike | None = None, *, read_only: bool = False, migrate_schema: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating the file's folder if needed) and apply pending migrations."""
+    loc = resolve_warehouse(location)
+    if not is_motherduck(loc) and loc != ":memory:":
+        parent = Path(loc).expanduser().resolve().parent
+        if not read_only:
+            parent.mkdir(parents=True, exist_ok=True)
+        elif not Path(loc).exists():
+            raise UsageError(f"{loc}: warehouse not found (run `spendwatch run` first)")
+    try:
+        con = duckdb.connect(loc, read_only=read_only)
+    except duckdb.IOException as e:
+        raise SpendwatchError(f"{loc}: cannot open warehouse: {e}") from None
+    if migrate_schema and not read_only:
+        migrate(con)
+    return con
+
+
+def migrations() -> list[Migration]:
+    found = []
+    for p in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        m = _MIGRATION_NAME.match(p.name)
+        if not m:
+            raise SpendwatchError(f"{p}: migration files must be named NNN_name.sql")
+        found.append(Migration(int(m.group(1)), m.group(2), p))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise SpendwatchError(f"{MIGRATIONS_DIR}: two migrations share a version number")
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration not yet recorded in schema_migrations; return the versions applied."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migrations (
+               version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"""
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for m in migrations():
+        if m.version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(m.sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None)],
+            )
+            con.execute("COMMIT")
+        except Exception as e:
+            con.execute("ROLLBACK")
+            raise SpendwatchError(f"{m.path.name}: migration failed: {e}") from e
+        applied.append(m.version)
+    return applied

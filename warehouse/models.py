@@ -1,0 +1,249 @@
+"""The dbt_like_sql runner: SQL models as files, dependencies as ``ref`` and ``source``.
+
+Each ``.sql`` file under ``dbt_like_sql/`` is one SELECT that builds the table (or,
+with a ``-- materialized: view`` header line, the view) named after the file.
+Dependencies are written in the SQL as ``{{ ref('model') }}`` and
+``{{ source('raw', 'table') }}``; the graph is derived from them, never kept by hand.
+The leading ``--`` comment block is the model's description.
+
+Templating is limited to ``ref`` and ``source``: no other Jinja variable exists, and
+values never reach SQL through the template (config lives in tables under the
+``config`` schema, read with ``source('config', ...)``).
+"""
+
+from __future__ import annotations
+
+import graphlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import jinja2
+import jinja2.sandbox
+
+from spendwatch.config import PROJECT_ROOT
+from spendwatch.errors import SpendwatchError
+
+MODELS_DIR = PROJECT_ROOT / "dbt_like_sql"
+SOURCE_SCHEMAS = {"raw": "main", "config": "config"}
+_HEADER_DIRECTIVE = re.compile(r"^\s*([a-z_]+)\s*:\s*(\S+)\s*$")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class ModelError(SpendwatchError):
+    """A model file is invalid, its graph is broken, or its build failed.  Names the file."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    path: Path
+    template: str
+    description: str
+    materialized: str  # table | view
+    refs: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]
+
+    @property
+    def group(self) -> str:
+        return self.path.parent.name
+
+
+@dataclass
+class BuildResult:
+    model: str
+    status: str  # ok | failed | skipped
+    seconds: float = 0.0
+    rows: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class Project:
+    models: dict[str, Model]
+    order: list[str] = field(default_factory=list)
+
+    def render(self, name: str) -> str:
+        return _render(self.models[name], self.models)
+
+    def upstream(self, names: list[str]) -> list[str]:
+        """The models ``names`` depend on (transitively), in build order, including themselves."""
+        want: set[str] = set()
+        stack = list(names)
+        while stack:
+            n = stack.pop()
+            if n in want:
+                continue
+            want.add(n)
+            stack.extend(self.models[n].refs)
+        return [n for n in self.order if n in want]
+
+
+def _split_header(text: str) -> tuple[str, dict[str, str]]:
+    desc_lines: list[str] = []
+    directives: dict[str, str] = {}
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            if desc_lines:
+                break
+            continue
+        if not s.startswith("--"):
+            break
+        body = s[2:].strip()
+        m = _HEADER_DIRECTIVE.match(body)
+        if m and m.group(1) in {"materialized"}:
+            directives[m.group(1)] = m.group(2)
+        else:
+            desc_lines.append(body)
+    return " ".join(desc_lines).strip(), directives
+
+
+class _Recorder:
+    def __init__(self, path: Path):
+        self.path = path
+        self.refs: list[str] = []
+        self.sources: list[tuple[str, str]] = []
+
+    def ref(self, name: str) -> str:
+        if not isinstance(name, str) or not _IDENT.match(name):
+            raise ModelError(f"{self.path}: ref({name!r}) is not a valid model name")
+        self.refs.append(name)
+        return f'"{name}"'
+
+    def source(self, schema: str, table: str) -> str:
+        if schema not in SOURCE_SCHEMAS:
+            raise ModelError(f"{self.path}: source({schema!r}, {table!r}): unknown source {schema!r} (known: {', '.join(SOURCE_SCHEMAS)})")
+        if not isinstance(table, str) or not _IDENT.match(table):
+            raise ModelError(f"{self.path}: source({schema!r}, {table!r}): invalid table name")
+        self.sources.append((schema, table))
+        return f'{SOURCE_SCHEMAS[schema]}."{table}"'
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def _render_with(path: Path, template: str, rec: _Recorder) -> str:
+    try:
+        return _env().from_string(template).render(ref=rec.ref, source=rec.source)
+    except ModelError:
+        raise
+    except jinja2.TemplateError as e:
+        raise ModelError(f"{path}: template error: {e} (only ref() and source() are available)") from None
+
+
+def _render(model: Model, models: dict[str, Model]) -> str:
+    return _render_with(model.path, model.template, _Recorder(model.path))
+
+
+def load_project(models_dir: Path = MODELS_DIR) -> Project:
+    """Read every model, derive the graph, and fail clearly on duplicates, missing refs or cycles."""
+    models: dict[str, Model] = {}
+    for path in sorted(models_dir.rglob("*.sql")):
+        name = path.stem
+        if not _IDENT.match(name):
+            raise ModelError(f"{path}: model file names must be lower_snake_case identifiers")
+        if name in models:
+            raise ModelError(f"{path}: model {name!r} is also defined in {models[name].path}")
+        text = path.read_text(encoding="utf-8")
+        desc, directives = _split_header(text)
+        rec = _Recorder(path)
+        sql = _render_with(path, text, rec)
+        statements = duckdb.extract_statements(sql) if sql.strip() else []
+        if len(statements) != 1:
+            raise ModelError(f"{path}: a model must be exactly one SELECT statement, found {len(statements)}")
+        if statements[0].type != duckdb.StatementType.SELECT:
+            raise ModelError(f"{path}: a model must be a SELECT, found {statements[0].type.name}")
+        mat = directives.get("materialized", "table")
+        if mat not in ("table", "view"):
+            raise ModelError(f"{path}: materialized must be 'table' or 'view', not {mat!r}")
+        if not desc:
+            raise ModelError(f"{path}: a model needs a header comment saying what it means")
+        models[name] = Model(name, path, text, desc, mat, tuple(dict.fromkeys(rec.refs)), tuple(dict.fromkeys(rec.sources)))
+    for m in models.values():
+        for r in m.refs:
+            if r not in models:
+                raise ModelError(f"{m.path}: ref('{r}') names a model that does not exist")
+    sorter = graphlib.TopologicalSorter({m.name: set(m.refs) for m in models.values()})
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as e:
+        cycle = e.args[1]
+        files = " -> ".join(str(models[n].path.relative_to(models_dir)) for n in cycle)
+        raise ModelError(f"{models[cycle[0]].path}: dependency cycle: {files}") from None
+    return Project(models, order)
+
+
+def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str) -> BuildResult:
+    """Build one model in its own transaction; on failure the previous version stays intact."""
+    model = project.models[name]
+    sql = project.render(name)
+    kind = "VIEW" if model.materialized == "view" else "TABLE"
+    t0 = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if kind == "TABLE":
+            # A view of the same name from an earlier definition must go first.
+            _drop_other_kind(con, name, "VIEW")
+        else:
+            _drop_other_kind(con, name, "TABLE")
+        con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
+        rows = None
+        if kind == "TABLE":
+            rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        con.execute("COMMIT")
+    except Exception as e:
+        con.execute("ROLLBACK")
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return BuildResult(name, "failed", time.perf_counter() - t0, None, f"{model.path.relative_to(PROJECT_ROOT) if model.path.is_relative_to(PROJECT_ROOT) else model.path}: {msg}")
+    return BuildResult(name, "ok", time.perf_counter() - t0, rows)
+
+
+def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main' AND NOT internal"
+        if kind == "VIEW"
+        else "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+        [name],
+    ).fetchone()[0]
+    if exists:
+        con.execute(f'DROP {kind} "{name}"')
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    project: Project | None = None,
+    select: list[str] | None = None,
+    on_model: Callable[[BuildResult], None] | None = None,
+) -> list[BuildResult]:
+    """Build the selected models (default all) and their upstream models, in dependency order.
+
+    A model whose upstream failed is skipped; its previous version stays.
+    """
+    project = project or load_project()
+    if select:
+        unknown = [s for s in select if s not in project.models]
+        if unknown:
+            raise ModelError(f"unknown model(s): {', '.join(unknown)} (known: {', '.join(sorted(project.models))})")
+        names = project.upstream(select)
+    else:
+        names = list(project.order)
+    failed: set[str] = set()
+    results = []
+    for n in names:
+        bad = [r for r in project.models[n].refs if r in failed]
+        if bad:
+            res = BuildResult(n, "skipped", error=f"upstream failed: {', '.join(bad)}")
+            failed.add(n)
+        else:
+            res = build_model(con, project, n)
+            if res.status != "ok":
+                failed.add(n)
+        results.append(res)
+        if on_model:
+            on_model(res)
+    return results
