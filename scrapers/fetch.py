@@ -25,7 +25,6 @@ from typing import Callable, Iterable
 
 import httpx
 
-from scrapers import __version__ as _v  # noqa: F401  (package version string)
 from scrapers.base import ParseError, PriceRecord, Source, sha256
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"

@@ -1,0 +1,40 @@
+"""Shared fixtures: a migrated DuckDB warehouse on disk under tmp_path, and the sample config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spendwatch.config import EXAMPLE_CONFIG, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def con(warehouse_path: Path):
+    from warehouse.db import connect
+
+    c = connect(warehouse_path)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sample_config():
+    return load_config(EXAMPLE_CONFIG)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_env(monkeypatch, tmp_path):
+    """No test reads the developer's own warehouse, config or secrets."""
+    for var in ("SPENDWATCH_WAREHOUSE", "SPENDWATCH_CONFIG", "SPENDWATCH_PRICE_MODE", "SPENDWATCH_SNAPSHOT_DIR",
+                "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_API_KEY", "RUNPOD_API_KEY", "LAMBDA_API_KEY", "TOGETHER_API_KEY",
+                "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "DAGSTER_HOME"):
+        monkeypatch.delenv(var, raising=False)
