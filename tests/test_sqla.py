@@ -21,10 +21,3 @@ def test_engine_reads_migrated_schema(tmp_path):
     df = read_frame(eng, "SELECT currency, rate FROM fx_rates WHERE rate > :r", {"r": 0.5})
     assert list(df.currency) == ["GBP"] and df.rate[0] == Decimal("0.87120000")
     eng.dispose()
-
-
-def test_engine_can_share_an_open_connection(tmp_path):
-    con = connect(tmp_path / "w.duckdb")
-    eng = engine(connection=con)
-    with eng.connect() as c:
-        assert c.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar_one() >= 1

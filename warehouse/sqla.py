@@ -1,23 +1,20 @@
 """SQLAlchemy access to the warehouse, for pandas and BI tools (duckdb_engine).
 
 Bulk loads stay DuckDB-native; this is for reading.  ``engine()`` opens the same
-file (or md: DSN) as the CLI.  Pass ``connection=`` to reuse an open DuckDB
-connection in this process: DuckDB refuses a second connection to one file with a
-different configuration.
+file (or md: DSN) as the CLI.  Open it when no other DuckDB connection to the file
+is open in this process: DuckDB refuses a second connection with a different
+configuration.
 """
 
 from __future__ import annotations
 
-import duckdb
 import sqlalchemy as sa
 
 from warehouse.db import resolve_warehouse
 
 
-def engine(location: str | None = None, *, connection: duckdb.DuckDBPyConnection | None = None, read_only: bool = False) -> sa.Engine:
+def engine(location: str | None = None, *, read_only: bool = False) -> sa.Engine:
     loc = resolve_warehouse(location)
-    if connection is not None:
-        return sa.create_engine("duckdb://", creator=lambda: connection, poolclass=sa.pool.StaticPool)
     return sa.create_engine(f"duckdb:///{loc}", connect_args={"read_only": read_only})
 
 
