@@ -7,12 +7,14 @@ from pipelines.assets.ingest import billing_line_items
 from pipelines.assets.models import model_assets
 from pipelines.assets.prices import fx_rates, price_history
 from pipelines.assets.review import team_spend_summary
+from pipelines.checks import price_source_checks
 from pipelines.jobs import daily_spend_job, daily_spend_schedule, ingest_exports_job
 from pipelines.resources import build_resources
 from pipelines.sensors import exports_inbox_sensor
 
 defs = dg.Definitions(
     assets=[org_config, fx_rates, price_history, billing_line_items, *model_assets(), team_spend_summary],
+    asset_checks=price_source_checks(),
     jobs=[daily_spend_job, ingest_exports_job],
     schedules=[daily_spend_schedule],
     sensors=[exports_inbox_sensor],

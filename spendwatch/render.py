@@ -66,3 +66,43 @@ def money(amount: Any, currency: str | None) -> str:
     if sym:
         return f"-{sym}{body[1:]}" if body.startswith("-") else f"{sym}{body}"
     return f"{body} {currency or ''}".strip()
+
+
+def _jsonable(v: Any):
+    import datetime as _dt
+
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def render_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = "table", title: str | None = None) -> str:
+    """Rows as a rich table (text), JSON (a list of objects) or CSV.  Untrusted cells are escaped per medium."""
+    import csv
+    import io
+    import json
+
+    rows = list(rows)
+    if fmt == "json":
+        return json.dumps([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows], indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(columns)
+        w.writerows([[plain(v) for v in r] for r in rows])
+        return buf.getvalue()
+    if fmt == "markdown":
+        return markdown_table(columns, rows, limit=None)
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*(terminal_escape(v) for v in r))
+    buf = io.StringIO()
+    Console(file=buf, width=200, color_system=None).print(t)
+    return buf.getvalue()

@@ -68,3 +68,80 @@ def team_months(con: duckdb.DuckDBPyConnection, month: date, team: str | None = 
         [month, month, month, month, team, team],
     ).fetchall()
     return [TeamMonth(*r) for r in rows]
+
+
+# --- prices -------------------------------------------------------------------
+
+def prices_show(
+    con: duckdb.DuckDBPyConnection,
+    kind: str | None = None,
+    provider: str | None = None,
+    gpu: str | None = None,
+    model: str | None = None,
+    include_catalogs: bool = False,
+) -> tuple[list[str], list[tuple]]:
+    """Prices in force, cheapest first per GPU class (or per model), each with its age."""
+    cur = con.execute(
+        """
+        WITH last_ok AS (
+            SELECT source_id, max(observed_at) AS checked_at FROM price_fetches WHERE status = 'ok' GROUP BY source_id
+        )
+        SELECT p.product_kind AS kind, coalesce(p.gpu_model, p.sku) AS class, p.provider, p.source_id, p.sku, p.component,
+               p.tier, p.region, p.amount, p.currency, p.unit,
+               p.per_hour_reporting, p.per_1m_tokens_reporting, p.reporting_currency,
+               p.valid_from AS price_since, l.checked_at,
+               date_diff('hour', l.checked_at, now()::TIMESTAMP) AS age_hours
+        FROM prices_normalised p LEFT JOIN last_ok l USING (source_id)
+        WHERE (? OR NOT p.is_catalog)
+          AND (? IS NULL OR p.product_kind = ?)
+          AND (? IS NULL OR p.provider = ?)
+          AND (? IS NULL OR p.gpu_model ILIKE '%' || ? || '%' OR p.sku ILIKE '%' || ? || '%')
+          AND (? IS NULL OR (p.product_kind = 'hosted_api' AND p.sku ILIKE '%' || ? || '%'))
+        ORDER BY kind, class, p.component,
+                 coalesce(p.per_hour_reporting / coalesce(nullif(p.gpu_count, 0), 1), p.per_1m_tokens_reporting), p.provider
+        """,
+        [include_catalogs, kind, kind, provider, provider, gpu, gpu, gpu, model, model],
+    )
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def price_history_rows(con: duckdb.DuckDBPyConnection, provider: str, sku: str | None = None) -> tuple[list[str], list[tuple]]:
+    cur = con.execute(
+        """SELECT source_id, sku, component, tier, region, amount, currency, unit, valid_from, valid_to, closed_reason
+           FROM price_history
+           WHERE provider = ? AND (? IS NULL OR sku ILIKE '%' || ? || '%')
+           ORDER BY source_id, sku, component, tier NULLS FIRST, region NULLS FIRST, valid_from""",
+        [provider, sku, sku],
+    )
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def price_changes(con: duckdb.DuckDBPyConnection, since) -> tuple[list[str], list[tuple]]:
+    """Prices added, removed and changed since a time, with the old and the new value."""
+    cur = con.execute(
+        """
+        WITH h AS (SELECT * FROM price_history),
+        changed AS (
+            SELECT 'changed' AS change, n.valid_from AS changed_at, n.source_id, n.provider, n.sku, n.component, n.tier, n.region,
+                   o.amount AS old_amount, n.amount AS new_amount, n.currency, n.unit
+            FROM h o JOIN h n ON n.price_key = o.price_key AND n.valid_from = o.valid_to
+            WHERE o.closed_reason = 'changed' AND o.valid_to >= ?
+        ),
+        added AS (
+            SELECT 'added', n.valid_from, n.source_id, n.provider, n.sku, n.component, n.tier, n.region,
+                   NULL, n.amount, n.currency, n.unit
+            FROM h n
+            WHERE n.valid_from >= ?
+              AND NOT EXISTS (SELECT 1 FROM h o WHERE o.price_key = n.price_key AND o.valid_to = n.valid_from AND o.closed_reason = 'changed')
+        ),
+        removed AS (
+            SELECT 'removed', o.valid_to, o.source_id, o.provider, o.sku, o.component, o.tier, o.region,
+                   o.amount, NULL, o.currency, o.unit
+            FROM h o WHERE o.closed_reason = 'disappeared' AND o.valid_to >= ?
+        )
+        SELECT * FROM changed UNION ALL SELECT * FROM added UNION ALL SELECT * FROM removed
+        ORDER BY changed_at, provider, sku, component
+        """,
+        [since, since, since],
+    )
+    return [d[0] for d in cur.description], cur.fetchall()

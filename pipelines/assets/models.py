@@ -14,7 +14,7 @@ SOURCE_ASSETS = {
     ("raw", "ingest_rejects"): "billing_line_items",
     ("raw", "price_history"): "price_history",
     ("raw", "price_fetches"): "price_history",
-    ("raw", "price_discrepancies"): "price_history",
+    ("raw", "price_sources"): "price_history",
     ("raw", "fx_rates"): "fx_rates",
     ("config", "settings"): "org_config",
     ("config", "teams"): "org_config",

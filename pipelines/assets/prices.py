@@ -13,9 +13,10 @@ from spendwatch.render import markdown_table
 @dg.asset(group_name="prices", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, retry_policy=HTTP_RETRY)
 def fx_rates(context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SpendwatchSettings) -> dg.MaterializeResult:
     """ECB euro reference rates, the basis of every currency conversion (bundled history plus today's file when reachable)."""
-    mode = "offline" if settings.price_mode in ("offline", "snapshot") else "auto"
     with warehouse.open() as con:
-        status = operations.refresh_fx(con, mode=mode)
+        status = operations.refresh_fx(
+            con, mode=settings.price_mode, snapshot_dir=Path(settings.snapshot_dir) if settings.snapshot_dir else None
+        )
     context.log.info(f"fx_rates: latest ECB date {status['latest_rate_date']}, daily file {status['daily']}")
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.text(str(v)) for k, v in status.items()})
 

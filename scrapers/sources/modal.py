@@ -24,10 +24,11 @@ from scrapers.gpus import normalise_gpu
 
 PRICING_URL = "https://modal.com/pricing"
 
-_PRICE = re.compile(
-    r"^\$\s*(?P<amount>[0-9][0-9,]*(?:\.[0-9]+)?)\s*/\s*(?:(?P<per>core|GiB)\s*/\s*)?(?P<unit>sec|second|s|h|hr|hour)$",
-    re.IGNORECASE,
-)
+_PRICE = re.compile(r"^\$\s*(?P<amount>-?[0-9][0-9,]*(?:\.[0-9]+)?)\s*/\s*(?P<per>.+)$")
+_PER_SECOND = {"sec", "second", "s"}
+_PER_HOUR = {"h", "hr", "hour"}
+_PER_MONTH = {"mo", "month"}  # storage, not a compute rate
+_COMPONENT = {"": "gpu", "core": "cpu", "gib": "memory"}
 _MULTIPLIER = re.compile(r"\d+(?:\.\d+)?\s*[x×]", re.IGNORECASE)
 # Upper bounds of a plausible per-second rate; above them the page shows another unit.
 _MAX = {"gpu": Decimal("0.05"), "cpu": Decimal("0.001"), "memory": Decimal("0.001")}
@@ -72,12 +73,19 @@ class ModalSource(Source):
             label = " ".join(label_el.get_text(" ", strip=True).split())
             price_text = " ".join(price_el.get_text(" ", strip=True).split())
             m = _PRICE.match(price_text)
-            if not m:
-                raise self.fail(f"line item {n} ({label!r}): price {price_text!r} is not '$X / sec', '$X / core / sec' or '$X / GiB / sec'")
-            if m.group("unit").lower() in ("h", "hr", "hour"):
+            parts = [p.strip().lower() for p in m.group("per").split("/")] if m else []
+            if m is None or not 1 <= len(parts) <= 2 or parts[-1] not in _PER_SECOND | _PER_HOUR | _PER_MONTH:
+                raise self.fail(
+                    f"line item {n} ({label!r}): price {price_text!r} is not "
+                    "'$X / sec', '$X / core / sec' or '$X / GiB / sec'"
+                )
+            if parts[-1] in _PER_HOUR:
                 raise self.fail(f"line item {n} ({label!r}) is priced per hour ({price_text!r}); expected the per-second view")
-            per = (m.group("per") or "").lower()
-            component = {"core": "cpu", "gib": "memory"}.get(per, "gpu")
+            if parts[-1] in _PER_MONTH:
+                continue  # storage and other monthly items are not compute rates
+            component = _COMPONENT.get(parts[0] if len(parts) == 2 else "")
+            if component is None:
+                raise self.fail(f"line item {n} ({label!r}): unknown metered unit {parts[0]!r} in {price_text!r}")
             amount = to_decimal(self.source_id, m.group("amount"), f"line item {n} ({label!r}) price")
             if amount > _MAX[component]:
                 raise self.fail(f"line item {n} ({label!r}): {price_text} is implausible per second for {component}")
@@ -86,7 +94,9 @@ class ModalSource(Source):
                 try:
                     gpu_model = normalise_gpu(label)
                 except KeyError:
-                    raise self.fail(f"line item {n}: unknown GPU {label!r} priced per second; add a rule to scrapers/gpus.py") from None
+                    raise self.fail(
+                        f"line item {n}: unknown GPU {label!r} priced per second; add a rule to scrapers/gpus.py"
+                    ) from None
                 sku, gpu_count = label, 1
             else:
                 gpu_model, gpu_count, sku = None, None, _SKU[component]

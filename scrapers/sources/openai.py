@@ -62,6 +62,7 @@ LONG_COLUMNS = {5: "input_token", 6: "cached_input_token", 7: "cache_write_token
 
 _HEADING_RE = re.compile(r"^###\s+(\w+)\s+pricing data\s*$", re.MULTILINE)
 _MODEL_CELL_RE = re.compile(r"^([a-z0-9][a-z0-9._:-]*)(?:\s+\(<(\d+)K context length\))?$")
+_UNIT_RE = re.compile(r"Prices per ([^.\n]+?)(?: unless noted)?\.")
 _PRICE_RE = re.compile(r"^\$\d{1,3}(?:,\d{3})*(?:\.\d+)?$|^\$\d+(?:\.\d+)?$")
 # Above this a per-1M-token price is a misparse, not a price.
 MAX_PLAUSIBLE_PER_MILLION = Decimal("5000")
@@ -112,13 +113,13 @@ class OpenAISource(Source):
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
             raise self.fail("payload is not UTF-8 text") from None
-        if "Prices per 1M tokens" not in text:
-            raise self.fail("the unit statement 'Prices per 1M tokens' is missing (not the pricing markdown?)")
-
         headings = [(m.group(1), m.start()) for m in _HEADING_RE.finditer(text)]
         standard = [h for h in headings if h[0] == "Standard"]
         if len(standard) != 1:
             raise self.fail(f"expected exactly one '### Standard pricing data' heading, found {len(standard)}")
+        units = _UNIT_RE.findall(text[: standard[0][1]])
+        if not units or units[-1] != "1M tokens":
+            raise self.fail("the tier tables are not introduced by 'Prices per 1M tokens.' (unit changed?)")
 
         records: list[PriceRecord] = []
         standard_skus: set[str] = set()

@@ -97,11 +97,11 @@ class RunPodServerlessSource(Source):
         header, rows = table
         i_gpu, i_mem, i_flex, i_active = header
 
+        needed = max(i for i in (i_gpu, i_mem, i_flex, i_active) if i is not None)
         records: list[PriceRecord] = []
         seen: set[tuple[str, str]] = set()
         for line_no, line in rows:
             cells = _cells(line)
-            needed = max(i for i in (i_gpu, i_mem, i_flex, i_active) if i is not None)
             if len(cells) <= needed:
                 raise self.fail(f"GPU pricing row {line_no} has {len(cells)} cells, expected at least {needed + 1}: {line!r}")
             names = [n.strip() for n in cells[i_gpu].split(",") if n.strip()]

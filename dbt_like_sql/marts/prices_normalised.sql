@@ -1,0 +1,40 @@
+-- Every price in force, normalised to per hour (second x 3600; month / 730.5 hours, the average month) and per 1M tokens, in its own currency and in the reporting currency at the latest ECB rate, with that rate's date.
+WITH p AS (
+    SELECT c.*, s.is_catalog
+    FROM {{ ref('prices_current') }} c
+    LEFT JOIN {{ source('raw', 'price_sources') }} s USING (source_id)
+),
+settings AS (SELECT reporting_currency FROM {{ source('config', 'settings') }}),
+latest_fx AS (
+    SELECT currency, arg_max(rate_to_reporting, rate_date) AS rate_to_reporting, max(rate_date) AS rate_date
+    FROM {{ ref('stg_fx_rates') }}
+    GROUP BY currency
+),
+n AS (
+    SELECT
+        p.*,
+        CASE p.unit
+            WHEN 'second' THEN CAST(p.amount * 3600 AS DECIMAL(24, 12))
+            WHEN 'hour' THEN p.amount
+            WHEN 'month' THEN CAST(p.amount / 730.5 AS DECIMAL(24, 12))
+        END AS amount_per_hour,
+        CASE p.unit
+            WHEN 'token' THEN CAST(p.amount * 1000000 AS DECIMAL(24, 12))
+            WHEN '1M_tokens' THEN p.amount
+        END AS amount_per_1m_tokens
+    FROM p
+)
+SELECT
+    n.source_id, n.provider, n.product_kind, coalesce(n.is_catalog, false) AS is_catalog,
+    n.sku, n.component, n.unit, n.region, n.tier, n.gpu_model, n.gpu_count, n.note,
+    n.amount, n.currency,
+    n.amount_per_hour, n.amount_per_1m_tokens,
+    s.reporting_currency,
+    CASE WHEN n.currency = s.reporting_currency THEN CAST(1 AS DECIMAL(18, 10)) ELSE fx.rate_to_reporting END AS fx_rate,
+    CASE WHEN n.currency = s.reporting_currency THEN NULL ELSE fx.rate_date END AS fx_rate_date,
+    CAST(round(n.amount_per_hour * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 10) AS DECIMAL(24, 10)) AS per_hour_reporting,
+    CAST(round(n.amount_per_1m_tokens * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 10) AS DECIMAL(24, 10)) AS per_1m_tokens_reporting,
+    n.valid_from, n.fetched_at, n.source_url
+FROM n
+CROSS JOIN settings s
+LEFT JOIN latest_fx fx ON fx.currency = n.currency

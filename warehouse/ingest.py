@@ -1,0 +1,727 @@
+"""Ingesting usage and invoice exports: every export row becomes a billed line with a team, exactly once.
+
+The framework drives the format loaders in ``warehouse.loaders`` (contract in
+``warehouse/loaders/__init__.py``):
+
+1. ``detect_format`` sniffs the file's content and picks the loader.
+2. ``ingest_file`` hashes the file; a file already ingested (same sha256) is skipped
+   and nothing changes.  Otherwise, in ONE transaction, the loader stages the rows
+   into the temp tables ``stage_lines`` / ``stage_rejects``, the framework attributes
+   every staged line to a team (first matching ``[[attribution]]`` rule, else
+   ``unallocated``), deletes the rows of earlier files that this export restates
+   (same ``x_natural_key``), inserts the new lines, records the file in
+   ``ingested_files`` and its rejects in ``ingest_rejects``, and checks that every
+   row read was either loaded or rejected.  Any failure rolls the whole file back.
+3. ``ingest_paths`` walks files and folders, one transaction per file.
+
+Everything bulk happens inside DuckDB; Python only passes parameters.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib
+import os
+import pkgutil
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+import duckdb
+
+from spendwatch.config import UNALLOCATED, Config
+from spendwatch.errors import SpendwatchError, UsageError
+from warehouse.loaders import FRAMEWORK_COLUMNS, UnreadableFile
+
+HEAD_BYTES = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+
+# Resource settings applied for the duration of one ingest and restored afterwards.
+# They keep a multi-GB export within about 1 GB of resident memory: DuckDB spills
+# the staged rows to its temp directory instead of holding them all in RAM.
+INGEST_MEMORY_LIMIT = "600MB"
+
+# billing_line_items minus the columns the framework fills (see FRAMEWORK_COLUMNS).
+# create_stage_tables checks this against the live table, so a migration that adds
+# a column fails loudly until the tuple is updated.
+STAGE_COLUMNS: tuple[str, ...] = (
+    "BillingAccountId",
+    "BillingAccountName",
+    "SubAccountId",
+    "SubAccountName",
+    "BillingCurrency",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "ListUnitPrice",
+    "ContractedUnitPrice",
+    "PricingQuantity",
+    "PricingUnit",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "ServiceProviderName",
+    "HostProviderName",
+    "ServiceName",
+    "ServiceCategory",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "RegionId",
+    "RegionName",
+    "SkuId",
+    "SkuPriceId",
+    "CommitmentDiscountId",
+    "Tags",
+    "x_provider",
+    "x_product_kind",
+    "x_project_id",
+    "x_workspace_id",
+    "x_api_key_id",
+    "x_endpoint_id",
+    "x_gpu_class",
+    "x_gpu_count",
+    "x_gpu_seconds",
+    "x_model",
+    "x_input_tokens",
+    "x_cached_input_tokens",
+    "x_cache_write_tokens",
+    "x_output_tokens",
+    "x_natural_key",
+    "x_source_row",
+)
+
+# Active ISO 4217 codes (list of the ISO 4217 maintenance agency, amendment 179 of
+# 2025, which added XCG and later confirmed ZWG), plus the national codes withdrawn
+# since 2023 that restated older months can still carry (HRK, SLL, ANG, ZWL).
+# Fund codes, precious metals and test codes (XAU, XTS, XXX, ...) are not billing
+# currencies and are excluded.  No maintained list ships in the installed packages
+# (pycountry is not a dependency), hence the hard-coded set.
+ISO_4217_CODES: frozenset[str] = frozenset(
+    """
+    AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD
+    BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN
+    ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD
+    IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
+    MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD
+    OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP
+    SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD
+    UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+    HRK SLL ANG ZWL
+    """.split()
+)
+
+_SETTING_VALUE = re.compile(r"^[A-Za-z0-9 ._%-]+$")
+
+
+@dataclass
+class IngestResult:
+    """What one export file contributed: rows read, loaded, rejected, replaced, and the money loaded."""
+
+    path: Path
+    file_hash: str
+    format: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_replaced: int = 0
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    totals: dict[str, Decimal] = field(default_factory=dict)  # BilledCost loaded, per BillingCurrency
+    skipped_duplicate: bool = False
+    error: str | None = None  # set only by ingest_paths(errors="collect") for a file that failed
+
+
+@dataclass(frozen=True)
+class Loader:
+    """One export format: the module that sniffs and stages it."""
+
+    format: str
+    module: ModuleType
+    priority: int = 0
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return bool(self.module.sniff(path, head))
+
+    def stage(self, con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
+        return self.module.stage(con, path)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover_loaders() -> dict[str, Loader]:
+    """Every loader module in ``warehouse/loaders/``, by format id.
+
+    A module counts as a loader when it defines ``FORMAT``, ``sniff`` and ``stage``;
+    modules whose name starts with ``_`` are helpers and skipped.  An optional integer
+    ``PRIORITY`` (default 0) breaks ties when several loaders claim the same file.
+    """
+    import warehouse.loaders as pkg
+
+    found: dict[str, Loader] = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        try:
+            module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        except Exception as e:  # a broken loader must be loud, not silently missing
+            raise SpendwatchError(f"warehouse/loaders/{info.name}.py: cannot import loader: {e}") from e
+        fmt = getattr(module, "FORMAT", None)
+        if not (isinstance(fmt, str) and callable(getattr(module, "sniff", None)) and callable(getattr(module, "stage", None))):
+            continue
+        if fmt in found:
+            raise SpendwatchError(
+                f"warehouse/loaders/{info.name}.py: format {fmt!r} is already defined by {found[fmt].module.__name__}"
+            )
+        found[fmt] = Loader(fmt, module, int(getattr(module, "PRIORITY", 0)))
+    return found
+
+
+def known_formats() -> list[str]:
+    """The format ids the installed loaders read, sorted."""
+    return sorted(discover_loaders())
+
+
+def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of the file's content, gunzipped when the file is gzip-compressed."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(size)
+            if raw[:2] != GZIP_MAGIC:
+                return raw
+        with gzip.open(path, "rb") as g:
+            return g.read(size)
+    except (OSError, EOFError) as e:
+        raise UnreadableFile(f"{path}: cannot read: {e}") from None
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The export format of the file, decided from its content by each loader's ``sniff``."""
+    p = Path(path)
+    head = read_head(p)
+    loaders = discover_loaders()
+    matches = []
+    for loader in loaders.values():
+        try:
+            if loader.sniff(p, head):
+                matches.append(loader)
+        except Exception:  # untrusted content must not crash detection; the loader just does not claim it
+            continue
+    if not matches:
+        raise UsageError(f"{p}: unrecognised export format (known formats: {', '.join(sorted(loaders)) or 'none'})")
+    if len(matches) == 1:
+        return matches[0].format
+    top = max(m.priority for m in matches)
+    best = [m for m in matches if m.priority == top]
+    if len(best) > 1:
+        names = ", ".join(sorted(m.format for m in best))
+        raise UsageError(f"{p}: content matches several export formats ({names}); pass the format explicitly")
+    return best[0].format
+
+
+# --------------------------------------------------------------------------- staging
+
+
+def create_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the empty temp tables ``stage_lines`` and ``stage_rejects`` a loader fills.
+
+    ``stage_lines`` has the ``STAGE_COLUMNS`` with the types of ``billing_line_items``
+    (no constraints: the final insert into billing_line_items enforces them).
+    """
+    live = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'billing_line_items' ORDER BY column_index"
+    ).fetchall()]
+    if not live:
+        raise SpendwatchError("billing_line_items does not exist: open the warehouse with warehouse.db.connect()")
+    expected = [c for c in live if c not in FRAMEWORK_COLUMNS]
+    if list(STAGE_COLUMNS) != expected:
+        raise SpendwatchError(
+            "warehouse.ingest.STAGE_COLUMNS is out of date with billing_line_items: "
+            f"missing {sorted(set(expected) - set(STAGE_COLUMNS))}, extra {sorted(set(STAGE_COLUMNS) - set(expected))}"
+        )
+    cols = ", ".join(_q(c) for c in STAGE_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stage_lines AS SELECT {cols} FROM main.billing_line_items LIMIT 0")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_rejects "
+        "(row_number INTEGER, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"
+    )
+
+
+def drop_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp tables of one ingest."""
+    for t in ("stage_lines", "stage_rejects", "stage_rules", "stage_teams", "stage_attribution"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+
+
+# --------------------------------------------------------------------------- attribution
+
+
+def load_rules(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    """Put the config's attribution rules (with their 0-based ordinal) and declared teams into temp tables."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_rules (ordinal INTEGER, match VARCHAR, value VARCHAR, "
+        "tag_key VARCHAR, tag_path VARCHAR, provider VARCHAR, team VARCHAR)"
+    )
+    rows = [
+        [i, r.match, r.value, r.tag_key, _json_pointer(r.tag_key) if r.tag_key else None, r.provider, r.team]
+        for i, r in enumerate(cfg.attribution)
+    ]
+    if rows:
+        con.executemany("INSERT INTO stage_rules VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute("CREATE OR REPLACE TEMP TABLE stage_teams (name VARCHAR)")
+    teams = [[t.name] for t in cfg.teams]
+    if teams:
+        con.executemany("INSERT INTO stage_teams VALUES (?)", teams)
+
+
+# match kind -> the staged column it compares (``account`` compares two).
+_MATCH_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("account", "SubAccountId"),
+    ("account", "BillingAccountId"),
+    ("project", "x_project_id"),
+    ("workspace", "x_workspace_id"),
+    ("api_key", "x_api_key_id"),
+    ("endpoint", "x_endpoint_id"),
+    ("resource", "ResourceId"),
+)
+
+
+def attribute(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    """Compute, for each staged line, the first matching attribution rule into ``stage_attribution``.
+
+    Result columns: ``x_source_row``, ``ordinal`` (of the winning rule), ``team``.
+    Lines that no rule matches are absent (the insert maps them to ``unallocated``).
+    """
+    load_rules(con, cfg)
+    provider_ok = "(r.provider IS NULL OR r.provider = l.x_provider)"
+    parts = [
+        f"SELECT l.x_source_row, r.ordinal, r.team FROM stage_lines l "
+        f"JOIN stage_rules r ON r.match = '{kind}' AND l.{_q(col)} = r.value WHERE {provider_ok}"
+        for kind, col in _MATCH_COLUMNS
+    ]
+    # Tag rules: one scan per rule (few rules), the JSON pointer being a constant per scan.
+    tag_rules = con.execute(
+        "SELECT ordinal, tag_path, value, team, provider FROM stage_rules WHERE match = 'tag' ORDER BY ordinal"
+    ).fetchall()
+    params: list[object] = []
+    for ordinal, path, value, team, provider in tag_rules:
+        prov = "(CAST(? AS VARCHAR) IS NULL OR l.x_provider = ?)"
+        if value is not None:
+            parts.append(
+                "SELECT l.x_source_row, CAST(? AS INTEGER), CAST(? AS VARCHAR) FROM stage_lines l "
+                f"WHERE l.Tags IS NOT NULL AND {prov} AND json_extract_string(l.Tags, ?) = ?"
+            )
+            params += [ordinal, team, provider, provider, path, value]
+        else:
+            parts.append(
+                "SELECT l.x_source_row, CAST(? AS INTEGER), t.name FROM stage_lines l "
+                "JOIN stage_teams t ON t.name = lower(trim(json_extract_string(l.Tags, ?))) "
+                f"WHERE l.Tags IS NOT NULL AND {prov}"
+            )
+            params += [ordinal, path, provider, provider]
+    union = "\nUNION ALL\n".join(parts)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_attribution AS "
+        f"SELECT x_source_row, min(ordinal) AS ordinal, arg_min(team, ordinal) AS team FROM ({union}) m "
+        "GROUP BY x_source_row",
+        params,
+    )
+
+
+def _json_pointer(key: str) -> str:
+    """The JSON pointer (RFC 6901) addressing one top-level key, whatever characters it contains."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of the file's bytes, streamed."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as e:
+        raise UnreadableFile(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def resolve_loader(path: Path, fmt: str) -> Loader:
+    """The loader for an explicit format id, or the detected one for ``auto``."""
+    loaders = discover_loaders()
+    if fmt == "auto":
+        fmt = detect_format(path)
+    try:
+        return loaders[fmt]
+    except KeyError:
+        raise UsageError(f"{path}: unknown format {fmt!r} (known formats: {', '.join(sorted(loaders))})") from None
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str | os.PathLike,
+    cfg: Config,
+    fmt: str = "auto",
+    *,
+    memory_limit: str | None = INGEST_MEMORY_LIMIT,
+) -> IngestResult:
+    """Load one export file into billing_line_items, exactly once, attributed to teams.
+
+    A file whose sha256 is already in ``ingested_files`` is skipped (``skipped_duplicate``;
+    the counts are then zero and nothing changes).  Otherwise the file is staged,
+    attributed, restated rows of earlier files are replaced and the file is recorded,
+    all in one transaction that is rolled back on any error.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{p}: no such file")
+    file_hash = file_sha256(p)
+    earlier = con.execute("SELECT format FROM ingested_files WHERE file_hash = ?", [file_hash]).fetchone()
+    if earlier:
+        return IngestResult(path=p, file_hash=file_hash, format=earlier[0], skipped_duplicate=True)
+    loader = resolve_loader(p, fmt)
+    with _ingest_settings(con, memory_limit):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result = _ingest_in_transaction(con, p, file_hash, loader, cfg)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            drop_stage_tables(con)
+    return result
+
+
+def _ingest_in_transaction(
+    con: duckdb.DuckDBPyConnection, path: Path, file_hash: str, loader: Loader, cfg: Config
+) -> IngestResult:
+    """The steps of one ingest; the caller owns the transaction."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    source_file = str(path.resolve())
+    create_stage_tables(con)
+    rows_read = stage_file(con, path, loader)
+
+    loaded, rejected = check_staged(con, path, rows_read)
+    if rows_read is None:
+        rows_read = loaded + rejected
+    attribute(con, cfg)
+    rows_replaced = replace_superseded(con, loader.format, file_hash)
+    insert_lines(con, loader.format, source_file, file_hash, now)
+
+    totals = {
+        cur: Decimal(total)
+        for cur, total in con.execute(
+            "SELECT BillingCurrency, sum(BilledCost) FROM stage_lines GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    }
+    period_start, period_end = con.execute(
+        "SELECT min(ChargePeriodStart), max(ChargePeriodEnd) FROM stage_lines"
+    ).fetchone()
+    con.execute(
+        "INSERT INTO ingest_rejects (file_hash, file_path, row_number, column_name, reason, raw, rejected_at) "
+        "SELECT ?, ?, row_number, column_name, reason, raw, ? FROM stage_rejects ORDER BY row_number NULLS FIRST",
+        [file_hash, source_file, now],
+    )
+    con.execute(
+        "INSERT INTO ingested_files (file_hash, file_path, format, rows_read, rows_loaded, rows_rejected, "
+        "rows_replaced, period_start, period_end, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_hash, source_file, loader.format, rows_read, loaded, rejected, rows_replaced, period_start, period_end, now],
+    )
+    (in_table,) = con.execute(
+        "SELECT count(*) FROM billing_line_items WHERE x_source_hash = ?", [file_hash]
+    ).fetchone()
+    if in_table != loaded or rows_read != loaded + rejected:
+        raise SpendwatchError(
+            f"{path}: row accounting failed: read {rows_read}, loaded {in_table} (staged {loaded}), rejected {rejected}"
+        )
+    return IngestResult(
+        path=path,
+        file_hash=file_hash,
+        format=loader.format,
+        rows_read=rows_read,
+        rows_loaded=loaded,
+        rows_rejected=rejected,
+        rows_replaced=rows_replaced,
+        period_start=period_start,
+        period_end=period_end,
+        totals=totals,
+    )
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, loader: Loader) -> int | None:
+    """Run the loader's ``stage``; a DuckDB read error becomes an UnreadableFile naming the file.
+
+    Returns the number of data rows the loader read, if it reports one (``stage`` may
+    return it), so the framework can check read = loaded + rejected independently.
+    """
+    try:
+        n = loader.stage(con, path)
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as e:
+        raise UnreadableFile(f"{path}: cannot read as {loader.format}: {_first_line(e)}") from None
+    return int(n) if n is not None else None
+
+
+def check_staged(con: duckdb.DuckDBPyConnection, path: Path, rows_read: int | None) -> tuple[int, int]:
+    """Check the loader's output (unique rows, no row both loaded and rejected); return (loaded, rejected)."""
+    loaded, distinct_rows, null_rows = con.execute(
+        "SELECT count(*), count(DISTINCT x_source_row), count(*) - count(x_source_row) FROM stage_lines"
+    ).fetchone()
+    if null_rows or distinct_rows != loaded:
+        raise SpendwatchError(f"{path}: loader staged lines without a unique x_source_row")
+    (rejected,) = con.execute(
+        "SELECT count(DISTINCT row_number) FROM stage_rejects WHERE row_number IS NOT NULL"
+    ).fetchone()
+    both = con.execute(
+        "SELECT min(r.row_number) FROM stage_rejects r SEMI JOIN stage_lines l ON l.x_source_row = r.row_number"
+    ).fetchone()[0]
+    if both is not None:
+        raise SpendwatchError(f"{path}: row {both} was both loaded and rejected by the loader")
+    if rows_read is not None and rows_read != loaded + rejected:
+        raise SpendwatchError(
+            f"{path}: loader read {rows_read} rows but staged {loaded} and rejected {rejected}"
+        )
+    return loaded, rejected
+
+
+def replace_superseded(con: duckdb.DuckDBPyConnection, fmt: str, file_hash: str) -> int:
+    """Delete rows of earlier files of the same format that this export restates; return how many.
+
+    A restated row is one with the same ``x_natural_key``.  Rows of the file being
+    ingested are never compared with each other: duplicates inside one file stay.
+    """
+    (n,) = con.execute(
+        "DELETE FROM billing_line_items WHERE x_source_format = ? AND x_source_hash <> ? "
+        "AND x_natural_key IN (SELECT x_natural_key FROM stage_lines)",
+        [fmt, file_hash],
+    ).fetchone()
+    return int(n)
+
+
+def insert_lines(con: duckdb.DuckDBPyConnection, fmt: str, source_file: str, file_hash: str, now: datetime) -> None:
+    """Insert the staged lines with their line id, team, rule and provenance."""
+    stage_cols = ", ".join(f"l.{_q(c)}" for c in STAGE_COLUMNS)
+    target = ", ".join(_q(c) for c in ("x_line_id", *STAGE_COLUMNS, "x_team", "x_attribution_rule",
+                                         "x_source_format", "x_source_file", "x_source_hash", "x_ingested_at"))
+    con.execute(
+        f"INSERT INTO billing_line_items ({target}) "
+        f"SELECT sha256(CAST(? AS VARCHAR) || ':' || CAST(l.x_source_row AS VARCHAR)), {stage_cols}, "
+        f"coalesce(a.team, ?), CASE WHEN a.ordinal IS NULL THEN NULL ELSE 'attribution[' || a.ordinal || ']' END, "
+        "?, ?, ?, ? "
+        "FROM stage_lines l LEFT JOIN stage_attribution a ON a.x_source_row = l.x_source_row",
+        [file_hash, UNALLOCATED, fmt, source_file, file_hash, now],
+    )
+
+
+@contextmanager
+def _ingest_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> Iterator[None]:
+    """Apply the ingest's resource settings to the connection's database, restoring them afterwards."""
+    wanted: dict[str, str] = {"preserve_insertion_order": "false", "enable_progress_bar": "false"}
+    if memory_limit:
+        wanted["memory_limit"] = memory_limit
+    saved: dict[str, str] = {}
+    for name in wanted:
+        (value,) = con.execute("SELECT current_setting(?)", [name]).fetchone()
+        saved[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    try:
+        for name, value in wanted.items():
+            _set(con, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set(con, name, value)
+
+
+def _set(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
+    # SET takes no parameters; both name and value are ours or DuckDB's own output, checked here.
+    if not re.fullmatch(r"[a-z_]+", name) or not _SETTING_VALUE.match(value):
+        raise SpendwatchError(f"refusing to apply DuckDB setting {name}={value!r}")
+    con.execute(f"SET {name} = '{value}'")
+
+
+# --------------------------------------------------------------------------- many files
+
+
+def iter_export_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """The export files under the given files and folders: recursive, sorted, no dotfiles or README*."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            candidates = sorted(
+                (f for f in p.rglob("*") if f.is_file() and not _hidden(f.relative_to(p))),
+                key=lambda f: f.relative_to(p).as_posix(),
+            )
+        elif p.is_file():
+            candidates = [p]
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+        for f in candidates:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts) or rel.name.upper().startswith("README")
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | os.PathLike],
+    cfg: Config,
+    fmt: str = "auto",
+    progress: Callable[[IngestResult], None] | None = None,
+    errors: Literal["raise", "collect"] = "raise",
+) -> list[IngestResult]:
+    """Ingest every export file under ``paths``, each in its own transaction.
+
+    With ``errors="raise"`` the first file that cannot be ingested stops the run with
+    a UsageError naming it (files before it stay ingested).  With ``"collect"`` such a
+    file yields an IngestResult whose ``error`` is that one-line message and the run
+    goes on.  Failures that are not the input's fault (SpendwatchError that is not a
+    UsageError, bugs) always raise.  ``progress`` is called with each file's result.
+    """
+    if errors not in ("raise", "collect"):
+        raise UsageError(f"errors must be 'raise' or 'collect', not {errors!r}")
+    results: list[IngestResult] = []
+    if errors == "raise":
+        files = iter_export_files(paths)
+    else:
+        files = []
+        for raw in paths:
+            try:
+                files.extend(f for f in iter_export_files([raw]) if f not in files)
+            except UsageError as e:
+                failed = IngestResult(path=Path(raw), file_hash="", format=fmt, error=str(e))
+                results.append(failed)
+                if progress:
+                    progress(failed)
+    for f in files:
+        try:
+            res = ingest_file(con, f, cfg, fmt)
+        except UsageError as e:
+            if errors == "raise":
+                raise
+            res = IngestResult(path=f, file_hash="", format=fmt, error=str(e))
+        results.append(res)
+        if progress:
+            progress(res)
+    return results
+
+
+# --------------------------------------------------------------------------- SQL helpers for loaders
+
+
+def _q(identifier: str) -> str:
+    """Quote an SQL identifier (column names may come from an export's header)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+quote_ident = _q
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def provider_id_sql(expr: str) -> str:
+    """SQL turning a provider display name into a provider id: lower-case, runs of non [a-z0-9] as '_'.
+
+    Well-known clouds map to their usual ids: Amazon Web Services -> aws, Microsoft
+    (Azure) -> azure, Google Cloud -> gcp, Oracle (Cloud Infrastructure) -> oci.
+    """
+    base = f"trim(regexp_replace(lower(trim({expr})), '[^a-z0-9]+', '_', 'g'), '_')"
+    return (
+        f"CASE {base} "
+        "WHEN 'amazon_web_services' THEN 'aws' WHEN 'amazon' THEN 'aws' WHEN 'aws' THEN 'aws' "
+        "WHEN 'microsoft' THEN 'azure' WHEN 'microsoft_azure' THEN 'azure' WHEN 'azure' THEN 'azure' "
+        "WHEN 'google' THEN 'gcp' WHEN 'google_cloud' THEN 'gcp' WHEN 'google_cloud_platform' THEN 'gcp' "
+        "WHEN 'oracle' THEN 'oci' WHEN 'oracle_cloud_infrastructure' THEN 'oci' "
+        f"ELSE {base} END"
+    )
+
+
+def clean_sql(expr: str) -> str:
+    """SQL for a raw export cell with surrounding spaces trimmed; blank and the literal NULL/null become NULL."""
+    return f"CASE WHEN trim({expr}) IN ('', 'NULL', 'null') THEN NULL ELSE trim({expr}) END"
+
+
+# A money cell as spreadsheets write it: optional sign and currency symbol, thousands
+# separators in groups of three, a decimal point.  "$10,000.00 " -> 10000.00.
+_GROUPED_NUMBER = r"^-?[$£€]?-?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?$"
+
+
+def decimal_sql(expr: str, sql_type: str) -> str:
+    """SQL parsing a cleaned cell into ``sql_type`` (a DECIMAL), NULL when it is not a number in range.
+
+    Plain and scientific notation parse directly; otherwise a leading currency symbol
+    ($, £, €) and en-style thousands separators are dropped ("$10,000.00" -> 10000.00).
+    Check the symbol against the currency with ``symbol_mismatch_sql``.
+    """
+    return (
+        f"coalesce(TRY_CAST({expr} AS {sql_type}), "
+        f"CASE WHEN regexp_full_match({expr}, '{_GROUPED_NUMBER}') "
+        f"THEN TRY_CAST(replace(regexp_replace({expr}, '[$£€]', '', 'g'), ',', '') AS {sql_type}) END)"
+    )
+
+
+def symbol_mismatch_sql(expr: str, currency_expr: str) -> str:
+    """SQL true when a money cell's currency symbol contradicts the row's currency (€ needs EUR, £ GBP, $ neither)."""
+    return (
+        f"(({expr} LIKE '%€%' AND {currency_expr} IS DISTINCT FROM 'EUR') "
+        f"OR ({expr} LIKE '%£%' AND {currency_expr} IS DISTINCT FROM 'GBP') "
+        f"OR ({expr} LIKE '%$%' AND {currency_expr} IN ('EUR', 'GBP')))"
+    )
+
+
+def timestamp_sql(expr: str) -> str:
+    """SQL parsing a cleaned date/time cell into a UTC TIMESTAMP, NULL when it is not one.
+
+    Accepted: ISO 8601 with ``T`` or a space, with or without seconds/fractions, ``Z``
+    or no zone (read as UTC, as FOCUS requires), an explicit offset (converted to
+    UTC), a bare date; and US-style ``m/d/yy`` / ``m/d/yyyy`` dates with an optional
+    ``H:MM[:SS]`` time, as in the FOCUS specification's own examples.
+    """
+    e = expr
+    iso_naive = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?Z?$"
+    iso_offset = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)? ?[+-]\d{2}(:?\d{2})?$"
+    us_date = r"^\d{1,2}/\d{1,2}/(\d{2}|\d{4})( \d{1,2}:\d{2}(:\d{2})?)?$"
+    return (
+        f"CASE WHEN {e} IS NULL THEN NULL "
+        f"WHEN {e} LIKE '____-__-__T__:__:__Z' OR {e} LIKE '____-__-__ __:__:__' "
+        f"OR {e} LIKE '____-__-__T__:__:__' OR {e} LIKE '____-__-__' "
+        f"THEN TRY_CAST({e} AS TIMESTAMP) "
+        f"WHEN regexp_full_match({e}, '{iso_naive}') THEN TRY_CAST({e} AS TIMESTAMP) "
+        f"WHEN regexp_full_match({e}, '{iso_offset}') THEN timezone('UTC', TRY_CAST({e} AS TIMESTAMPTZ)) "
+        f"WHEN regexp_full_match({e}, '{us_date}') THEN try_strptime({e}, "
+        "['%m/%d/%y', '%m/%d/%Y', '%m/%d/%y %H:%M', '%m/%d/%Y %H:%M', '%m/%d/%y %H:%M:%S', '%m/%d/%Y %H:%M:%S']) "
+        "END"
+    )
+
+
+def currency_list() -> list[str]:
+    """The ISO 4217 codes as a sorted list, to bind as a parameter (``list_contains(?, code)``)."""
+    return sorted(ISO_4217_CODES)

@@ -1,0 +1,345 @@
+"""FOCUS cloud bills (FinOps Open Cost and Usage Specification 1.0-1.3, CSV, gzip CSV or Parquet) as billed lines.
+
+AWS, Azure, GCP and OCI export FOCUS natively; LiteLLM exports FOCUS 1.2 Parquet.
+The file is read with DuckDB (``read_csv`` with every column as text, or
+``read_parquet``) and validated in SQL.  Real exports are dirty, so this loader accepts:
+
+* the literal ``NULL`` / ``null`` and blank cells as empty;
+* dates with a space instead of ``T``, without ``Z`` (read as UTC), with an offset
+  (converted to UTC), bare dates, and US ``m/d/yy`` dates (the spec's own examples);
+* a UTF-8 byte-order mark; gzip-compressed CSV;
+* money written as ``"$10,000.00 "`` (symbol and thousands separators dropped; a
+  symbol that contradicts BillingCurrency is a reject);
+* Tags as a JSON object or as a brace-less ``"k": "v", "k2": "v2"`` list, tag keys
+  with stray spaces (trimmed);
+* column headers in any case, with surrounding spaces or a namespace prefix
+  (``F:ChargeType``, ``focus.BilledCost``);
+* FOCUS 1.2 ``ProviderName`` / ``PublisherName`` (stored as the 1.3
+  ``ServiceProviderName`` / ``HostProviderName``) and the 0.5 / 1.0-preview names
+  ``ChargeType``, ``AmortizedCost``, ``UsageQuantity``, ``UsageUnit``, ``Region``,
+  ``Provider``, ``Publisher``, ``InvoiceIssuer``, ``BilledCurrency``.  When a file has
+  both an old and a current name, the current one wins.
+
+Rejected, each with its row and column: a missing mandatory column (every row is
+rejected naming it), an empty mandatory value, a number that is not one, an unknown
+currency code, a date that is not one, a period whose end is before its start, a
+ChargeCategory outside Usage/Purchase/Tax/Credit/Adjustment, Tags that are not a JSON
+object.  ListCost, ListUnitPrice, PricingQuantity, InvoiceId and ChargeClass are kept
+exactly as given (the audit checks ListUnitPrice x PricingQuantity = ListCost).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from warehouse.ingest import (
+    GZIP_MAGIC,
+    clean_sql,
+    currency_list,
+    decimal_sql,
+    provider_id_sql,
+    quote_ident,
+    symbol_mismatch_sql,
+    timestamp_sql,
+)
+from warehouse.loaders import UnreadableFile
+
+FORMAT = "focus"
+PRIORITY = 0
+
+PARQUET_MAGIC = b"PAR1"
+
+# Columns we store, in their FOCUS 1.3 spelling.
+STORED = (
+    "BillingAccountId", "BillingAccountName", "SubAccountId", "SubAccountName", "BillingCurrency",
+    "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ListUnitPrice", "ContractedUnitPrice",
+    "PricingQuantity", "PricingUnit", "ConsumedQuantity", "ConsumedUnit", "ChargeCategory", "ChargeClass",
+    "ChargeDescription", "ChargeFrequency", "ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart",
+    "BillingPeriodEnd", "InvoiceId", "InvoiceIssuerName", "ServiceProviderName", "HostProviderName",
+    "ServiceName", "ServiceCategory", "ResourceId", "ResourceName", "ResourceType", "RegionId", "RegionName",
+    "SkuId", "SkuPriceId", "CommitmentDiscountId", "Tags",
+)
+# FOCUS columns we recognise (for sniffing and namespace stripping) but do not store.
+KNOWN_NOT_STORED = (
+    "AvailabilityZone", "BillingAccountType", "SubAccountType", "CapacityReservationId",
+    "CapacityReservationStatus", "CommitmentDiscountCategory", "CommitmentDiscountName",
+    "CommitmentDiscountQuantity", "CommitmentDiscountStatus", "CommitmentDiscountType",
+    "CommitmentDiscountUnit", "PricingCategory", "PricingCurrency", "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice", "ServiceSubcategory", "SkuMeter",
+    "SkuPriceDetails", "ChargeSubcategory", "AllocatedMethodId", "AllocatedMethodDetails",
+    "AllocatedResourceId", "AllocatedResourceName", "AllocatedTags", "ContractApplied",
+)
+# Older spellings -> current column.  FOCUS 1.2 names, then 0.5 / 1.0-preview names
+# (CHANGELOG of the FOCUS specification), then the short names of the FinOps
+# Foundation validator's 0.5 samples.
+ALIASES = {
+    "ProviderName": "ServiceProviderName",
+    "PublisherName": "HostProviderName",
+    "ChargeType": "ChargeCategory",
+    "AmortizedCost": "EffectiveCost",
+    "UsageQuantity": "ConsumedQuantity",
+    "UsageUnit": "ConsumedUnit",
+    "Region": "RegionId",
+    "Provider": "ServiceProviderName",
+    "Publisher": "HostProviderName",
+    "InvoiceIssuer": "InvoiceIssuerName",
+    "BilledCurrency": "BillingCurrency",
+}
+MANDATORY = ("BilledCost", "BillingCurrency", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd", "ServiceProviderName")
+CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+
+MONEY = {"BilledCost": "DECIMAL(18, 6)", "EffectiveCost": "DECIMAL(18, 6)", "ListCost": "DECIMAL(18, 6)",
+         "ContractedCost": "DECIMAL(18, 6)", "ListUnitPrice": "DECIMAL(24, 12)", "ContractedUnitPrice": "DECIMAL(24, 12)"}
+QUANTITIES = {"PricingQuantity": "DECIMAL(24, 6)", "ConsumedQuantity": "DECIMAL(24, 6)"}
+TIMESTAMPS = ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd")
+
+# x_product_kind: hosted_api for the model-API companies (or an "AI and Machine
+# Learning" line priced in tokens); everything else in a cloud bill is 'other'
+# (a FOCUS line does not say whether a GPU was serverless or dedicated).
+HOSTED_API_PROVIDERS = ("openai", "anthropic", "together", "together_ai", "fireworks", "fireworks_ai",
+                        "mistral", "mistral_ai", "cohere", "groq", "deepseek", "openrouter")
+
+_CANONICAL = {c.lower(): c for c in (*STORED, *KNOWN_NOT_STORED)}
+_ALIASES = {k.lower(): v for k, v in ALIASES.items()}
+
+
+def canonical_name(header: str) -> str | None:
+    """The FOCUS column a header names (case-insensitive, trimmed, namespace prefix stripped), or None."""
+    name = header.strip().lstrip("\ufeff").strip()
+    candidates = [name]
+    for sep in (":", "."):
+        if sep in name:
+            candidates.append(name.rsplit(sep, 1)[1].strip())
+    for c in candidates:
+        key = c.lower()
+        if key in _CANONICAL:
+            return _CANONICAL[key]
+        if key in _ALIASES:
+            return _ALIASES[key]
+    return None
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which source column feeds each stored FOCUS column."""
+
+    source: dict[str, str]  # stored column -> header in the file
+
+    @property
+    def missing_mandatory(self) -> list[str]:
+        return [c for c in MANDATORY if c not in self.source]
+
+
+def map_columns(headers: list[str]) -> ColumnMap:
+    """Map a file's headers to stored columns; a current name beats an older alias for the same column."""
+    chosen: dict[str, tuple[int, str]] = {}  # column -> (rank, header); rank 0 = current name
+    for h in headers:
+        col = canonical_name(h)
+        if col is None or col not in STORED:
+            continue
+        bare = h.strip().lstrip("\ufeff").strip()
+        bare = bare.rsplit(":", 1)[-1].rsplit(".", 1)[-1].strip()
+        rank = 0 if bare.lower() == col.lower() else 1
+        if col not in chosen or rank < chosen[col][0]:
+            chosen[col] = (rank, h)
+    return ColumnMap({c: h for c, (_, h) in chosen.items()})
+
+
+def _looks_like_focus(headers: list[str]) -> bool:
+    cols = {canonical_name(h) for h in headers} - {None}
+    core = {"BilledCost", "ChargeCategory", "ChargePeriodStart"}
+    return len(cols) >= 2 and bool(cols & core)
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A FOCUS file has at least two FOCUS column names, one of them BilledCost, ChargeCategory/Type or ChargePeriodStart."""
+    if head.startswith(PARQUET_MAGIC):
+        try:
+            with duckdb.connect() as con:
+                names = [r[0] for r in con.execute(
+                    "SELECT name FROM parquet_schema(?) WHERE num_children IS NULL OR num_children = 0",
+                    [str(path)]).fetchall()]
+        except duckdb.Error:
+            return False
+        return _looks_like_focus(names)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = text.splitlines()[0] if text else ""
+    try:
+        headers = next(csv.reader(io.StringIO(first)))
+    except (StopIteration, csv.Error):
+        return False
+    return _looks_like_focus(headers)
+
+
+# --------------------------------------------------------------------------- staging
+
+
+def _source_sql(path: Path) -> tuple[str, dict[str, object], str]:
+    """The DuckDB relation that reads the file, its parameters, and 'csv' or 'parquet'."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic.startswith(PARQUET_MAGIC):
+        return "read_parquet($path)", {"path": str(path)}, "parquet"
+    compression = "gzip" if magic[:2] == GZIP_MAGIC else "none"
+    rel = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+           "null_padding = true, compression = $compression)")
+    return rel, {"path": str(path), "compression": compression}, "csv"
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Validate every row of a FOCUS file into stage_lines / stage_rejects; return the number of data rows."""
+    rel, params, kind = _source_sql(path)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {str(e).strip().splitlines()[0]}") from None
+    types = {name: str(dtype) for name, dtype, *_ in described}
+    cmap = map_columns(list(types))
+
+    def raw(col: str) -> str:
+        """The source cell as cleaned text, NULL when the column is absent."""
+        if col not in cmap.source:
+            return "CAST(NULL AS VARCHAR)"
+        ident = quote_ident(cmap.source[col])
+        dtype = types[cmap.source[col]].upper()
+        if kind == "parquet" and (dtype.startswith("MAP") or dtype.startswith("STRUCT")):
+            text = f"CAST(to_json({ident}) AS VARCHAR)"
+        else:
+            text = f"CAST({ident} AS VARCHAR)"
+        return clean_sql(text)
+
+    src_cols = ", ".join(f"{raw(c)} AS {quote_ident('r_' + c)}" for c in STORED)
+    src = f"SELECT CAST(ordinality AS INTEGER) AS rn, {src_cols} FROM {rel} WITH ORDINALITY"
+    parsed = f"SELECT *, {', '.join(f'{expr} AS {quote_ident(name)}' for name, expr in _parsed_exprs())} FROM ({src}) s"
+    checks = _checks(cmap)
+    n_params = {**params, "codes": currency_list()} if "BillingCurrency" in cmap.source else params
+
+    # 1. Valid rows, straight into stage_lines.
+    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
+    con.execute(
+        f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c, _ in _stage_exprs())}) "
+        f"SELECT {', '.join(e for _, e in _stage_exprs())} FROM ({parsed}) p WHERE {ok}",
+        n_params,
+    )
+    (loaded,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
+    (total,) = con.execute(f"SELECT count(*) FROM {rel}", params).fetchone()
+    # 2. Only when rows are missing: one reject per failed check, with the raw cell.
+    if total != loaded:
+        structs = ", ".join(
+            f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, "
+            f"v := {quote_ident('r_' + col)}) END"
+            for i, (col, cond, reason) in enumerate(checks)
+        )
+        con.execute(
+            "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
+            "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
+            f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p"
+            f"  WHERE NOT ({ok})"
+            ") ORDER BY rn, e.i",
+            n_params,
+        )
+    return int(total)
+
+
+def _parsed_exprs() -> list[tuple[str, str]]:
+    """Typed values computed from the cleaned raw cells r_<Column>."""
+    r = lambda c: quote_ident("r_" + c)  # noqa: E731
+    out: list[tuple[str, str]] = [("p_currency", f"upper({r('BillingCurrency')})")]
+    for c, t in {**MONEY, **QUANTITIES}.items():
+        out.append((f"p_{c}", decimal_sql(r(c), t)))
+    for c in TIMESTAMPS:
+        out.append((f"p_{c}", timestamp_sql(r(c))))
+    whens = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in CHARGE_CATEGORIES)
+    out.append(("p_ChargeCategory", f"CASE lower({r('ChargeCategory')}) {whens} END"))
+    tags = r("Tags")
+    obj = (f"CASE WHEN {tags} IS NULL THEN NULL "
+           f"WHEN left({tags}, 1) = '{{' THEN CASE WHEN json_valid({tags}) THEN {tags} END "
+           f"ELSE CASE WHEN json_valid('{{' || {tags} || '}}') THEN '{{' || {tags} || '}}' END END")
+    out.append(("p_tags_obj", obj))
+    return out
+
+
+def _stage_exprs() -> list[tuple[str, str]]:
+    """(stage column, SQL over the parsed row) for every column the loader fills."""
+    r = lambda c: quote_ident("r_" + c)  # noqa: E731
+    p = lambda c: quote_ident("p_" + c)  # noqa: E731
+    provider = provider_id_sql(r("ServiceProviderName"))
+    exprs: dict[str, str] = {c: r(c) for c in STORED}
+    exprs["BillingCurrency"] = p("currency")
+    for c in (*MONEY, *QUANTITIES, *TIMESTAMPS, "ChargeCategory"):
+        exprs[c] = p(c)
+    exprs["Tags"] = _trimmed_tags(quote_ident("p_tags_obj"))
+    exprs["x_provider"] = provider
+    hosted = ", ".join(f"'{h}'" for h in HOSTED_API_PROVIDERS)
+    exprs["x_product_kind"] = (
+        f"CASE WHEN {provider} IN ({hosted}) THEN 'hosted_api' "
+        f"WHEN {r('ServiceCategory')} = 'AI and Machine Learning' AND "
+        f"(lower({r('PricingUnit')}) LIKE '%token%' OR lower({r('ConsumedUnit')}) LIKE '%token%') THEN 'hosted_api' "
+        "ELSE 'other' END"
+    )
+    key_parts = [provider, r("BillingAccountId"), r("SubAccountId"), r("ResourceId"),
+                 f"coalesce({r('SkuPriceId')}, {r('SkuId')})", p("ChargeCategory"), r("ChargeClass"),
+                 r("ChargeDescription"), f"CAST({p('ChargePeriodStart')} AS VARCHAR)",
+                 f"CAST({p('ChargePeriodEnd')} AS VARCHAR)"]
+    exprs["x_natural_key"] = f"sha256(CAST(to_json([{', '.join(key_parts)}]) AS VARCHAR))"
+    exprs["x_source_row"] = "rn"
+    return list(exprs.items())
+
+
+def _maybe_spaced_keys(obj: str) -> str:
+    """SQL true when a JSON object's text may have a key with leading/trailing spaces (cheap pre-check)."""
+    return f"regexp_matches({obj}, '[{{,]\\s*\"\\s|\\s\"\\s*:')"
+
+
+def _trimmed_tags(obj: str) -> str:
+    """SQL for the Tags object with every key trimmed (only rebuilt when a key may carry spaces)."""
+    maybe_spaced = _maybe_spaced_keys(obj)
+    rebuilt = (f"to_json(map_from_entries(list_transform(map_entries(CAST(CAST({obj} AS JSON) AS MAP(VARCHAR, JSON))), "
+               "lambda e: struct_pack(key := trim(e.key), value := e.value))))")
+    return f"CAST(CASE WHEN {obj} IS NULL THEN NULL WHEN {maybe_spaced} THEN {rebuilt} ELSE {obj} END AS JSON)"
+
+
+def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
+    """(column, SQL true when the row fails, SQL reason) for every validation rule."""
+    r = lambda c: quote_ident("r_" + c)  # noqa: E731
+    p = lambda c: quote_ident("p_" + c)  # noqa: E731
+    out: list[tuple[str, str, str]] = []
+    for c in cmap.missing_mandatory:
+        out.append((c, "true", f"'missing mandatory column {c}'"))
+    present = set(cmap.source)
+    for c in MANDATORY:
+        if c in present:
+            out.append((c, f"{r(c)} IS NULL", f"'{c} is empty'"))
+    for c in (*MONEY, *QUANTITIES):
+        if c in present:
+            out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL",
+                        f"CASE WHEN TRY_CAST(replace(regexp_replace({r(c)}, '[$£€]', '', 'g'), ',', '') AS DOUBLE) IS NOT NULL "
+                        f"THEN '{c} is out of range' ELSE '{c} is not a number' END"))
+    for c in MONEY:
+        if c in present:
+            out.append((c, symbol_mismatch_sql(r(c), p("currency")),
+                        f"'{c} currency symbol does not match BillingCurrency ' || coalesce({p('currency')}, 'NULL')"))
+    if "BillingCurrency" in present:
+        out.append(("BillingCurrency", f"{r('BillingCurrency')} IS NOT NULL AND NOT list_contains($codes, {p('currency')})",
+                    "'unknown currency code (not ISO 4217)'"))
+    if "ChargeCategory" in present:
+        out.append(("ChargeCategory", f"{r('ChargeCategory')} IS NOT NULL AND {p('ChargeCategory')} IS NULL",
+                    f"'invalid ChargeCategory (expected {', '.join(CHARGE_CATEGORIES)})'"))
+    for c in TIMESTAMPS:
+        if c in present:
+            out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL", f"'{c} is not a date/time'"))
+    for start, end in (("ChargePeriodStart", "ChargePeriodEnd"), ("BillingPeriodStart", "BillingPeriodEnd")):
+        if start in present and end in present:
+            out.append((end, f"{p(end)} < {p(start)}", f"'{end} is before {start}'"))
+    if "Tags" in present:
+        out.append(("Tags", f"{r('Tags')} IS NOT NULL AND p_tags_obj IS NULL", "'Tags is not a JSON object'"))
+        keys = "list_transform(json_keys(p_tags_obj), lambda k: trim(k))"
+        out.append(("Tags", f"p_tags_obj IS NOT NULL AND {_maybe_spaced_keys('p_tags_obj')} "
+                            f"AND len(list_distinct({keys})) < len({keys})",
+                    "'Tags has duplicate keys once trimmed'"))
+    return out

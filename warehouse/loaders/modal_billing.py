@@ -1,0 +1,254 @@
+"""Modal workspace billing report: ``modal billing report --csv/--json`` or ``workspace_billing_report()`` rows.
+
+One row per billable Modal object (an App, a Sandbox, ...) per interval, with the
+object's total cost in USD for that interval.  Three shapes are read (confirmed
+against modal-labs/modal-client ``modal/_billing.py`` and ``modal/cli/billing.py``
+and modal.com/docs/reference/modal.billing on 2026-12-01):
+
+* the CLI's CSV: header ``Object ID,Description,Environment,Interval Start,Cost``
+  plus ``Tags`` (a JSON object as text) when ``--tag-names`` was given;
+* the CLI's ``--json``: an array of objects with those same keys;
+* the Python API's items dumped to JSON: ``object_id``, ``description``,
+  ``environment_name``, ``interval_start``, ``cost`` (Decimal as text),
+  ``tags`` (an object).
+
+``Interval Start`` is ISO 8601 in UTC without an offset (with one when the CLI ran
+with ``--tz``; it is converted to UTC).  The report does not say its resolution
+(``d`` daily by default, or ``h`` hourly), so it is inferred per file: any start
+off midnight, or two distinct starts less than a day apart, means hourly;
+otherwise daily.  ``ChargePeriodEnd = interval start + 1 hour / 1 day``.
+
+Mapping: ``x_workspace_id`` (and SubAccountId) = environment name,
+``x_endpoint_id`` = ResourceId = object id, ``ResourceName`` = description, tags
+-> ``Tags``.  Every row is Modal serverless compute, ``x_product_kind =
+'serverless_gpu'``: the report gives one total per object and interval (GPU, CPU
+and memory together; it has no per-resource split to keep as separate lines), so
+``x_gpu_seconds`` stays NULL and ``x_gpu_class`` is set only when the description
+names a GPU (a token such as ``h100``, ``a100-40gb`` or ``l40s``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from scrapers.gpus import try_normalise_gpu
+from warehouse.loaders import UnreadableFile
+from warehouse.loaders.openai_costs import RFC3339_SQL, head_text
+
+FORMAT = "modal_billing"
+
+CSV_COLUMNS = ("Object ID", "Description", "Environment", "Interval Start", "Cost")
+_CLI_JSON = (re.compile(r'"Object ID"\s*:'), re.compile(r'"Interval Start"\s*:'), re.compile(r'"Cost"\s*:'))
+_API_JSON = (
+    re.compile(r'"object_id"\s*:'),
+    re.compile(r'"environment_name"\s*:'),
+    re.compile(r'"interval_start"\s*:'),
+    re.compile(r'"cost"\s*:'),
+)
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A Modal billing report: the CLI's CSV header, or JSON rows with its column names or the API's keys."""
+    text = head_text(head).lstrip()
+    if text.startswith(("[", "{")):
+        return all(p.search(text) for p in _CLI_JSON) or all(p.search(text) for p in _API_JSON)
+    first = text.splitlines()[0] if text else ""
+    header = tuple(c.strip().strip('"') for c in first.split(","))
+    return header[: len(CSV_COLUMNS)] == CSV_COLUMNS
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Stage every report row: a valid one into stage_lines, any other into stage_rejects."""
+    with path.open("rb") as f:
+        start = head_text(f.read(4096)).lstrip()[:1]
+    if start in ("[", "{"):
+        _read_json(con, path)
+    else:
+        _read_csv(con, path)
+    try:
+        con.execute(_PARSE_SQL)
+        _register_description_gpus(con)
+        con.execute(_REJECTS_SQL)
+        con.execute(_LINES_SQL)
+    finally:
+        for t in ("_sw_modal_raw", "_sw_modal", "_sw_modal_gpu"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Load the CLI CSV into ``_sw_modal_raw`` with the normalised column names (row order kept)."""
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _sw_modal_csv AS "
+            "SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"')",
+            [str(path)],
+        )
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: not a readable Modal billing CSV: {e}") from None
+    try:
+        columns = [r[0] for r in con.execute("DESCRIBE _sw_modal_csv").fetchall()]
+        missing = [c for c in CSV_COLUMNS if c not in columns]
+        if missing:
+            raise UnreadableFile(f"{path}: Modal billing CSV lacks column(s) {', '.join(missing)}")
+        tags = '"Tags"' if "Tags" in columns else "NULL"
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _sw_modal_raw AS
+            SELECT CAST(rowid + 1 AS INTEGER) AS x_source_row,
+                   "Object ID" AS object_id, "Description" AS description, "Environment" AS environment,
+                   "Interval Start" AS start_raw, "Cost" AS cost_raw, {tags} AS tags_raw,
+                   CAST(to_json(s) AS VARCHAR) AS raw
+            FROM _sw_modal_csv AS s
+            """
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _sw_modal_csv")
+
+
+def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Load CLI ``--json`` or API-dump rows into ``_sw_modal_raw`` with the normalised column names."""
+    try:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _sw_modal_docs AS
+            SELECT json AS doc, row_number() OVER () AS doc_i
+            FROM read_json_objects(?, format = 'unstructured')
+            """,
+            [str(path)],
+        )
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: not a readable Modal billing JSON file: {e}") from None
+    try:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _sw_modal_raw AS
+            WITH listed AS (
+                SELECT doc_i, CASE WHEN json_type(doc) = 'ARRAY' THEN CAST(doc AS JSON[]) ELSE [doc] END AS rows
+                FROM _sw_modal_docs
+            ), items AS (
+                SELECT doc_i, unnest(rows) AS r, generate_subscripts(rows, 1) AS row_i FROM listed
+            )
+            SELECT CAST(row_number() OVER (ORDER BY doc_i, row_i) AS INTEGER) AS x_source_row,
+                   coalesce(r ->> '$.object_id', r ->> '$."Object ID"') AS object_id,
+                   coalesce(r ->> '$.description', r ->> '$."Description"') AS description,
+                   coalesce(r ->> '$.environment_name', r ->> '$."Environment"') AS environment,
+                   coalesce(r ->> '$.interval_start', r ->> '$."Interval Start"') AS start_raw,
+                   coalesce(r ->> '$.cost', r ->> '$."Cost"') AS cost_raw,
+                   CASE WHEN json_type(r -> '$.tags') = 'OBJECT' THEN CAST(r -> '$.tags' AS VARCHAR)
+                        ELSE coalesce(r ->> '$.tags', r ->> '$."Tags"') END AS tags_raw,
+                   CAST(r AS VARCHAR) AS raw
+            FROM items
+            """
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _sw_modal_docs")
+
+
+def gpu_in_description(description: str) -> str | None:
+    """The GPU class a Modal object's description names (e.g. ``llm-h100`` -> H100-80GB-SXM), else None.
+
+    Only whole tokens (or a token and its size suffix, ``a100-40gb``) that begin with
+    the GPU's own name count, so ``gpt4-chat`` is not mistaken for a T4.
+    """
+    tokens = [t for t in re.split(r"[^a-z0-9]+", description.lower()) if t]
+    for i, token in enumerate(tokens):
+        candidates = ([token + tokens[i + 1]] if i + 1 < len(tokens) else []) + [token]
+        for candidate in candidates:
+            cls = try_normalise_gpu(candidate)
+            if cls and candidate.startswith(cls.split("-")[0].lower()):
+                return cls
+    return None
+
+
+def _register_description_gpus(con: duckdb.DuckDBPyConnection) -> None:
+    names = [r[0] for r in con.execute("SELECT DISTINCT description FROM _sw_modal WHERE description IS NOT NULL").fetchall()]
+    classes = [gpu_in_description(n) for n in names]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sw_modal_gpu AS "
+        "SELECT unnest(CAST(? AS VARCHAR[])) AS description, unnest(CAST(? AS VARCHAR[])) AS gpu_class",
+        [names, classes],
+    )
+
+
+_PARSE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _sw_modal AS
+WITH typed AS (
+    SELECT *,
+        {RFC3339_SQL.format('start_raw')} AS period_start,
+        TRY_CAST(cost_raw AS DECIMAL(38, 12)) AS cost,
+        CASE WHEN nullif(trim(tags_raw), '') IS NOT NULL THEN TRY_CAST(tags_raw AS JSON) END AS tags
+    FROM _sw_modal_raw
+), starts AS (
+    SELECT period_start, lead(period_start) OVER (ORDER BY period_start) AS next_start
+    FROM (SELECT DISTINCT period_start FROM typed WHERE period_start IS NOT NULL)
+), resolution AS (
+    SELECT CASE WHEN bool_or(period_start <> date_trunc('day', period_start))
+                  OR min(next_start - period_start) < INTERVAL 1 DAY THEN 'hour' ELSE 'day' END AS resolution
+    FROM starts
+)
+SELECT typed.*, resolution.resolution,
+    period_start + CASE resolution.resolution WHEN 'hour' THEN INTERVAL 1 HOUR ELSE INTERVAL 1 DAY END AS period_end,
+    CASE
+        WHEN nullif(trim(object_id), '') IS NULL THEN {{'col': 'object_id', 'reason': 'missing mandatory field: Object ID'}}
+        WHEN nullif(trim(start_raw), '') IS NULL THEN {{'col': 'interval_start', 'reason': 'missing mandatory field: Interval Start'}}
+        WHEN period_start IS NULL THEN {{'col': 'interval_start', 'reason': 'Interval Start ' || start_raw || ' is not an ISO 8601 timestamp'}}
+        WHEN nullif(trim(cost_raw), '') IS NULL THEN {{'col': 'cost', 'reason': 'missing mandatory field: Cost'}}
+        WHEN cost IS NULL THEN {{'col': 'cost', 'reason': 'non-numeric amount ' || cost_raw}}
+        WHEN abs(cost) >= 1e12 THEN {{'col': 'cost', 'reason': 'amount ' || cost_raw || ' is out of range'}}
+        WHEN nullif(trim(tags_raw), '') IS NOT NULL AND json_type(tags) IS DISTINCT FROM 'OBJECT'
+            THEN {{'col': 'tags', 'reason': 'Tags ' || tags_raw || ' is not a JSON object'}}
+    END AS problem
+FROM typed, resolution
+"""
+
+_REJECTS_SQL = """
+INSERT INTO stage_rejects BY NAME
+SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
+FROM _sw_modal WHERE problem IS NOT NULL
+"""
+
+_LINES_SQL = """
+INSERT INTO stage_lines BY NAME
+WITH lines AS (
+    SELECT m.*, g.gpu_class,
+        'modal|' || coalesce(environment, '') || '|' || object_id || '|'
+            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|' || resolution AS base_key
+    FROM _sw_modal m LEFT JOIN _sw_modal_gpu g USING (description)
+    WHERE problem IS NULL
+)
+SELECT
+    environment AS SubAccountId,
+    environment AS SubAccountName,
+    'USD' AS BillingCurrency,
+    cost AS BilledCost,
+    cost AS EffectiveCost,
+    CASE WHEN cost < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
+    coalesce(description, object_id) || ' (' || CASE resolution WHEN 'hour' THEN 'hourly' ELSE 'daily' END || ')'
+        AS ChargeDescription,
+    'Usage-Based' AS ChargeFrequency,
+    period_start AS ChargePeriodStart,
+    period_end AS ChargePeriodEnd,
+    date_trunc('month', period_start) AS BillingPeriodStart,
+    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
+    'Modal' AS InvoiceIssuerName,
+    'Modal' AS ServiceProviderName,
+    'Modal' AS HostProviderName,
+    'Modal' AS ServiceName,
+    'Compute' AS ServiceCategory,
+    object_id AS ResourceId,
+    description AS ResourceName,
+    tags AS Tags,
+    'modal' AS x_provider,
+    'serverless_gpu' AS x_product_kind,
+    environment AS x_workspace_id,
+    object_id AS x_endpoint_id,
+    gpu_class AS x_gpu_class,
+    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
+                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
+        AS x_natural_key,
+    x_source_row
+FROM lines
+"""

@@ -1,0 +1,261 @@
+"""OpenAI organisation costs: saved pages of ``GET /v1/organization/costs`` as billed line items.
+
+The Admin API answers with a page envelope
+``{object: "page", data: [bucket...], has_more, next_page}``; each daily bucket
+``{object: "bucket", start_time, end_time, results: [...]}`` holds one
+``organization.costs.result`` per (project, line item[, API key]) with
+``amount: {value, currency}``.  A saved file holds one page object or a JSON
+array of pages (``scrapers.billing_api.pull_openai_costs`` writes one page per file).
+
+Unit traps handled here:
+
+* ``amount.value`` is a binary FLOAT in dollars.  It is converted through its
+  shortest decimal text (``0.06`` stays ``0.06``), never with float arithmetic.
+* ``currency`` is lower case (``"usd"``); it is stored upper case.  OpenAI bills in
+  USD only, so any other currency is rejected as unknown.
+* ``start_time`` / ``end_time`` are Unix seconds, UTC.
+
+This module also holds the few helpers the provider loaders share (they live in
+one of the owning loader modules rather than a separate package module):
+:func:`head_text`, :data:`RFC3339_SQL`, :func:`register_gpu_classes` and
+:func:`admin_results` (Anthropic's Admin API mirrors OpenAI's page envelope, with
+``starting_at`` / ``ending_at`` instead of ``start_time`` / ``end_time``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from scrapers.gpus import try_normalise_gpu
+from warehouse.loaders import UnreadableFile
+
+FORMAT = "openai_costs"
+
+_RESULT_OBJECT = re.compile(r'"object"\s*:\s*"organization\.costs\.result"')
+_PAGE_OBJECT = re.compile(r'"object"\s*:\s*"(page|bucket)"')
+
+
+def head_text(head: bytes) -> str:
+    """The sniffed bytes as text, without a UTF-8 byte-order mark (undecodable bytes replaced)."""
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+# RFC 3339 / ISO text -> UTC TIMESTAMP.  A value with an offset (or "Z", or " UTC") is
+# converted to UTC; an offset-less value is taken as UTC, never as the session time zone.
+RFC3339_SQL = (
+    "CASE WHEN regexp_matches({0}, '([Zz]|[+-][0-9]{{2}}:?[0-9]{{2}}| UTC)$') "
+    "THEN TRY_CAST({0} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE TRY_CAST({0} AS TIMESTAMP) END"
+)
+
+
+def register_gpu_classes(con: duckdb.DuckDBPyConnection, source_sql: str, table: str) -> None:
+    """Create ``table(raw, gpu_class)`` mapping each distinct provider GPU name to its normalised class.
+
+    ``source_sql`` selects one VARCHAR column of provider GPU names.  Names that
+    ``scrapers.gpus`` does not know map to NULL (the raw name stays in SkuId, so the
+    line is visible as unclassified instead of being mislabelled or dropped).
+    """
+    names = [r[0] for r in con.execute(f"SELECT DISTINCT n FROM ({source_sql}) AS s(n) WHERE n IS NOT NULL").fetchall()]
+    classes = [try_normalise_gpu(n) for n in names]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        "SELECT unnest(CAST(? AS VARCHAR[])) AS raw, unnest(CAST(? AS VARCHAR[])) AS gpu_class",
+        [names, classes],
+    )
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """An OpenAI costs page: a page/bucket envelope holding ``organization.costs.result`` objects."""
+    text = head_text(head).lstrip()
+    if not text.startswith(("{", "[")):
+        return False
+    return bool(_RESULT_OBJECT.search(text) and _PAGE_OBJECT.search(text))
+
+
+def admin_results(con: duckdb.DuckDBPyConnection, path: Path, table: str, provider: str) -> None:
+    """Flatten saved Admin-API pages into ``table(x_source_row, bucket JSON, res JSON)``.
+
+    One row per result, numbered 1.. in file order, page-major then bucket-major
+    (page 1 bucket 1 result 1, result 2, ..., page 1 bucket 2 result 1, ...).  The
+    file may hold one page object, a JSON array of pages, or several concatenated
+    page objects.  A page without a ``data`` array or a bucket without a
+    ``results`` array makes the file unreadable (nothing could be staged from it
+    without silently losing records).
+    """
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table}_pages AS
+            WITH docs AS (
+                SELECT json AS doc, row_number() OVER () AS doc_i
+                FROM read_json_objects(?, format = 'unstructured')
+            ), listed AS (
+                SELECT doc_i,
+                       CASE WHEN json_type(doc) = 'ARRAY' THEN CAST(doc AS JSON[]) ELSE [doc] END AS pages
+                FROM docs
+            )
+            SELECT row_number() OVER (ORDER BY doc_i, page_i) AS page_no, page
+            FROM (SELECT doc_i, unnest(pages) AS page, generate_subscripts(pages, 1) AS page_i FROM listed)
+            """,
+            [str(path)],
+        )
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: not a readable {provider} Admin API JSON file: {e}") from None
+    try:
+        bad_page = con.execute(
+            f"""SELECT page_no, coalesce(json_type(page), 'nothing') FROM {table}_pages
+                WHERE json_type(page) IS DISTINCT FROM 'OBJECT'
+                   OR json_type(page -> '$.data') IS DISTINCT FROM 'ARRAY'
+                ORDER BY page_no LIMIT 1"""
+        ).fetchone()
+        if bad_page is not None:
+            raise UnreadableFile(
+                f"{path}: page {bad_page[0]} is not a {provider} Admin API page (no 'data' array of buckets)"
+            )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table}_buckets AS
+            SELECT page_no, bucket_i, bucket
+            FROM (
+                SELECT page_no, unnest(b) AS bucket, generate_subscripts(b, 1) AS bucket_i
+                FROM (SELECT page_no, CAST(page -> '$.data' AS JSON[]) AS b FROM {table}_pages)
+            )
+            """
+        )
+        bad_bucket = con.execute(
+            f"""SELECT page_no, bucket_i FROM {table}_buckets
+                WHERE json_type(bucket -> '$.results') IS DISTINCT FROM 'ARRAY'
+                ORDER BY page_no, bucket_i LIMIT 1"""
+        ).fetchone()
+        if bad_bucket is not None:
+            raise UnreadableFile(
+                f"{path}: page {bad_bucket[0]} bucket {bad_bucket[1]} has no 'results' array"
+            )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT CAST(row_number() OVER (ORDER BY page_no, bucket_i, res_i) AS INTEGER) AS x_source_row,
+                   bucket, res
+            FROM (
+                SELECT page_no, bucket_i, bucket, unnest(r) AS res, generate_subscripts(r, 1) AS res_i
+                FROM (SELECT *, CAST(bucket -> '$.results' AS JSON[]) AS r FROM {table}_buckets)
+            )
+            """
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {table}_pages")
+        con.execute(f"DROP TABLE IF EXISTS {table}_buckets")
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Stage every cost result of the file: a valid one into stage_lines, any other into stage_rejects."""
+    admin_results(con, path, "_sw_openai_costs_raw", "OpenAI")
+    try:
+        con.execute(_PARSE_SQL)
+        con.execute(_REJECTS_SQL)
+        con.execute(_LINES_SQL)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _sw_openai_costs_raw")
+        con.execute("DROP TABLE IF EXISTS _sw_openai_costs")
+
+
+_PARSE_SQL = """
+CREATE OR REPLACE TEMP TABLE _sw_openai_costs AS
+WITH fields AS (
+    SELECT
+        x_source_row,
+        CAST(res AS VARCHAR) AS raw,
+        bucket ->> '$.start_time' AS start_raw,
+        bucket ->> '$.end_time' AS end_raw,
+        -- a JSON number comes back as its shortest decimal text: the float dollars, exactly as written
+        res ->> '$.amount.value' AS amount_raw,
+        res ->> '$.amount.currency' AS currency_raw,
+        res ->> '$.line_item' AS line_item,
+        res ->> '$.project_id' AS project_id,
+        res ->> '$.project_name' AS project_name,
+        res ->> '$.api_key_id' AS api_key_id,
+        res ->> '$.quantity' AS quantity_raw,
+        res ->> '$.quantity_unit' AS quantity_unit
+    FROM _sw_openai_costs_raw
+), typed AS (
+    SELECT *,
+        -- Unix seconds between 1970 and 3000; anything else is not a bucket boundary
+        CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN TRY_CAST(start_raw AS BIGINT) END AS start_s,
+        CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN TRY_CAST(end_raw AS BIGINT) END AS end_s,
+        TRY_CAST(amount_raw AS DECIMAL(38, 12)) AS amount,
+        upper(trim(currency_raw)) AS currency,
+        TRY_CAST(quantity_raw AS DECIMAL(38, 6)) AS quantity
+    FROM fields
+)
+SELECT *,
+    make_timestamp(start_s * 1000000) AS period_start,
+    make_timestamp(end_s * 1000000) AS period_end,
+    CASE
+        WHEN start_raw IS NULL THEN {'col': 'start_time', 'reason': 'missing mandatory field: bucket start_time'}
+        WHEN end_raw IS NULL THEN {'col': 'end_time', 'reason': 'missing mandatory field: bucket end_time'}
+        WHEN start_s IS NULL THEN {'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not Unix seconds'}
+        WHEN end_s IS NULL THEN {'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not Unix seconds'}
+        WHEN end_s <= start_s THEN {'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}
+        WHEN amount_raw IS NULL THEN {'col': 'amount.value', 'reason': 'missing mandatory field: amount.value'}
+        WHEN amount IS NULL THEN {'col': 'amount.value', 'reason': 'non-numeric amount ' || amount_raw}
+        WHEN abs(amount) >= 1e12 THEN {'col': 'amount.value', 'reason': 'amount ' || amount_raw || ' is out of range'}
+        WHEN currency_raw IS NULL THEN {'col': 'amount.currency', 'reason': 'missing mandatory field: amount.currency'}
+        WHEN currency <> 'USD' THEN {'col': 'amount.currency', 'reason': 'unknown currency ' || currency_raw || ' (OpenAI bills in USD)'}
+        WHEN quantity_raw IS NOT NULL AND quantity IS NULL THEN {'col': 'quantity', 'reason': 'non-numeric quantity ' || quantity_raw}
+    END AS problem
+FROM typed
+"""
+
+_REJECTS_SQL = """
+INSERT INTO stage_rejects BY NAME
+SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
+FROM _sw_openai_costs WHERE problem IS NOT NULL
+"""
+
+_LINES_SQL = """
+INSERT INTO stage_lines BY NAME
+WITH lines AS (
+    SELECT *,
+        'openai|costs|' || coalesce(project_id, '') || '|' || coalesce(line_item, '') || '|'
+            || coalesce(api_key_id, '') || '|' || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|'
+            || strftime(period_end, '%Y-%m-%dT%H:%M:%SZ') AS base_key
+    FROM _sw_openai_costs WHERE problem IS NULL
+)
+SELECT
+    project_id AS SubAccountId,
+    project_name AS SubAccountName,
+    'USD' AS BillingCurrency,
+    amount AS BilledCost,
+    amount AS EffectiveCost,
+    quantity AS PricingQuantity,
+    quantity_unit AS PricingUnit,
+    quantity AS ConsumedQuantity,
+    quantity_unit AS ConsumedUnit,
+    CASE WHEN amount < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
+    coalesce(line_item, 'OpenAI API usage') AS ChargeDescription,
+    'Usage-Based' AS ChargeFrequency,
+    period_start AS ChargePeriodStart,
+    period_end AS ChargePeriodEnd,
+    date_trunc('month', period_start) AS BillingPeriodStart,
+    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
+    'OpenAI' AS InvoiceIssuerName,
+    'OpenAI' AS ServiceProviderName,
+    'OpenAI' AS HostProviderName,
+    'OpenAI API' AS ServiceName,
+    'AI and Machine Learning' AS ServiceCategory,
+    line_item AS SkuId,
+    'openai' AS x_provider,
+    'hosted_api' AS x_product_kind,
+    project_id AS x_project_id,
+    api_key_id AS x_api_key_id,
+    -- line items read "<model>, <token kind>" (e.g. "gpt-4o-2024-08-06, cached input")
+    CASE WHEN line_item LIKE '%, %' THEN split_part(line_item, ', ', 1) END AS x_model,
+    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
+                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
+        AS x_natural_key,
+    x_source_row
+FROM lines
+"""

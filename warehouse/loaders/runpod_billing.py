@@ -1,0 +1,258 @@
+"""RunPod billing history: ``GET https://rest.runpod.io/v1/billing/{pods,endpoints,networkvolumes}`` as line items.
+
+The v1 REST API answers each of the three endpoints with a bare JSON array of
+records ``{amount, diskSpaceBilledGb, endpointId, gpuTypeId, podId, time,
+timeBilledMs}``: ``amount`` is float USD for the record's bucket, ``time`` the RFC
+3339 start of the bucket, ``timeBilledMs`` the billed time in milliseconds, and
+only the grouping field (``grouping=endpointId|podId|gpuTypeId``) is set among the
+ids.  The bucket length is a query parameter (``bucketSize`` hour, day, week,
+month, year; default day) and is NOT echoed in the response.  Confirmed against
+docs.runpod.io (``/api-reference/billing/GET/billing/endpoints``, ``.../pods``,
+``.../networkvolumes``) on 2026-12-01.
+
+Two file shapes are read:
+
+* the bare array the API returns (saved by hand with curl), and
+* the wrapper ``scrapers.billing_api.pull_runpod_billing`` writes, which keeps the
+  request context the array lacks: ``{"object": "runpod.billing", "resource":
+  "endpoints", "bucketSize": "hour", "grouping": "endpointId", "startTime",
+  "endTime", "records": [...]}``.
+
+Mapping: endpoint records are ``serverless_gpu`` with ``x_endpoint_id``; pod records
+are ``dedicated_gpu`` with ``ResourceId = podId``; network-volume records are
+storage (``other``).  ``x_gpu_class`` comes from ``gpuTypeId`` through
+``scrapers.gpus`` (the raw name stays in ``SkuId``); ``x_gpu_seconds`` is
+``timeBilledMs / 1000`` (times ``gpuCount`` where a record carries one; v1
+records do not, so ``x_gpu_count`` stays NULL).  ``ChargePeriodEnd = time +
+bucket``.  In a bare array the resource is told from the grouping id present
+(endpointId -> endpoint, podId -> pod, no id and no GPU -> network volume); a
+record grouped by ``gpuTypeId`` alone cannot be told apart and is rejected with
+that reason.  The bucket is the wrapper's ``bucketSize``; without one it is
+inferred per file (one response has one bucket size): any start off midnight, or
+a gap under a day between distinct starts, means hourly; otherwise the smallest
+gap gives day (< 7 days), week (< 28 days), month (< 365 days) or year; a file
+with a single midnight start takes the API default, day.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from warehouse.loaders import UnreadableFile
+from warehouse.loaders.openai_costs import RFC3339_SQL, head_text, register_gpu_classes
+
+FORMAT = "runpod_billing"
+
+RESOURCES = ("pods", "endpoints", "networkvolumes")
+BUCKET_SIZES = ("hour", "day", "week", "month", "year")
+
+_RECORD_KEY = re.compile(r'"(timeBilledMs|diskSpaceBilledG[bB])"\s*:')
+_TIME = re.compile(r'"time"\s*:')
+_AMOUNT = re.compile(r'"amount"\s*:')
+_WRAPPER = re.compile(r'"object"\s*:\s*"runpod\.billing"')
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """RunPod billing records (``amount``, ``time``, ``timeBilledMs``/``diskSpaceBilledGb``) or our wrapper."""
+    text = head_text(head).lstrip()
+    if not text.startswith(("{", "[")):
+        return False
+    if _WRAPPER.search(text):
+        return True
+    return bool(_RECORD_KEY.search(text) and _TIME.search(text) and _AMOUNT.search(text))
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Stage every billing record of the file: a valid one into stage_lines, any other into stage_rejects."""
+    _read_records(con, path)
+    try:
+        con.execute(_PARSE_SQL)
+        register_gpu_classes(con, "SELECT gpu_type_id FROM _sw_runpod", "_sw_runpod_gpu")
+        con.execute(_REJECTS_SQL)
+        con.execute(_LINES_SQL)
+    finally:
+        for t in ("_sw_runpod_raw", "_sw_runpod", "_sw_runpod_gpu"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Load the file's records into ``_sw_runpod_raw(x_source_row, doc_i, resource, bucket_size, rec)``."""
+    try:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _sw_runpod_docs AS
+            SELECT json AS doc, row_number() OVER () AS doc_i
+            FROM read_json_objects(?, format = 'unstructured')
+            """,
+            [str(path)],
+        )
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: not a readable RunPod billing JSON file: {e}") from None
+    try:
+        bad = con.execute(
+            """SELECT doc_i, json_type(doc), doc ->> '$.resource', doc ->> '$.bucketSize' FROM _sw_runpod_docs
+               WHERE NOT (json_type(doc) = 'ARRAY'
+                          OR (json_type(doc) = 'OBJECT' AND json_type(doc -> '$.records') = 'ARRAY'))
+                  OR (json_type(doc) = 'OBJECT' AND (doc ->> '$.resource') NOT IN ('pods', 'endpoints', 'networkvolumes'))
+                  OR (json_type(doc) = 'OBJECT' AND (doc ->> '$.bucketSize') NOT IN ('hour', 'day', 'week', 'month', 'year'))
+               ORDER BY doc_i LIMIT 1"""
+        ).fetchone()
+        if bad is not None:
+            if bad[1] == "OBJECT" and bad[2] is not None and bad[2] not in RESOURCES:
+                reason = f"unknown resource {bad[2]!r} (expected one of {', '.join(RESOURCES)})"
+            elif bad[1] == "OBJECT" and bad[3] is not None and bad[3] not in BUCKET_SIZES:
+                reason = f"unknown bucketSize {bad[3]!r} (expected one of {', '.join(BUCKET_SIZES)})"
+            else:
+                reason = "expected the JSON array of billing records the API returns, or an object with a 'records' array"
+            raise UnreadableFile(f"{path}: JSON value {bad[0]}: {reason}")
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _sw_runpod_raw AS
+            WITH docs AS (
+                SELECT doc_i,
+                       CASE WHEN json_type(doc) = 'ARRAY' THEN CAST(doc AS JSON[]) ELSE CAST(doc -> '$.records' AS JSON[]) END AS recs,
+                       CASE WHEN json_type(doc) = 'OBJECT' THEN doc ->> '$.resource' END AS resource,
+                       CASE WHEN json_type(doc) = 'OBJECT' THEN doc ->> '$.bucketSize' END AS bucket_size
+                FROM _sw_runpod_docs
+            )
+            SELECT CAST(row_number() OVER (ORDER BY doc_i, rec_i) AS INTEGER) AS x_source_row,
+                   doc_i, resource, bucket_size, rec
+            FROM (SELECT doc_i, resource, bucket_size, unnest(recs) AS rec, generate_subscripts(recs, 1) AS rec_i FROM docs)
+            """
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _sw_runpod_docs")
+
+
+_PARSE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _sw_runpod AS
+WITH fields AS (
+    SELECT
+        x_source_row, doc_i, resource AS wrapper_resource, bucket_size AS wrapper_bucket,
+        CAST(rec AS VARCHAR) AS raw,
+        json_type(rec) AS rec_type,
+        rec ->> '$.amount' AS amount_raw,
+        rec ->> '$.time' AS time_raw,
+        rec ->> '$.timeBilledMs' AS ms_raw,
+        coalesce(rec ->> '$.diskSpaceBilledGb', rec ->> '$.diskSpaceBilledGB') AS disk_raw,
+        rec ->> '$.gpuCount' AS gpu_count_raw,
+        rec ->> '$.endpointId' AS endpoint_id,
+        rec ->> '$.podId' AS pod_id,
+        rec ->> '$.gpuTypeId' AS gpu_type_id,
+        rec ->> '$.networkVolumeId' AS network_volume_id
+    FROM _sw_runpod_raw
+), typed AS (
+    SELECT *,
+        {RFC3339_SQL.format('time_raw')} AS period_start,
+        -- a JSON number comes back as its shortest decimal text: the float dollars, exactly as written
+        TRY_CAST(amount_raw AS DECIMAL(38, 12)) AS amount,
+        TRY_CAST(ms_raw AS DECIMAL(38, 3)) AS billed_ms,
+        TRY_CAST(disk_raw AS DECIMAL(24, 6)) AS disk_gb,
+        TRY_CAST(gpu_count_raw AS INTEGER) AS gpu_count,
+        coalesce(resource_hint, CASE
+            WHEN endpoint_id IS NOT NULL THEN 'endpoints'
+            WHEN pod_id IS NOT NULL THEN 'pods'
+            WHEN gpu_type_id IS NULL THEN 'networkvolumes'
+        END) AS resource
+    FROM (SELECT *, wrapper_resource AS resource_hint FROM fields)
+), starts AS (
+    SELECT doc_i, period_start, lead(period_start) OVER (PARTITION BY doc_i ORDER BY period_start) AS next_start
+    FROM (SELECT DISTINCT doc_i, period_start FROM typed WHERE period_start IS NOT NULL)
+), inferred AS (
+    SELECT doc_i,
+        CASE
+            WHEN bool_or(period_start <> date_trunc('day', period_start)) THEN 'hour'
+            WHEN min(next_start - period_start) IS NULL THEN 'day'
+            WHEN min(next_start - period_start) < INTERVAL 1 DAY THEN 'hour'
+            WHEN min(next_start - period_start) < INTERVAL 7 DAY THEN 'day'
+            WHEN min(next_start - period_start) < INTERVAL 28 DAY THEN 'week'
+            WHEN min(next_start - period_start) < INTERVAL 365 DAY THEN 'month'
+            ELSE 'year'
+        END AS inferred_bucket
+    FROM starts GROUP BY doc_i
+), bucketed AS (
+    SELECT t.*, coalesce(t.wrapper_bucket, i.inferred_bucket) AS bucket
+    FROM typed t LEFT JOIN inferred i USING (doc_i)
+)
+SELECT *,
+    period_start + CASE bucket
+        WHEN 'hour' THEN INTERVAL 1 HOUR WHEN 'day' THEN INTERVAL 1 DAY WHEN 'week' THEN INTERVAL 7 DAY
+        WHEN 'month' THEN INTERVAL 1 MONTH WHEN 'year' THEN INTERVAL 1 YEAR END AS period_end,
+    CASE
+        WHEN rec_type IS DISTINCT FROM 'OBJECT' THEN {{'col': NULL, 'reason': 'record is not a JSON object'}}
+        WHEN time_raw IS NULL THEN {{'col': 'time', 'reason': 'missing mandatory field: time'}}
+        WHEN period_start IS NULL THEN {{'col': 'time', 'reason': 'time ' || time_raw || ' is not an RFC 3339 timestamp'}}
+        WHEN amount_raw IS NULL THEN {{'col': 'amount', 'reason': 'missing mandatory field: amount'}}
+        WHEN amount IS NULL THEN {{'col': 'amount', 'reason': 'non-numeric amount ' || amount_raw}}
+        WHEN abs(amount) >= 1e12 THEN {{'col': 'amount', 'reason': 'amount ' || amount_raw || ' is out of range'}}
+        WHEN ms_raw IS NOT NULL AND (billed_ms IS NULL OR billed_ms < 0) THEN {{'col': 'timeBilledMs', 'reason': 'timeBilledMs ' || ms_raw || ' is not a duration in milliseconds'}}
+        WHEN disk_raw IS NOT NULL AND (disk_gb IS NULL OR disk_gb < 0) THEN {{'col': 'diskSpaceBilledGb', 'reason': 'diskSpaceBilledGb ' || disk_raw || ' is not a size in GB'}}
+        WHEN gpu_count_raw IS NOT NULL AND (gpu_count IS NULL OR gpu_count < 1) THEN {{'col': 'gpuCount', 'reason': 'gpuCount ' || gpu_count_raw || ' is not a GPU count'}}
+        WHEN resource IS NULL THEN {{'col': 'gpuTypeId', 'reason': 'record grouped by gpuTypeId alone: cannot tell a pod from a serverless endpoint (save the response with spendwatch''s RunPod puller, or group by podId / endpointId)'}}
+    END AS problem
+FROM bucketed
+"""
+
+_REJECTS_SQL = """
+INSERT INTO stage_rejects BY NAME
+SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
+FROM _sw_runpod WHERE problem IS NOT NULL
+"""
+
+_LINES_SQL = """
+INSERT INTO stage_lines BY NAME
+WITH lines AS (
+    SELECT r.*, g.gpu_class,
+        CASE WHEN billed_ms IS NOT NULL AND resource <> 'networkvolumes'
+             THEN billed_ms / 1000 * coalesce(gpu_count, 1) END AS gpu_seconds,
+        'runpod|' || resource || '|' || coalesce(endpoint_id, '') || '|' || coalesce(pod_id, '') || '|'
+            || coalesce(gpu_type_id, '') || '|' || coalesce(network_volume_id, '') || '|'
+            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|' || bucket AS base_key
+    FROM _sw_runpod r LEFT JOIN _sw_runpod_gpu g ON g.raw = r.gpu_type_id
+    WHERE problem IS NULL
+)
+SELECT
+    'USD' AS BillingCurrency,
+    amount AS BilledCost,
+    amount AS EffectiveCost,
+    CASE WHEN resource = 'networkvolumes' THEN disk_gb ELSE billed_ms / 1000 END AS ConsumedQuantity,
+    CASE WHEN resource = 'networkvolumes' THEN CASE WHEN disk_gb IS NOT NULL THEN 'GB' END
+         ELSE CASE WHEN billed_ms IS NOT NULL THEN 'Seconds' END END AS ConsumedUnit,
+    CASE WHEN amount < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
+    CASE resource
+        WHEN 'endpoints' THEN 'Serverless endpoint ' || coalesce(endpoint_id, pod_id, '') || coalesce(' on ' || gpu_type_id, '')
+        WHEN 'pods' THEN 'Pod ' || coalesce(pod_id, '') || coalesce(' on ' || gpu_type_id, '')
+        ELSE 'Network volume ' || coalesce(network_volume_id, '') || coalesce(' (' || disk_raw || ' GB)', '')
+    END || ' per ' || bucket AS ChargeDescription,
+    'Usage-Based' AS ChargeFrequency,
+    period_start AS ChargePeriodStart,
+    period_end AS ChargePeriodEnd,
+    date_trunc('month', period_start) AS BillingPeriodStart,
+    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
+    'RunPod' AS InvoiceIssuerName,
+    'RunPod' AS ServiceProviderName,
+    'RunPod' AS HostProviderName,
+    CASE resource WHEN 'endpoints' THEN 'RunPod Serverless' WHEN 'pods' THEN 'RunPod Pods'
+                  ELSE 'RunPod Network Volumes' END AS ServiceName,
+    CASE WHEN resource = 'networkvolumes' THEN 'Storage' ELSE 'Compute' END AS ServiceCategory,
+    CASE resource WHEN 'endpoints' THEN coalesce(endpoint_id, pod_id) WHEN 'pods' THEN pod_id
+                  ELSE network_volume_id END AS ResourceId,
+    CASE resource WHEN 'endpoints' THEN 'Serverless Endpoint' WHEN 'pods' THEN 'Pod'
+                  ELSE 'Network Volume' END AS ResourceType,
+    gpu_type_id AS SkuId,
+    'runpod' AS x_provider,
+    CASE resource WHEN 'endpoints' THEN 'serverless_gpu' WHEN 'pods' THEN 'dedicated_gpu' ELSE 'other' END
+        AS x_product_kind,
+    endpoint_id AS x_endpoint_id,
+    gpu_class AS x_gpu_class,
+    gpu_count AS x_gpu_count,
+    gpu_seconds AS x_gpu_seconds,
+    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
+                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
+        AS x_natural_key,
+    x_source_row
+FROM lines
+"""

@@ -1,0 +1,216 @@
+"""Together AI billing usage, in spendwatch's documented JSON shape, as billed line items.
+
+Together AI publishes no billing/usage export schema (searched Together's docs and
+public code on 2026-12-01: only balance/credits endpoints and the per-response
+OpenAI-style ``usage`` object are documented), so this loader reads a shape
+spendwatch defines, kept close to Together's API conventions (snake_case,
+OpenAI-style ``usage`` token names, ``hardware`` ids such as
+``2x_nvidia_h100_80gb_sxm`` as their dedicated-endpoint API uses):
+
+.. code-block:: json
+
+    {"object": "together.billing_usage",
+     "start_date": "2026-11-01", "end_date": "2026-12-01",
+     "data": [{"start_time": "2026-11-01T00:00:00Z", "end_time": "2026-11-02T00:00:00Z",
+               "usage_type": "serverless_inference",
+               "model": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+               "endpoint_id": null, "hardware": null, "api_key_id": "key_...",
+               "prompt_tokens": 41250000, "cached_prompt_tokens": 6100000,
+               "completion_tokens": 9870000, "billed_seconds": null,
+               "cost": "45.2540", "currency": "USD"}]}
+
+``usage_type`` is ``serverless_inference`` / ``batch_inference`` (``hosted_api``),
+``dedicated_endpoint`` (``dedicated_gpu``: ``billed_seconds`` of the endpoint's
+hardware, ``x_gpu_count`` from the ``<n>x_`` prefix, ``x_gpu_seconds =
+billed_seconds x n``, ``x_gpu_class`` from the hardware id) or ``fine_tuning``
+(``other``).  ``cost`` is a decimal string in ``currency`` (USD).  As with
+OpenAI, ``cached_prompt_tokens`` is a subset of ``prompt_tokens``:
+``x_input_tokens`` = prompt - cached.  These lines carry both money and tokens
+(there is no separate Together usage format to double-count against).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from warehouse.loaders import UnreadableFile
+from warehouse.loaders.openai_costs import RFC3339_SQL, head_text, register_gpu_classes
+
+FORMAT = "together_billing"
+
+USAGE_TYPES = {
+    "serverless_inference": "hosted_api",
+    "batch_inference": "hosted_api",
+    "dedicated_endpoint": "dedicated_gpu",
+    "fine_tuning": "other",
+}
+_OBJECT = re.compile(r'"object"\s*:\s*"together\.billing_usage"')
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A Together billing usage document: top-level ``"object": "together.billing_usage"``."""
+    text = head_text(head).lstrip()
+    return text.startswith(("{", "[")) and bool(_OBJECT.search(text))
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Stage every usage item: a valid one into stage_lines, any other into stage_rejects."""
+    try:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _sw_together_docs AS
+            SELECT json AS doc, row_number() OVER () AS doc_i
+            FROM read_json_objects(?, format = 'unstructured')
+            """,
+            [str(path)],
+        )
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: not a readable Together billing JSON file: {e}") from None
+    try:
+        bad = con.execute(
+            """SELECT doc_i FROM _sw_together_docs
+               WHERE json_type(doc) IS DISTINCT FROM 'OBJECT'
+                  OR (doc ->> '$.object') IS DISTINCT FROM 'together.billing_usage'
+                  OR json_type(doc -> '$.data') IS DISTINCT FROM 'ARRAY'
+               ORDER BY doc_i LIMIT 1"""
+        ).fetchone()
+        if bad is not None:
+            raise UnreadableFile(
+                f"{path}: JSON value {bad[0]} is not a together.billing_usage object with a 'data' array"
+            )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _sw_together_raw AS
+            SELECT CAST(row_number() OVER (ORDER BY doc_i, item_i) AS INTEGER) AS x_source_row, item
+            FROM (
+                SELECT doc_i, unnest(items) AS item, generate_subscripts(items, 1) AS item_i
+                FROM (SELECT doc_i, CAST(doc -> '$.data' AS JSON[]) AS items FROM _sw_together_docs)
+            )
+            """
+        )
+        con.execute(_PARSE_SQL, [list(USAGE_TYPES), list(USAGE_TYPES.values())])
+        register_gpu_classes(con, "SELECT hardware FROM _sw_together", "_sw_together_gpu")
+        con.execute(_REJECTS_SQL)
+        con.execute(_LINES_SQL)
+    finally:
+        for t in ("_sw_together_docs", "_sw_together_raw", "_sw_together", "_sw_together_gpu"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+_PARSE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _sw_together AS
+WITH kinds AS (
+    SELECT unnest(CAST(? AS VARCHAR[])) AS usage_type, unnest(CAST(? AS VARCHAR[])) AS product_kind
+), fields AS (
+    SELECT
+        x_source_row,
+        CAST(item AS VARCHAR) AS raw,
+        item ->> '$.start_time' AS start_raw,
+        item ->> '$.end_time' AS end_raw,
+        item ->> '$.usage_type' AS usage_type,
+        item ->> '$.model' AS model,
+        item ->> '$.endpoint_id' AS endpoint_id,
+        item ->> '$.hardware' AS hardware,
+        item ->> '$.api_key_id' AS api_key_id,
+        item ->> '$.prompt_tokens' AS prompt_raw,
+        item ->> '$.cached_prompt_tokens' AS cached_raw,
+        item ->> '$.completion_tokens' AS completion_raw,
+        item ->> '$.billed_seconds' AS seconds_raw,
+        item ->> '$.cost' AS cost_raw,
+        item ->> '$.currency' AS currency_raw
+    FROM _sw_together_raw
+), typed AS (
+    SELECT fields.*, kinds.product_kind,
+        {RFC3339_SQL.format('start_raw')} AS period_start,
+        {RFC3339_SQL.format('end_raw')} AS period_end,
+        TRY_CAST(prompt_raw AS BIGINT) AS prompt,
+        TRY_CAST(cached_raw AS BIGINT) AS cached,
+        TRY_CAST(completion_raw AS BIGINT) AS completion,
+        TRY_CAST(seconds_raw AS DECIMAL(38, 3)) AS billed_seconds,
+        TRY_CAST(regexp_extract(hardware, '^([0-9]+)x[_-]', 1) AS INTEGER) AS gpu_count,
+        TRY_CAST(cost_raw AS DECIMAL(38, 12)) AS cost
+    FROM fields LEFT JOIN kinds USING (usage_type)
+)
+SELECT *,
+    CASE
+        WHEN start_raw IS NULL THEN {{'col': 'start_time', 'reason': 'missing mandatory field: start_time'}}
+        WHEN end_raw IS NULL THEN {{'col': 'end_time', 'reason': 'missing mandatory field: end_time'}}
+        WHEN period_start IS NULL THEN {{'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not an RFC 3339 timestamp'}}
+        WHEN period_end IS NULL THEN {{'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not an RFC 3339 timestamp'}}
+        WHEN period_end <= period_start THEN {{'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}}
+        WHEN usage_type IS NULL THEN {{'col': 'usage_type', 'reason': 'missing mandatory field: usage_type'}}
+        WHEN product_kind IS NULL THEN {{'col': 'usage_type', 'reason': 'unknown usage_type ' || usage_type}}
+        WHEN cost_raw IS NULL THEN {{'col': 'cost', 'reason': 'missing mandatory field: cost'}}
+        WHEN cost IS NULL THEN {{'col': 'cost', 'reason': 'non-numeric amount ' || cost_raw}}
+        WHEN abs(cost) >= 1e12 THEN {{'col': 'cost', 'reason': 'amount ' || cost_raw || ' is out of range'}}
+        WHEN currency_raw IS NULL THEN {{'col': 'currency', 'reason': 'missing mandatory field: currency'}}
+        WHEN currency_raw <> 'USD' THEN {{'col': 'currency', 'reason': 'unknown currency ' || currency_raw || ' (Together bills in USD)'}}
+        WHEN prompt_raw IS NOT NULL AND (prompt IS NULL OR prompt < 0) THEN {{'col': 'prompt_tokens', 'reason': 'prompt_tokens ' || prompt_raw || ' is not a token count'}}
+        WHEN cached_raw IS NOT NULL AND (cached IS NULL OR cached < 0) THEN {{'col': 'cached_prompt_tokens', 'reason': 'cached_prompt_tokens ' || cached_raw || ' is not a token count'}}
+        WHEN completion_raw IS NOT NULL AND (completion IS NULL OR completion < 0) THEN {{'col': 'completion_tokens', 'reason': 'completion_tokens ' || completion_raw || ' is not a token count'}}
+        WHEN coalesce(cached, 0) > coalesce(prompt, 0) THEN {{'col': 'cached_prompt_tokens', 'reason': 'cached_prompt_tokens (' || cached || ') exceed prompt_tokens (' || coalesce(prompt, 0) || '); they must be a subset of it'}}
+        WHEN seconds_raw IS NOT NULL AND (billed_seconds IS NULL OR billed_seconds < 0) THEN {{'col': 'billed_seconds', 'reason': 'billed_seconds ' || seconds_raw || ' is not a number of seconds'}}
+    END AS problem
+FROM typed
+"""
+
+_REJECTS_SQL = """
+INSERT INTO stage_rejects BY NAME
+SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
+FROM _sw_together WHERE problem IS NOT NULL
+"""
+
+_LINES_SQL = """
+INSERT INTO stage_lines BY NAME
+WITH lines AS (
+    SELECT t.*, g.gpu_class,
+        'together|' || usage_type || '|' || coalesce(model, '') || '|' || coalesce(endpoint_id, '') || '|'
+            || coalesce(hardware, '') || '|' || coalesce(api_key_id, '') || '|'
+            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|'
+            || strftime(period_end, '%Y-%m-%dT%H:%M:%SZ') AS base_key
+    FROM _sw_together t LEFT JOIN _sw_together_gpu g ON g.raw = t.hardware
+    WHERE problem IS NULL
+)
+SELECT
+    'USD' AS BillingCurrency,
+    cost AS BilledCost,
+    cost AS EffectiveCost,
+    CASE WHEN product_kind = 'dedicated_gpu' THEN billed_seconds ELSE coalesce(prompt, 0) + coalesce(completion, 0) END
+        AS ConsumedQuantity,
+    CASE WHEN product_kind = 'dedicated_gpu' THEN CASE WHEN billed_seconds IS NOT NULL THEN 'Seconds' END ELSE 'Tokens' END
+        AS ConsumedUnit,
+    CASE WHEN cost < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
+    usage_type || coalesce(': ' || model, '') || coalesce(' on ' || hardware, '') AS ChargeDescription,
+    'Usage-Based' AS ChargeFrequency,
+    period_start AS ChargePeriodStart,
+    period_end AS ChargePeriodEnd,
+    date_trunc('month', period_start) AS BillingPeriodStart,
+    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
+    'Together AI' AS InvoiceIssuerName,
+    'Together AI' AS ServiceProviderName,
+    'Together AI' AS HostProviderName,
+    'Together AI' AS ServiceName,
+    CASE WHEN product_kind = 'dedicated_gpu' THEN 'Compute' ELSE 'AI and Machine Learning' END AS ServiceCategory,
+    endpoint_id AS ResourceId,
+    CASE WHEN endpoint_id IS NOT NULL THEN 'Dedicated Endpoint' END AS ResourceType,
+    coalesce(model, hardware) AS SkuId,
+    'together' AS x_provider,
+    product_kind AS x_product_kind,
+    api_key_id AS x_api_key_id,
+    endpoint_id AS x_endpoint_id,
+    gpu_class AS x_gpu_class,
+    gpu_count AS x_gpu_count,
+    CASE WHEN product_kind = 'dedicated_gpu' THEN billed_seconds * coalesce(gpu_count, 1) END AS x_gpu_seconds,
+    model AS x_model,
+    CASE WHEN prompt IS NOT NULL THEN prompt - coalesce(cached, 0) END AS x_input_tokens,
+    cached AS x_cached_input_tokens,
+    completion AS x_output_tokens,
+    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
+                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
+        AS x_natural_key,
+    x_source_row
+FROM lines
+"""
