@@ -62,7 +62,12 @@ class SourceSkipped(Exception):
 
 @dataclass(frozen=True)
 class PriceRecord:
-    """One price, normalised.  ``amount`` is always a Decimal and always has a currency."""
+    """One price, normalised.  ``amount`` is always a Decimal and always has a currency.
+
+    ``component = "gpu"`` is the price of ONE GPU (``gpu_count`` says how many the SKU
+    bundles, for information); ``"instance"`` is the price of the whole machine with
+    ``gpu_count`` GPUs, so its per-GPU price is ``amount / gpu_count``.
+    """
 
     provider: str  # lower-case provider id: runpod, modal, openai, ...
     source_id: str  # the stable id of the source that observed it
@@ -102,7 +107,7 @@ class Request:
 
     url: str
     method: str = "GET"
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold API keys: never in repr
     json: dict | None = None
 
 

@@ -225,6 +225,8 @@ def cmd_prices(args) -> int:
         if args.prices_command == "show":
             cols, rows = queries.prices_show(con, args.kind, args.provider, args.gpu, args.model, args.catalogs)
             title = "prices in force (cheapest first per class; per-hour and per-1M in the reporting currency)"
+            if args.format == "table":
+                cols, rows = _compact_prices(cols, rows)
         elif args.prices_command == "history":
             cols, rows = queries.price_history_rows(con, args.provider, args.sku)
             title = f"price history: {args.provider}"
@@ -239,6 +241,27 @@ def cmd_prices(args) -> int:
         con.close()
     sys.stdout.write(render_rows(cols, rows, args.format, title).rstrip("\n") + "\n")
     return 0
+
+
+def _compact_prices(cols, rows):
+    """The terminal view of prices show: one readable line per price."""
+    from spendwatch.render import money
+
+    i = {c: n for n, c in enumerate(cols)}
+    out_cols = ["class", "provider", "sku", "component", "tier", "price", "per hour", "per GPU-hour", "per 1M tokens", "age"]
+    out = []
+    for r in rows:
+        rep = r[i["reporting_currency"]]
+        age = r[i["age_hours"]]
+        out.append((
+            r[i["class"]], r[i["provider"]], r[i["sku"]], r[i["component"]], r[i["tier"]] or "",
+            f"{r[i['amount']].normalize():f} {r[i['currency']]}/{r[i['unit']]}",
+            money(r[i["per_hour_reporting"]], rep) if r[i["per_hour_reporting"]] is not None else "",
+            money(r[i["per_gpu_hour_reporting"]], rep) if r[i["per_gpu_hour_reporting"]] is not None else "",
+            money(r[i["per_1m_tokens_reporting"]], rep) if r[i["per_1m_tokens_reporting"]] is not None else "",
+            "" if age is None else (f"{age} h" if age < 48 else f"{age // 24} d"),
+        ))
+    return out_cols, out
 
 
 def _ensure_price_models(con) -> None:

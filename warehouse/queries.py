@@ -88,7 +88,7 @@ def prices_show(
         )
         SELECT p.product_kind AS kind, coalesce(p.gpu_model, p.sku) AS class, p.provider, p.source_id, p.sku, p.component,
                p.tier, p.region, p.amount, p.currency, p.unit,
-               p.per_hour_reporting, p.per_1m_tokens_reporting, p.reporting_currency,
+               p.per_hour_reporting, p.per_gpu_hour_reporting, p.per_1m_tokens_reporting, p.reporting_currency,
                p.valid_from AS price_since, l.checked_at,
                date_diff('hour', l.checked_at, now()::TIMESTAMP) AS age_hours
         FROM prices_normalised p LEFT JOIN last_ok l USING (source_id)
@@ -98,7 +98,7 @@ def prices_show(
           AND (? IS NULL OR p.gpu_model ILIKE '%' || ? || '%' OR p.sku ILIKE '%' || ? || '%')
           AND (? IS NULL OR (p.product_kind = 'hosted_api' AND p.sku ILIKE '%' || ? || '%'))
         ORDER BY kind, class, p.component,
-                 coalesce(p.per_hour_reporting / coalesce(nullif(p.gpu_count, 0), 1), p.per_1m_tokens_reporting), p.provider
+                 coalesce(p.per_gpu_hour_reporting, p.per_hour_reporting, p.per_1m_tokens_reporting), p.provider
         """,
         [include_catalogs, kind, kind, provider, provider, gpu, gpu, gpu, model, model],
     )

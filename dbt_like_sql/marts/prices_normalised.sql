@@ -1,4 +1,4 @@
--- Every price in force, normalised to per hour (second x 3600; month / 730.5 hours, the average month) and per 1M tokens, in its own currency and in the reporting currency at the latest ECB rate, with that rate's date.
+-- Every price in force, normalised to per hour (and per GPU-hour: a 'gpu' price is for one GPU, an 'instance' price for the machine's gpu_count GPUs) (second x 3600; month / 730.5 hours, the average month) and per 1M tokens, in its own currency and in the reporting currency at the latest ECB rate, with that rate's date.
 WITH p AS (
     SELECT c.*, s.is_catalog
     FROM {{ ref('prices_current') }} c
@@ -33,6 +33,9 @@ SELECT
     CASE WHEN n.currency = s.reporting_currency THEN CAST(1 AS DECIMAL(18, 10)) ELSE fx.rate_to_reporting END AS fx_rate,
     CASE WHEN n.currency = s.reporting_currency THEN NULL ELSE fx.rate_date END AS fx_rate_date,
     CAST(round(n.amount_per_hour * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 10) AS DECIMAL(24, 10)) AS per_hour_reporting,
+    CASE WHEN n.component = 'gpu' THEN CAST(round(n.amount_per_hour * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 10) AS DECIMAL(24, 10))
+         WHEN n.component = 'instance' AND n.gpu_count > 0 THEN CAST(round(n.amount_per_hour * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END / n.gpu_count, 10) AS DECIMAL(24, 10))
+    END AS per_gpu_hour_reporting,
     CAST(round(n.amount_per_1m_tokens * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 10) AS DECIMAL(24, 10)) AS per_1m_tokens_reporting,
     n.valid_from, n.fetched_at, n.source_url
 FROM n

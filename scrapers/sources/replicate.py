@@ -124,9 +124,10 @@ class ReplicateSource(Source):
             gpu_model = normalise_gpu(_COUNT.sub("", display).strip())
         except KeyError:
             raise self.fail(f"{sku} (row {n}): unknown GPU {display!r}; add a rule to scrapers/gpus.py") from None
+        # component "gpu" is the price of one GPU; a multi-GPU machine's price is an "instance".
         return self.record(
             sku=sku,
-            component="gpu",
+            component="gpu" if count == 1 else "instance",
             amount=per_sec,
             currency="USD",
             unit="second",

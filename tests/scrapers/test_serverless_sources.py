@@ -255,6 +255,9 @@ def test_replicate_multi_gpu_skus_carry_their_gpu_count():
     assert (two.amount, two.gpu_count, two.gpu_model) == (Decimal("0.003050"), 2, "H100-80GB-SXM")
     assert find(records, sku="gpu-a100-large-8x").gpu_count == 8
     assert find(records, sku="gpu-l40s-2x").gpu_count == 2
+    # a multi-GPU machine is priced as a whole: an "instance", not a per-GPU price
+    assert find(records, sku="gpu-l40s-2x").component == "instance"
+    assert find(records, sku="gpu-l40s").component == "gpu"
     assert find(records, sku="gpu-a100-large").gpu_count == 1
     assert "Additional hardware" in find(records, sku="gpu-h100-8x").note
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, head_text
+from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "anthropic_cost"
 
@@ -44,16 +44,17 @@ def sniff(path: Path, head: bytes) -> bool:
     )
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every cost result of the file: a valid one into stage_lines, any other into stage_rejects."""
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every cost result of the file: a valid one into stage_lines, any other into stage_rejects; return results read."""
     admin_results(con, path, "_sw_anthropic_cost_raw", "Anthropic")
     try:
         con.execute(_PARSE_SQL)
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_anthropic_cost").fetchone()[0]
     finally:
-        con.execute("DROP TABLE IF EXISTS _sw_anthropic_cost_raw")
-        con.execute("DROP TABLE IF EXISTS _sw_anthropic_cost")
+        drop_temp(con, "_sw_anthropic_cost_raw")
+        drop_temp(con, "_sw_anthropic_cost")
 
 
 _PARSE_SQL = f"""

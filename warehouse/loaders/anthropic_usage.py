@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, head_text
+from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "anthropic_usage"
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
@@ -42,16 +42,17 @@ def sniff(path: Path, head: bytes) -> bool:
     return bool(_STARTING_AT.search(text) and _UNCACHED.search(text) and _OUTPUT.search(text))
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every messages usage result: a valid one as a metering line, any other as a reject."""
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every messages usage result: a valid one as a metering line, any other as a reject; return results read."""
     admin_results(con, path, "_sw_anthropic_usage_raw", "Anthropic")
     try:
         con.execute(_PARSE_SQL)
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_anthropic_usage").fetchone()[0]
     finally:
-        con.execute("DROP TABLE IF EXISTS _sw_anthropic_usage_raw")
-        con.execute("DROP TABLE IF EXISTS _sw_anthropic_usage")
+        drop_temp(con, "_sw_anthropic_usage_raw")
+        drop_temp(con, "_sw_anthropic_usage")
 
 
 _TOKEN_FIELDS = (

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, head_text, register_gpu_classes
+from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_csv_rows, register_gpu_classes
 
 FORMAT = "fireworks_billing"
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
@@ -53,18 +53,10 @@ def sniff(path: Path, head: bytes) -> bool:
     return set(REQUIRED_COLUMNS) <= header
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every metrics row: a valid one as a metering line, any other as a reject."""
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every metrics row (valid -> metering line, other -> reject); return rows read."""
+    columns = read_csv_rows(con, path, "_sw_fireworks_csv", "Fireworks billing-metrics")
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _sw_fireworks_csv AS "
-            "SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"')",
-            [str(path)],
-        )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable Fireworks billing-metrics CSV: {e}") from None
-    try:
-        columns = [r[0] for r in con.execute("DESCRIBE _sw_fireworks_csv").fetchall()]
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
             raise UnreadableFile(f"{path}: Fireworks billing-metrics CSV lacks column(s) {', '.join(missing)}")
@@ -72,18 +64,16 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _sw_fireworks_raw AS
-            SELECT CAST(rowid + 1 AS INTEGER) AS x_source_row, {", ".join(REQUIRED_COLUMNS)}, {optional},
-                   CAST(to_json(s) AS VARCHAR) AS raw
-            FROM _sw_fireworks_csv AS s
+            SELECT x_source_row, {", ".join(REQUIRED_COLUMNS)}, {optional}, raw FROM _sw_fireworks_csv
             """
         )
         con.execute(_PARSE_SQL)
         register_gpu_classes(con, "SELECT accelerator_type FROM _sw_fireworks", "_sw_fireworks_gpu")
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_fireworks").fetchone()[0]
     finally:
-        for t in ("_sw_fireworks_csv", "_sw_fireworks_raw", "_sw_fireworks", "_sw_fireworks_gpu"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        drop_temp(con, "_sw_fireworks_csv", "_sw_fireworks_raw", "_sw_fireworks", "_sw_fireworks_gpu")
 
 
 _PARSE_SQL = f"""

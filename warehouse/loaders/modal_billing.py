@@ -36,7 +36,7 @@ import duckdb
 
 from scrapers.gpus import try_normalise_gpu
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, head_text
+from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_csv_rows, read_json_docs
 
 FORMAT = "modal_billing"
 
@@ -60,8 +60,8 @@ def sniff(path: Path, head: bytes) -> bool:
     return header[: len(CSV_COLUMNS)] == CSV_COLUMNS
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every report row: a valid one into stage_lines, any other into stage_rejects."""
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every report row (valid -> stage_lines, other -> stage_rejects); return rows read."""
     with path.open("rb") as f:
         start = head_text(f.read(4096)).lstrip()[:1]
     if start in ("[", "{"):
@@ -73,23 +73,15 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         _register_description_gpus(con)
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_modal").fetchone()[0]
     finally:
-        for t in ("_sw_modal_raw", "_sw_modal", "_sw_modal_gpu"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        drop_temp(con, "_sw_modal_raw", "_sw_modal", "_sw_modal_gpu")
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Load the CLI CSV into ``_sw_modal_raw`` with the normalised column names (row order kept)."""
+    """Load the CLI CSV into ``_sw_modal_raw`` with the normalised column names (file order kept)."""
+    columns = read_csv_rows(con, path, "_sw_modal_csv", "Modal billing")
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _sw_modal_csv AS "
-            "SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"')",
-            [str(path)],
-        )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable Modal billing CSV: {e}") from None
-    try:
-        columns = [r[0] for r in con.execute("DESCRIBE _sw_modal_csv").fetchall()]
         missing = [c for c in CSV_COLUMNS if c not in columns]
         if missing:
             raise UnreadableFile(f"{path}: Modal billing CSV lacks column(s) {', '.join(missing)}")
@@ -97,31 +89,25 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _sw_modal_raw AS
-            SELECT CAST(rowid + 1 AS INTEGER) AS x_source_row,
+            SELECT x_source_row,
                    "Object ID" AS object_id, "Description" AS description, "Environment" AS environment,
-                   "Interval Start" AS start_raw, "Cost" AS cost_raw, {tags} AS tags_raw,
-                   CAST(to_json(s) AS VARCHAR) AS raw
-            FROM _sw_modal_csv AS s
+                   "Interval Start" AS start_raw, "Cost" AS cost_raw, {tags} AS tags_raw, raw
+            FROM _sw_modal_csv
             """
         )
     finally:
-        con.execute("DROP TABLE IF EXISTS _sw_modal_csv")
+        drop_temp(con, "_sw_modal_csv")
 
 
 def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Load CLI ``--json`` or API-dump rows into ``_sw_modal_raw`` with the normalised column names."""
+    read_json_docs(con, path, "_sw_modal_docs", "Modal billing")
     try:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _sw_modal_docs AS
-            SELECT json AS doc, row_number() OVER () AS doc_i
-            FROM read_json_objects(?, format = 'unstructured')
-            """,
-            [str(path)],
-        )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable Modal billing JSON file: {e}") from None
-    try:
+        bad = con.execute(
+            "SELECT doc_i FROM _sw_modal_docs WHERE json_type(doc) NOT IN ('ARRAY', 'OBJECT') ORDER BY doc_i LIMIT 1"
+        ).fetchone()
+        if bad is not None:
+            raise UnreadableFile(f"{path}: JSON value {bad[0]} is not a Modal billing row or array of rows")
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE _sw_modal_raw AS
@@ -144,7 +130,7 @@ def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             """
         )
     finally:
-        con.execute("DROP TABLE IF EXISTS _sw_modal_docs")
+        drop_temp(con, "_sw_modal_docs")
 
 
 def gpu_in_description(description: str) -> str | None:

@@ -17,14 +17,17 @@ Unit traps handled here:
 
 This module also holds the few helpers the provider loaders share (they live in
 one of the owning loader modules rather than a separate package module):
-:func:`head_text`, :data:`RFC3339_SQL`, :func:`register_gpu_classes` and
-:func:`admin_results` (Anthropic's Admin API mirrors OpenAI's page envelope, with
-``starting_at`` / ``ending_at`` instead of ``start_time`` / ``end_time``).
+:func:`head_text`, :data:`RFC3339_SQL`, :func:`register_gpu_classes`,
+:func:`read_json_docs`, :func:`read_csv_rows` and :func:`admin_results`
+(Anthropic's Admin API mirrors OpenAI's page envelope, with ``starting_at`` /
+``ending_at`` instead of ``start_time`` / ``end_time``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -67,6 +70,89 @@ def register_gpu_classes(con: duckdb.DuckDBPyConnection, source_sql: str, table:
     )
 
 
+def drop_temp(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Drop a loader's scratch temp tables.
+
+    Inside a transaction that already failed nothing can run (the rollback drops
+    them anyway); that case is ignored so the original error is the one reported.
+    """
+    for table in tables:
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        except duckdb.TransactionException:
+            return
+
+
+@contextmanager
+def insertion_order_kept(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep file order while reading into a temp table, so ``rowid`` is the record's ordinal in the file.
+
+    The ingest framework turns ``preserve_insertion_order`` off for memory; row
+    numbers must still follow the file, so it is switched on around the read only.
+    Row ids of one insert are contiguous in insertion order (inside a transaction
+    they start at a large offset), so the ordinal is ``rowid - min(rowid) + 1``.
+    """
+    (kept,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    if kept:
+        yield
+        return
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
+def read_json_docs(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: str) -> None:
+    """Read every top-level JSON value of the file into ``table(doc_i, doc)``, numbered 1.. in file order."""
+    try:
+        with insertion_order_kept(con):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
+                "SELECT json AS doc FROM read_json_objects(?, format = 'unstructured')",
+                [str(path)],
+            )
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: not a readable {what} JSON file: {str(e).strip().splitlines()[0]}") from None
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"SELECT rowid - (SELECT min(rowid) FROM {table}_read) + 1 AS doc_i, doc FROM {table}_read"
+        )
+    finally:
+        drop_temp(con, f"{table}_read")
+    if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+        drop_temp(con, table)
+        raise UnreadableFile(f"{path}: empty file, no {what} JSON in it")
+
+
+def read_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: str) -> list[str]:
+    """Read the CSV (header row, every cell as text) into ``table`` with ``x_source_row`` = 1-based data row.
+
+    Returns the header's column names.  Also adds ``raw``, the row as a JSON object,
+    for rejects.  A file that is not well-formed CSV is unreadable as a whole.
+    """
+    try:
+        with insertion_order_kept(con):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
+                "SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"')",
+                [str(path)],
+            )
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: not a readable {what} CSV: {str(e).strip().splitlines()[0]}") from None
+    try:
+        columns = [r[0] for r in con.execute(f"DESCRIBE {table}_read").fetchall()]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"SELECT CAST(s.rowid - (SELECT min(rowid) FROM {table}_read) + 1 AS INTEGER) AS x_source_row, s.*, "
+            f"CAST(to_json(s) AS VARCHAR) AS raw FROM {table}_read AS s"
+        )
+    finally:
+        drop_temp(con, f"{table}_read")
+    return columns
+
+
 def sniff(path: Path, head: bytes) -> bool:
     """An OpenAI costs page: a page/bucket envelope holding ``organization.costs.result`` objects."""
     text = head_text(head).lstrip()
@@ -85,25 +171,22 @@ def admin_results(con: duckdb.DuckDBPyConnection, path: Path, table: str, provid
     ``results`` array makes the file unreadable (nothing could be staged from it
     without silently losing records).
     """
+    read_json_docs(con, path, f"{table}_docs", f"{provider} Admin API")
     try:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {table}_pages AS
-            WITH docs AS (
-                SELECT json AS doc, row_number() OVER () AS doc_i
-                FROM read_json_objects(?, format = 'unstructured')
-            ), listed AS (
+            WITH listed AS (
                 SELECT doc_i,
                        CASE WHEN json_type(doc) = 'ARRAY' THEN CAST(doc AS JSON[]) ELSE [doc] END AS pages
-                FROM docs
+                FROM {table}_docs
             )
             SELECT row_number() OVER (ORDER BY doc_i, page_i) AS page_no, page
             FROM (SELECT doc_i, unnest(pages) AS page, generate_subscripts(pages, 1) AS page_i FROM listed)
-            """,
-            [str(path)],
+            """
         )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable {provider} Admin API JSON file: {e}") from None
+    finally:
+        drop_temp(con, f"{table}_docs")
     try:
         bad_page = con.execute(
             f"""SELECT page_no, coalesce(json_type(page), 'nothing') FROM {table}_pages
@@ -146,20 +229,21 @@ def admin_results(con: duckdb.DuckDBPyConnection, path: Path, table: str, provid
             """
         )
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {table}_pages")
-        con.execute(f"DROP TABLE IF EXISTS {table}_buckets")
+        drop_temp(con, f"{table}_pages")
+        drop_temp(con, f"{table}_buckets")
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every cost result of the file: a valid one into stage_lines, any other into stage_rejects."""
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every cost result of the file (valid -> stage_lines, other -> stage_rejects); return results read."""
     admin_results(con, path, "_sw_openai_costs_raw", "OpenAI")
     try:
         con.execute(_PARSE_SQL)
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_openai_costs").fetchone()[0]
     finally:
-        con.execute("DROP TABLE IF EXISTS _sw_openai_costs_raw")
-        con.execute("DROP TABLE IF EXISTS _sw_openai_costs")
+        drop_temp(con, "_sw_openai_costs_raw")
+        drop_temp(con, "_sw_openai_costs")
 
 
 _PARSE_SQL = """

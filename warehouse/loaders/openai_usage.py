@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.loaders.openai_costs import admin_results, head_text
+from warehouse.loaders.openai_costs import admin_results, drop_temp, head_text
 
 FORMAT = "openai_usage"
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
@@ -46,16 +46,17 @@ def sniff(path: Path, head: bytes) -> bool:
     return bool(_RESULT_OBJECT.search(text) and _PAGE_OBJECT.search(text))
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every completions usage result: a valid one as a metering line, any other as a reject."""
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every completions usage result: a valid one as a metering line, any other as a reject; return results read."""
     admin_results(con, path, "_sw_openai_usage_raw", "OpenAI")
     try:
         con.execute(_PARSE_SQL)
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_openai_usage").fetchone()[0]
     finally:
-        con.execute("DROP TABLE IF EXISTS _sw_openai_usage_raw")
-        con.execute("DROP TABLE IF EXISTS _sw_openai_usage")
+        drop_temp(con, "_sw_openai_usage_raw")
+        drop_temp(con, "_sw_openai_usage")
 
 
 _PARSE_SQL = """

@@ -42,7 +42,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, head_text, register_gpu_classes
+from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
 FORMAT = "runpod_billing"
 
@@ -65,32 +65,22 @@ def sniff(path: Path, head: bytes) -> bool:
     return bool(_RECORD_KEY.search(text) and _TIME.search(text) and _AMOUNT.search(text))
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every billing record of the file: a valid one into stage_lines, any other into stage_rejects."""
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every billing record (valid -> stage_lines, other -> stage_rejects); return records read."""
     _read_records(con, path)
     try:
         con.execute(_PARSE_SQL)
         register_gpu_classes(con, "SELECT gpu_type_id FROM _sw_runpod", "_sw_runpod_gpu")
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_runpod").fetchone()[0]
     finally:
-        for t in ("_sw_runpod_raw", "_sw_runpod", "_sw_runpod_gpu"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        drop_temp(con, "_sw_runpod_raw", "_sw_runpod", "_sw_runpod_gpu")
 
 
 def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Load the file's records into ``_sw_runpod_raw(x_source_row, doc_i, resource, bucket_size, rec)``."""
-    try:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _sw_runpod_docs AS
-            SELECT json AS doc, row_number() OVER () AS doc_i
-            FROM read_json_objects(?, format = 'unstructured')
-            """,
-            [str(path)],
-        )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable RunPod billing JSON file: {e}") from None
+    read_json_docs(con, path, "_sw_runpod_docs", "RunPod billing")
     try:
         bad = con.execute(
             """SELECT doc_i, json_type(doc), doc ->> '$.resource', doc ->> '$.bucketSize' FROM _sw_runpod_docs
@@ -124,7 +114,7 @@ def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             """
         )
     finally:
-        con.execute("DROP TABLE IF EXISTS _sw_runpod_docs")
+        drop_temp(con, "_sw_runpod_docs")
 
 
 _PARSE_SQL = f"""

@@ -37,7 +37,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, head_text, register_gpu_classes
+from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
 FORMAT = "together_billing"
 
@@ -56,19 +56,9 @@ def sniff(path: Path, head: bytes) -> bool:
     return text.startswith(("{", "[")) and bool(_OBJECT.search(text))
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Stage every usage item: a valid one into stage_lines, any other into stage_rejects."""
-    try:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _sw_together_docs AS
-            SELECT json AS doc, row_number() OVER () AS doc_i
-            FROM read_json_objects(?, format = 'unstructured')
-            """,
-            [str(path)],
-        )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable Together billing JSON file: {e}") from None
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Stage every usage item (valid -> stage_lines, other -> stage_rejects); return items read."""
+    read_json_docs(con, path, "_sw_together_docs", "Together billing")
     try:
         bad = con.execute(
             """SELECT doc_i FROM _sw_together_docs
@@ -95,9 +85,9 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         register_gpu_classes(con, "SELECT hardware FROM _sw_together", "_sw_together_gpu")
         con.execute(_REJECTS_SQL)
         con.execute(_LINES_SQL)
+        return con.execute("SELECT count(*) FROM _sw_together").fetchone()[0]
     finally:
-        for t in ("_sw_together_docs", "_sw_together_raw", "_sw_together", "_sw_together_gpu"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        drop_temp(con, "_sw_together_docs", "_sw_together_raw", "_sw_together", "_sw_together_gpu")
 
 
 _PARSE_SQL = f"""
