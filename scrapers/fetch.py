@@ -15,6 +15,7 @@ a failure of that source only.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import random
 import time
@@ -81,9 +82,15 @@ def _retry_after(resp: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-async def fetch_bytes(client: httpx.AsyncClient, source: Source, policy: FetchPolicy) -> tuple[bytes, str, int]:
-    """GET/POST the source's request with retries.  Returns (payload, url, attempts)."""
+async def fetch_bytes(client: httpx.AsyncClient, source: Source, policy: FetchPolicy, url: str | None = None) -> tuple[bytes, str, int]:
+    """GET/POST the source's request with retries.  Returns (payload, url, attempts).
+
+    ``url`` replaces the request's URL (method, headers and body kept): for mirrors,
+    and for serving recorded captures from a local server in tests and benches.
+    """
     req = source.requests()[0]
+    if url is not None:
+        req = dataclasses.replace(req, url=url)
     sleep = policy.sleep or asyncio.sleep
     last: str = "no attempt"
     for attempt in range(1, policy.attempts + 1):
@@ -148,6 +155,7 @@ async def _one(
     snapshot_dir: Path | None,
     fetched_at: datetime,
     policy: FetchPolicy,
+    url: str | None = None,
 ) -> FetchOutcome:
     t0 = time.perf_counter()
     out = FetchOutcome(source.source_id, "skipped", mode, extension=source.extension)
@@ -168,12 +176,12 @@ async def _one(
             return _finish(source, out, path.read_bytes(), source.primary_url(), fetched_at)
         assert client is not None
         try:
-            payload, url, attempts = await fetch_bytes(client, source, policy)
+            payload, got_url, attempts = await fetch_bytes(client, source, policy, url)
             out.attempts = attempts
         except FetchError as e:
-            out.status, out.error = "failed", f"{source.source_id}: {source.primary_url()}: {e}"
+            out.status, out.error = "failed", f"{source.source_id}: {url or source.primary_url()}: {e}"
             return out
-        return _finish(source, out, payload, url, fetched_at)
+        return _finish(source, out, payload, got_url, fetched_at)
     finally:
         out.seconds = time.perf_counter() - t0
 
@@ -187,6 +195,7 @@ async def fetch_all_async(
     policy: FetchPolicy | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_done: Callable[[FetchOutcome], None] | None = None,
+    url_overrides: dict[str, str] | None = None,
 ) -> list[FetchOutcome]:
     if mode not in ("live", "snapshot", "offline"):
         raise ValueError(f"unknown mode {mode!r}")
@@ -201,7 +210,7 @@ async def fetch_all_async(
     ) as client:
 
         async def run(s: Source) -> FetchOutcome:
-            o = await _one(s, mode, client, snapshot_dir, fetched_at, policy)
+            o = await _one(s, mode, client, snapshot_dir, fetched_at, policy, (url_overrides or {}).get(s.source_id))
             if on_done:
                 on_done(o)
             return o

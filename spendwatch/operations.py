@@ -78,6 +78,7 @@ def refresh_prices(
     policy: FetchPolicy | None = None,
     transport=None,
     on_done: Callable[[FetchOutcome], None] | None = None,
+    url_overrides: dict[str, str] | None = None,
 ) -> PriceRefresh:
     """Fetch every price source concurrently and apply the results to price_history.
 
@@ -101,7 +102,7 @@ def refresh_prices(
     fetch_mode = "live" if mode == "auto" else mode
     outcomes = fetch_all(
         sources, fetch_mode, snapshot_dir=Path(snapshot_dir) if snapshot_dir else None,
-        fetched_at=observed, policy=policy, transport=transport, on_done=on_done,
+        fetched_at=observed, policy=policy, transport=transport, on_done=on_done, url_overrides=url_overrides,
     )
     if record_dir is not None:
         from scrapers.fetch import record

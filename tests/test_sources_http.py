@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -18,28 +17,16 @@ FIXTURES = Path(__file__).parent / "fixtures" / "prices"
 HTTP_SOURCES = [s for s in all_sources() if not s.discontinued and s.local_payload() is None]
 
 
-def _served(source, url: str):
-    """The same source, with its request pointed at the local server (method, body and headers kept)."""
-    original = source.requests()[0]
-
-    class Local(type(source)):
-        def requests(self):
-            return [dataclasses.replace(original, url=url)]
-
-    local = Local.__new__(Local)
-    local.__dict__.update(source.__dict__)
-    return local, original
-
-
 @pytest.mark.parametrize("source", HTTP_SOURCES, ids=lambda s: s.source_id)
 def test_capture_served_locally_parses_and_is_stored(source, httpserver, con):
     capture = FIXTURES / f"{source.source_id}.{source.extension}"
     assert capture.exists(), f"no capture for {source.source_id} in tests/fixtures/prices"
     assert capture.read_bytes() == (SNAPSHOT_DIR / capture.name).read_bytes(), "the shipped snapshot differs from the test capture"
-    local, original = _served(source, httpserver.url_for(f"/{source.source_id}"))
+    original = source.requests()[0]
     httpserver.expect_request(f"/{source.source_id}", method=original.method).respond_with_data(capture.read_bytes())
     at = datetime(2026, 12, 1, 6, 0)
-    [outcome] = fetch_all([local], "live", fetched_at=at, policy=FetchPolicy(timeout=5, attempts=1))
+    [outcome] = fetch_all([source], "live", fetched_at=at, policy=FetchPolicy(timeout=5, attempts=1),
+                          url_overrides={source.source_id: httpserver.url_for(f"/{source.source_id}")})
     assert outcome.status == "ok", outcome.error
     assert outcome.records and all(r.fetched_at == at and r.payload_sha256 == outcome.payload_sha256 for r in outcome.records)
     res = apply_outcome(con, outcome, at)
@@ -73,9 +60,9 @@ def test_record_then_replay_round_trips(tmp_path, httpserver):
     from scrapers.fetch import record
 
     src = next(s for s in HTTP_SOURCES if s.source_id == "runpod_serverless")
-    local, original = _served(src, httpserver.url_for("/rs"))
     httpserver.expect_request("/rs").respond_with_data((FIXTURES / "runpod_serverless.md").read_bytes())
-    outcomes = fetch_all([local], "live", fetched_at=datetime(2026, 12, 1), policy=FetchPolicy(attempts=1))
+    outcomes = fetch_all([src], "live", fetched_at=datetime(2026, 12, 1), policy=FetchPolicy(attempts=1),
+                         url_overrides={"runpod_serverless": httpserver.url_for("/rs")})
     [saved] = record(outcomes, tmp_path / "rec")
     assert saved.name == "runpod_serverless.md"
     [replayed] = fetch_all([src], "snapshot", snapshot_dir=tmp_path / "rec", fetched_at=datetime(2026, 12, 1))

@@ -215,34 +215,39 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
     src_cols = ", ".join(f"{raw(c)} AS {quote_ident('r_' + c)}" for c in STORED)
     src = f"SELECT CAST(ordinality AS INTEGER) AS rn, {src_cols} FROM {rel} WITH ORDINALITY"
-    parsed = f"SELECT *, {', '.join(f'{expr} AS {quote_ident(name)}' for name, expr in _parsed_exprs())} FROM ({src}) s"
+    parsed_cols = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in _parsed_exprs())
     checks = _checks(cmap)
-    n_params = {**params, "codes": currency_list()} if "BillingCurrency" in cmap.source else params
+    check_params = {"codes": currency_list()} if "BillingCurrency" in cmap.source else {}
 
-    # 1. Valid rows, straight into stage_lines.
-    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
-    con.execute(
-        f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c, _ in _stage_exprs())}) "
-        f"SELECT {', '.join(e for _, e in _stage_exprs())} FROM ({parsed}) p WHERE {ok}",
-        n_params,
-    )
-    (loaded,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
-    (total,) = con.execute(f"SELECT count(*) FROM {rel}", params).fetchone()
-    # 2. Only when rows are missing: one reject per failed check, with the raw cell.
-    if total != loaded:
-        structs = ", ".join(
-            f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, "
-            f"v := {quote_ident('r_' + col)}) END"
-            for i, (col, cond, reason) in enumerate(checks)
-        )
+    # 1. Read and parse every cell once into a temp table (each expression evaluated once).
+    con.execute(f"CREATE OR REPLACE TEMP TABLE focus_parsed AS SELECT *, {parsed_cols} FROM ({src}) s", params)
+    try:
+        ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
+        # 2. Valid rows into stage_lines.
         con.execute(
-            "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
-            "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
-            f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p"
-            f"  WHERE NOT ({ok})"
-            ") ORDER BY rn, e.i",
-            n_params,
+            f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c, _ in _stage_exprs())}) "
+            f"SELECT {', '.join(e for _, e in _stage_exprs())} FROM focus_parsed WHERE {ok}",
+            check_params,
         )
+        (loaded,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
+        (total,) = con.execute("SELECT count(*) FROM focus_parsed").fetchone()
+        # 3. The others: one reject per failed check, with the raw cell.
+        if total != loaded:
+            structs = ", ".join(
+                f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, "
+                f"v := {quote_ident('r_' + col)}) END"
+                for i, (col, cond, reason) in enumerate(checks)
+            )
+            con.execute(
+                "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
+                "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
+                f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM focus_parsed"
+                f"  WHERE NOT ({ok})"
+                ") ORDER BY rn, e.i",
+                check_params,
+            )
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.focus_parsed")
     return int(total)
 
 
@@ -261,6 +266,7 @@ def _parsed_exprs() -> list[tuple[str, str]]:
            f"WHEN left({tags}, 1) = '{{' THEN CASE WHEN json_valid({tags}) THEN {tags} END "
            f"ELSE CASE WHEN json_valid('{{' || {tags} || '}}') THEN '{{' || {tags} || '}}' END END")
     out.append(("p_tags_obj", obj))
+    out.append(("p_provider", provider_id_sql(r("ServiceProviderName"))))
     return out
 
 
@@ -268,12 +274,12 @@ def _stage_exprs() -> list[tuple[str, str]]:
     """(stage column, SQL over the parsed row) for every column the loader fills."""
     r = lambda c: quote_ident("r_" + c)  # noqa: E731
     p = lambda c: quote_ident("p_" + c)  # noqa: E731
-    provider = provider_id_sql(r("ServiceProviderName"))
+    provider = p("provider")
     exprs: dict[str, str] = {c: r(c) for c in STORED}
     exprs["BillingCurrency"] = p("currency")
     for c in (*MONEY, *QUANTITIES, *TIMESTAMPS, "ChargeCategory"):
         exprs[c] = p(c)
-    exprs["Tags"] = _trimmed_tags(quote_ident("p_tags_obj"))
+    exprs["Tags"] = _trimmed_tags("p_tags_obj")
     exprs["x_provider"] = provider
     hosted = ", ".join(f"'{h}'" for h in HOSTED_API_PROVIDERS)
     exprs["x_product_kind"] = (
@@ -296,12 +302,20 @@ def _maybe_spaced_keys(obj: str) -> str:
     return f"regexp_matches({obj}, '[{{,]\\s*\"\\s|\\s\"\\s*:')"
 
 
+def _trimmed_keys(obj: str) -> str:
+    return f"list_transform(json_keys({obj}), lambda k: trim(k))"
+
+
 def _trimmed_tags(obj: str) -> str:
-    """SQL for the Tags object with every key trimmed (only rebuilt when a key may carry spaces)."""
-    maybe_spaced = _maybe_spaced_keys(obj)
+    """SQL for the Tags object with every key trimmed (rebuilt only when a key may carry spaces).
+
+    NULL when trimming would make two keys equal (that row is rejected by ``_checks``).
+    """
+    keys = _trimmed_keys(obj)
     rebuilt = (f"to_json(map_from_entries(list_transform(map_entries(CAST(CAST({obj} AS JSON) AS MAP(VARCHAR, JSON))), "
                "lambda e: struct_pack(key := trim(e.key), value := e.value))))")
-    return f"CAST(CASE WHEN {obj} IS NULL THEN NULL WHEN {maybe_spaced} THEN {rebuilt} ELSE {obj} END AS JSON)"
+    return (f"CAST(CASE WHEN {obj} IS NULL THEN NULL WHEN NOT {_maybe_spaced_keys(obj)} THEN {obj} "
+            f"WHEN len(list_distinct({keys})) < len({keys}) THEN NULL ELSE {rebuilt} END AS JSON)")
 
 
 def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
@@ -338,7 +352,7 @@ def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
             out.append((end, f"{p(end)} < {p(start)}", f"'{end} is before {start}'"))
     if "Tags" in present:
         out.append(("Tags", f"{r('Tags')} IS NOT NULL AND p_tags_obj IS NULL", "'Tags is not a JSON object'"))
-        keys = "list_transform(json_keys(p_tags_obj), lambda k: trim(k))"
+        keys = _trimmed_keys("p_tags_obj")
         out.append(("Tags", f"p_tags_obj IS NOT NULL AND {_maybe_spaced_keys('p_tags_obj')} "
                             f"AND len(list_distinct({keys})) < len({keys})",
                     "'Tags has duplicate keys once trimmed'"))

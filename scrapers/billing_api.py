@@ -1,0 +1,441 @@
+"""Pulling billing and usage exports live from provider APIs into files the export loaders read.
+
+Each ``pull_*`` function calls one provider's billing endpoint for a date range
+(``start`` inclusive, ``end`` exclusive, whole UTC days), follows every page, and
+saves each page's response body unchanged as ``<format>_<start>_<page>.json`` in
+``out_dir`` (``format`` being the loader that reads it: ``openai_costs``,
+``openai_usage``, ``anthropic_cost``, ``anthropic_usage``, ``runpod_billing``).
+It is HTTP only: no database, no parsing beyond checking the page envelope.
+
+* Timeouts on every request; retries with exponential backoff on connection
+  errors, timeouts, 429 and 5xx, honouring ``Retry-After``.
+* The API key travels only in the request headers.  It never appears in an
+  exception, a log line or a saved file: error messages are built here from the
+  status and a scrubbed excerpt of the body, and chained transport errors (whose
+  request objects carry the headers) are dropped.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from spendwatch.errors import SpendwatchError
+
+log = logging.getLogger(__name__)
+
+OPENAI_API = "https://api.openai.com"
+ANTHROPIC_API = "https://api.anthropic.com"
+RUNPOD_API = "https://rest.runpod.io/v1"
+ANTHROPIC_VERSION = "2023-06-01"
+USER_AGENT = "spendwatch/0.1 (billing export puller)"
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_PAGES = 1000
+RUNPOD_RESOURCES = ("pods", "endpoints", "networkvolumes")
+RUNPOD_BUCKETS = ("hour", "day", "week", "month", "year")
+# The grouping each RunPod resource is pulled with, so every record names its pod / endpoint.
+RUNPOD_GROUPING = {"pods": "podId", "endpoints": "endpointId", "networkvolumes": None}
+# Most buckets one page may hold, per bucket width (OpenAI and Anthropic share these limits).
+PAGE_LIMITS = {"1d": 31, "1h": 168, "1m": 1440}
+
+_SECRET_SHAPES = re.compile(r"\b(sk-ant-[A-Za-z0-9_\-]{6,}|sk-[A-Za-z0-9_\-]{6,}|rpa_[A-Za-z0-9]{6,})")
+
+
+class BillingApiError(SpendwatchError):
+    """A billing API call failed.  The message names the provider and endpoint, never the key."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Timeouts and retries of every billing API request."""
+
+    attempts: int = 5
+    backoff: float = 1.0  # first delay in seconds; doubles each attempt, with jitter
+    max_delay: float = 60.0  # cap on any one wait, Retry-After included
+    timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(30.0, connect=10.0))
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        base = self.backoff * (2 ** (attempt - 1))
+        return min(base * (0.5 + random.random() / 2), self.max_delay)
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+# --------------------------------------------------------------------------- OpenAI
+
+
+def pull_openai_costs(
+    client: httpx.Client,
+    api_key: str,
+    start: date,
+    end: date,
+    out_dir: str | os.PathLike,
+    *,
+    base_url: str = OPENAI_API,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> list[Path]:
+    """Save ``GET /v1/organization/costs`` pages (daily, grouped by project and line item) for [start, end)."""
+    lo, hi = _day_range(start, end)
+    params = [
+        ("start_time", str(int(lo.timestamp()))),
+        ("end_time", str(int(hi.timestamp()))),
+        ("bucket_width", "1d"),
+        ("group_by", "project_id"),
+        ("group_by", "line_item"),
+        ("limit", str(PAGE_LIMITS["1d"])),
+    ]
+    return _pull_pages(
+        client,
+        provider="OpenAI",
+        fmt="openai_costs",
+        url=_join(base_url, "/v1/organization/costs"),
+        params=params,
+        headers=_openai_headers(api_key),
+        secret=api_key,
+        start=start,
+        out_dir=Path(out_dir),
+        policy=policy,
+    )
+
+
+def pull_openai_usage_completions(
+    client: httpx.Client,
+    api_key: str,
+    start: date,
+    end: date,
+    out_dir: str | os.PathLike,
+    *,
+    bucket_width: str = "1d",
+    base_url: str = OPENAI_API,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> list[Path]:
+    """Save ``GET /v1/organization/usage/completions`` pages (tokens by project, model, API key, tier) for [start, end)."""
+    if bucket_width not in PAGE_LIMITS:
+        raise BillingApiError(f"OpenAI usage: bucket_width must be one of {', '.join(PAGE_LIMITS)}, not {bucket_width!r}")
+    lo, hi = _day_range(start, end)
+    params = [
+        ("start_time", str(int(lo.timestamp()))),
+        ("end_time", str(int(hi.timestamp()))),
+        ("bucket_width", bucket_width),
+        *[("group_by", g) for g in ("project_id", "model", "api_key_id", "batch", "service_tier")],
+        ("limit", str(PAGE_LIMITS[bucket_width])),
+    ]
+    return _pull_pages(
+        client,
+        provider="OpenAI",
+        fmt="openai_usage",
+        url=_join(base_url, "/v1/organization/usage/completions"),
+        params=params,
+        headers=_openai_headers(api_key),
+        secret=api_key,
+        start=start,
+        out_dir=Path(out_dir),
+        policy=policy,
+    )
+
+
+# --------------------------------------------------------------------------- Anthropic
+
+
+def pull_anthropic_cost_report(
+    client: httpx.Client,
+    api_key: str,
+    start: date,
+    end: date,
+    out_dir: str | os.PathLike,
+    *,
+    base_url: str = ANTHROPIC_API,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> list[Path]:
+    """Save ``GET /v1/organizations/cost_report`` pages (daily, by workspace and description) for [start, end)."""
+    lo, hi = _day_range(start, end)
+    params = [
+        ("starting_at", _rfc3339(lo)),
+        ("ending_at", _rfc3339(hi)),
+        ("bucket_width", "1d"),
+        ("group_by[]", "workspace_id"),
+        ("group_by[]", "description"),
+        ("limit", str(PAGE_LIMITS["1d"])),
+    ]
+    return _pull_pages(
+        client,
+        provider="Anthropic",
+        fmt="anthropic_cost",
+        url=_join(base_url, "/v1/organizations/cost_report"),
+        params=params,
+        headers=_anthropic_headers(api_key),
+        secret=api_key,
+        start=start,
+        out_dir=Path(out_dir),
+        policy=policy,
+    )
+
+
+def pull_anthropic_usage(
+    client: httpx.Client,
+    api_key: str,
+    start: date,
+    end: date,
+    out_dir: str | os.PathLike,
+    *,
+    bucket_width: str = "1d",
+    base_url: str = ANTHROPIC_API,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> list[Path]:
+    """Save ``GET /v1/organizations/usage_report/messages`` pages (tokens by workspace, key, model, tier) for [start, end)."""
+    if bucket_width not in PAGE_LIMITS:
+        raise BillingApiError(
+            f"Anthropic usage: bucket_width must be one of {', '.join(PAGE_LIMITS)}, not {bucket_width!r}"
+        )
+    lo, hi = _day_range(start, end)
+    params = [
+        ("starting_at", _rfc3339(lo)),
+        ("ending_at", _rfc3339(hi)),
+        ("bucket_width", bucket_width),
+        *[("group_by[]", g) for g in ("workspace_id", "api_key_id", "model", "service_tier", "context_window")],
+        ("limit", str(PAGE_LIMITS[bucket_width])),
+    ]
+    return _pull_pages(
+        client,
+        provider="Anthropic",
+        fmt="anthropic_usage",
+        url=_join(base_url, "/v1/organizations/usage_report/messages"),
+        params=params,
+        headers=_anthropic_headers(api_key),
+        secret=api_key,
+        start=start,
+        out_dir=Path(out_dir),
+        policy=policy,
+    )
+
+
+# --------------------------------------------------------------------------- RunPod
+
+
+def pull_runpod_billing(
+    client: httpx.Client,
+    api_key: str,
+    start: date,
+    end: date,
+    out_dir: str | os.PathLike,
+    *,
+    resources: Sequence[str] = RUNPOD_RESOURCES,
+    bucket_size: str = "hour",
+    base_url: str = RUNPOD_API,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> list[Path]:
+    """Save RunPod ``GET /billing/{pods,endpoints,networkvolumes}`` for [start, end), one file per resource.
+
+    The v1 API returns one unpaged JSON array per call and does not echo the
+    request, so each file wraps the response body, byte for byte, with the context
+    the loader needs: ``{"object": "runpod.billing", "resource", "bucketSize",
+    "grouping", "startTime", "endTime", "records": <body>}``, saved as
+    ``runpod_billing_<start>_<resource>.json``.  Pods are grouped by podId and
+    endpoints by endpointId so every record names what it bills.
+    """
+    unknown = [r for r in resources if r not in RUNPOD_RESOURCES]
+    if unknown:
+        raise BillingApiError(f"RunPod: unknown billing resource(s) {', '.join(unknown)} (known: {', '.join(RUNPOD_RESOURCES)})")
+    if bucket_size not in RUNPOD_BUCKETS:
+        raise BillingApiError(f"RunPod: bucket_size must be one of {', '.join(RUNPOD_BUCKETS)}, not {bucket_size!r}")
+    lo, hi = _day_range(start, end)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+    saved = []
+    for resource in resources:
+        params = [("bucketSize", bucket_size), ("startTime", _rfc3339(lo)), ("endTime", _rfc3339(hi))]
+        grouping = RUNPOD_GROUPING[resource]
+        if grouping:
+            params.append(("grouping", grouping))
+        url = _join(base_url, f"/billing/{resource}")
+        resp = _get(client, url, params, headers, policy, "RunPod", api_key)
+        body = _json_body(resp, "RunPod", url, api_key)
+        if not isinstance(body, list):
+            raise BillingApiError(f"RunPod {_path(url)}: expected a JSON array of billing records, got {type(body).__name__}")
+        meta = {
+            "object": "runpod.billing",
+            "resource": resource,
+            "bucketSize": bucket_size,
+            "grouping": grouping,
+            "startTime": _rfc3339(lo),
+            "endTime": _rfc3339(hi),
+        }
+        payload = json.dumps(meta, indent=1)[:-2].encode() + b',\n "records": ' + resp.content.strip() + b"\n}\n"
+        path = out / f"runpod_billing_{start.isoformat()}_{resource}.json"
+        _write(path, payload)
+        log.info("RunPod %s: %d record(s) saved to %s", resource, len(body), path)
+        saved.append(path)
+    return saved
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _pull_pages(
+    client: httpx.Client,
+    *,
+    provider: str,
+    fmt: str,
+    url: str,
+    params: list[tuple[str, str]],
+    headers: dict[str, str],
+    secret: str,
+    start: date,
+    out_dir: Path,
+    policy: RetryPolicy,
+) -> list[Path]:
+    """Follow ``has_more`` / ``next_page`` through every page, saving each body as ``<fmt>_<start>_<n>.json``."""
+    if not secret:
+        raise BillingApiError(f"{provider} {_path(url)}: no API key given")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    token: str | None = None
+    seen: set[str] = set()
+    for n in range(1, MAX_PAGES + 1):
+        query = params + ([("page", token)] if token else [])
+        resp = _get(client, url, query, headers, policy, provider, secret)
+        body = _json_body(resp, provider, url, secret)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise BillingApiError(f"{provider} {_path(url)}: page {n} is not a page object with a 'data' list")
+        path = out_dir / f"{fmt}_{start.isoformat()}_{n:03d}.json"
+        _write(path, resp.content)
+        saved.append(path)
+        log.info("%s %s: page %d (%d bucket(s)) saved to %s", provider, _path(url), n, len(body["data"]), path)
+        if not body.get("has_more"):
+            return saved
+        token = body.get("next_page")
+        if not isinstance(token, str) or not token:
+            raise BillingApiError(f"{provider} {_path(url)}: page {n} says has_more but gives no next_page")
+        if token in seen:
+            raise BillingApiError(f"{provider} {_path(url)}: page {n} repeats an earlier next_page token")
+        seen.add(token)
+    raise BillingApiError(f"{provider} {_path(url)}: more than {MAX_PAGES} pages; narrow the date range")
+
+
+def _get(
+    client: httpx.Client,
+    url: str,
+    params: list[tuple[str, str]],
+    headers: dict[str, str],
+    policy: RetryPolicy,
+    provider: str,
+    secret: str,
+) -> httpx.Response:
+    """GET with timeouts and retries; a final failure raises BillingApiError without the key."""
+    where = f"{provider} {_path(url)}"
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            resp = client.get(url, params=params, headers=headers, timeout=policy.timeout)
+        except httpx.TransportError as e:  # timeouts, refused connections, protocol errors
+            if attempt >= policy.attempts:
+                raise BillingApiError(
+                    f"{where}: {type(e).__name__} after {attempt} attempt(s): {_scrub(str(e), secret)}"
+                ) from None
+            wait = policy.delay(attempt, None)
+            log.warning("%s: %s, retrying in %.1fs (attempt %d)", where, type(e).__name__, wait, attempt)
+            policy.sleep(wait)
+            continue
+        if resp.status_code in RETRY_STATUS and attempt < policy.attempts:
+            wait = policy.delay(attempt, _retry_after(resp))
+            log.warning("%s: HTTP %d, retrying in %.1fs (attempt %d)", where, resp.status_code, wait, attempt)
+            policy.sleep(wait)
+            continue
+        if resp.status_code >= 400:
+            excerpt = _scrub(resp.text[:300].strip(), secret)
+            tries = f" after {attempt} attempt(s)" if attempt > 1 else ""
+            raise BillingApiError(f"{where}: HTTP {resp.status_code} {resp.reason_phrase}{tries}: {excerpt}")
+        return resp
+    raise BillingApiError(f"{where}: no attempts made (policy.attempts = {policy.attempts})")
+
+
+def _json_body(resp: httpx.Response, provider: str, url: str, secret: str) -> object:
+    try:
+        return json.loads(resp.content)
+    except ValueError:
+        excerpt = _scrub(resp.text[:200].strip(), secret)
+        raise BillingApiError(f"{provider} {_path(url)}: response is not JSON: {excerpt}") from None
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    """The Retry-After header in seconds (delta-seconds or an HTTP date), or None."""
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _scrub(text: str, secret: str) -> str:
+    """Text with the API key, and anything shaped like a provider key, redacted."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return _SECRET_SHAPES.sub("[redacted]", text)
+
+
+def _openai_headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+
+
+def _anthropic_headers(api_key: str) -> dict[str, str]:
+    return {
+        "x-api-key": api_key,
+        "anthropic-version": ANTHROPIC_VERSION,
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+
+
+def _day_range(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start, end) as UTC midnights; end must be after start."""
+    if end <= start:
+        raise BillingApiError(f"billing pull: end {end.isoformat()} must be after start {start.isoformat()}")
+    lo = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
+    hi = datetime(end.year, end.month, end.day, tzinfo=timezone.utc)
+    return lo, hi
+
+
+def _rfc3339(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _join(base_url: str, path: str) -> str:
+    return base_url.rstrip("/") + path
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _write(path: Path, payload: bytes) -> None:
+    """Write atomically: a reader (the export sensor) never sees half a page."""
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
