@@ -256,6 +256,8 @@ def pull_runpod_billing(
         raise BillingApiError(f"RunPod: unknown billing resource(s) {', '.join(unknown)} (known: {', '.join(RUNPOD_RESOURCES)})")
     if bucket_size not in RUNPOD_BUCKETS:
         raise BillingApiError(f"RunPod: bucket_size must be one of {', '.join(RUNPOD_BUCKETS)}, not {bucket_size!r}")
+    if not api_key:
+        raise BillingApiError("RunPod /billing: no API key given")
     lo, hi = _day_range(start, end)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -279,7 +281,8 @@ def pull_runpod_billing(
             "startTime": _rfc3339(lo),
             "endTime": _rfc3339(hi),
         }
-        payload = json.dumps(meta, indent=1)[:-2].encode() + b',\n "records": ' + resp.content.strip() + b"\n}\n"
+        # the response body goes in unchanged (no float re-serialisation), after the context keys
+        payload = json.dumps(meta)[:-1].encode() + b', "records": ' + resp.content.strip() + b"}\n"
         path = out / f"runpod_billing_{start.isoformat()}_{resource}.json"
         _write(path, payload)
         log.info("RunPod %s: %d record(s) saved to %s", resource, len(body), path)
@@ -435,7 +438,7 @@ def _path(url: str) -> str:
 
 
 def _write(path: Path, payload: bytes) -> None:
-    """Write atomically: a reader (the export sensor) never sees half a page."""
-    tmp = path.with_name(path.name + ".part")
+    """Write atomically: a reader (the export sensor) never sees half a page (dotfiles are not ingested)."""
+    tmp = path.with_name(f".{path.name}.part")
     tmp.write_bytes(payload)
     os.replace(tmp, path)
