@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ch)
     ch.add_argument("--since", type=_date, required=True, metavar="DATE")
     ch.add_argument("--format", choices=["table", "json"], default="table")
-    dc = psub.add_parser("discrepancies", help="where a provider and a catalog disagree by more than 1 %")
+    dc = psub.add_parser("discrepancies", help="where a provider and a catalog disagree by more than 1 %%")
     _common(dc)
     dc.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
@@ -345,7 +345,7 @@ def cmd_models(args) -> int:
 def cmd_review(args) -> int:
     from spendwatch.review import render_review
 
-    con = _connect(read_only=False)
+    con = _connect(read_only=True)
     try:
         text = render_review(con, month=args.month, team=args.team, fmt=args.format)
     finally:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, drop_temp, head_text
+from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "anthropic_usage"
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
@@ -101,7 +101,7 @@ WITH fields AS (
     SELECT *,
         {RFC3339_SQL.format('start_raw')} AS period_start,
         {RFC3339_SQL.format('end_raw')} AS period_end,
-        {", ".join(f"TRY_CAST({a}_raw AS BIGINT) AS {a}" for a, _, _ in _TOKEN_FIELDS)}
+        {", ".join(f"{COUNT_SQL.format(a + '_raw')} AS {a}" for a, _, _ in _TOKEN_FIELDS)}
     FROM fields
 )
 SELECT *,

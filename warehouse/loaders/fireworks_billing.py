@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_csv_rows, register_gpu_classes
+from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_csv_rows, register_gpu_classes
 
 FORMAT = "fireworks_billing"
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
@@ -83,8 +83,8 @@ WITH typed AS (
         {RFC3339_SQL.format('start_time')} AS period_start,
         {RFC3339_SQL.format('end_time')} AS period_end_raw,
         TRY_CAST(nullif(trim(accelerator_seconds), '') AS DECIMAL(38, 3)) AS acc_seconds,
-        TRY_CAST(nullif(trim(prompt_tokens), '') AS BIGINT) AS prompt,
-        TRY_CAST(nullif(trim(completion_tokens), '') AS BIGINT) AS completion,
+        {COUNT_SQL.format("nullif(trim(prompt_tokens), '')")} AS prompt,
+        {COUNT_SQL.format("nullif(trim(completion_tokens), '')")} AS completion,
         nullif(trim(accelerator_type), '') AS accelerator,
         nullif(trim(base_model_name), '') AS model
     FROM _sw_fireworks_raw

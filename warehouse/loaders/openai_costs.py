@@ -54,6 +54,15 @@ RFC3339_SQL = (
 )
 
 
+# A whole count (tokens, seconds since the epoch, GPUs) -> BIGINT; NULL for text, fractions or overflow.
+# (A plain TRY_CAST to BIGINT would silently round "12.5" to 13.)
+COUNT_SQL = (
+    "CASE WHEN TRY_CAST({0} AS DECIMAL(38, 6)) = trunc(TRY_CAST({0} AS DECIMAL(38, 6))) "
+    "AND abs(TRY_CAST({0} AS DECIMAL(38, 6))) < 9e18 "
+    "THEN CAST(TRY_CAST({0} AS DECIMAL(38, 6)) AS BIGINT) END"
+)
+
+
 def register_gpu_classes(con: duckdb.DuckDBPyConnection, source_sql: str, table: str) -> None:
     """Create ``table(raw, gpu_class)`` mapping each distinct provider GPU name to its normalised class.
 
@@ -246,7 +255,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         drop_temp(con, "_sw_openai_costs")
 
 
-_PARSE_SQL = """
+_PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _sw_openai_costs AS
 WITH fields AS (
     SELECT
@@ -267,8 +276,8 @@ WITH fields AS (
 ), typed AS (
     SELECT *,
         -- Unix seconds between 1970 and 3000; anything else is not a bucket boundary
-        CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN TRY_CAST(start_raw AS BIGINT) END AS start_s,
-        CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN TRY_CAST(end_raw AS BIGINT) END AS end_s,
+        CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('start_raw')} END AS start_s,
+        CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('end_raw')} END AS end_s,
         TRY_CAST(amount_raw AS DECIMAL(38, 12)) AS amount,
         upper(trim(currency_raw)) AS currency,
         TRY_CAST(quantity_raw AS DECIMAL(38, 6)) AS quantity
@@ -278,17 +287,17 @@ SELECT *,
     make_timestamp(start_s * 1000000) AS period_start,
     make_timestamp(end_s * 1000000) AS period_end,
     CASE
-        WHEN start_raw IS NULL THEN {'col': 'start_time', 'reason': 'missing mandatory field: bucket start_time'}
-        WHEN end_raw IS NULL THEN {'col': 'end_time', 'reason': 'missing mandatory field: bucket end_time'}
-        WHEN start_s IS NULL THEN {'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not Unix seconds'}
-        WHEN end_s IS NULL THEN {'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not Unix seconds'}
-        WHEN end_s <= start_s THEN {'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}
-        WHEN amount_raw IS NULL THEN {'col': 'amount.value', 'reason': 'missing mandatory field: amount.value'}
-        WHEN amount IS NULL THEN {'col': 'amount.value', 'reason': 'non-numeric amount ' || amount_raw}
-        WHEN abs(amount) >= 1e12 THEN {'col': 'amount.value', 'reason': 'amount ' || amount_raw || ' is out of range'}
-        WHEN currency_raw IS NULL THEN {'col': 'amount.currency', 'reason': 'missing mandatory field: amount.currency'}
-        WHEN currency <> 'USD' THEN {'col': 'amount.currency', 'reason': 'unknown currency ' || currency_raw || ' (OpenAI bills in USD)'}
-        WHEN quantity_raw IS NOT NULL AND quantity IS NULL THEN {'col': 'quantity', 'reason': 'non-numeric quantity ' || quantity_raw}
+        WHEN start_raw IS NULL THEN {{'col': 'start_time', 'reason': 'missing mandatory field: bucket start_time'}}
+        WHEN end_raw IS NULL THEN {{'col': 'end_time', 'reason': 'missing mandatory field: bucket end_time'}}
+        WHEN start_s IS NULL THEN {{'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not Unix seconds'}}
+        WHEN end_s IS NULL THEN {{'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not Unix seconds'}}
+        WHEN end_s <= start_s THEN {{'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}}
+        WHEN amount_raw IS NULL THEN {{'col': 'amount.value', 'reason': 'missing mandatory field: amount.value'}}
+        WHEN amount IS NULL THEN {{'col': 'amount.value', 'reason': 'non-numeric amount ' || amount_raw}}
+        WHEN abs(amount) >= 1e12 THEN {{'col': 'amount.value', 'reason': 'amount ' || amount_raw || ' is out of range'}}
+        WHEN currency_raw IS NULL THEN {{'col': 'amount.currency', 'reason': 'missing mandatory field: amount.currency'}}
+        WHEN currency <> 'USD' THEN {{'col': 'amount.currency', 'reason': 'unknown currency ' || currency_raw || ' (OpenAI bills in USD)'}}
+        WHEN quantity_raw IS NOT NULL AND quantity IS NULL THEN {{'col': 'quantity', 'reason': 'non-numeric quantity ' || quantity_raw}}
     END AS problem
 FROM typed
 """

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.loaders.openai_costs import admin_results, drop_temp, head_text
+from warehouse.loaders.openai_costs import COUNT_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "openai_usage"
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
@@ -59,7 +59,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         drop_temp(con, "_sw_openai_usage")
 
 
-_PARSE_SQL = """
+_PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _sw_openai_usage AS
 WITH fields AS (
     SELECT
@@ -81,13 +81,13 @@ WITH fields AS (
     FROM _sw_openai_usage_raw
 ), typed AS (
     SELECT *,
-        CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN TRY_CAST(start_raw AS BIGINT) END AS start_s,
-        CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN TRY_CAST(end_raw AS BIGINT) END AS end_s,
-        TRY_CAST(input_raw AS BIGINT) AS input_tokens,
-        coalesce(TRY_CAST(cached_raw AS BIGINT), CASE WHEN cached_raw IS NULL THEN 0 END) AS cached_tokens,
-        TRY_CAST(write_raw AS BIGINT) AS write_tokens,
-        TRY_CAST(uncached_raw AS BIGINT) AS uncached_reported,
-        TRY_CAST(output_raw AS BIGINT) AS output_tokens
+        CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('start_raw')} END AS start_s,
+        CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('end_raw')} END AS end_s,
+        {COUNT_SQL.format('input_raw')} AS input_tokens,
+        CASE WHEN cached_raw IS NULL THEN 0 ELSE {COUNT_SQL.format('cached_raw')} END AS cached_tokens,
+        {COUNT_SQL.format('write_raw')} AS write_tokens,
+        {COUNT_SQL.format('uncached_raw')} AS uncached_reported,
+        {COUNT_SQL.format('output_raw')} AS output_tokens
     FROM fields
 )
 SELECT *,
@@ -95,20 +95,20 @@ SELECT *,
     make_timestamp(end_s * 1000000) AS period_end,
     input_tokens - cached_tokens - coalesce(write_tokens, 0) AS uncached_tokens,
     CASE
-        WHEN start_raw IS NULL THEN {'col': 'start_time', 'reason': 'missing mandatory field: bucket start_time'}
-        WHEN end_raw IS NULL THEN {'col': 'end_time', 'reason': 'missing mandatory field: bucket end_time'}
-        WHEN start_s IS NULL THEN {'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not Unix seconds'}
-        WHEN end_s IS NULL THEN {'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not Unix seconds'}
-        WHEN end_s <= start_s THEN {'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}
-        WHEN input_raw IS NULL THEN {'col': 'input_tokens', 'reason': 'missing mandatory field: input_tokens'}
-        WHEN input_tokens IS NULL OR input_tokens < 0 THEN {'col': 'input_tokens', 'reason': 'input_tokens ' || input_raw || ' is not a token count'}
-        WHEN output_raw IS NULL THEN {'col': 'output_tokens', 'reason': 'missing mandatory field: output_tokens'}
-        WHEN output_tokens IS NULL OR output_tokens < 0 THEN {'col': 'output_tokens', 'reason': 'output_tokens ' || output_raw || ' is not a token count'}
-        WHEN cached_tokens IS NULL OR cached_tokens < 0 THEN {'col': 'input_cached_tokens', 'reason': 'input_cached_tokens ' || cached_raw || ' is not a token count'}
-        WHEN write_raw IS NOT NULL AND (write_tokens IS NULL OR write_tokens < 0) THEN {'col': 'input_cache_write_tokens', 'reason': 'input_cache_write_tokens ' || write_raw || ' is not a token count'}
-        WHEN cached_tokens + coalesce(write_tokens, 0) > input_tokens THEN {'col': 'input_cached_tokens', 'reason': 'cached (' || cached_tokens || ') plus cache-write (' || coalesce(write_tokens, 0) || ') tokens exceed input_tokens (' || input_tokens || '); they must be a subset of it'}
+        WHEN start_raw IS NULL THEN {{'col': 'start_time', 'reason': 'missing mandatory field: bucket start_time'}}
+        WHEN end_raw IS NULL THEN {{'col': 'end_time', 'reason': 'missing mandatory field: bucket end_time'}}
+        WHEN start_s IS NULL THEN {{'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not Unix seconds'}}
+        WHEN end_s IS NULL THEN {{'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not Unix seconds'}}
+        WHEN end_s <= start_s THEN {{'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}}
+        WHEN input_raw IS NULL THEN {{'col': 'input_tokens', 'reason': 'missing mandatory field: input_tokens'}}
+        WHEN input_tokens IS NULL OR input_tokens < 0 THEN {{'col': 'input_tokens', 'reason': 'input_tokens ' || input_raw || ' is not a token count'}}
+        WHEN output_raw IS NULL THEN {{'col': 'output_tokens', 'reason': 'missing mandatory field: output_tokens'}}
+        WHEN output_tokens IS NULL OR output_tokens < 0 THEN {{'col': 'output_tokens', 'reason': 'output_tokens ' || output_raw || ' is not a token count'}}
+        WHEN cached_tokens IS NULL OR cached_tokens < 0 THEN {{'col': 'input_cached_tokens', 'reason': 'input_cached_tokens ' || cached_raw || ' is not a token count'}}
+        WHEN write_raw IS NOT NULL AND (write_tokens IS NULL OR write_tokens < 0) THEN {{'col': 'input_cache_write_tokens', 'reason': 'input_cache_write_tokens ' || write_raw || ' is not a token count'}}
+        WHEN cached_tokens + coalesce(write_tokens, 0) > input_tokens THEN {{'col': 'input_cached_tokens', 'reason': 'cached (' || cached_tokens || ') plus cache-write (' || coalesce(write_tokens, 0) || ') tokens exceed input_tokens (' || input_tokens || '); they must be a subset of it'}}
         WHEN uncached_raw IS NOT NULL AND uncached_reported IS DISTINCT FROM input_tokens - cached_tokens - coalesce(write_tokens, 0)
-            THEN {'col': 'input_uncached_tokens', 'reason': 'input_uncached_tokens ' || uncached_raw || ' disagrees with input_tokens - input_cached_tokens - input_cache_write_tokens = ' || (input_tokens - cached_tokens - coalesce(write_tokens, 0))}
+            THEN {{'col': 'input_uncached_tokens', 'reason': 'input_uncached_tokens ' || uncached_raw || ' disagrees with input_tokens - input_cached_tokens - input_cache_write_tokens = ' || (input_tokens - cached_tokens - coalesce(write_tokens, 0))}}
     END AS problem
 FROM typed
 """

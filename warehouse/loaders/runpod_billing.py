@@ -42,7 +42,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
+from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
 FORMAT = "runpod_billing"
 
@@ -141,7 +141,7 @@ WITH fields AS (
         TRY_CAST(amount_raw AS DECIMAL(38, 12)) AS amount,
         TRY_CAST(ms_raw AS DECIMAL(38, 3)) AS billed_ms,
         TRY_CAST(disk_raw AS DECIMAL(24, 6)) AS disk_gb,
-        TRY_CAST(gpu_count_raw AS INTEGER) AS gpu_count,
+        CAST({COUNT_SQL.format('gpu_count_raw')} AS INTEGER) AS gpu_count,
         coalesce(resource_hint, CASE
             WHEN endpoint_id IS NOT NULL THEN 'endpoints'
             WHEN pod_id IS NOT NULL THEN 'pods'

@@ -37,7 +37,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
+from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
 FORMAT = "together_billing"
 
@@ -116,9 +116,9 @@ WITH kinds AS (
     SELECT fields.*, kinds.product_kind,
         {RFC3339_SQL.format('start_raw')} AS period_start,
         {RFC3339_SQL.format('end_raw')} AS period_end,
-        TRY_CAST(prompt_raw AS BIGINT) AS prompt,
-        TRY_CAST(cached_raw AS BIGINT) AS cached,
-        TRY_CAST(completion_raw AS BIGINT) AS completion,
+        {COUNT_SQL.format('prompt_raw')} AS prompt,
+        {COUNT_SQL.format('cached_raw')} AS cached,
+        {COUNT_SQL.format('completion_raw')} AS completion,
         TRY_CAST(seconds_raw AS DECIMAL(38, 3)) AS billed_seconds,
         TRY_CAST(regexp_extract(hardware, '^([0-9]+)x[_-]', 1) AS INTEGER) AS gpu_count,
         TRY_CAST(cost_raw AS DECIMAL(38, 12)) AS cost
