@@ -169,22 +169,24 @@ def cmd_prices(args) -> int:
 
     out = _console()
     if args.prices_command == "refresh":
+        from spendwatch.config import load_config
+
         mode = "offline" if args.offline else "snapshot" if args.snapshot_dir else "auto"
+        cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
         con = _connect()
         try:
             archive = Path(resolve_warehouse()).expanduser().resolve().parent / "raw" if not resolve_warehouse().startswith("md:") else None
             res = operations.refresh_prices(
                 con, mode=mode, snapshot_dir=args.snapshot_dir, record_dir=args.record, as_of=args.as_of,
-                archive_dir=archive, source_ids=args.source,
+                archive_dir=archive, source_ids=args.source, backfills=cfg.price_backfills(),
             )
             if not args.source or "ecb_fx" in args.source:
                 fx_status = operations.refresh_fx(con, mode=mode, snapshot_dir=args.snapshot_dir)
                 out.print(f"fx: ECB rates to {fx_status['latest_rate_date']} ({fx_status['daily']})", markup=False)
-            from spendwatch.config import load_config
             from warehouse import models as sqlmodels
             from warehouse.config_sync import sync_config
 
-            sync_config(con, load_config(os.environ.get("SPENDWATCH_CONFIG")))
+            sync_config(con, cfg)
             sqlmodels.build(con, select=["prices_normalised", "price_discrepancies"])
         finally:
             con.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -107,6 +108,21 @@ class Exports(_Strict):
     inbox: str = "exports/inbox"
 
 
+class PriceBackfill(_Strict):
+    """Price captures recorded before spendwatch ran, replayed as the prices in force from ``as_of``.
+
+    Applied once, before any later observation of the same source; history is never rewritten,
+    so a backfill older than a source's first observation is skipped and reported.
+    """
+
+    as_of: date
+    snapshot_dir: str
+
+
+class Prices(_Strict):
+    backfill: list[PriceBackfill] = Field(default_factory=list)
+
+
 class Audit(_Strict):
     tolerance_pct: Decimal = Field(default=Decimal("0.01"), ge=0)
     tolerance_abs: Decimal = Field(default=Decimal("1"), ge=0, description="In the reporting currency")
@@ -120,6 +136,7 @@ class Config(_Strict):
     dedicated_servers: list[DedicatedServer] = Field(default_factory=list)
     throughput: list[Throughput] = Field(default_factory=list)
     exports: Exports = Exports()
+    prices: Prices = Prices()
     audit: Audit = Audit()
 
     # Not part of the file: where it was loaded from, for resolving relative paths.
@@ -155,6 +172,9 @@ class Config(_Strict):
 
     def export_paths(self) -> list[Path]:
         return [self.resolve(p) for p in self.exports.paths]
+
+    def price_backfills(self) -> list[tuple[date, Path]]:
+        return sorted((b.as_of, self.resolve(b.snapshot_dir)) for b in self.prices.backfill)
 
     def inbox(self) -> Path:
         return self.resolve(self.exports.inbox)

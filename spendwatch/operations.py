@@ -32,6 +32,7 @@ class PriceRefresh:
     results: list[ApplyResult] = field(default_factory=list)
     observed_at: datetime | None = None
     fallbacks: list[str] = field(default_factory=list)  # sources seeded from the bundled snapshot
+    backfilled: list[ApplyResult] = field(default_factory=list)  # recorded captures replayed as history
 
     def by_status(self, *statuses: str) -> list[ApplyResult]:
         return [r for r in self.results if r.status in statuses]
@@ -47,6 +48,9 @@ class PriceRefresh:
             if n:
                 parts.append(f"{n} {st}")
         line = ", ".join(parts) or "no sources"
+        applied = [r.source_id for r in self.backfilled if r.status == "ok"]
+        if applied:
+            line += f"; backfilled {len(applied)} source(s) from recorded captures"
         if self.fallbacks:
             line += f"; seeded from recorded snapshots: {', '.join(sorted(self.fallbacks))}"
         if self.failed:
@@ -60,6 +64,21 @@ def _observed_at(as_of: date | datetime | None) -> datetime:
     if isinstance(as_of, datetime):
         return as_of.replace(tzinfo=None)
     return datetime.combine(as_of, time(0, 0))
+
+
+def _backfill(con, sources, as_of: date, folder: Path, archive_dir: Path | None) -> list[ApplyResult]:
+    """Replay recorded captures as the prices in force from ``as_of`` (skipped where history is already newer)."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: price backfill folder not found (prices.backfill in spendwatch.toml)")
+    at = _observed_at(as_of)
+    outcomes = fetch_all(
+        [s for s in sources if (folder / f"{s.source_id}.{s.extension}").exists()], "snapshot", snapshot_dir=folder, fetched_at=at
+    )
+    results = []
+    for o in outcomes:
+        o.mode = "backfill"
+        results.append(apply_outcome(con, o, at, archive_dir))
+    return results
 
 
 def _has_prices(con: duckdb.DuckDBPyConnection, source_id: str) -> bool:
@@ -79,6 +98,7 @@ def refresh_prices(
     transport=None,
     on_done: Callable[[FetchOutcome], None] | None = None,
     url_overrides: dict[str, str] | None = None,
+    backfills: Iterable[tuple[date, Path]] = (),
 ) -> PriceRefresh:
     """Fetch every price source concurrently and apply the results to price_history.
 
@@ -98,6 +118,9 @@ def refresh_prices(
             raise UsageError(f"unknown source(s): {', '.join(sorted(unknown))}")
         sources = [s for s in sources if s.source_id in wanted]
     sync_sources(con)
+    out = PriceRefresh()
+    for bf_date, bf_dir in sorted(backfills):
+        out.backfilled.extend(_backfill(con, sources, bf_date, Path(bf_dir), archive_dir))
     observed = _observed_at(as_of)
     fetch_mode = "live" if mode == "auto" else mode
     outcomes = fetch_all(
@@ -108,7 +131,7 @@ def refresh_prices(
         from scrapers.fetch import record
 
         record([o for o in outcomes if o.ok], Path(record_dir))
-    out = PriceRefresh(observed_at=observed)
+    out.observed_at = observed
     by_id = {s.source_id: s for s in sources}
     if mode == "auto":
         need = [o for o in outcomes if o.status == "failed" and not _has_prices(con, o.source_id)]

@@ -24,10 +24,12 @@ def fx_rates(context: dg.AssetExecutionContext, warehouse: WarehouseResource, se
 @dg.asset(group_name="prices", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, retry_policy=HTTP_RETRY)
 def price_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SpendwatchSettings) -> dg.MaterializeResult:
     """Every provider's prices, effective-dated: a changed price closes the old row and opens a new one; a failed source keeps its last good prices."""
+    cfg = settings.load()
     with warehouse.open() as con:
         refresh = operations.refresh_prices(
             con,
             mode=settings.price_mode,
+            backfills=cfg.price_backfills(),
             snapshot_dir=Path(settings.snapshot_dir) if settings.snapshot_dir else None,
             archive_dir=warehouse.data_dir() / "raw",
         )

@@ -215,39 +215,41 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
     src_cols = ", ".join(f"{raw(c)} AS {quote_ident('r_' + c)}" for c in STORED)
     src = f"SELECT CAST(ordinality AS INTEGER) AS rn, {src_cols} FROM {rel} WITH ORDINALITY"
-    parsed_cols = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in _parsed_exprs())
+    parsed = f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in _parsed_exprs())} FROM ({src}) s"
     checks = _checks(cmap)
     check_params = {"codes": currency_list()} if "BillingCurrency" in cmap.source else {}
+    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
 
-    # 1. Read and parse every cell once into a temp table (each expression evaluated once).
-    con.execute(f"CREATE OR REPLACE TEMP TABLE focus_parsed AS SELECT *, {parsed_cols} FROM ({src}) s", params)
-    try:
-        ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
-        # 2. Valid rows into stage_lines.
-        con.execute(
-            f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c, _ in _stage_exprs())}) "
-            f"SELECT {', '.join(e for _, e in _stage_exprs())} FROM focus_parsed WHERE {ok}",
-            check_params,
+    # 1. One pass over the file: every row into stage_lines, each cell parsed once (no
+    #    filter, so DuckDB cannot push the checks below the parsing and evaluate it twice).
+    #    A row that fails a check is marked by a NULL x_natural_key.
+    exprs = dict(_stage_exprs())
+    exprs["x_natural_key"] = f"CASE WHEN {ok} THEN {exprs['x_natural_key']} END"
+    con.execute(
+        f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c in exprs)}) "
+        f"SELECT {', '.join(exprs.values())} FROM ({parsed}) p",
+        {**params, **check_params},
+    )
+    total, bad = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE x_natural_key IS NULL) FROM stage_lines"
+    ).fetchone()
+    # 2. Only when some rows failed: read those rows again for one reject per failed check,
+    #    with the raw cell, and take them out of stage_lines.
+    if bad:
+        structs = ", ".join(
+            f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, "
+            f"v := {quote_ident('r_' + col)}) END"
+            for i, (col, cond, reason) in enumerate(checks)
         )
-        (loaded,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
-        (total,) = con.execute("SELECT count(*) FROM focus_parsed").fetchone()
-        # 3. The others: one reject per failed check, with the raw cell.
-        if total != loaded:
-            structs = ", ".join(
-                f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, "
-                f"v := {quote_ident('r_' + col)}) END"
-                for i, (col, cond, reason) in enumerate(checks)
-            )
-            con.execute(
-                "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
-                "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
-                f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM focus_parsed"
-                f"  WHERE NOT ({ok})"
-                ") ORDER BY rn, e.i",
-                check_params,
-            )
-    finally:
-        con.execute("DROP TABLE IF EXISTS temp.focus_parsed")
+        con.execute(
+            "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
+            "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
+            f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p"
+            "   WHERE rn IN (SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL)"
+            ") ORDER BY rn, e.i",
+            {**params, **check_params},
+        )
+        con.execute("DELETE FROM stage_lines WHERE x_natural_key IS NULL")
     return int(total)
 
 
