@@ -346,15 +346,19 @@ def _get(
     """GET with timeouts and retries; a final failure raises BillingApiError without the key."""
     where = f"{provider} {_path(url)}"
     for attempt in range(1, policy.attempts + 1):
+        failure: tuple[str, str] | None = None
         try:
             resp = client.get(url, params=params, headers=headers, timeout=policy.timeout)
         except httpx.TransportError as e:  # timeouts, refused connections, protocol errors
+            # Only text leaves this block: the exception's request object carries the headers (the key),
+            # so it must not become the __context__ of what we raise.
+            failure = (type(e).__name__, _scrub(str(e), secret))
+        if failure is not None:
+            kind, detail = failure
             if attempt >= policy.attempts:
-                raise BillingApiError(
-                    f"{where}: {type(e).__name__} after {attempt} attempt(s): {_scrub(str(e), secret)}"
-                ) from None
+                raise BillingApiError(f"{where}: {kind} after {attempt} attempt(s): {detail}")
             wait = policy.delay(attempt, None)
-            log.warning("%s: %s, retrying in %.1fs (attempt %d)", where, type(e).__name__, wait, attempt)
+            log.warning("%s: %s, retrying in %.1fs (attempt %d)", where, kind, wait, attempt)
             policy.sleep(wait)
             continue
         if resp.status_code in RETRY_STATUS and attempt < policy.attempts:
@@ -374,8 +378,9 @@ def _json_body(resp: httpx.Response, provider: str, url: str, secret: str) -> ob
     try:
         return json.loads(resp.content)
     except ValueError:
-        excerpt = _scrub(resp.text[:200].strip(), secret)
-        raise BillingApiError(f"{provider} {_path(url)}: response is not JSON: {excerpt}") from None
+        pass
+    excerpt = _scrub(resp.text[:200].strip(), secret)
+    raise BillingApiError(f"{provider} {_path(url)}: response is not JSON: {excerpt}")
 
 
 def _retry_after(resp: httpx.Response) -> float | None:

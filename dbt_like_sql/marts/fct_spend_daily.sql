@@ -1,36 +1,51 @@
--- Spend per day, team, provider and product kind: the native amount and currency, the FX rate to the reporting currency with the date of that rate (the latest ECB date on or before the charge day), the converted amount, and the GPU-seconds and tokens behind it.
-WITH lines AS (
+-- Spend per day, team, provider and product kind: the native amount and currency, the FX rate to the reporting currency with the date of that rate (the latest ECB date on or before the charge day), the converted amount, GPU-seconds in total and by GPU class, and tokens by kind.
+WITH by_class AS (
+    SELECT charge_date, team, provider, product_kind, currency, gpu_class, sum(gpu_seconds) AS secs
+    FROM {{ ref('stg_line_items_fx') }}
+    WHERE gpu_class IS NOT NULL AND gpu_seconds > 0
+    GROUP BY ALL
+),
+class_map AS (
+    SELECT charge_date, team, provider, product_kind, currency,
+           map_from_entries(list({'key': gpu_class, 'value': secs} ORDER BY gpu_class)) AS gpu_seconds_by_class
+    FROM by_class
+    GROUP BY ALL
+),
+lines AS (
     SELECT
         charge_date, team, provider, product_kind, currency,
-        sum(billed_cost)          AS amount_native,
-        sum(gpu_seconds)          AS gpu_seconds,
-        sum(input_tokens)         AS input_tokens,
-        sum(cached_input_tokens)  AS cached_input_tokens,
-        sum(cache_write_tokens)   AS cache_write_tokens,
-        sum(output_tokens)        AS output_tokens,
-        count(*)                  AS line_count
-    FROM {{ ref('stg_line_items') }}
+        any_value(reporting_currency)  AS reporting_currency,
+        any_value(fx_rate)             AS fx_rate,
+        any_value(fx_rate_date)        AS fx_rate_date,
+        sum(billed_cost)               AS amount_native,
+        sum(amount_reporting)          AS amount_reporting,
+        sum(gpu_seconds)               AS gpu_seconds,
+        sum(input_tokens)              AS input_tokens,
+        sum(cached_input_tokens)       AS cached_input_tokens,
+        sum(cache_write_tokens)        AS cache_write_tokens,
+        sum(output_tokens)             AS output_tokens,
+        count(*)                       AS line_count
+    FROM {{ ref('stg_line_items_fx') }}
     GROUP BY ALL
 )
 SELECT
     l.charge_date,
-    CAST(date_trunc('month', l.charge_date) AS DATE)        AS charge_month,
+    CAST(date_trunc('month', l.charge_date) AS DATE) AS charge_month,
     l.team,
     l.provider,
     l.product_kind,
-    l.currency                                             AS native_currency,
-    CAST(l.amount_native AS DECIMAL(18, 6))                AS amount_native,
-    s.reporting_currency,
-    CASE WHEN l.currency = s.reporting_currency THEN CAST(1 AS DECIMAL(18, 10)) ELSE fx.rate_to_reporting END AS fx_rate,
-    CASE WHEN l.currency = s.reporting_currency THEN l.charge_date ELSE fx.rate_date END                   AS fx_rate_date,
-    CAST(round(l.amount_native * CASE WHEN l.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 6) AS DECIMAL(18, 6)) AS amount_reporting,
-    l.gpu_seconds,
+    l.currency                                      AS native_currency,
+    CAST(l.amount_native AS DECIMAL(18, 6))         AS amount_native,
+    l.reporting_currency,
+    l.fx_rate,
+    l.fx_rate_date,
+    CAST(l.amount_reporting AS DECIMAL(18, 6))      AS amount_reporting,
+    CAST(l.gpu_seconds AS DECIMAL(20, 3))           AS gpu_seconds,
+    coalesce(c.gpu_seconds_by_class, MAP {})        AS gpu_seconds_by_class,
     l.input_tokens,
     l.cached_input_tokens,
     l.cache_write_tokens,
     l.output_tokens,
     l.line_count
 FROM lines l
-CROSS JOIN {{ source('config', 'settings') }} s
-ASOF LEFT JOIN {{ ref('stg_fx_rates') }} fx
-    ON fx.currency = l.currency AND fx.rate_date <= l.charge_date
+LEFT JOIN class_map c USING (charge_date, team, provider, product_kind, currency)

@@ -214,27 +214,38 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         return clean_sql(text)
 
     src_cols = ", ".join(f"{raw(c)} AS {quote_ident('r_' + c)}" for c in STORED)
-    src = f"SELECT CAST(ordinality AS INTEGER) AS rn, {src_cols} FROM {rel} WITH ORDINALITY"
-    parsed = f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in _parsed_exprs())} FROM ({src}) s"
     checks = _checks(cmap)
     check_params = {"codes": currency_list()} if "BillingCurrency" in cmap.source else {}
     ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
 
-    # 1. One pass over the file: every row into stage_lines, each cell parsed once (no
-    #    filter, so DuckDB cannot push the checks below the parsing and evaluate it twice).
-    #    A row that fails a check is marked by a NULL x_natural_key.
+    def parsed(with_row_numbers: bool) -> str:
+        rn = "CAST(ordinality AS INTEGER)" if with_row_numbers else "CAST(NULL AS INTEGER)"
+        src = f"SELECT {rn} AS rn, {src_cols} FROM {rel}{' WITH ORDINALITY' if with_row_numbers else ''}"
+        return f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in _parsed_exprs())} FROM ({src}) s"
+
+    (already,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
+    if already:
+        raise RuntimeError("focus.stage needs an empty stage_lines (call create_stage_tables first)")
+    # 1. One parallel pass over the file: every row into stage_lines, each cell parsed once
+    #    (no filter, so DuckDB cannot push the checks below the parsing and evaluate it
+    #    twice).  A row that fails a check is marked by a NULL x_natural_key.
     exprs = dict(_stage_exprs())
     exprs["x_natural_key"] = f"CASE WHEN {ok} THEN {exprs['x_natural_key']} END"
     con.execute(
         f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c in exprs)}) "
-        f"SELECT {', '.join(exprs.values())} FROM ({parsed}) p",
+        f"SELECT {', '.join(exprs.values())} FROM ({parsed(False)}) p",
         {**params, **check_params},
     )
+    # 2. Row numbers: the insert kept the file's order (the framework runs loaders with
+    #    preserve_insertion_order on), so the row ids of the fresh table, contiguous from
+    #    their minimum, follow the data rows.
+    #    WITH ORDINALITY would give the same numbers but makes the scan single-threaded.
+    con.execute("UPDATE stage_lines SET x_source_row = CAST(rowid - (SELECT min(rowid) FROM stage_lines) + 1 AS INTEGER)")
     total, bad = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE x_natural_key IS NULL) FROM stage_lines"
     ).fetchone()
-    # 2. Only when some rows failed: read those rows again for one reject per failed check,
-    #    with the raw cell, and take them out of stage_lines.
+    # 3. Only when some rows failed: read those rows again (numbered by ordinality) for
+    #    one reject per failed check with the raw cell, and take them out of stage_lines.
     if bad:
         structs = ", ".join(
             f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, "
@@ -244,7 +255,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         con.execute(
             "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
             "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
-            f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p"
+            f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed(True)}) p"
             "   WHERE rn IN (SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL)"
             ") ORDER BY rn, e.i",
             {**params, **check_params},
@@ -294,8 +305,8 @@ def _stage_exprs() -> list[tuple[str, str]]:
                  f"coalesce({r('SkuPriceId')}, {r('SkuId')})", p("ChargeCategory"), r("ChargeClass"),
                  r("ChargeDescription"), f"CAST({p('ChargePeriodStart')} AS VARCHAR)",
                  f"CAST({p('ChargePeriodEnd')} AS VARCHAR)"]
-    exprs["x_natural_key"] = f"sha256(CAST(to_json([{', '.join(key_parts)}]) AS VARCHAR))"
-    exprs["x_source_row"] = "rn"
+    exprs["x_natural_key"] = f"'focus:' || md5(CAST(to_json([{', '.join(key_parts)}]) AS VARCHAR))"
+    exprs["x_source_row"] = "rn"  # NULL in the parallel pass, numbered afterwards
     return list(exprs.items())
 
 

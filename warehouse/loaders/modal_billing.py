@@ -36,7 +36,7 @@ import duckdb
 
 from scrapers.gpus import try_normalise_gpu
 from warehouse.loaders import UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, head_text, read_csv_rows, read_json_docs
+from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, first_char, head_text, read_csv_rows, read_json_docs
 
 FORMAT = "modal_billing"
 
@@ -62,9 +62,7 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Stage every report row (valid -> stage_lines, other -> stage_rejects); return rows read."""
-    with path.open("rb") as f:
-        start = head_text(f.read(4096)).lstrip()[:1]
-    if start in ("[", "{"):
+    if first_char(path) in ("[", "{"):
         _read_json(con, path)
     else:
         _read_csv(con, path)
@@ -104,7 +102,8 @@ def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     read_json_docs(con, path, "_sw_modal_docs", "Modal billing")
     try:
         bad = con.execute(
-            "SELECT doc_i FROM _sw_modal_docs WHERE json_type(doc) NOT IN ('ARRAY', 'OBJECT') ORDER BY doc_i LIMIT 1"
+            "SELECT doc_i FROM _sw_modal_docs WHERE NOT in_array AND json_type(doc) NOT IN ('ARRAY', 'OBJECT') "
+            "ORDER BY doc_i LIMIT 1"
         ).fetchone()
         if bad is not None:
             raise UnreadableFile(f"{path}: JSON value {bad[0]} is not a Modal billing row or array of rows")
@@ -112,7 +111,7 @@ def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             """
             CREATE OR REPLACE TEMP TABLE _sw_modal_raw AS
             WITH listed AS (
-                SELECT doc_i, CASE WHEN json_type(doc) = 'ARRAY' THEN CAST(doc AS JSON[]) ELSE [doc] END AS rows
+                SELECT doc_i, CASE WHEN json_type(doc) = 'ARRAY' AND NOT in_array THEN CAST(doc AS JSON[]) ELSE [doc] END AS rows
                 FROM _sw_modal_docs
             ), items AS (
                 SELECT doc_i, unnest(rows) AS r, generate_subscripts(rows, 1) AS row_i FROM listed

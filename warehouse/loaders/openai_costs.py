@@ -25,6 +25,7 @@ one of the owning loader modules rather than a separate package module):
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,25 +113,46 @@ def insertion_order_kept(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("SET preserve_insertion_order = false")
 
 
+# Largest single JSON value read (a file that is one big object, e.g. a wrapper of many records).
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def first_char(path: Path) -> str:
+    """The file's first non-blank character (of its content when gzipped), or '' for an empty file."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if head[:2] == b"\x1f\x8b":
+        with gzip.open(path, "rb") as g:
+            head = g.read(4096)
+    return head_text(head).lstrip()[:1]
+
+
 def read_json_docs(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: str) -> None:
-    """Read every top-level JSON value of the file into ``table(doc_i, doc)``, numbered 1.. in file order."""
+    """Read the file's JSON into ``table(doc_i, doc, in_array)``, numbered 1.. in file order.
+
+    A file whose top level is an array is streamed element by element (each element
+    one row, ``in_array`` true), so a large export never has to fit in memory as one
+    value; otherwise each top-level value is one row (``in_array`` false).
+    """
+    in_array = first_char(path) == "["
     try:
         with insertion_order_kept(con):
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
-                "SELECT json AS doc FROM read_json_objects(?, format = 'unstructured')",
-                [str(path)],
+                "SELECT json AS doc FROM read_json_objects(?, format = ?, maximum_object_size = ?)",
+                [str(path), "array" if in_array else "unstructured", MAX_JSON_BYTES],
             )
     except duckdb.Error as e:
         raise UnreadableFile(f"{path}: not a readable {what} JSON file: {str(e).strip().splitlines()[0]}") from None
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            f"SELECT rowid - (SELECT min(rowid) FROM {table}_read) + 1 AS doc_i, doc FROM {table}_read"
+            f"SELECT rowid - (SELECT min(rowid) FROM {table}_read) + 1 AS doc_i, doc, ? AS in_array FROM {table}_read",
+            [in_array],
         )
     finally:
         drop_temp(con, f"{table}_read")
-    if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+    if not in_array and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
         drop_temp(con, table)
         raise UnreadableFile(f"{path}: empty file, no {what} JSON in it")
 
@@ -187,7 +209,7 @@ def admin_results(con: duckdb.DuckDBPyConnection, path: Path, table: str, provid
             CREATE OR REPLACE TEMP TABLE {table}_pages AS
             WITH listed AS (
                 SELECT doc_i,
-                       CASE WHEN json_type(doc) = 'ARRAY' THEN CAST(doc AS JSON[]) ELSE [doc] END AS pages
+                       CASE WHEN json_type(doc) = 'ARRAY' AND NOT in_array THEN CAST(doc AS JSON[]) ELSE [doc] END AS pages
                 FROM {table}_docs
             )
             SELECT row_number() OVER (ORDER BY doc_i, page_i) AS page_no, page

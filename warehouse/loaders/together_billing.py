@@ -62,7 +62,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     try:
         bad = con.execute(
             """SELECT doc_i FROM _sw_together_docs
-               WHERE json_type(doc) IS DISTINCT FROM 'OBJECT'
+               WHERE in_array OR json_type(doc) IS DISTINCT FROM 'OBJECT'
                   OR (doc ->> '$.object') IS DISTINCT FROM 'together.billing_usage'
                   OR json_type(doc -> '$.data') IS DISTINCT FROM 'ARRAY'
                ORDER BY doc_i LIMIT 1"""
