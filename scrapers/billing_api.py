@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -239,23 +239,27 @@ def pull_runpod_billing(
     *,
     resources: Sequence[str] = RUNPOD_RESOURCES,
     bucket_size: str = "hour",
+    window_days: int = 7,
     base_url: str = RUNPOD_API,
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[Path]:
-    """Save RunPod ``GET /billing/{pods,endpoints,networkvolumes}`` for [start, end), one file per resource.
+    """Save RunPod ``GET /billing/{pods,endpoints,networkvolumes}`` for [start, end), per resource and window.
 
     The v1 API returns one unpaged JSON array per call and does not echo the
     request, so each file wraps the response body, byte for byte, with the context
     the loader needs: ``{"object": "runpod.billing", "resource", "bucketSize",
-    "grouping", "startTime", "endTime", "records": <body>}``, saved as
-    ``runpod_billing_<start>_<resource>.json``.  Pods are grouped by podId and
-    endpoints by endpointId so every record names what it bills.
+    "grouping", "startTime", "endTime", "records": <body>}``.  The range is pulled in
+    windows of ``window_days`` (one call per resource per window, which keeps every
+    file small), saved as ``runpod_billing_<window start>_<resource>.json``.  Pods are
+    grouped by podId and endpoints by endpointId so every record names what it bills.
     """
     unknown = [r for r in resources if r not in RUNPOD_RESOURCES]
     if unknown:
         raise BillingApiError(f"RunPod: unknown billing resource(s) {', '.join(unknown)} (known: {', '.join(RUNPOD_RESOURCES)})")
     if bucket_size not in RUNPOD_BUCKETS:
         raise BillingApiError(f"RunPod: bucket_size must be one of {', '.join(RUNPOD_BUCKETS)}, not {bucket_size!r}")
+    if window_days < 1:
+        raise BillingApiError(f"RunPod: window_days must be at least 1, not {window_days}")
     if not api_key:
         raise BillingApiError("RunPod /billing: no API key given")
     lo, hi = _day_range(start, end)
@@ -263,30 +267,36 @@ def pull_runpod_billing(
     out.mkdir(parents=True, exist_ok=True)
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
     saved = []
-    for resource in resources:
-        params = [("bucketSize", bucket_size), ("startTime", _rfc3339(lo)), ("endTime", _rfc3339(hi))]
-        grouping = RUNPOD_GROUPING[resource]
-        if grouping:
-            params.append(("grouping", grouping))
-        url = _join(base_url, f"/billing/{resource}")
-        resp = _get(client, url, params, headers, policy, "RunPod", api_key)
-        body = _json_body(resp, "RunPod", url, api_key)
-        if not isinstance(body, list):
-            raise BillingApiError(f"RunPod {_path(url)}: expected a JSON array of billing records, got {type(body).__name__}")
-        meta = {
-            "object": "runpod.billing",
-            "resource": resource,
-            "bucketSize": bucket_size,
-            "grouping": grouping,
-            "startTime": _rfc3339(lo),
-            "endTime": _rfc3339(hi),
-        }
-        # the response body goes in unchanged (no float re-serialisation), after the context keys
-        payload = json.dumps(meta)[:-1].encode() + b', "records": ' + resp.content.strip() + b"}\n"
-        path = out / f"runpod_billing_{start.isoformat()}_{resource}.json"
-        _write(path, payload)
-        log.info("RunPod %s: %d record(s) saved to %s", resource, len(body), path)
-        saved.append(path)
+    window_start = lo
+    while window_start < hi:
+        window_end = min(window_start + timedelta(days=window_days), hi)
+        for resource in resources:
+            params = [("bucketSize", bucket_size), ("startTime", _rfc3339(window_start)), ("endTime", _rfc3339(window_end))]
+            grouping = RUNPOD_GROUPING[resource]
+            if grouping:
+                params.append(("grouping", grouping))
+            url = _join(base_url, f"/billing/{resource}")
+            resp = _get(client, url, params, headers, policy, "RunPod", api_key)
+            body = _json_body(resp, "RunPod", url, api_key)
+            if not isinstance(body, list):
+                raise BillingApiError(
+                    f"RunPod {_path(url)}: expected a JSON array of billing records, got {type(body).__name__}"
+                )
+            meta = {
+                "object": "runpod.billing",
+                "resource": resource,
+                "bucketSize": bucket_size,
+                "grouping": grouping,
+                "startTime": _rfc3339(window_start),
+                "endTime": _rfc3339(window_end),
+            }
+            # the response body goes in unchanged (no float re-serialisation), after the context keys
+            payload = json.dumps(meta)[:-1].encode() + b', "records": ' + resp.content.strip() + b"}\n"
+            path = out / f"runpod_billing_{window_start.date().isoformat()}_{resource}.json"
+            _write(path, payload)
+            log.info("RunPod %s: %d record(s) saved to %s", resource, len(body), path)
+            saved.append(path)
+        window_start = window_end
     return saved
 
 

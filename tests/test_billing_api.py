@@ -161,6 +161,19 @@ def test_runpod_billing_wraps_each_resource(httpserver, client, policy, tmp_path
     assert [(k, str(d)) for k, d in kinds] == [("dedicated_gpu", "1:00:00")]  # the wrapper's hour, not inferred
 
 
+def test_runpod_billing_pulls_in_windows(httpserver, client, policy, tmp_path):
+    httpserver.expect_request("/billing/networkvolumes").respond_with_data("[]", content_type="application/json")
+    paths = pull_runpod_billing(client, RUNPOD_KEY, date(2026, 11, 1), date(2026, 11, 11), tmp_path,
+                                resources=("networkvolumes",), window_days=7,
+                                base_url=httpserver.url_for(""), policy=policy)
+    assert [p.name for p in paths] == ["runpod_billing_2026-11-01_networkvolumes.json",
+                                       "runpod_billing_2026-11-08_networkvolumes.json"]
+    windows = [(req.args["startTime"], req.args["endTime"]) for req, _ in httpserver.log]
+    assert windows == [("2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z"), ("2026-11-08T00:00:00Z", "2026-11-11T00:00:00Z")]
+    assert "grouping" not in httpserver.log[0][0].args
+    assert json.loads(paths[1].read_text())["records"] == []
+
+
 def test_http_error_names_endpoint_but_never_the_key(httpserver, client, policy, tmp_path, caplog):
     httpserver.expect_request("/v1/organization/costs").respond_with_json(
         {"error": {"message": f"Incorrect API key provided: {OPENAI_KEY}.", "type": "invalid_request_error"}},

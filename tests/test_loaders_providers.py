@@ -635,3 +635,21 @@ def test_ingest_keeps_rejects_and_rolls_back_unreadable_files(con, tmp_path):
     with pytest.raises(UnreadableFile):
         ingest_file(con, broken, cfg, "runpod_billing")
     assert con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0] == 1
+
+
+def test_gzipped_exports_and_streamed_arrays_keep_file_order(con, tmp_path):
+    import gzip
+
+    cfg = load_config(EXAMPLE_CONFIG)
+    for name in ("modal_billing_report_2026-11.csv", "modal_billing_report_2026-11-03_hourly.json"):
+        packed = tmp_path / f"{name}.gz"
+        packed.write_bytes(gzip.compress((FIXTURES / name).read_bytes()))
+        result = ingest_file(con, packed, cfg)
+        assert (result.format, result.rows_loaded, result.rows_rejected) == ("modal_billing", FIXTURE_FORMATS[name][1], 0)
+    # a top-level array is streamed record by record; x_source_row must still follow the file
+    records = [{"amount": 0.5, "endpointId": f"ep-{i:04d}", "time": f"2026-11-{1 + i // 100:02d}T{i % 24:02d}:00:00Z",
+                "timeBilledMs": 1000 + i} for i in range(2400)]
+    path = write_json(tmp_path, "runpod_many.json", records)
+    lines, _ = stage(con, "runpod_billing", path)
+    assert [line["x_endpoint_id"] for line in lines] == [f"ep-{i:04d}" for i in range(2400)]
+    assert lines[7]["x_gpu_seconds"] == Decimal("1.007")

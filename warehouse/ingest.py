@@ -690,17 +690,19 @@ def clean_sql(expr: str) -> str:
 _GROUPED_NUMBER = r"^-?[$£€]?-?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?$"
 
 
-def decimal_sql(expr: str, sql_type: str) -> str:
-    """SQL parsing a cleaned cell into ``sql_type`` (a DECIMAL), NULL when it is not a number in range.
+def decimal_sql(expr: str, sql_type: str, currency_expr: str | None = None) -> str:
+    """SQL parsing a text cell into ``sql_type`` (a DECIMAL), NULL when it is not a number in range.
 
-    Plain and scientific notation parse directly; otherwise a leading currency symbol
-    ($, £, €) and en-style thousands separators are dropped ("$10,000.00" -> 10000.00).
-    Check the symbol against the currency with ``symbol_mismatch_sql``.
+    Plain and scientific notation parse directly (surrounding spaces allowed);
+    otherwise a leading currency symbol ($, £, €) and en-style thousands separators
+    are dropped ("$10,000.00 " -> 10000.00).  With ``currency_expr`` a symbol that
+    contradicts the currency (see ``symbol_mismatch_sql``) gives NULL.
     """
+    guard = f" AND NOT {symbol_mismatch_sql(expr, currency_expr)}" if currency_expr else ""
     return (
         f"coalesce(TRY_CAST({expr} AS {sql_type}), "
-        f"CASE WHEN regexp_full_match({expr}, '{_GROUPED_NUMBER}') "
-        f"THEN TRY_CAST(replace(regexp_replace({expr}, '[$£€]', '', 'g'), ',', '') AS {sql_type}) END)"
+        f"CASE WHEN regexp_full_match(trim({expr}), '{_GROUPED_NUMBER}'){guard} "
+        f"THEN TRY_CAST(replace(regexp_replace(trim({expr}), '[$£€]', '', 'g'), ',', '') AS {sql_type}) END)"
     )
 
 

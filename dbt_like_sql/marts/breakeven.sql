@@ -5,9 +5,9 @@ WITH usage AS (
         any_value(reporting_currency) AS currency,
         sum(gpu_seconds)              AS gpu_seconds,
         sum(amount_reporting)         AS serverless_cost,
-        max(fx_rate_date)             AS fx_rate_date
-    FROM {{ ref('stg_line_items_fx') }}
-    WHERE product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL AND gpu_seconds > 0
+        bool_or(gpu_seconds_estimated) AS gpu_seconds_estimated
+    FROM {{ ref('stg_serverless_usage') }}
+    WHERE gpu_seconds > 0
     GROUP BY ALL
 ),
 cheapest AS (
@@ -29,6 +29,7 @@ base AS (
     SELECT
         u.month, u.team, u.gpu_class,
         CAST(u.gpu_seconds AS DECIMAL(20, 3))                                   AS gpu_seconds,
+        u.gpu_seconds_estimated,
         CAST(day(last_day(u.month)) AS BIGINT) * 86400                          AS seconds_in_month,
         u.currency,
         CAST(u.serverless_cost AS DECIMAL(18, 2))                               AS serverless_cost,
@@ -51,7 +52,7 @@ calc AS (
     FROM base
 )
 SELECT
-    month, team, gpu_class, gpu_seconds, seconds_in_month, utilisation,
+    month, team, gpu_class, gpu_seconds, gpu_seconds_estimated, seconds_in_month, utilisation,
     currency, serverless_cost, serverless_price_per_second,
     dedicated_provider, dedicated_source_id, dedicated_sku, dedicated_tier, dedicated_price, dedicated_price_currency,
     dedicated_price_unit, dedicated_monthly, dedicated_fx_rate AS fx_rate, dedicated_fx_rate_date AS fx_rate_date,

@@ -180,14 +180,17 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def _source_sql(path: Path) -> tuple[str, dict[str, object], str]:
-    """The DuckDB relation that reads the file, its parameters, and 'csv' or 'parquet'."""
+    """The DuckDB relation that reads the file, its parameters, and 'csv' or 'parquet'.
+
+    CSV cells are read as text; blank cells and the literal NULL / null are NULL.
+    """
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic.startswith(PARQUET_MAGIC):
         return "read_parquet($path)", {"path": str(path)}, "parquet"
     compression = "gzip" if magic[:2] == GZIP_MAGIC else "none"
     rel = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
-           "null_padding = true, compression = $compression)")
+           "null_padding = true, nullstr = ['', 'NULL', 'null'], compression = $compression)")
     return rel, {"path": str(path), "compression": compression}, "csv"
 
 
@@ -198,24 +201,26 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         described = con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()
     except duckdb.Error as e:
         raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {str(e).strip().splitlines()[0]}") from None
-    types = {name: str(dtype) for name, dtype, *_ in described}
+    types = {name: str(dtype).upper() for name, dtype, *_ in described}
     cmap = map_columns(list(types))
+    (already,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
+    if already:
+        raise RuntimeError("focus.stage needs an empty stage_lines (call create_stage_tables first)")
 
     def raw(col: str) -> str:
-        """The source cell as cleaned text, NULL when the column is absent."""
+        """The source cell as text, NULL when the column is absent."""
         if col not in cmap.source:
             return "CAST(NULL AS VARCHAR)"
         ident = quote_ident(cmap.source[col])
-        dtype = types[cmap.source[col]].upper()
-        if kind == "parquet" and (dtype.startswith("MAP") or dtype.startswith("STRUCT")):
-            text = f"CAST(to_json({ident}) AS VARCHAR)"
-        else:
-            text = f"CAST({ident} AS VARCHAR)"
+        if kind == "csv":
+            return ident  # already text, NULL literals handled by the reader
+        dtype = types[cmap.source[col]]
+        text = f"CAST(to_json({ident}) AS VARCHAR)" if dtype.startswith(("MAP", "STRUCT")) else f"CAST({ident} AS VARCHAR)"
         return clean_sql(text)
 
     src_cols = ", ".join(f"{raw(c)} AS {quote_ident('r_' + c)}" for c in STORED)
     checks = _checks(cmap)
-    check_params = {"codes": currency_list()} if "BillingCurrency" in cmap.source else {}
+    sql_params = {**params, "codes": currency_list()} if "BillingCurrency" in cmap.source else dict(params)
     ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
 
     def parsed(with_row_numbers: bool) -> str:
@@ -223,24 +228,23 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         src = f"SELECT {rn} AS rn, {src_cols} FROM {rel}{' WITH ORDINALITY' if with_row_numbers else ''}"
         return f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in _parsed_exprs())} FROM ({src}) s"
 
-    (already,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
-    if already:
-        raise RuntimeError("focus.stage needs an empty stage_lines (call create_stage_tables first)")
-    # 1. One parallel pass over the file: every row into stage_lines, each cell parsed once
-    #    (no filter, so DuckDB cannot push the checks below the parsing and evaluate it
-    #    twice).  A row that fails a check is marked by a NULL x_natural_key.
+    # 1. One parallel pass over the file: every row into stage_lines, each cell parsed
+    #    once (no WHERE, so DuckDB cannot push the checks below the parsing and evaluate
+    #    it twice).  A row that fails a check is marked by a NULL x_natural_key.
     exprs = dict(_stage_exprs())
     exprs["x_natural_key"] = f"CASE WHEN {ok} THEN {exprs['x_natural_key']} END"
     con.execute(
         f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c in exprs)}) "
         f"SELECT {', '.join(exprs.values())} FROM ({parsed(False)}) p",
-        {**params, **check_params},
+        sql_params,
     )
     # 2. Row numbers: the insert kept the file's order (the framework runs loaders with
     #    preserve_insertion_order on), so the row ids of the fresh table, contiguous from
-    #    their minimum, follow the data rows.
-    #    WITH ORDINALITY would give the same numbers but makes the scan single-threaded.
-    con.execute("UPDATE stage_lines SET x_source_row = CAST(rowid - (SELECT min(rowid) FROM stage_lines) + 1 AS INTEGER)")
+    #    their minimum, follow the data rows.  WITH ORDINALITY would number them too but
+    #    makes the scan single-threaded.
+    con.execute(
+        "UPDATE stage_lines SET x_source_row = CAST(rowid - (SELECT min(rowid) FROM stage_lines) + 1 AS INTEGER)"
+    )
     total, bad = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE x_natural_key IS NULL) FROM stage_lines"
     ).fetchone()
@@ -258,54 +262,62 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed(True)}) p"
             "   WHERE rn IN (SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL)"
             ") ORDER BY rn, e.i",
-            {**params, **check_params},
+            sql_params,
         )
         con.execute("DELETE FROM stage_lines WHERE x_natural_key IS NULL")
     return int(total)
 
 
+def _r(col: str) -> str:
+    return quote_ident("r_" + col)
+
+
+def _p(col: str) -> str:
+    return quote_ident("p_" + col)
+
+
 def _parsed_exprs() -> list[tuple[str, str]]:
-    """Typed values computed from the cleaned raw cells r_<Column>."""
-    r = lambda c: quote_ident("r_" + c)  # noqa: E731
-    out: list[tuple[str, str]] = [("p_currency", f"upper({r('BillingCurrency')})")]
+    """Typed values computed from the raw cells r_<Column>, as p_<name>."""
+    out: list[tuple[str, str]] = [("p_currency", f"upper(trim({_r('BillingCurrency')}))")]
     for c, t in {**MONEY, **QUANTITIES}.items():
-        out.append((f"p_{c}", decimal_sql(r(c), t)))
+        currency = _r("BillingCurrency") if c in MONEY else None
+        out.append((f"p_{c}", decimal_sql(_r(c), t, currency_expr=f"upper(trim({_r('BillingCurrency')}))" if currency else None)))
     for c in TIMESTAMPS:
-        out.append((f"p_{c}", timestamp_sql(r(c))))
+        out.append((f"p_{c}", timestamp_sql(f"trim({_r(c)})")))
     whens = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in CHARGE_CATEGORIES)
-    out.append(("p_ChargeCategory", f"CASE lower({r('ChargeCategory')}) {whens} END"))
-    tags = r("Tags")
-    obj = (f"CASE WHEN {tags} IS NULL THEN NULL "
+    out.append(("p_ChargeCategory", f"CASE lower(trim({_r('ChargeCategory')})) {whens} END"))
+    tags = f"trim({_r('Tags')})"
+    obj = (f"CASE WHEN {_r('Tags')} IS NULL THEN NULL "
            f"WHEN left({tags}, 1) = '{{' THEN CASE WHEN json_valid({tags}) THEN {tags} END "
            f"ELSE CASE WHEN json_valid('{{' || {tags} || '}}') THEN '{{' || {tags} || '}}' END END")
     out.append(("p_tags_obj", obj))
-    out.append(("p_provider", provider_id_sql(r("ServiceProviderName"))))
+    out.append(("p_provider", provider_id_sql(_r("ServiceProviderName"))))
     return out
 
 
 def _stage_exprs() -> list[tuple[str, str]]:
     """(stage column, SQL over the parsed row) for every column the loader fills."""
-    r = lambda c: quote_ident("r_" + c)  # noqa: E731
-    p = lambda c: quote_ident("p_" + c)  # noqa: E731
-    provider = p("provider")
-    exprs: dict[str, str] = {c: r(c) for c in STORED}
-    exprs["BillingCurrency"] = p("currency")
+    provider = _p("provider")
+    exprs: dict[str, str] = {c: _r(c) for c in STORED}
+    exprs["BillingCurrency"] = _p("currency")
     for c in (*MONEY, *QUANTITIES, *TIMESTAMPS, "ChargeCategory"):
-        exprs[c] = p(c)
+        exprs[c] = _p(c)
     exprs["Tags"] = _trimmed_tags("p_tags_obj")
     exprs["x_provider"] = provider
     hosted = ", ".join(f"'{h}'" for h in HOSTED_API_PROVIDERS)
     exprs["x_product_kind"] = (
         f"CASE WHEN {provider} IN ({hosted}) THEN 'hosted_api' "
-        f"WHEN {r('ServiceCategory')} = 'AI and Machine Learning' AND "
-        f"(lower({r('PricingUnit')}) LIKE '%token%' OR lower({r('ConsumedUnit')}) LIKE '%token%') THEN 'hosted_api' "
+        f"WHEN {_r('ServiceCategory')} = 'AI and Machine Learning' AND "
+        f"(lower({_r('PricingUnit')}) LIKE '%token%' OR lower({_r('ConsumedUnit')}) LIKE '%token%') THEN 'hosted_api' "
         "ELSE 'other' END"
     )
-    key_parts = [provider, r("BillingAccountId"), r("SubAccountId"), r("ResourceId"),
-                 f"coalesce({r('SkuPriceId')}, {r('SkuId')})", p("ChargeCategory"), r("ChargeClass"),
-                 r("ChargeDescription"), f"CAST({p('ChargePeriodStart')} AS VARCHAR)",
-                 f"CAST({p('ChargePeriodEnd')} AS VARCHAR)"]
-    exprs["x_natural_key"] = f"'focus:' || md5(CAST(to_json([{', '.join(key_parts)}]) AS VARCHAR))"
+    # The identity of a charge across re-deliveries (a restated month replaces the
+    # earlier rows): provider, accounts, resource, price, charge kind, description, period.
+    key_parts = [provider, _r("BillingAccountId"), _r("SubAccountId"), _r("ResourceId"),
+                 f"coalesce({_r('SkuPriceId')}, {_r('SkuId')})", _p("ChargeCategory"), _r("ChargeClass"),
+                 _r("ChargeDescription"), f"strftime({_p('ChargePeriodStart')}, '%Y-%m-%dT%H:%M:%S.%f')",
+                 f"strftime({_p('ChargePeriodEnd')}, '%Y-%m-%dT%H:%M:%S.%f')"]
+    exprs["x_natural_key"] = "'focus:' || md5(concat(" + ", chr(31), ".join(key_parts) + "))"
     exprs["x_source_row"] = "rn"  # NULL in the parallel pass, numbered afterwards
     return list(exprs.items())
 
@@ -319,22 +331,25 @@ def _trimmed_keys(obj: str) -> str:
     return f"list_transform(json_keys({obj}), lambda k: trim(k))"
 
 
+def _duplicate_trimmed_keys(obj: str) -> str:
+    keys = _trimmed_keys(obj)
+    return f"len(list_distinct({keys})) < len({keys})"
+
+
 def _trimmed_tags(obj: str) -> str:
     """SQL for the Tags object with every key trimmed (rebuilt only when a key may carry spaces).
 
     NULL when trimming would make two keys equal (that row is rejected by ``_checks``).
     """
-    keys = _trimmed_keys(obj)
     rebuilt = (f"to_json(map_from_entries(list_transform(map_entries(CAST(CAST({obj} AS JSON) AS MAP(VARCHAR, JSON))), "
                "lambda e: struct_pack(key := trim(e.key), value := e.value))))")
     return (f"CAST(CASE WHEN {obj} IS NULL THEN NULL WHEN NOT {_maybe_spaced_keys(obj)} THEN {obj} "
-            f"WHEN len(list_distinct({keys})) < len({keys}) THEN NULL ELSE {rebuilt} END AS JSON)")
+            f"WHEN {_duplicate_trimmed_keys(obj)} THEN NULL ELSE {rebuilt} END AS JSON)")
 
 
 def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
     """(column, SQL true when the row fails, SQL reason) for every validation rule."""
-    r = lambda c: quote_ident("r_" + c)  # noqa: E731
-    p = lambda c: quote_ident("p_" + c)  # noqa: E731
+    r, p = _r, _p
     out: list[tuple[str, str, str]] = []
     for c in cmap.missing_mandatory:
         out.append((c, "true", f"'missing mandatory column {c}'"))
@@ -344,13 +359,11 @@ def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
             out.append((c, f"{r(c)} IS NULL", f"'{c} is empty'"))
     for c in (*MONEY, *QUANTITIES):
         if c in present:
-            out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL",
-                        f"CASE WHEN TRY_CAST(replace(regexp_replace({r(c)}, '[$£€]', '', 'g'), ',', '') AS DOUBLE) IS NOT NULL "
-                        f"THEN '{c} is out of range' ELSE '{c} is not a number' END"))
-    for c in MONEY:
-        if c in present:
-            out.append((c, symbol_mismatch_sql(r(c), p("currency")),
-                        f"'{c} currency symbol does not match BillingCurrency ' || coalesce({p('currency')}, 'NULL')"))
+            reason = (f"CASE WHEN {symbol_mismatch_sql(r(c), p('currency'))} "
+                      f"THEN '{c} currency symbol does not match BillingCurrency ' || coalesce({p('currency')}, 'NULL') "
+                      f"WHEN TRY_CAST(replace(regexp_replace({r(c)}, '[$£€]', '', 'g'), ',', '') AS DOUBLE) IS NOT NULL "
+                      f"THEN '{c} is out of range' ELSE '{c} is not a number' END")
+            out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL", reason))
     if "BillingCurrency" in present:
         out.append(("BillingCurrency", f"{r('BillingCurrency')} IS NOT NULL AND NOT list_contains($codes, {p('currency')})",
                     "'unknown currency code (not ISO 4217)'"))
@@ -365,8 +378,7 @@ def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
             out.append((end, f"{p(end)} < {p(start)}", f"'{end} is before {start}'"))
     if "Tags" in present:
         out.append(("Tags", f"{r('Tags')} IS NOT NULL AND p_tags_obj IS NULL", "'Tags is not a JSON object'"))
-        keys = _trimmed_keys("p_tags_obj")
-        out.append(("Tags", f"p_tags_obj IS NOT NULL AND {_maybe_spaced_keys('p_tags_obj')} "
-                            f"AND len(list_distinct({keys})) < len({keys})",
+        out.append(("Tags", f"CASE WHEN p_tags_obj IS NULL THEN false WHEN NOT {_maybe_spaced_keys('p_tags_obj')} THEN false "
+                            f"ELSE {_duplicate_trimmed_keys('p_tags_obj')} END",
                     "'Tags has duplicate keys once trimmed'"))
     return out

@@ -17,7 +17,8 @@ Unit traps handled here:
 
 This module also holds the few helpers the provider loaders share (they live in
 one of the owning loader modules rather than a separate package module):
-:func:`head_text`, :data:`RFC3339_SQL`, :func:`register_gpu_classes`,
+:func:`head_text`, :func:`first_char`, :data:`RFC3339_SQL`, :data:`COUNT_SQL`,
+:func:`register_gpu_classes`, :func:`drop_temp`, :func:`insertion_order_kept`,
 :func:`read_json_docs`, :func:`read_csv_rows` and :func:`admin_results`
 (Anthropic's Admin API mirrors OpenAI's page envelope, with ``starting_at`` /
 ``ending_at`` instead of ``start_time`` / ``end_time``).

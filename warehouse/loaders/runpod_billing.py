@@ -79,21 +79,25 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
 
 def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Load the file's records into ``_sw_runpod_raw(x_source_row, doc_i, resource, bucket_size, rec)``."""
+    """Load the file's records into ``_sw_runpod_raw(x_source_row, grp, resource, bucket_size, rec)``.
+
+    ``grp`` is one response: the whole file for the bare array (streamed record by
+    record), each wrapper object otherwise; the bucket size is inferred per response.
+    """
     read_json_docs(con, path, "_sw_runpod_docs", "RunPod billing")
     try:
         bad = con.execute(
             """SELECT doc_i, json_type(doc), doc ->> '$.resource', doc ->> '$.bucketSize' FROM _sw_runpod_docs
-               WHERE NOT (json_type(doc) = 'ARRAY'
-                          OR (json_type(doc) = 'OBJECT' AND json_type(doc -> '$.records') = 'ARRAY'))
-                  OR (json_type(doc) = 'OBJECT' AND (doc ->> '$.resource') NOT IN ('pods', 'endpoints', 'networkvolumes'))
-                  OR (json_type(doc) = 'OBJECT' AND (doc ->> '$.bucketSize') NOT IN ('hour', 'day', 'week', 'month', 'year'))
+               WHERE NOT in_array AND (
+                     json_type(doc) IS DISTINCT FROM 'OBJECT' OR json_type(doc -> '$.records') IS DISTINCT FROM 'ARRAY'
+                  OR (doc ->> '$.resource') NOT IN ('pods', 'endpoints', 'networkvolumes')
+                  OR (doc ->> '$.bucketSize') NOT IN ('hour', 'day', 'week', 'month', 'year'))
                ORDER BY doc_i LIMIT 1"""
         ).fetchone()
         if bad is not None:
-            if bad[1] == "OBJECT" and bad[2] is not None and bad[2] not in RESOURCES:
+            if bad[2] is not None and bad[2] not in RESOURCES:
                 reason = f"unknown resource {bad[2]!r} (expected one of {', '.join(RESOURCES)})"
-            elif bad[1] == "OBJECT" and bad[3] is not None and bad[3] not in BUCKET_SIZES:
+            elif bad[3] is not None and bad[3] not in BUCKET_SIZES:
                 reason = f"unknown bucketSize {bad[3]!r} (expected one of {', '.join(BUCKET_SIZES)})"
             else:
                 reason = "expected the JSON array of billing records the API returns, or an object with a 'records' array"
@@ -101,16 +105,21 @@ def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE _sw_runpod_raw AS
-            WITH docs AS (
-                SELECT doc_i,
-                       CASE WHEN json_type(doc) = 'ARRAY' THEN CAST(doc AS JSON[]) ELSE CAST(doc -> '$.records' AS JSON[]) END AS recs,
-                       CASE WHEN json_type(doc) = 'OBJECT' THEN doc ->> '$.resource' END AS resource,
-                       CASE WHEN json_type(doc) = 'OBJECT' THEN doc ->> '$.bucketSize' END AS bucket_size
-                FROM _sw_runpod_docs
+            WITH wrapped AS (
+                SELECT doc_i AS grp, CAST(doc -> '$.records' AS JSON[]) AS recs,
+                       doc ->> '$.resource' AS resource, doc ->> '$.bucketSize' AS bucket_size
+                FROM _sw_runpod_docs WHERE NOT in_array
+            ), records AS (
+                SELECT grp, rec_i, resource, bucket_size, rec
+                FROM (SELECT grp, resource, bucket_size, unnest(recs) AS rec, generate_subscripts(recs, 1) AS rec_i
+                      FROM wrapped)
+                UNION ALL
+                SELECT 0 AS grp, doc_i AS rec_i, NULL AS resource, NULL AS bucket_size, doc AS rec
+                FROM _sw_runpod_docs WHERE in_array
             )
-            SELECT CAST(row_number() OVER (ORDER BY doc_i, rec_i) AS INTEGER) AS x_source_row,
-                   doc_i, resource, bucket_size, rec
-            FROM (SELECT doc_i, resource, bucket_size, unnest(recs) AS rec, generate_subscripts(recs, 1) AS rec_i FROM docs)
+            SELECT CAST(row_number() OVER (ORDER BY grp, rec_i) AS INTEGER) AS x_source_row,
+                   grp, resource, bucket_size, rec
+            FROM records
             """
         )
     finally:
@@ -121,7 +130,7 @@ _PARSE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _sw_runpod AS
 WITH fields AS (
     SELECT
-        x_source_row, doc_i, resource AS wrapper_resource, bucket_size AS wrapper_bucket,
+        x_source_row, grp, resource AS wrapper_resource, bucket_size AS wrapper_bucket,
         CAST(rec AS VARCHAR) AS raw,
         json_type(rec) AS rec_type,
         rec ->> '$.amount' AS amount_raw,
@@ -149,10 +158,10 @@ WITH fields AS (
         END) AS resource
     FROM (SELECT *, wrapper_resource AS resource_hint FROM fields)
 ), starts AS (
-    SELECT doc_i, period_start, lead(period_start) OVER (PARTITION BY doc_i ORDER BY period_start) AS next_start
-    FROM (SELECT DISTINCT doc_i, period_start FROM typed WHERE period_start IS NOT NULL)
+    SELECT grp, period_start, lead(period_start) OVER (PARTITION BY grp ORDER BY period_start) AS next_start
+    FROM (SELECT DISTINCT grp, period_start FROM typed WHERE period_start IS NOT NULL)
 ), inferred AS (
-    SELECT doc_i,
+    SELECT grp,
         CASE
             WHEN bool_or(period_start <> date_trunc('day', period_start)) THEN 'hour'
             WHEN min(next_start - period_start) IS NULL THEN 'day'
@@ -162,10 +171,10 @@ WITH fields AS (
             WHEN min(next_start - period_start) < INTERVAL 365 DAY THEN 'month'
             ELSE 'year'
         END AS inferred_bucket
-    FROM starts GROUP BY doc_i
+    FROM starts GROUP BY grp
 ), bucketed AS (
     SELECT t.*, coalesce(t.wrapper_bucket, i.inferred_bucket) AS bucket
-    FROM typed t LEFT JOIN inferred i USING (doc_i)
+    FROM typed t LEFT JOIN inferred i USING (grp)
 )
 SELECT *,
     period_start + CASE bucket

@@ -1,0 +1,50 @@
+-- For every GPU class with both a serverless and a dedicated offer in force now: the cheapest of each (per GPU, in the reporting currency at the latest ECB rate), the break-even utilisation u* = D / (s x T) for the current calendar month, and the break-even hours per day. The live version of the comparison spendwatch exists to make.
+WITH now_month AS (
+    SELECT CAST(date_trunc('month', max(valid_from)) AS DATE) AS month FROM {{ ref('prices_current') }}
+),
+p AS (
+    SELECT n.*
+    FROM {{ ref('prices_normalised') }} n
+    WHERE NOT n.is_catalog AND n.gpu_model IS NOT NULL AND n.component IN ('gpu', 'instance')
+      AND coalesce(n.tier, '') NOT LIKE 'spot%' AND n.per_gpu_hour_reporting > 0
+),
+serverless AS (
+    SELECT gpu_model AS gpu_class,
+           arg_min(provider, per_gpu_hour_reporting) AS serverless_provider,
+           arg_min(sku, per_gpu_hour_reporting)      AS serverless_sku,
+           arg_min(tier, per_gpu_hour_reporting)     AS serverless_tier,
+           min(per_gpu_hour_reporting) / 3600        AS s_per_second
+    FROM p WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
+    GROUP BY ALL
+),
+dedicated AS (
+    SELECT p.gpu_model AS gpu_class, m.month,
+           CAST(day(last_day(m.month)) AS BIGINT) * 86400 AS seconds_in_month,
+           min(CASE WHEN p.unit = 'month'
+                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS d_monthly,
+           arg_min(p.provider, CASE WHEN p.unit = 'month'
+                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_provider,
+           arg_min(p.sku || coalesce(' (' || p.tier || ')', ''), CASE WHEN p.unit = 'month'
+                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_offer
+    FROM p CROSS JOIN now_month m
+    WHERE p.product_kind = 'dedicated_gpu' AND p.unit IN ('hour', 'month')
+    GROUP BY ALL
+)
+SELECT
+    d.month,
+    d.gpu_class,
+    (SELECT reporting_currency FROM {{ source('config', 'settings') }}) AS currency,
+    s.serverless_provider, s.serverless_sku, s.serverless_tier,
+    CAST(s.s_per_second AS DECIMAL(24, 12))                         AS serverless_per_second,
+    CAST(s.s_per_second * 3600 AS DECIMAL(18, 4))                   AS serverless_per_hour,
+    d.dedicated_provider, d.dedicated_offer,
+    CAST(d.d_monthly AS DECIMAL(18, 2))                             AS dedicated_monthly,
+    d.seconds_in_month,
+    CAST(d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 6))  AS breakeven_utilisation,
+    CAST(d.d_monthly / (s.s_per_second * 3600) AS DECIMAL(18, 2))                AS breakeven_gpu_hours_per_month,
+    CAST(24 * d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 2)) AS breakeven_hours_per_day
+FROM dedicated d JOIN serverless s USING (gpu_class)
+ORDER BY breakeven_utilisation

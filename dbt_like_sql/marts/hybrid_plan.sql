@@ -1,0 +1,61 @@
+-- Per month, team and GPU class with hourly serverless data: the number k of dedicated GPUs that minimises k x D + s x 3600 x sum over hours of max(0, demand - k), where demand is the GPUs in use each hour, D the cheapest dedicated monthly price and s the team's effective serverless price per GPU-second; with the cost at that k and at k = 0 (all serverless). Ties go to the smaller k.
+WITH hourly_lines AS (
+    SELECT charge_month AS month, team, gpu_class, date_trunc('hour', period_start) AS hour_start, gpu_seconds
+    FROM {{ ref('stg_serverless_usage') }}
+    WHERE gpu_seconds > 0 AND period_end - period_start <= INTERVAL 1 HOUR
+),
+-- only team-months whose every serverless line for the class is hourly or finer
+complete AS (
+    SELECT charge_month AS month, team, gpu_class
+    FROM {{ ref('stg_serverless_usage') }}
+    WHERE gpu_seconds > 0
+    GROUP BY ALL
+    HAVING bool_and(period_end - period_start <= INTERVAL 1 HOUR)
+),
+demand AS (
+    SELECT h.month, h.team, h.gpu_class, h.hour_start, sum(h.gpu_seconds) / 3600.0 AS gpus
+    FROM hourly_lines h JOIN complete USING (month, team, gpu_class)
+    GROUP BY ALL
+),
+params AS (
+    SELECT b.month, b.team, b.gpu_class, b.currency, b.dedicated_monthly, b.serverless_price_per_second
+    FROM {{ ref('breakeven') }} b
+    WHERE b.dedicated_monthly IS NOT NULL
+),
+peaks AS (
+    SELECT month, team, gpu_class, count(*) AS hours_observed, max(gpus) AS peak
+    FROM demand GROUP BY ALL
+),
+candidates AS (
+    SELECT p.month, p.team, p.gpu_class, k.k
+    FROM peaks p, LATERAL (SELECT unnest(range(0, CAST(ceil(p.peak) AS BIGINT) + 1)) AS k) k
+),
+costs AS (
+    SELECT c.month, c.team, c.gpu_class, c.k,
+           c.k * CAST(pr.dedicated_monthly AS DOUBLE)
+             + CAST(pr.serverless_price_per_second AS DOUBLE) * 3600 * coalesce(sum(greatest(0, d.gpus - c.k)), 0) AS cost
+    FROM candidates c
+    JOIN params pr USING (month, team, gpu_class)
+    LEFT JOIN demand d ON d.month = c.month AND d.team = c.team AND d.gpu_class = c.gpu_class
+    GROUP BY c.month, c.team, c.gpu_class, c.k, pr.dedicated_monthly, pr.serverless_price_per_second
+),
+best AS (
+    SELECT month, team, gpu_class,
+           first(k ORDER BY round(cost, 6), k) AS best_k,   -- ties: the smaller k
+           min(cost) AS cost_at_best,
+           any_value(cost) FILTER (WHERE k = 0) AS cost_at_zero
+    FROM costs GROUP BY ALL
+)
+SELECT
+    b.month, b.team, b.gpu_class, pr.currency,
+    CAST(pk.hours_observed AS INTEGER)        AS hours_observed,
+    CAST(pk.peak AS DECIMAL(12, 3))           AS peak_demand_gpus,
+    CAST(b.best_k AS INTEGER)                 AS best_k,
+    CAST(b.cost_at_best AS DECIMAL(18, 2))    AS cost_at_best,
+    CAST(b.cost_at_zero AS DECIMAL(18, 2))    AS cost_at_zero,
+    CAST(b.cost_at_zero - b.cost_at_best AS DECIMAL(18, 2)) AS saving,
+    pr.dedicated_monthly,
+    pr.serverless_price_per_second
+FROM best b
+JOIN params pr USING (month, team, gpu_class)
+JOIN peaks pk USING (month, team, gpu_class)

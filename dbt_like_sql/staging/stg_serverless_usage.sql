@@ -1,0 +1,28 @@
+-- Serverless GPU lines with their GPU class and GPU-seconds. Where an export gives cost but no GPU time (Modal's billing report), GPU-seconds are estimated as cost / the provider's per-GPU-second price in force at the charge time, and flagged as estimated (an upper bound: the cost also covers CPU and memory).
+WITH lines AS (
+    SELECT * FROM {{ ref('stg_line_items_fx') }}
+    WHERE product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL
+),
+per_second AS (
+    SELECT provider, gpu_class, currency, valid_from, valid_to,
+           CASE unit WHEN 'second' THEN amount_per_gpu WHEN 'hour' THEN CAST(amount_per_gpu / 3600 AS DECIMAL(24, 12)) END AS price_per_second
+    FROM {{ ref('stg_gpu_prices') }}
+    WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
+),
+estimates AS (
+    SELECT l.line_id, min(p.price_per_second) AS price_per_second
+    FROM lines l
+    JOIN per_second p
+      ON p.provider = l.provider AND p.gpu_class = l.gpu_class AND p.currency = l.currency
+     AND p.valid_from <= l.period_start AND (p.valid_to IS NULL OR p.valid_to > l.period_start)
+    WHERE l.gpu_seconds = 0 AND l.billed_cost > 0
+    GROUP BY l.line_id
+)
+SELECT
+    l.*  EXCLUDE (gpu_seconds),
+    CASE WHEN l.gpu_seconds > 0 THEN l.gpu_seconds
+         WHEN e.price_per_second > 0 THEN CAST(CAST(l.billed_cost AS DOUBLE) / CAST(e.price_per_second AS DOUBLE) AS DECIMAL(20, 3))
+         ELSE 0 END                                        AS gpu_seconds,
+    (l.gpu_seconds = 0 AND e.price_per_second > 0)        AS gpu_seconds_estimated
+FROM lines l
+LEFT JOIN estimates e USING (line_id)
