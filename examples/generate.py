@@ -14,7 +14,7 @@ each structure was confirmed):
 * ``anthropic_cost_report_*.json``: ``/v1/organizations/cost_report`` (cents as decimal strings).
 * ``anthropic_usage_messages_2026-09_2026-11.json``: ``/v1/organizations/usage_report/messages``.
 * ``runpod_billing_endpoints_2026-09_2026-11.json``: ``GET /v1/billing/endpoints?bucketSize=hour``.
-* ``modal_billing_2026-09_2026-11.csv``: ``modal billing report -r h --csv --tag-names team,project``.
+* ``modal_billing_2026-09_2026-11.csv``: ``modal billing report -r h --csv --tag-names team,project,gpu``.
 * ``dedicated_invoices_2026-09_2026-11.csv``: spendwatch's documented dedicated-invoice CSV.
 
 The output is deterministic: one seeded ``random.Random(20260901)`` hands out the seeds
@@ -263,7 +263,7 @@ def write_runpod(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 # =======================================================================================
-# Modal: modal billing report --start 2026-09-01 --end 2026-12-01 -r h --csv -t team,project
+# Modal: modal billing report --start 2026-09-01 --end 2026-12-01 -r h --csv -t team,project,gpu
 # =======================================================================================
 
 MODAL_APPS = {
@@ -295,7 +295,7 @@ def modal_rows(rng: random.Random, ledger: Ledger) -> tuple[list[list[str]], Dec
         cost = q(Decimal(seconds) * per_gpu_second)
         total_gpu_seconds += seconds
         ledger.add(d, "research", "modal", "variable", cost)
-        tags = {"team": "research", "project": MODAL_APPS[app]["project"]}
+        tags = {"team": "research", "project": MODAL_APPS[app]["project"], "gpu": "H100"}
         rows.append([
             opaque_id("ap-", f"modal-app-{app}", 22, BASE62),
             app,

@@ -331,6 +331,8 @@ def _compose(a: AlertMessage, st: _Style) -> _Parts:
 
 
 def _footer(a: AlertMessage, st: _Style) -> str:
+    if a.alert_id <= 0:  # posted without the outbox (the warehouse was unavailable): nothing to ack
+        return "spendwatch alert (not stored: the warehouse was unavailable)"
     bits = [f"spendwatch alert #{a.alert_id}"]
     if a.occurrence > 1:
         bits.append(f"occurrence {a.occurrence} (it had resolved and came back)")

@@ -439,7 +439,12 @@ def _ingest_in_transaction(
         rows_read = loaded + rejected
     attribute(con, cfg)
     rows_replaced = replace_superseded(con, loader.format, file_hash)
-    insert_lines(con, loader.format, source_file, file_hash, now)
+    # Row order no longer matters (x_source_row is set): let the big insert run in parallel.
+    _set(con, "preserve_insertion_order", "false")
+    try:
+        insert_lines(con, loader.format, source_file, file_hash, now)
+    finally:
+        _set(con, "preserve_insertion_order", "true")
 
     totals = {
         cur: Decimal(total)

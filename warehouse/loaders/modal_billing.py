@@ -73,7 +73,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         con.execute(_LINES_SQL)
         return con.execute("SELECT count(*) FROM _sw_modal").fetchone()[0]
     finally:
-        drop_temp(con, "_sw_modal_raw", "_sw_modal", "_sw_modal_gpu")
+        drop_temp(con, "_sw_modal_raw", "_sw_modal", "_sw_modal_gpu", "_sw_modal_tag_gpu")
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -149,12 +149,28 @@ def gpu_in_description(description: str) -> str | None:
 
 
 def _register_description_gpus(con: duckdb.DuckDBPyConnection) -> None:
+    """Map each distinct description, and each distinct ``gpu`` tag value, to a GPU class.
+
+    Modal's report does not say which GPU an object ran on; teams that tag their apps
+    (``{"gpu": "H100"}``) get the class from the tag, others from a description that names it.
+    """
     names = [r[0] for r in con.execute("SELECT DISTINCT description FROM _sw_modal WHERE description IS NOT NULL").fetchall()]
     classes = [gpu_in_description(n) for n in names]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _sw_modal_gpu AS "
         "SELECT unnest(CAST(? AS VARCHAR[])) AS description, unnest(CAST(? AS VARCHAR[])) AS gpu_class",
         [names, classes],
+    )
+    tag_values = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT json_extract_string(tags, '$.gpu') FROM _sw_modal WHERE json_extract_string(tags, '$.gpu') IS NOT NULL"
+        ).fetchall()
+    ]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sw_modal_tag_gpu AS "
+        "SELECT unnest(CAST(? AS VARCHAR[])) AS tag_gpu, unnest(CAST(? AS VARCHAR[])) AS gpu_class",
+        [tag_values, [try_normalise_gpu(v) for v in tag_values]],
     )
 
 
@@ -198,10 +214,12 @@ FROM _sw_modal WHERE problem IS NOT NULL
 _LINES_SQL = """
 INSERT INTO stage_lines BY NAME
 WITH lines AS (
-    SELECT m.*, g.gpu_class,
+    SELECT m.*, coalesce(tg.gpu_class, g.gpu_class) AS gpu_class,
         'modal|' || coalesce(environment, '') || '|' || object_id || '|'
             || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|' || resolution AS base_key
-    FROM _sw_modal m LEFT JOIN _sw_modal_gpu g USING (description)
+    FROM _sw_modal m
+    LEFT JOIN _sw_modal_gpu g USING (description)
+    LEFT JOIN _sw_modal_tag_gpu tg ON tg.tag_gpu = json_extract_string(m.tags, '$.gpu')
     WHERE problem IS NULL
 )
 SELECT
