@@ -292,25 +292,31 @@ def cmd_ingest(args) -> int:
         results = operations.ingest(con, cfg, args.paths, fmt=args.format)
     finally:
         con.close()
+    failed = [r for r in results if r.error]
     if args.format_output == "json":
         print(json.dumps([_result_json(r) for r in results], indent=2))
-        return 0
+        return 2 if failed else 0
     from rich.table import Table
 
     t = Table(title="ingest")
     for c in ("file", "format", "read", "loaded", "rejected", "replaced", "period", "billed"):
         t.add_column(c)
     for r in results:
+        if r.error:
+            continue
         period = f"{r.period_start:%Y-%m-%d} – {r.period_end:%Y-%m-%d}" if r.period_start and r.period_end else ""
         billed = ", ".join(money(v, k) for k, v in sorted(r.totals.items()))
         status = " (already ingested)" if r.skipped_duplicate else ""
         t.add_row(terminal_escape(r.path.name) + status, r.format, str(r.rows_read), str(r.rows_loaded), str(r.rows_rejected), str(r.rows_replaced), period, billed)
     _console().print(t)
-    return 0
+    for r in failed:
+        print(f"error: {r.error}", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def _result_json(r) -> dict:
     return {
+        "error": r.error,
         "file": str(r.path), "file_hash": r.file_hash, "format": r.format, "already_ingested": r.skipped_duplicate,
         "rows_read": r.rows_read, "rows_loaded": r.rows_loaded, "rows_rejected": r.rows_rejected, "rows_replaced": r.rows_replaced,
         "period_start": r.period_start.isoformat() if r.period_start else None,

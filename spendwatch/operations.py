@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -212,11 +212,56 @@ def sync(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
     return sync_config(con, cfg)
 
 
-def ingest(con: duckdb.DuckDBPyConnection, cfg: Config, paths: Iterable[Path], fmt: str = "auto", progress=None):
-    """Ingest export files (idempotent: a file already ingested, by content hash, changes nothing)."""
+def ingest(con: duckdb.DuckDBPyConnection, cfg: Config, paths: Iterable[Path], fmt: str = "auto", progress=None, errors: str = "collect"):
+    """Ingest export files (idempotent: a file already ingested, by content hash, changes nothing).
+
+    With ``errors="collect"`` (the default) a file that cannot be read is reported in its
+    result's ``error`` and the other files still load: one bad export never blocks the rest.
+    """
     from warehouse import ingest as wingest
 
-    return wingest.ingest_paths(con, [Path(p) for p in paths], cfg, fmt=fmt, progress=progress)
+    return wingest.ingest_paths(con, [Path(p) for p in paths], cfg, fmt=fmt, progress=progress, errors=errors)
+
+
+@dataclass
+class LivePull:
+    provider: str
+    files: list[Path] = field(default_factory=list)
+    error: str | None = None
+
+
+def pull_live_exports(keys: dict[str, str | None], day: date, out_dir: Path, transport=None) -> list[LivePull]:
+    """Pull the previous day's costs and usage from every provider API whose key is set.
+
+    ``keys`` maps ``openai`` / ``anthropic`` / ``runpod`` to an admin key (or None).  Pages are
+    saved under ``out_dir/<provider>/`` and ingested like any export.  A provider that fails is
+    reported and does not stop the others; keys never appear in the errors.
+    """
+    import httpx
+
+    from scrapers import billing_api as api
+
+    jobs = {
+        "openai": (api.pull_openai_costs, api.pull_openai_usage_completions),
+        "anthropic": (api.pull_anthropic_cost_report, api.pull_anthropic_usage),
+        "runpod": (api.pull_runpod_billing,),
+    }
+    out: list[LivePull] = []
+    end = day + timedelta(days=1)
+    with httpx.Client(timeout=30, transport=transport, headers={"User-Agent": "spendwatch/0.1"}) as client:
+        for provider, funcs in jobs.items():
+            key = keys.get(provider)
+            if not key:
+                continue
+            res = LivePull(provider)
+            try:
+                for fn in funcs:
+                    res.files.extend(fn(client, key, day, end, out_dir / provider))
+            except api.BillingApiError as e:
+                res.error = str(e)
+                log.warning("live pull from %s failed: %s", provider, e)
+            out.append(res)
+    return out
 
 
 def build_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, on_model=None) -> list[sqlmodels.BuildResult]:

@@ -54,7 +54,7 @@ RETRYABLE_BOT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error"
 
 KIND_TITLES = {
     "threshold_crossed": "Spend threshold crossed",
-    "threshold_projected": "Spend threshold: projected to cross this month",
+    "threshold_projected": "Spend threshold: projected to be crossed",
     "dedicated_cheaper": "Dedicated GPUs would be cheaper",
     "invoice_discrepancy": "Invoice does not match the prices in force",
     "price_change": "A provider changed a price you pay",
@@ -182,7 +182,7 @@ def _threshold(a: AlertMessage, st: _Style) -> _Parts:
         figures += [("Projected month-end", money(projected, cur)), ("Projected to cross on", st.esc(when) if when else "—"),
                     ("Days with data", st.esc(days) if days is not None else "—")]
         pr = (projected / thr) if projected is not None and thr else None
-        why = (f"At the daily rate of {st.esc(days) if days is not None else 'the'} days with data, the month ends at {_pct(pr)} of the threshold. "
+        why = (f"At the daily rate over {st.esc(days) if days is not None else 'the'} days with data, the month ends at {_pct(pr)} of the threshold. "
                "Provider data arrives late, so this is the early warning: act before the bill does.")
     for key, label in (("serverless_gpu", "Serverless GPU"), ("hosted_api", "Hosted APIs")):
         if _dec(d, key) is not None:
@@ -239,11 +239,12 @@ def _invoice(a: AlertMessage, st: _Style) -> _Parts:
     figures = [("At stake", at_stake), ("Findings", kinds or st.esc(n))]
     if d.get("currency") and _dec(d, "billed") is not None:
         figures.append(("Billed / expected", f"{money(_dec(d, 'billed'), d['currency'])} / {money(_dec(d, 'expected'), d['currency'])}"))
-    if _dec(d, "tolerance") is not None:
-        figures.append(("Tolerance", f"{money(_dec(d, 'tolerance'), rc)} a line"))
+    tol_pct, tol_abs = _dec(d, "tolerance_pct"), _dec(d, "tolerance_abs")
+    if tol_pct is not None and tol_abs is not None:
+        figures.append(("Tolerance", f"the larger of {_pct(tol_pct)} and {money(tol_abs, rc)} a line"))
     if d.get("teams"):
         figures.append(("Teams", ", ".join(st.esc(t) for t in d["teams"])))
-    examples = [st.esc(x) for x in (d.get("examples") or []) if x]
+    examples = list(dict.fromkeys(st.esc(x) for x in (d.get("examples") or []) if x))
     why = (f"What {provider} billed and what its published prices say disagree beyond the audit tolerance; "
            "raise it with the provider before the invoice is paid.")
     if examples:

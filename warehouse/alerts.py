@@ -211,7 +211,6 @@ g AS (
            count(*) FILTER (WHERE above_tolerance) AS findings,
            sum(amount_at_stake_reporting) FILTER (WHERE above_tolerance) AS at_stake,
            any_value(reporting_currency) AS reporting_currency,
-           max(tolerance_reporting) AS tolerance,
            count(DISTINCT currency) FILTER (WHERE above_tolerance) AS currencies,
            any_value(currency) FILTER (WHERE above_tolerance) AS currency,
            sum(billed) FILTER (WHERE above_tolerance) AS billed,
@@ -238,7 +237,8 @@ SELECT 'invoice_discrepancy', ?, g.period, g.provider || '|' || coalesce(g.invoi
        json_object(
            'provider', g.provider, 'invoice_id', g.invoice_id, 'month', g.period, 'findings', g.findings,
            'at_stake', CAST(g.at_stake AS VARCHAR), 'reporting_currency', g.reporting_currency,
-           'tolerance', CAST(g.tolerance AS VARCHAR),
+           'tolerance_pct', (SELECT CAST(tolerance_pct AS VARCHAR) FROM config.settings LIMIT 1),
+           'tolerance_abs', (SELECT CAST(tolerance_abs AS VARCHAR) FROM config.settings LIMIT 1),
            'currency', CASE WHEN g.currencies = 1 THEN g.currency END,
            'billed', CASE WHEN g.currencies = 1 THEN CAST(g.billed AS VARCHAR) END,
            'expected', CASE WHEN g.currencies = 1 THEN CAST(g.expected AS VARCHAR) END,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.partitions import POOL, daily_partitions
-from pipelines.resources import SpendwatchSettings, WarehouseResource
+from pipelines.partitions import HTTP_RETRY, POOL, daily_partitions, partition_day
+from pipelines.resources import ProviderKeys, SpendwatchSettings, WarehouseResource
 from spendwatch import operations
 from spendwatch.render import markdown_table
 
@@ -16,32 +16,55 @@ class IngestConfig(dg.Config):
     paths: list[str] = []
 
 
-@dg.asset(group_name="ingest", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, deps=["org_config"])
+@dg.asset(group_name="ingest", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, deps=["org_config"], retry_policy=HTTP_RETRY)
 def billing_line_items(
-    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource, settings: SpendwatchSettings
+    context: dg.AssetExecutionContext,
+    config: IngestConfig,
+    warehouse: WarehouseResource,
+    settings: SpendwatchSettings,
+    provider_keys: ProviderKeys,
 ) -> dg.MaterializeResult:
     """Every billed and usage line from every export, exactly once, attributed to a team ('unallocated' when no rule matches)."""
     cfg = settings.load()
     paths = [Path(p) for p in config.paths] or [p for p in [*cfg.export_paths(), cfg.inbox()] if p.exists()]
+    live = []
+    if not config.paths:
+        day = partition_day(context)
+        keys = {"openai": provider_keys.openai_admin_key, "anthropic": provider_keys.anthropic_admin_key, "runpod": provider_keys.runpod_api_key}
+        live_dir = warehouse.data_dir() / "exports_live" / day.isoformat()
+        live = operations.pull_live_exports(keys, day, live_dir)
+        paths += [f for pull in live for f in pull.files]
     with warehouse.open() as con:
         results = operations.ingest(con, cfg, paths)
         total = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
         unallocated = con.execute("SELECT count(*) FROM billing_line_items WHERE x_team = 'unallocated'").fetchone()[0]
-    new = [r for r in results if not r.skipped_duplicate]
+    failed = [r for r in results if r.error]
+    for r in failed:
+        context.log.error(f"could not ingest {r.path}: {r.error}")
+    for pull in live:
+        if pull.error:
+            context.log.warning(f"live pull from {pull.provider} failed: {pull.error}")
+    new = [r for r in results if not r.skipped_duplicate and not r.error]
     rejected = sum(r.rows_rejected for r in results)
     for r in new:
         context.log.info(f"ingested {r.path.name}: {r.format}, {r.rows_loaded} loaded, {r.rows_rejected} rejected, {r.rows_replaced} replaced")
-    rows = [(r.path.name, r.format, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_replaced, "yes" if r.skipped_duplicate else "") for r in results]
+    rows = [
+        (r.path.name, r.format, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_replaced,
+         "yes" if r.skipped_duplicate else "", r.error or "")
+        for r in results
+    ]
     return dg.MaterializeResult(
         metadata={
             "files_seen": len(results),
             "files_ingested": len(new),
             "rows_loaded": sum(r.rows_loaded for r in new),
             "rows_rejected": rejected,
+            "files_failed": len(failed),
+            "live_pulls": ", ".join(f"{p.provider}: {'failed' if p.error else f'{len(p.files)} page(s)'}" for p in live) or "no API keys set",
             "line_items_total": total,
             "unallocated_lines": unallocated,
             "files": dg.MetadataValue.md(
-                markdown_table(["file", "format", "read", "loaded", "rejected", "replaced", "already ingested"], rows, limit=None)
+                markdown_table(["file", "format", "read", "loaded", "rejected", "replaced", "already ingested", "error"], rows, limit=None)
             ),
         }
     )
