@@ -1,0 +1,152 @@
+"""Monthly invoices for rented dedicated GPU servers (GigaGPU, Hetzner, Lambda reserved, ...) as billed lines.
+
+Dedicated hosts send PDF or HTML invoices, not exports, so spendwatch defines its own
+CSV (documented in ``docs/formats.md``): one row per server per billing period, with
+the header exactly::
+
+    invoice_id,provider,account_id,server_id,server_name,gpu_model,gpu_count,period_start,period_end,amount,currency,description,used_hours
+
+Each row becomes a FOCUS Purchase / Recurring line priced per Month (PricingQuantity
+1), with the server as the resource, the normalised GPU class, and the hours the
+server was in use (when known) as ConsumedQuantity in Hours.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import duckdb
+
+from scrapers.gpus import try_normalise_gpu
+from warehouse.ingest import GZIP_MAGIC, currency_list, provider_id_sql, quote_ident
+from warehouse.loaders import UnreadableFile
+
+FORMAT = "dedicated_invoice"
+PRIORITY = 10  # an exact header: more specific than any generic format
+
+HEADER = (
+    "invoice_id", "provider", "account_id", "server_id", "server_name", "gpu_model", "gpu_count",
+    "period_start", "period_end", "amount", "currency", "description", "used_hours",
+)
+REQUIRED = ("invoice_id", "provider", "server_id", "gpu_model", "gpu_count", "period_start", "period_end",
+            "amount", "currency")
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _header_of(head: bytes) -> list[str] | None:
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = text.splitlines()[0] if text else ""
+    try:
+        return [h.strip() for h in next(csv.reader(io.StringIO(first)))]
+    except (StopIteration, csv.Error):
+        return None
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """Our dedicated-invoice CSV: the first line is exactly the documented header."""
+    return _header_of(head) == list(HEADER)
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Validate every invoice row into stage_lines / stage_rejects; return the number of data rows."""
+    with open(path, "rb") as f:
+        compression = "gzip" if f.read(2) == GZIP_MAGIC else "none"
+    rel = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+           "null_padding = true, compression = $compression)")
+    params: dict[str, object] = {"path": str(path), "compression": compression}
+    try:
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()]
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: cannot read as dedicated-invoice CSV: {str(e).strip().splitlines()[0]}") from None
+    if [n.strip().lstrip("\ufeff") for n in names] != list(HEADER):
+        raise UnreadableFile(f"{path}: not a dedicated-invoice CSV: the header must be exactly {','.join(HEADER)}")
+
+    cells = ", ".join(
+        f"CASE WHEN trim({quote_ident(src)}) = '' THEN NULL ELSE trim({quote_ident(src)}) END AS {name}"
+        for src, name in zip(names, HEADER)
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE dedicated_raw AS "
+        f"SELECT CAST(ordinality AS INTEGER) AS rn, {cells} FROM {rel} WITH ORDINALITY",
+        params,
+    )
+    try:
+        _stage_parsed(con)
+        (total,) = con.execute("SELECT count(*) FROM dedicated_raw").fetchone()
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.dedicated_raw")
+        con.execute("DROP TABLE IF EXISTS temp.dedicated_gpu_map")
+    return int(total)
+
+
+def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
+    """Parse dedicated_raw, route valid rows to stage_lines and the others to stage_rejects."""
+    # GPU names are normalised in Python (scrapers.gpus), once per distinct spelling.
+    models = [r[0] for r in con.execute("SELECT DISTINCT gpu_model FROM dedicated_raw WHERE gpu_model IS NOT NULL").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE dedicated_gpu_map (gpu_model VARCHAR, gpu_class VARCHAR)")
+    if models:
+        con.executemany("INSERT INTO dedicated_gpu_map VALUES (?, ?)", [[m, try_normalise_gpu(m)] for m in models])
+
+    parsed = (
+        "SELECT d.*, m.gpu_class, "
+        "upper(d.currency) AS cur, "
+        "TRY_CAST(d.amount AS DECIMAL(18, 6)) AS amount_d, "
+        "TRY_CAST(d.gpu_count AS INTEGER) AS gpu_count_i, "
+        f"CASE WHEN regexp_full_match(d.period_start, '{_DATE}') THEN TRY_CAST(d.period_start AS DATE) END AS start_d, "
+        f"CASE WHEN regexp_full_match(d.period_end, '{_DATE}') THEN TRY_CAST(d.period_end AS DATE) END AS end_d, "
+        "TRY_CAST(d.used_hours AS DECIMAL(24, 6)) AS used_d, "
+        f"{provider_id_sql('d.provider')} AS provider_id "
+        "FROM dedicated_raw d LEFT JOIN dedicated_gpu_map m ON m.gpu_model = d.gpu_model"
+    )
+    checks: list[tuple[str, str, str]] = [(c, f"{c} IS NULL", f"'{c} is empty'") for c in REQUIRED]
+    checks += [
+        ("amount", "amount IS NOT NULL AND amount_d IS NULL", "'amount is not a decimal number'"),
+        ("amount", "amount_d < 0", "'amount is negative (credits are not part of this format)'"),
+        ("currency", "currency IS NOT NULL AND NOT list_contains($codes, cur)", "'unknown currency code (not ISO 4217)'"),
+        ("gpu_count", "gpu_count IS NOT NULL AND (gpu_count_i IS NULL OR gpu_count_i < 1)",
+         "'gpu_count is not a whole number >= 1'"),
+        ("gpu_model", "gpu_model IS NOT NULL AND gpu_class IS NULL",
+         "'unknown GPU model (add it to scrapers/gpus.py)'"),
+        ("period_start", "period_start IS NOT NULL AND start_d IS NULL", "'period_start is not a YYYY-MM-DD date'"),
+        ("period_end", "period_end IS NOT NULL AND end_d IS NULL", "'period_end is not a YYYY-MM-DD date'"),
+        ("period_end", "end_d <= start_d", "'period_end must be after period_start (it is exclusive)'"),
+        ("used_hours", "used_hours IS NOT NULL AND used_d IS NULL", "'used_hours is not a decimal number'"),
+        ("used_hours", "used_d < 0", "'used_hours is negative'"),
+        ("used_hours", "end_d > start_d AND used_d > CAST(date_diff('hour', start_d, end_d) AS DECIMAL(24, 6))",
+         "'used_hours exceeds the hours in the period'"),
+        ("provider", "provider IS NOT NULL AND provider_id = ''", "'provider has no letters or digits'"),
+    ]
+    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks)
+    codes = {"codes": currency_list()}
+
+    con.execute(
+        "INSERT INTO stage_lines (BillingAccountId, BillingCurrency, BilledCost, EffectiveCost, ContractedCost, "
+        "ContractedUnitPrice, PricingQuantity, PricingUnit, ConsumedQuantity, ConsumedUnit, ChargeCategory, "
+        "ChargeDescription, ChargeFrequency, ChargePeriodStart, ChargePeriodEnd, BillingPeriodStart, BillingPeriodEnd, "
+        "InvoiceId, InvoiceIssuerName, ServiceProviderName, HostProviderName, ServiceName, ServiceCategory, "
+        "ResourceId, ResourceName, ResourceType, x_provider, x_product_kind, x_gpu_class, x_gpu_count, "
+        "x_gpu_seconds, x_natural_key, x_source_row) "
+        "SELECT account_id, cur, amount_d, amount_d, amount_d, amount_d, 1, 'Month', used_d, "
+        "CASE WHEN used_d IS NOT NULL THEN 'Hours' END, 'Purchase', description, 'Recurring', "
+        "CAST(start_d AS TIMESTAMP), CAST(end_d AS TIMESTAMP), CAST(start_d AS TIMESTAMP), CAST(end_d AS TIMESTAMP), "
+        "invoice_id, provider, provider, provider, 'Dedicated GPU server', 'Compute', "
+        "server_id, server_name, 'Dedicated GPU Server', provider_id, 'dedicated_gpu', gpu_class, gpu_count_i, "
+        "CAST(used_d * 3600 * gpu_count_i AS DECIMAL(20, 3)), "
+        "'dedicated_invoice:' || md5(concat(provider_id, chr(31), account_id, chr(31), server_id, chr(31), "
+        "CAST(start_d AS VARCHAR), chr(31), CAST(end_d AS VARCHAR))), rn "
+        f"FROM ({parsed}) p WHERE {ok}",
+        codes,
+    )
+    structs = ", ".join(
+        f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, v := {col}) END"
+        for i, (col, cond, reason) in enumerate(checks)
+    )
+    con.execute(
+        "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
+        "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
+        f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p WHERE NOT ({ok})"
+        ") ORDER BY rn, e.i",
+        codes,
+    )
