@@ -105,8 +105,14 @@ LOGGERS = ("httpx", "httpcore", "spendwatch", "warehouse", "pipelines")
 
 
 def install_log_redaction(names: Iterable[str] = LOGGERS) -> None:
-    """Attach the redacting filter to the loggers that may see URLs or tokens (idempotent)."""
-    for name in names:
+    """Attach the redacting filter to the loggers that may see URLs or tokens, and their existing children (idempotent).
+
+    A logger's filters apply only to records logged on that very logger, so children that exist now
+    (``httpcore.http11``, ``spendwatch.slack`` …) get the filter too.  httpx logs every request URL on ``httpx``.
+    """
+    prefixes = tuple(names)
+    existing = [n for n in list(logging.root.manager.loggerDict) if any(n == p or n.startswith(p + ".") for p in prefixes)]
+    for name in {*prefixes, *existing}:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

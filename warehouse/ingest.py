@@ -557,7 +557,9 @@ def _ingest_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -
     # file's row order (the FOCUS loader numbers rows by it), so order is preserved.
     wanted: dict[str, str] = {"preserve_insertion_order": "true", "enable_progress_bar": "false"}
     if memory_limit:
-        wanted["memory_limit"] = memory_limit
+        (current,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        if _size_bytes(str(memory_limit)) < _size_bytes(str(current)):  # lower it, never raise it
+            wanted["memory_limit"] = memory_limit
     saved: dict[str, str] = {}
     for name in wanted:
         (value,) = con.execute("SELECT current_setting(?)", [name]).fetchone()
@@ -569,6 +571,18 @@ def _ingest_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -
     finally:
         for name, value in saved.items():
             _set(con, name, value)
+
+
+_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def _size_bytes(text: str) -> float:
+    """A DuckDB memory size ('600MB', '18.8 GiB') in bytes; unparseable sizes count as unlimited."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        return float("inf")
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
 def _set(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
