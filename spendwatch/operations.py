@@ -71,9 +71,9 @@ def _backfill(con, sources, as_of: date, folder: Path, archive_dir: Path | None)
     if not folder.is_dir():
         raise UsageError(f"{folder}: price backfill folder not found (prices.backfill in spendwatch.toml)")
     at = _observed_at(as_of)
-    outcomes = fetch_all(
-        [s for s in sources if (folder / f"{s.source_id}.{s.extension}").exists()], "snapshot", snapshot_dir=folder, fetched_at=at
-    )
+    # Catalogs are cross-checks of today's prices, never history to price usage with.
+    chosen = [s for s in sources if not s.catalog and (folder / f"{s.source_id}.{s.extension}").exists()]
+    outcomes = fetch_all(chosen, "snapshot", snapshot_dir=folder, fetched_at=at)
     results = []
     for o in outcomes:
         o.mode = "backfill"

@@ -20,7 +20,7 @@ MASK = "[redacted]"
 
 # Shapes that are secret wherever they appear.
 _PATTERNS = (
-    re.compile(r"https?://hooks\.slack(?:-gov)?\.com/[^\s'\"<>]+", re.IGNORECASE),
+    re.compile(r"https?://hooks\.slack(?:-gov)?\.com/[A-Za-z0-9/_%.-]*[A-Za-z0-9_]", re.IGNORECASE),
     re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{6,}"),
     re.compile(r"\bxapp-[A-Za-z0-9-]{6,}"),
     re.compile(r"(?i)(authorization:\s*bearer\s+)[^\s'\"]+"),
