@@ -237,3 +237,32 @@ def test_archive_is_compressed_by_source_and_date(con, httpserver, tmp_path):
     files = list((tmp_path / "raw" / "fakegpu" / "2026-11-01").glob("*.json.gz"))
     assert len(files) == 1 and res.archive_path == str(files[0])
     assert gzip.decompress(files[0].read_bytes()) == o.payload
+
+
+def test_backfill_applies_once_and_never_rewrites(con, tmp_path):
+    """A backfill replays captures as the prices in force from its date; later it is a no-op, never a rewrite."""
+    from datetime import date
+    from pathlib import Path
+
+    from spendwatch import operations
+
+    captures = Path(__file__).parent / "fixtures" / "prices"
+    first = operations.refresh_prices(con, mode="offline", source_ids=["runpod_serverless"], backfills=[(date(2026, 9, 1), captures)])
+    assert [r.status for r in first.backfilled] == ["ok"]
+    assert con.execute("SELECT min(valid_from) FROM price_history").fetchone()[0] == datetime(2026, 9, 1)
+    rows = con.execute("SELECT count(*) FROM price_history").fetchone()[0]
+    again = operations.refresh_prices(con, mode="offline", source_ids=["runpod_serverless"], backfills=[(date(2026, 9, 1), captures)])
+    assert [r.status for r in again.backfilled] == ["refused"]  # later observations exist: history is not rewritten
+    assert con.execute("SELECT count(*) FROM price_history").fetchone()[0] == rows
+    # the offline refresh of the same prices extended nothing: one open row per price, opened on 1 September
+    assert con.execute("SELECT count(*) FROM price_history WHERE valid_to IS NOT NULL").fetchone()[0] == 0
+
+
+def test_backfill_folder_must_exist(con, tmp_path):
+    from datetime import date
+
+    from spendwatch import operations
+    from spendwatch.errors import UsageError
+
+    with pytest.raises(UsageError, match="price backfill folder not found"):
+        operations.refresh_prices(con, mode="offline", source_ids=["runpod_serverless"], backfills=[(date(2026, 9, 1), tmp_path / "nope")])

@@ -290,13 +290,13 @@ def price_changes(con: duckdb.DuckDBPyConnection, month: date, team: str | None 
     """
     return _rows(
         con,
-        f"""
+        """
         WITH used_gpu AS (
             SELECT DISTINCT team, provider, gpu_class FROM stg_line_items
             WHERE charge_month = ? AND gpu_class IS NOT NULL AND (? IS NULL OR team = ?)
         ),
         used_model AS (
-            SELECT DISTINCT team, provider, model, regexp_replace(model, '{_DATE_SUFFIX}', '') AS alias
+            SELECT DISTINCT team, provider, model, regexp_replace(model, ?, '') AS alias
             FROM stg_line_items
             WHERE charge_month = ? AND product_kind = 'hosted_api' AND model IS NOT NULL AND (? IS NULL OR team = ?)
         ),
@@ -327,7 +327,7 @@ def price_changes(con: duckdb.DuckDBPyConnection, month: date, team: str | None 
         FROM touched
         ORDER BY team, changed_at, provider, sku, component, tier NULLS FIRST
         """,
-        [month, team, team, month, team, team, month],
+        [month, team, team, _DATE_SUFFIX, month, team, team, month],
     )
 
 
