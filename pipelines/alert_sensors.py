@@ -23,8 +23,10 @@ def run_failure_details(context: dg.RunFailureSensorContext) -> tuple[str, dict]
     for ev in context.get_step_failure_events():
         steps.append(ev.step_key or "?")
         err = ev.event_specific_data.error if ev.event_specific_data else None
-        if err and not first_error:
-            first_error = (err.message or "").strip().splitlines()[0] if err.message else ""
+        while err is not None and err.cause is not None:  # the user's exception, not Dagster's wrapper
+            err = err.cause
+        if err and err.message and err.message.strip() and not first_error:
+            first_error = err.message.strip().splitlines()[0]
     if not first_error:
         first_error = (context.failure_event.message or "").strip().splitlines()[0] if context.failure_event.message else ""
     details = {

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from pipelines.alert_sensors import slack_run_failure_sensor
+from pipelines.assets.alerts import alerts
 from pipelines.assets.config import org_config
 from pipelines.assets.ingest import billing_line_items
 from pipelines.assets.models import model_assets
@@ -10,13 +12,14 @@ from pipelines.assets.review import team_spend_summary
 from pipelines.checks import price_source_checks
 from pipelines.jobs import daily_spend_job, daily_spend_schedule, ingest_exports_job
 from pipelines.resources import build_resources
+from pipelines.resources_slack import build_slack_resource
 from pipelines.sensors import exports_inbox_sensor
 
 defs = dg.Definitions(
-    assets=[org_config, fx_rates, price_history, billing_line_items, *model_assets(), team_spend_summary],
+    assets=[org_config, fx_rates, price_history, billing_line_items, *model_assets(), team_spend_summary, alerts],
     asset_checks=price_source_checks(),
     jobs=[daily_spend_job, ingest_exports_job],
     schedules=[daily_spend_schedule],
-    sensors=[exports_inbox_sensor],
-    resources=build_resources(),
+    sensors=[exports_inbox_sensor, slack_run_failure_sensor],
+    resources={**build_resources(), "slack": build_slack_resource()},
 )

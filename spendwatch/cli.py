@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from spendwatch import __version__
+from spendwatch import __version__, alerts_cli
 from spendwatch.errors import SpendwatchError, UsageError
 
 
@@ -107,13 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--month", type=_month, help="YYYY-MM (default: the latest month with data)")
     p.add_argument("--team", help="only this team")
-    p.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+    p.add_argument("--format", choices=["table", "markdown", "csv", "json", "html"], default="table",
+                   help="html: one self-contained file with charts (use with --output)")
     p.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
 
     p = sub.add_parser("config", help="spendwatch.toml")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser, required=True)
     c = csub.add_parser("check", help="validate the config and print a summary")
     _common(c)
+    alerts_cli.add_parser(sub)
     return parser
 
 
@@ -176,10 +178,14 @@ def cmd_prices(args) -> int:
         con = _connect()
         try:
             archive = Path(resolve_warehouse()).expanduser().resolve().parent / "raw" if not resolve_warehouse().startswith("md:") else None
-            res = operations.refresh_prices(
-                con, mode=mode, snapshot_dir=args.snapshot_dir, record_dir=args.record, as_of=args.as_of,
-                archive_dir=archive, source_ids=args.source, backfills=cfg.price_backfills(),
-            )
+            from scrapers.sources import all_sources
+            from spendwatch.progress import track
+
+            with track("fetching prices", total=len(set(args.source)) if args.source else len(all_sources())) as bar:
+                res = operations.refresh_prices(
+                    con, mode=mode, snapshot_dir=args.snapshot_dir, record_dir=args.record, as_of=args.as_of,
+                    archive_dir=archive, source_ids=args.source, backfills=cfg.price_backfills(), on_done=bar.on_fetch,
+                )
             if not args.source or "ecb_fx" in args.source:
                 fx_status = operations.refresh_fx(con, mode=mode, snapshot_dir=args.snapshot_dir)
                 out.print(f"fx: ECB rates to {fx_status['latest_rate_date']} ({fx_status['daily']})", markup=False)
@@ -287,9 +293,14 @@ def cmd_ingest(args) -> int:
     for p in args.paths:
         if not p.exists():
             raise UsageError(f"{p}: no such file or folder")
+    from spendwatch.progress import track
+    from warehouse.ingest import iter_export_files
+
+    files = iter_export_files(args.paths)
     con = _connect()
     try:
-        results = operations.ingest(con, cfg, args.paths, fmt=args.format)
+        with track("ingesting exports", total=len(files), labels=[f.name for f in files]) as bar:
+            results = operations.ingest(con, cfg, args.paths, fmt=args.format, progress=bar.on_file)
     finally:
         con.close()
     failed = [r for r in results if r.error]
@@ -338,10 +349,14 @@ def cmd_models(args) -> int:
     from spendwatch.config import load_config
     from warehouse.config_sync import sync_config
 
+    from spendwatch.progress import track
+
+    known = not args.select or all(s in project.models for s in args.select)  # build() names unknown ones
     con = _connect()
     try:
         sync_config(con, load_config(os.environ.get("SPENDWATCH_CONFIG")))
-        results = sqlmodels.build(con, project, select=args.select)
+        with track("building models", total=len(project.upstream(args.select) if args.select and known else project.order)) as bar:
+            results = sqlmodels.build(con, project, select=args.select, on_model=bar.on_model)
     finally:
         con.close()
     for r in results:
@@ -374,7 +389,7 @@ def cmd_config(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config}
+COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config, "alerts": alerts_cli.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ in a DuckDB file under tmp_path; every expected figure below is worked out from 
 
 from __future__ import annotations
 
-import argparse
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -413,9 +412,10 @@ def test_run_failure_is_stored_once_per_run_id(con):
     first = wa.raise_alert(con, "run_failure", "*", "2026-11-27", "r-1", details, now=NOW)
     again = wa.raise_alert(con, "run_failure", "*", "2026-11-27", "r-1", details, now=NOW)
     assert first[1] is True and again == (first[0], False)
+    undated = wa.raise_alert(con, "run_failure", "*", "abcd1234", "r-2", details, now=NOW)  # a run without a partition
     set_flags(con, [])
     wa.evaluate(con, as_of=AS_OF, now=NOW)  # evaluation never resolves event alerts
-    assert wa.get_alert(con, first[0]).state == "open"
+    assert wa.get_alert(con, first[0]).state == "open" and wa.get_alert(con, undated[0]).state == "open"
 
 
 # --- escaping ----------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from werkzeug import Response

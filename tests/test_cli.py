@@ -12,6 +12,7 @@ SUBCOMMANDS = [
     ["run"], ["prices"], ["prices", "refresh"], ["prices", "sources"], ["prices", "show"], ["prices", "history"],
     ["prices", "changes"], ["prices", "discrepancies"], ["ingest"], ["models"], ["models", "build"], ["models", "list"],
     ["review"], ["config"], ["config", "check"],
+    ["alerts"], ["alerts", "list"], ["alerts", "show"], ["alerts", "ack"], ["alerts", "snooze"], ["alerts", "send"],
 ]
 
 

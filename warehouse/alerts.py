@@ -14,12 +14,16 @@ true now and merges them into the table in one transaction:
 
 Delivery is an outbox: the alert is committed before anything is sent, then :func:`send_pending`
 posts every deliverable alert (open, pending, not before next_attempt_at) and records each
-answer at once: ``sent`` with the response, ``pending`` with attempts and a redacted error for
+answer: ``sent`` with the response, ``pending`` with attempts and a redacted error for
 anything transient, ``failed`` (no more retries) for a permanent error.  Acked alerts are not
 delivered (a pending one becomes ``suppressed``); snoozed ones wait for their date.
 
-A crash after Slack accepted a message but before ``sent`` was committed re-sends that one
-message at the next pass: delivery is at-least-once at that single point, exactly-once otherwise.
+Answers are recorded in small batches (at most 20, or every 0.1 s).  A crash after Slack accepted
+a message but before its ``sent`` was committed re-sends it at the next pass: delivery is
+at-least-once at that single point (never lost), exactly-once otherwise.
+
+The evaluation reads the models as they stand (they are not as-of the partition day), so running
+any day again, or a whole month's backfill, finds the same conditions and sends nothing new.
 
 Kinds read models that may not exist yet (breakeven, hybrid_plan, invoice_audit): a missing table
 skips its kind (reported in :class:`Evaluation`.skipped) and leaves that kind's alerts untouched.
@@ -28,6 +32,7 @@ skips its kind (reported in :class:`Evaluation`.skipped) and leaves that kind's 
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -39,6 +44,7 @@ import duckdb
 from spendwatch.errors import UsageError
 from spendwatch.secrets import redact, redact_exception
 from spendwatch.slack import ORG, AlertMessage, Outcome, SlackSender
+from warehouse.queries import table_exists
 
 LONDON = ZoneInfo("Europe/London")
 ACTIVE = ("open", "acked", "snoozed")
@@ -138,13 +144,8 @@ def _alerts(con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: Sequenc
 
 
 def _has_alerts_table(con: duckdb.DuckDBPyConnection) -> bool:
-    return _table_exists(con, "alerts")
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
-    ).fetchone()[0] > 0
+    """False on a read-only warehouse that predates migration 005."""
+    return table_exists(con, "alerts")
 
 
 # --- conditions: one SELECT per kind, each row (kind, team, period, subject, details) --------------
@@ -498,7 +499,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date | None = None, now: dat
                 """UPDATE alerts AS a SET state = 'resolved', resolved_at = ?, state_changed_at = ?,
                           delivery = CASE WHEN a.delivery = 'pending' THEN 'cancelled' ELSE a.delivery END
                    WHERE a.state IN ('open', 'acked', 'snoozed')
-                     AND ((list_contains(?, a.kind) AND CAST(left(a.period, 7) || '-01' AS DATE) >= ?)
+                     AND ((list_contains(?, a.kind) AND TRY_CAST(left(a.period, 7) || '-01' AS DATE) >= ?)
                           OR list_contains(?, a.kind))
                      AND NOT EXISTS (SELECT 1 FROM _alert_conditions c WHERE a.kind = c.kind AND a.team = c.team
                                      AND a.period = c.period AND a.subject = c.subject)
@@ -581,7 +582,7 @@ def snooze(con: duckdb.DuckDBPyConnection, alert_id: int, until: date, now: date
     return get_alert(con, alert_id)
 
 
-def retry_failed(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> list[int]:
+def retry_failed(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Queue permanently failed deliveries of active alerts again (after fixing the webhook or channel)."""
     return _ids(con.execute(
         """UPDATE alerts SET delivery = 'pending', next_attempt_at = NULL
@@ -604,40 +605,66 @@ def deliverable(con: duckdb.DuckDBPyConnection, now: datetime | None = None, ids
     )
 
 
-def record_outcome(con: duckdb.DuckDBPyConnection, alert: Alert, outcome: Outcome, now: datetime | None = None) -> None:
-    """Store what one delivery came to, at once (its own transaction), with every attempt for the audit trail."""
+_RECORD_SQL = """
+UPDATE alerts AS a SET
+    delivery        = CASE o.status WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+    attempts        = a.attempts + o.n,
+    last_attempt_at = CASE WHEN o.n > 0 THEN o.at ELSE a.last_attempt_at END,
+    channel         = CASE WHEN o.status = 'deferred' THEN a.channel ELSE o.channel END,
+    destination     = CASE WHEN o.status = 'deferred' THEN a.destination ELSE o.destination END,
+    response_status = CASE WHEN o.status = 'deferred' THEN a.response_status ELSE o.status_code END,
+    response_body   = CASE WHEN o.status = 'deferred' THEN a.response_body ELSE o.body END,
+    last_error      = CASE o.status WHEN 'sent' THEN NULL WHEN 'deferred' THEN a.last_error ELSE o.error END,
+    sent_at         = CASE WHEN o.status = 'sent' THEN o.at ELSE a.sent_at END,
+    next_attempt_at = CASE WHEN o.status IN ('sent', 'failed') THEN NULL ELSE o.next_at END
+FROM (SELECT unnest(?::BIGINT[]) AS alert_id, unnest(?::INTEGER[]) AS occurrence, unnest(?::VARCHAR[]) AS status,
+             unnest(?::INTEGER[]) AS n, unnest(?::TIMESTAMP[]) AS at, unnest(?::VARCHAR[]) AS channel,
+             unnest(?::VARCHAR[]) AS destination, unnest(?::INTEGER[]) AS status_code, unnest(?::VARCHAR[]) AS body,
+             unnest(?::VARCHAR[]) AS error, unnest(?::TIMESTAMP[]) AS next_at) AS o
+WHERE a.alert_id = o.alert_id AND a.occurrence = o.occurrence AND a.delivery = 'pending'
+"""
+
+_ATTEMPTS_SQL = """
+INSERT INTO alert_attempts
+SELECT unnest(?::BIGINT[]), unnest(?::INTEGER[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+       unnest(?::VARCHAR[]), unnest(?::INTEGER[]), unnest(?::DOUBLE[]), unnest(?::VARCHAR[])
+"""
+
+
+def record_outcomes(con: duckdb.DuckDBPyConnection, results: Sequence[tuple[Alert, Outcome]], now: datetime | None = None) -> None:
+    """Store what deliveries came to (one transaction for the batch), with every attempt for the audit trail.
+
+    Only a row still pending for the same occurrence is changed.  Every text is redacted again here.
+    """
+    if not results:
+        return
     now = _naive_utc(now) if now else _utcnow()
-    n = len(outcome.attempts)
-    error = redact(outcome.error) if outcome.error else None
-    body = redact(outcome.body) if outcome.body else None
-    next_at = now + timedelta(seconds=outcome.retry_in) if outcome.retry_in else None
+    cols: list[list[Any]] = [[] for _ in range(11)]
+    att: list[list[Any]] = [[] for _ in range(9)]
+    for alert, o in results:
+        next_at = now + timedelta(seconds=o.retry_in) if o.retry_in else None
+        row = (alert.alert_id, alert.occurrence, o.status, len(o.attempts), now, o.channel, o.destination, o.status_code,
+               redact(o.body) if o.body else None, redact(o.error) if o.error else None, next_at)
+        for c, v in zip(cols, row):
+            c.append(v)
+        for at in o.attempts:
+            for c, v in zip(att, (alert.alert_id, alert.occurrence, at.at, o.channel, o.destination, at.outcome,
+                                  at.status_code, at.retry_after, redact(at.error) if at.error else None)):
+                c.append(v)
     con.execute("BEGIN TRANSACTION")
     try:
-        if outcome.status == "deferred":
-            if next_at is not None:
-                con.execute("UPDATE alerts SET next_attempt_at = ? WHERE alert_id = ? AND delivery = 'pending'", [next_at, alert.alert_id])
-        else:
-            delivery = {"sent": "sent", "retry": "pending", "failed": "failed"}[outcome.status]
-            con.execute(
-                """UPDATE alerts SET delivery = ?, attempts = attempts + ?, last_attempt_at = ?, channel = ?, destination = ?,
-                          response_status = ?, response_body = ?,
-                          last_error = CASE WHEN ? = 'sent' THEN NULL ELSE ? END,
-                          sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
-                          next_attempt_at = CASE WHEN ? = 'pending' THEN ? END
-                   WHERE alert_id = ? AND occurrence = ? AND delivery = 'pending'""",
-                [delivery, n, now, outcome.channel, outcome.destination, outcome.status_code, body,
-                 outcome.status, error, outcome.status, now, delivery, next_at, alert.alert_id, alert.occurrence],
-            )
-            if outcome.attempts:
-                con.executemany(
-                    "INSERT INTO alert_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[alert.alert_id, alert.occurrence, at.at, outcome.channel, outcome.destination, at.outcome,
-                      at.status_code, at.retry_after, redact(at.error) if at.error else None] for at in outcome.attempts],
-                )
+        con.execute(_RECORD_SQL, cols)
+        if att[0]:
+            con.execute(_ATTEMPTS_SQL, att)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def record_outcome(con: duckdb.DuckDBPyConnection, alert: Alert, outcome: Outcome, now: datetime | None = None) -> None:
+    """Store what one delivery came to, in its own transaction."""
+    record_outcomes(con, [(alert, outcome)], now)
 
 
 @dataclass
@@ -655,34 +682,55 @@ class SendResult:
     failed_total: int = 0  # failed in the table after the pass
 
 
-def send_pending(con: duckdb.DuckDBPyConnection, sender: SlackSender, now: datetime | None = None,
-                 ids: Iterable[int] | None = None) -> SendResult:
-    """One send pass over the outbox: deliver every deliverable alert concurrently, record each answer as it comes.
+FLUSH_EVERY = 20          # outcomes recorded per transaction at most ...
+FLUSH_SECONDS = 0.1       # ... and at least this often while answers arrive
 
-    HTTP runs on ``sender.concurrency`` threads; every database write happens here, on the caller's
-    thread and connection.  Never raises for Slack trouble: what did not go stays pending (or failed).
+
+def send_pending(con: duckdb.DuckDBPyConnection, sender: SlackSender, now: datetime | None = None,
+                 ids: Iterable[int] | None = None, flush_every: int = FLUSH_EVERY) -> SendResult:
+    """One send pass over the outbox: deliver every deliverable alert concurrently, record the answers as they come.
+
+    HTTP runs on ``sender.concurrency`` threads; every database write happens here, on the caller's thread
+    and connection, in small batches (``flush_every`` answers or 0.1 s, whichever comes first; 1 records
+    each answer on its own).  A crash can lose at most the last unrecorded batch of ``sent`` marks, and
+    those alerts are sent again: never lost, rarely twice.  Never raises for Slack trouble: what did not
+    go stays pending (or failed).
     """
-    now = _naive_utc(now) if now else _utcnow()
+    clock = (lambda: _naive_utc(now)) if now else _utcnow
     res = SendResult()
-    _wake_snoozed(con, now)
-    batch = deliverable(con, now, ids)
+    _wake_snoozed(con, clock())
+    batch = deliverable(con, clock(), ids)
     res.attempted = len(batch)
     sender.begin_pass()
     secrets = sender.routing.secrets()
-    with ThreadPoolExecutor(max_workers=sender.concurrency, thread_name_prefix="slack") as pool:
-        futures = {pool.submit(sender.deliver, a.message()): a for a in batch}
-        for fut in as_completed(futures):
-            alert = futures[fut]
-            try:
-                outcome = fut.result()
-            except Exception as e:  # building this one message failed: keep it pending, carry on with the rest
-                outcome = Outcome("retry", "unknown", "unknown", error=f"could not build the message: {redact_exception(e, secrets)}")
-            record_outcome(con, alert, outcome, now)
-            setattr(res, outcome.status, getattr(res, outcome.status) + 1)
-            if outcome.status == "sent":
-                res.by_channel[outcome.channel] = res.by_channel.get(outcome.channel, 0) + 1
-            elif outcome.error:
-                res.errors.append(f"#{alert.alert_id} {alert.kind} {alert.team}: {redact(outcome.error, secrets)}")
+    buffered: list[tuple[Alert, Outcome]] = []
+    since = time.monotonic()
+
+    def flush() -> None:
+        record_outcomes(con, buffered, clock())
+        buffered.clear()
+
+    try:
+        with ThreadPoolExecutor(max_workers=sender.concurrency, thread_name_prefix="slack") as pool:
+            futures = {pool.submit(sender.deliver, a.message()): a for a in batch}
+            for fut in as_completed(futures):
+                alert = futures[fut]
+                try:
+                    outcome = fut.result()
+                except Exception as e:  # building this one message failed: keep it pending, carry on with the rest
+                    outcome = Outcome("retry", "unknown", "unknown", error=f"could not build the message: {redact_exception(e, secrets)}")
+                if not buffered:
+                    since = time.monotonic()
+                buffered.append((alert, outcome))
+                if len(buffered) >= max(1, flush_every) or time.monotonic() - since >= FLUSH_SECONDS:
+                    flush()
+                setattr(res, outcome.status, getattr(res, outcome.status) + 1)
+                if outcome.status == "sent":
+                    res.by_channel[outcome.channel] = res.by_channel.get(outcome.channel, 0) + 1
+                elif outcome.error:
+                    res.errors.append(f"#{alert.alert_id} {alert.kind} {alert.team}: {redact(outcome.error, secrets)}")
+    finally:
+        flush()
     c = counts(con)
     res.pending, res.failed_total = c.get("pending", 0), c.get("failed", 0)
     return res
