@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib
+import json
 import os
 import pkgutil
 import re
@@ -327,10 +328,12 @@ def attribute(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     """
     load_rules(con, cfg)
     provider_ok = "(r.provider IS NULL OR r.provider = l.x_provider)"
-    parts = [
+    kinds = {r.match for r in cfg.attribution}
+    parts = [  # one equality join per key column that some rule matches on
         f"SELECT l.x_source_row, r.ordinal, r.team FROM stage_lines l "
         f"JOIN stage_rules r ON r.match = '{kind}' AND l.{_q(col)} = r.value WHERE {provider_ok}"
         for kind, col in _MATCH_COLUMNS
+        if kind in kinds
     ]
     # Tag rules: one scan per rule (few rules), the JSON pointer being a constant per scan.
     tag_rules = con.execute(
@@ -352,6 +355,9 @@ def attribute(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
                 f"WHERE l.Tags IS NOT NULL AND {prov}"
             )
             params += [ordinal, path, provider, provider]
+    if not parts:  # no rules: every line is unallocated
+        parts = ["SELECT CAST(NULL AS INTEGER) AS x_source_row, CAST(NULL AS INTEGER) AS ordinal, "
+                 "CAST(NULL AS VARCHAR) AS team WHERE false"]
     union = "\nUNION ALL\n".join(parts)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE stage_attribution AS "
@@ -407,6 +413,8 @@ def ingest_file(
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise UnreadableFile(f"{p}: empty file")
     file_hash = file_sha256(p)
     earlier = con.execute("SELECT format FROM ingested_files WHERE file_hash = ?", [file_hash]).fetchone()
     if earlier:
@@ -418,7 +426,10 @@ def ingest_file(
             result = _ingest_in_transaction(con, p, file_hash, loader, cfg)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # keep the original error; the transaction is gone either way
+                pass
             raise
         finally:
             drop_stage_tables(con)
@@ -701,7 +712,8 @@ def provider_id_sql(expr: str) -> str:
 
 def clean_sql(expr: str) -> str:
     """SQL for a raw export cell with surrounding spaces trimmed; blank and the literal NULL/null become NULL."""
-    return f"CASE WHEN trim({expr}) IN ('', 'NULL', 'null') THEN NULL ELSE trim({expr}) END"
+    return (f"CASE WHEN trim({expr}) = '' OR trim({expr}) = 'NULL' OR trim({expr}) = 'null' "
+            f"THEN NULL ELSE trim({expr}) END")
 
 
 # A money cell as spreadsheets write it: optional sign and currency symbol, thousands
@@ -730,7 +742,7 @@ def symbol_mismatch_sql(expr: str, currency_expr: str) -> str:
     return (
         f"(({expr} LIKE '%€%' AND {currency_expr} IS DISTINCT FROM 'EUR') "
         f"OR ({expr} LIKE '%£%' AND {currency_expr} IS DISTINCT FROM 'GBP') "
-        f"OR ({expr} LIKE '%$%' AND {currency_expr} IN ('EUR', 'GBP')))"
+        f"OR ({expr} LIKE '%$%' AND ({currency_expr} = 'EUR' OR {currency_expr} = 'GBP')))"
     )
 
 
@@ -760,5 +772,45 @@ def timestamp_sql(expr: str) -> str:
 
 
 def currency_list() -> list[str]:
-    """The ISO 4217 codes as a sorted list, to bind as a parameter (``list_contains(?, code)``)."""
+    """The ISO 4217 codes as a sorted list."""
     return sorted(ISO_4217_CODES)
+
+
+def in_set_sql(expr: str, values: Iterable[str]) -> str:
+    """SQL true when ``expr`` is one of ``values`` (our own constants: letters, digits, '_', '-').
+
+    Written as a substring test on a '|a|b|' literal rather than ``IN (...)``: DuckDB
+    turns long IN lists (and list_contains on a constant list) into a hash join, and a
+    join would break the row order the FOCUS loader relies on to number rows.
+    """
+    vals = sorted(set(values))
+    if any(not re.fullmatch(r"[A-Za-z0-9_-]+", v) for v in vals):
+        raise ValueError("in_set_sql values must be plain identifiers")
+    return f"contains('|{'|'.join(vals)}|', '|' || {expr} || '|')"
+
+
+ORDER_PRESERVING_OPERATORS = frozenset(
+    {"INSERT", "BATCH_INSERT", "PROJECTION", "FILTER", "READ_CSV", "READ_CSV_AUTO", "READ_PARQUET", "PARQUET_SCAN",
+     "TABLE_SCAN"}
+)
+
+
+def keeps_row_order(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> bool:
+    """Whether DuckDB's plan for ``sql`` only has operators that keep the file's row order.
+
+    With ``preserve_insertion_order`` on, an INSERT ... SELECT made of scans, projections
+    and filters stores rows in file order (DuckDB's documented order preservation), so
+    the row ids of a fresh table number the file's rows; any join, aggregate or sort
+    in the plan voids that.
+    """
+    (plan,) = con.execute(f"EXPLAIN (FORMAT json) {sql}", params).fetchall()[0][1:2]
+    names: set[str] = set()
+
+    def walk(node: dict) -> None:
+        names.add(str(node.get("name", "")).strip())
+        for child in node.get("children", []):
+            walk(child)
+
+    for root in json.loads(plan):
+        walk(root)
+    return names <= ORDER_PRESERVING_OPERATORS

@@ -278,6 +278,16 @@ def unallocated_spend(con: duckdb.DuckDBPyConnection, month: date) -> list[dict[
     )
 
 
+def unallocated_total(con: duckdb.DuckDBPyConnection, month: date) -> Any:
+    """All unallocated spend of the month in the reporting currency, rounded once (not the sum of rounded rows)."""
+    (total,) = con.execute(
+        "SELECT CAST(coalesce(sum(amount_reporting), 0) AS DECIMAL(18, 2)) FROM stg_line_items_fx "
+        "WHERE team = 'unallocated' AND charge_month = ?",
+        [month],
+    ).fetchone()
+    return total
+
+
 # --- prices that moved -------------------------------------------------------------------
 
 
@@ -351,7 +361,9 @@ def price_source_freshness(con: duckdb.DuckDBPyConnection, now: Any = None) -> l
         )
         SELECT coalesce(s.source_id, f.source_id) AS source_id, s.provider, s.product_kind,
                coalesce(s.is_catalog, false) AS is_catalog, coalesce(s.discontinued, false) AS discontinued,
-               f.last_attempt, f.last_status, f.last_mode, f.last_error, f.last_ok_attempt, f.last_ok_observed,
+               f.last_attempt,
+               coalesce(f.last_status, CASE WHEN s.discontinued THEN 'discontinued' ELSE 'never fetched' END) AS last_status,
+               f.last_mode, f.last_error, f.last_ok_attempt, f.last_ok_observed,
                date_diff('hour', f.last_ok_attempt, coalesce(CAST(? AS TIMESTAMP), now()::TIMESTAMP)) AS hours_since_ok,
                (f.last_status = 'failed' OR f.last_ok_attempt IS NULL) AND NOT coalesce(s.discontinued, false) AS stale
         FROM price_sources s FULL OUTER JOIN f USING (source_id)

@@ -10,17 +10,18 @@ WITH usage AS (
     WHERE gpu_seconds > 0
     GROUP BY ALL
 ),
+-- arg_min skips a NULL argument (it would take the tier or rate date of another offer): arg_min_null where it can be NULL.
 cheapest AS (
     SELECT month, gpu_class,
            arg_min(provider, monthly_reporting)  AS dedicated_provider,
            arg_min(source_id, monthly_reporting) AS dedicated_source_id,
            arg_min(sku, monthly_reporting)       AS dedicated_sku,
-           arg_min(tier, monthly_reporting)      AS dedicated_tier,
+           arg_min_null(tier, monthly_reporting) AS dedicated_tier,
            arg_min(amount, monthly_reporting)    AS dedicated_price,
            arg_min(currency, monthly_reporting)  AS dedicated_price_currency,
            arg_min(unit, monthly_reporting)      AS dedicated_price_unit,
-           arg_min(fx_rate, monthly_reporting)   AS dedicated_fx_rate,
-           arg_min(fx_rate_date, monthly_reporting) AS dedicated_fx_rate_date,
+           arg_min_null(fx_rate, monthly_reporting) AS dedicated_fx_rate,
+           arg_min_null(fx_rate_date, monthly_reporting) AS dedicated_fx_rate_date,
            min(monthly_reporting)                AS dedicated_monthly
     FROM {{ ref('stg_dedicated_offers') }}
     GROUP BY ALL

@@ -1,4 +1,4 @@
--- For every GPU class with both a serverless and a dedicated offer in force now: the cheapest of each (per GPU, in the reporting currency at the latest ECB rate), the break-even utilisation u* = D / (s x T) for the current calendar month, and the break-even hours per day. The live version of the comparison spendwatch exists to make.
+-- For every GPU class with both a serverless and a dedicated offer in force now: the cheapest of each (per GPU, in the reporting currency at the latest ECB rate), the break-even utilisation u* = D / (s x T) for the current calendar month, and the break-even hours per day, with the date of the ECB rate used (NULL when no conversion was needed). The live version of the comparison spendwatch exists to make.
 WITH now_month AS (
     SELECT CAST(date_trunc('month', max(valid_from)) AS DATE) AS month FROM {{ ref('prices_current') }}
 ),
@@ -12,7 +12,8 @@ serverless AS (
     SELECT gpu_model AS gpu_class,
            arg_min(provider, per_gpu_hour_reporting) AS serverless_provider,
            arg_min(sku, per_gpu_hour_reporting)      AS serverless_sku,
-           arg_min(tier, per_gpu_hour_reporting)     AS serverless_tier,
+           arg_min_null(tier, per_gpu_hour_reporting) AS serverless_tier,   -- _null: a NULL tier is the cheapest offer's own
+           arg_min_null(fx_rate_date, per_gpu_hour_reporting) AS serverless_fx_rate_date,
            min(per_gpu_hour_reporting) / 3600        AS s_per_second
     FROM p WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
     GROUP BY ALL
@@ -28,7 +29,10 @@ dedicated AS (
                     ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_provider,
            arg_min(p.sku || coalesce(' (' || p.tier || ')', ''), CASE WHEN p.unit = 'month'
                     THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_offer
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_offer,
+           arg_min_null(p.fx_rate_date, CASE WHEN p.unit = 'month'
+                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_fx_rate_date
     FROM p CROSS JOIN now_month m
     WHERE p.product_kind = 'dedicated_gpu' AND p.unit IN ('hour', 'month')
     GROUP BY ALL
@@ -45,6 +49,7 @@ SELECT
     d.seconds_in_month,
     CAST(d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 6))  AS breakeven_utilisation,
     CAST(d.d_monthly / (s.s_per_second * 3600) AS DECIMAL(18, 2))                AS breakeven_gpu_hours_per_month,
-    CAST(24 * d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 2)) AS breakeven_hours_per_day
+    CAST(24 * d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 2)) AS breakeven_hours_per_day,
+    greatest(s.serverless_fx_rate_date, d.dedicated_fx_rate_date)                AS fx_rate_date
 FROM dedicated d JOIN serverless s USING (gpu_class)
 ORDER BY breakeven_utilisation

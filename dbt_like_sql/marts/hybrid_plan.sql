@@ -1,4 +1,4 @@
--- Per month, team and GPU class with hourly serverless data: the number k of dedicated GPUs that minimises k x D + s x 3600 x sum over hours of max(0, demand - k), where demand is the GPUs in use each hour, D the cheapest dedicated monthly price and s the team's effective serverless price per GPU-second; with the cost at that k and at k = 0 (all serverless). Ties go to the smaller k.
+-- Per month, team and GPU class with hourly serverless data: the number k of dedicated GPUs that minimises k x D + s x 3600 x sum over hours of max(0, demand - k), where demand is the GPUs in use each hour, D the cheapest dedicated monthly price and s the team's effective serverless price per GPU-second; with the cost at that k and at k = 0 (all serverless), and the date of the ECB rate D was converted at. Ties go to the smaller k.
 WITH hourly_lines AS (
     SELECT charge_month AS month, team, gpu_class, date_trunc('hour', period_start) AS hour_start, gpu_seconds
     FROM {{ ref('stg_serverless_usage') }}
@@ -18,7 +18,7 @@ demand AS (
     GROUP BY ALL
 ),
 params AS (
-    SELECT b.month, b.team, b.gpu_class, b.currency, b.dedicated_monthly, b.serverless_price_per_second
+    SELECT b.month, b.team, b.gpu_class, b.currency, b.dedicated_monthly, b.serverless_price_per_second, b.fx_rate_date
     FROM {{ ref('breakeven') }} b
     WHERE b.dedicated_monthly IS NOT NULL
 ),
@@ -55,7 +55,8 @@ SELECT
     CAST(b.cost_at_zero AS DECIMAL(18, 2))    AS cost_at_zero,
     CAST(b.cost_at_zero - b.cost_at_best AS DECIMAL(18, 2)) AS saving,
     pr.dedicated_monthly,
-    pr.serverless_price_per_second
+    pr.serverless_price_per_second,
+    pr.fx_rate_date
 FROM best b
 JOIN params pr USING (month, team, gpu_class)
 JOIN peaks pk USING (month, team, gpu_class)

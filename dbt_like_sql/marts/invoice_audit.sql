@@ -42,7 +42,7 @@ usage AS (
            sum(cache_write_tokens) AS cache_write_token, sum(output_tokens) AS output_token,
            any_value(line_id) AS line_id, any_value(team) AS team, any_value(currency) AS currency,
            any_value(model_alias) AS model_alias, any_value(period_start) AS period_start,
-           any_value(fx_rate) AS fx_rate, any_value(reporting_currency) AS reporting_currency
+           any_value(fx_rate) AS fx_rate, any_value(fx_rate_date) AS fx_rate_date, any_value(reporting_currency) AS reporting_currency
     FROM lines
     WHERE product_kind = 'hosted_api' AND billed_cost = 0 AND model IS NOT NULL
       AND (input_tokens + cached_input_tokens + cache_write_tokens + output_tokens) > 0
@@ -71,7 +71,7 @@ api_priced AS (
      AND p2.currency = c.currency AND p2.valid_from <= c.period_start AND (p2.valid_to IS NULL OR p2.valid_to > c.period_start)
 ),
 api_findings AS (
-    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, reporting_currency,
+    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, fx_rate_date, reporting_currency,
            billed_cost AS billed,
            CASE
                WHEN NOT has_usage OR coalesce(tokens, 0) = 0 THEN NULL
@@ -94,7 +94,7 @@ cache_pairs AS (
            sum(CAST(billed_cost AS DOUBLE) / nullif(CAST(unit_price AS DOUBLE), 0)) AS implied_tokens,
            any_value(tokens) AS tokens, bool_and(unit_price IS NOT NULL) AS all_priced,
            min(line_id) AS line_id, any_value(team) AS team, any_value(invoice_id) AS invoice_id,
-           any_value(charge_month) AS charge_month, any_value(currency) AS currency, any_value(fx_rate) AS fx_rate,
+           any_value(charge_month) AS charge_month, any_value(currency) AS currency, any_value(fx_rate) AS fx_rate, any_value(fx_rate_date) AS fx_rate_date,
            any_value(reporting_currency) AS reporting_currency, any_value(price_source_id) AS price_source_id,
            any_value(price_valid_from) AS price_valid_from, bool_and(has_usage) AS has_usage
     FROM api_priced
@@ -102,7 +102,7 @@ cache_pairs AS (
     GROUP BY provider, charge_date, owner_key, model
 ),
 cache_findings AS (
-    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, reporting_currency,
+    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, fx_rate_date, reporting_currency,
            CAST(billed AS DECIMAL(18, 6)) AS billed,
            CASE WHEN all_priced AND tokens > 0 AND implied_tokens > 0
                 THEN CAST(CAST(billed AS DOUBLE) * tokens / implied_tokens AS DECIMAL(18, 6)) END AS expected,
@@ -116,7 +116,7 @@ cache_findings AS (
 ),
 usage_without_charge AS (
     SELECT u.line_id, u.team, u.provider, CAST(NULL AS VARCHAR) AS invoice_id, u.charge_date,
-           CAST(date_trunc('month', u.charge_date) AS DATE) AS charge_month, u.currency, u.fx_rate, u.reporting_currency,
+           CAST(date_trunc('month', u.charge_date) AS DATE) AS charge_month, u.currency, u.fx_rate, u.fx_rate_date, u.reporting_currency,
            CAST(0 AS DECIMAL(18, 6)) AS billed,
            CAST(NULL AS DECIMAL(18, 6)) AS expected,
            'usage_without_charge' AS forced_finding,
@@ -151,7 +151,7 @@ gpu_priced AS (
     GROUP BY g.line_id
 ),
 gpu_findings AS (
-    SELECT g.line_id, g.team, g.provider, g.invoice_id, g.charge_date, g.charge_month, g.currency, g.fx_rate, g.reporting_currency,
+    SELECT g.line_id, g.team, g.provider, g.invoice_id, g.charge_date, g.charge_month, g.currency, g.fx_rate, g.fx_rate_date, g.reporting_currency,
            g.billed_cost AS billed, p.expected,
            CASE WHEN p.line_id IS NULL THEN 'unpriced_sku' END AS forced_finding,
            'GPU-seconds x list price' AS rule,
@@ -161,7 +161,7 @@ gpu_findings AS (
 ),
 -- FOCUS: ListCost must equal ListUnitPrice x PricingQuantity.
 focus_findings AS (
-    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, reporting_currency,
+    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, fx_rate_date, reporting_currency,
            list_cost AS billed,
            CAST(list_unit_price * pricing_quantity AS DECIMAL(18, 6)) AS expected,
            CAST(NULL AS VARCHAR) AS forced_finding,
@@ -173,7 +173,7 @@ focus_findings AS (
 ),
 -- Rented dedicated servers: the invoice against the contract price in spendwatch.toml.
 contract_findings AS (
-    SELECT l.line_id, l.team, l.provider, l.invoice_id, l.charge_date, l.charge_month, l.currency, l.fx_rate, l.reporting_currency,
+    SELECT l.line_id, l.team, l.provider, l.invoice_id, l.charge_date, l.charge_month, l.currency, l.fx_rate, l.fx_rate_date, l.reporting_currency,
            l.billed_cost AS billed,
            CAST(d.monthly_price * coalesce(l.pricing_quantity, 1) AS DECIMAL(18, 6)) AS expected,
            CAST(NULL AS VARCHAR) AS forced_finding,
@@ -186,7 +186,7 @@ contract_findings AS (
 ),
 -- The same charge (natural key) billed more than once: every copy after the first is at stake.
 duplicates AS (
-    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, reporting_currency,
+    SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, fx_rate_date, reporting_currency,
            billed_cost AS billed, CAST(0 AS DECIMAL(18, 6)) AS expected,
            'duplicate_charge' AS forced_finding,
            'natural key billed more than once' AS rule,
@@ -229,7 +229,8 @@ SELECT
         WHEN c.finding IN ('duplicate_charge', 'charge_without_usage', 'usage_without_charge', 'unpriced_sku') THEN true
         ELSE c.stake * c.fx_rate > greatest(s.tolerance_abs, s.tolerance_pct * abs(c.expected) * c.fx_rate)
     END AS above_tolerance,
-    c.price_source_id, c.unit_price, c.price_valid_from, c.description
+    c.price_source_id, c.unit_price, c.price_valid_from, c.description,
+    c.fx_rate, c.fx_rate_date
 FROM classified c
 CROSS JOIN settings s
 WHERE c.finding IS NOT NULL

@@ -42,8 +42,9 @@ SELECT
     x.crossed_on,
     CASE
         WHEN x.crossed_on IS NULL AND m.projected_variable > m.threshold AND m.variable_spend > 0 THEN
-            -- days needed at the run-rate, counted from the first day of the month
-            m.month + CAST(ceil(CAST(m.threshold AS DOUBLE) * m.projection_days_used / CAST(m.variable_spend AS DOUBLE)) - 1 AS INTEGER)
+            -- the first day whose run-rate total is OVER the threshold (the rule of crossed_on): day d with
+            -- d x spend / days > threshold, i.e. d - 1 = floor(threshold x days / spend), exact in whole pence
+            m.month + CAST((CAST(m.threshold * 100 AS BIGINT) * m.projection_days_used) // CAST(m.variable_spend * 100 AS BIGINT) AS INTEGER)
     END AS projected_cross_date,
     (m.team = 'unallocated') AS is_unallocated
 FROM m

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.model_metadata import extra_metadata
 from pipelines.partitions import POOL, daily_partitions
 from pipelines.resources import WarehouseResource
 from spendwatch.render import markdown_table
@@ -49,7 +50,8 @@ def _model_asset(project: sqlmodels.Project, model: sqlmodels.Model) -> dg.Asset
             cur = con.execute(f'SELECT * FROM "{model.name}" LIMIT 10')
             cols = [d[0] for d in cur.description]
             preview = cur.fetchall()
-        meta = {"build_seconds": round(res.seconds, 3), "preview": dg.MetadataValue.md(markdown_table(cols, preview))}
+            key_result = extra_metadata(model.name, con)
+        meta = {"build_seconds": round(res.seconds, 3), "preview": dg.MetadataValue.md(markdown_table(cols, preview)), **key_result}
         if res.rows is not None:
             meta["dagster/row_count"] = res.rows
         return dg.MaterializeResult(metadata=meta)

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from scrapers.gpus import try_normalise_gpu
-from warehouse.ingest import GZIP_MAGIC, currency_list, provider_id_sql, quote_ident
+from warehouse.ingest import GZIP_MAGIC, ISO_4217_CODES, in_set_sql, provider_id_sql, quote_ident
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "dedicated_invoice"
@@ -104,7 +104,8 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
     checks += [
         ("amount", "amount IS NOT NULL AND amount_d IS NULL", "'amount is not a decimal number'"),
         ("amount", "amount_d < 0", "'amount is negative (credits are not part of this format)'"),
-        ("currency", "currency IS NOT NULL AND NOT list_contains($codes, cur)", "'unknown currency code (not ISO 4217)'"),
+        ("currency", f"currency IS NOT NULL AND NOT {in_set_sql('cur', ISO_4217_CODES)}",
+         "'unknown currency code (not ISO 4217)'"),
         ("gpu_count", "gpu_count IS NOT NULL AND (gpu_count_i IS NULL OR gpu_count_i < 1)",
          "'gpu_count is not a whole number >= 1'"),
         ("gpu_model", "gpu_model IS NOT NULL AND gpu_class IS NULL",
@@ -119,7 +120,6 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         ("provider", "provider IS NOT NULL AND provider_id = ''", "'provider has no letters or digits'"),
     ]
     ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks)
-    codes = {"codes": currency_list()}
 
     con.execute(
         "INSERT INTO stage_lines (BillingAccountId, BillingCurrency, BilledCost, EffectiveCost, ContractedCost, "
@@ -136,8 +136,7 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         "CAST(used_d * 3600 * gpu_count_i AS DECIMAL(20, 3)), "
         "'dedicated_invoice:' || md5(concat(provider_id, chr(31), account_id, chr(31), server_id, chr(31), "
         "CAST(start_d AS VARCHAR), chr(31), CAST(end_d AS VARCHAR))), rn "
-        f"FROM ({parsed}) p WHERE {ok}",
-        codes,
+        f"FROM ({parsed}) p WHERE {ok}"
     )
     structs = ", ".join(
         f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, v := {col}) END"
@@ -147,6 +146,5 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
         "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
         f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p WHERE NOT ({ok})"
-        ") ORDER BY rn, e.i",
-        codes,
+        ") ORDER BY rn, e.i"
     )

@@ -39,9 +39,11 @@ import duckdb
 
 from warehouse.ingest import (
     GZIP_MAGIC,
+    ISO_4217_CODES,
     clean_sql,
-    currency_list,
     decimal_sql,
+    in_set_sql,
+    keeps_row_order,
     provider_id_sql,
     quote_ident,
     symbol_mismatch_sql,
@@ -92,6 +94,7 @@ ALIASES = {
 }
 MANDATORY = ("BilledCost", "BillingCurrency", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd", "ServiceProviderName")
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+CURRENCY_REASON = "'unknown currency code (not ISO 4217)'"
 
 MONEY = {"BilledCost": "DECIMAL(18, 6)", "EffectiveCost": "DECIMAL(18, 6)", "ListCost": "DECIMAL(18, 6)",
          "ContractedCost": "DECIMAL(18, 6)", "ListUnitPrice": "DECIMAL(24, 12)", "ContractedUnitPrice": "DECIMAL(24, 12)"}
@@ -220,35 +223,50 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
     src_cols = ", ".join(f"{raw(c)} AS {quote_ident('r_' + c)}" for c in STORED)
     checks = _checks(cmap)
-    sql_params = {**params, "codes": currency_list()} if "BillingCurrency" in cmap.source else dict(params)
-    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks) or "true"
+    sql_params = dict(params)
+    # The currency check is a set lookup: done once per distinct code after the pass
+    # (a per-row test against ~180 codes costs more than parsing the row).
+    row_checks = [c for c in checks if c[2] != CURRENCY_REASON]
+    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in row_checks) or "true"
 
     def parsed(with_row_numbers: bool) -> str:
         rn = "CAST(ordinality AS INTEGER)" if with_row_numbers else "CAST(NULL AS INTEGER)"
         src = f"SELECT {rn} AS rn, {src_cols} FROM {rel}{' WITH ORDINALITY' if with_row_numbers else ''}"
         return f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in _parsed_exprs())} FROM ({src}) s"
 
-    # 1. One parallel pass over the file: every row into stage_lines, each cell parsed
-    #    once (no WHERE, so DuckDB cannot push the checks below the parsing and evaluate
-    #    it twice).  A row that fails a check is marked by a NULL x_natural_key.
+    # 1. One pass over the file: every row into stage_lines, each cell parsed once (no
+    #    WHERE, so DuckDB cannot push the checks below the parsing and evaluate it twice).
+    #    A row that fails a check is marked by a NULL x_natural_key.
     exprs = dict(_stage_exprs())
     exprs["x_natural_key"] = f"CASE WHEN {ok} THEN {exprs['x_natural_key']} END"
-    con.execute(
-        f"INSERT INTO stage_lines ({', '.join(quote_ident(c) for c in exprs)}) "
-        f"SELECT {', '.join(exprs.values())} FROM ({parsed(False)}) p",
-        sql_params,
-    )
-    # 2. Row numbers: the insert kept the file's order (the framework runs loaders with
-    #    preserve_insertion_order on), so the row ids of the fresh table, contiguous from
-    #    their minimum, follow the data rows.  WITH ORDINALITY would number them too but
-    #    makes the scan single-threaded.
-    con.execute(
-        "UPDATE stage_lines SET x_source_row = CAST(rowid - (SELECT min(rowid) FROM stage_lines) + 1 AS INTEGER)"
-    )
+    target = ", ".join(quote_ident(c) for c in exprs)
+    fast = f"INSERT INTO stage_lines ({target}) SELECT {', '.join(exprs.values())} FROM ({parsed(False)}) p"
+    if keeps_row_order(con, fast, sql_params):
+        # Parallel scan; the insert keeps the file's order (the framework runs loaders with
+        # preserve_insertion_order on and the plan has only scans and projections), so the
+        # row ids of the fresh table, contiguous from their minimum, number the data rows.
+        con.execute(fast, sql_params)
+        con.execute(
+            "UPDATE stage_lines SET x_source_row = CAST(rowid - (SELECT min(rowid) FROM stage_lines) + 1 AS INTEGER)"
+        )
+    else:  # WITH ORDINALITY numbers rows whatever the plan, but scans on one thread
+        con.execute(
+            f"INSERT INTO stage_lines ({target}) SELECT {', '.join(exprs.values())} FROM ({parsed(True)}) p", sql_params
+        )
+    codes = [c for (c,) in con.execute(
+        "SELECT DISTINCT BillingCurrency FROM stage_lines WHERE BillingCurrency IS NOT NULL").fetchall()]
+    unknown = sorted(c for c in codes if c not in ISO_4217_CODES)
+    if unknown:
+        con.execute("UPDATE stage_lines SET x_natural_key = NULL WHERE list_contains(?, BillingCurrency)", [unknown])
+    # x_product_kind for the model-API companies, likewise once per distinct provider.
+    hosted = [pr for (pr,) in con.execute("SELECT DISTINCT x_provider FROM stage_lines").fetchall()
+              if pr in HOSTED_API_PROVIDERS]
+    if hosted:
+        con.execute("UPDATE stage_lines SET x_product_kind = 'hosted_api' WHERE list_contains(?, x_provider)", [hosted])
     total, bad = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE x_natural_key IS NULL) FROM stage_lines"
     ).fetchone()
-    # 3. Only when some rows failed: read those rows again (numbered by ordinality) for
+    # 2. Only when some rows failed: read those rows again (numbered by ordinality) for
     #    one reject per failed check with the raw cell, and take them out of stage_lines.
     if bad:
         structs = ", ".join(
@@ -304,10 +322,9 @@ def _stage_exprs() -> list[tuple[str, str]]:
         exprs[c] = _p(c)
     exprs["Tags"] = _trimmed_tags("p_tags_obj")
     exprs["x_provider"] = provider
-    hosted = ", ".join(f"'{h}'" for h in HOSTED_API_PROVIDERS)
+    # (lines of the HOSTED_API_PROVIDERS are set to hosted_api after the pass, see stage)
     exprs["x_product_kind"] = (
-        f"CASE WHEN {provider} IN ({hosted}) THEN 'hosted_api' "
-        f"WHEN {_r('ServiceCategory')} = 'AI and Machine Learning' AND "
+        f"CASE WHEN {_r('ServiceCategory')} = 'AI and Machine Learning' AND "
         f"(lower({_r('PricingUnit')}) LIKE '%token%' OR lower({_r('ConsumedUnit')}) LIKE '%token%') THEN 'hosted_api' "
         "ELSE 'other' END"
     )
@@ -315,8 +332,7 @@ def _stage_exprs() -> list[tuple[str, str]]:
     # earlier rows): provider, accounts, resource, price, charge kind, description, period.
     key_parts = [provider, _r("BillingAccountId"), _r("SubAccountId"), _r("ResourceId"),
                  f"coalesce({_r('SkuPriceId')}, {_r('SkuId')})", _p("ChargeCategory"), _r("ChargeClass"),
-                 _r("ChargeDescription"), f"strftime({_p('ChargePeriodStart')}, '%Y-%m-%dT%H:%M:%S.%f')",
-                 f"strftime({_p('ChargePeriodEnd')}, '%Y-%m-%dT%H:%M:%S.%f')"]
+                 _r("ChargeDescription"), f"epoch_us({_p('ChargePeriodStart')})", f"epoch_us({_p('ChargePeriodEnd')})"]
     exprs["x_natural_key"] = "'focus:' || md5(concat(" + ", chr(31), ".join(key_parts) + "))"
     exprs["x_source_row"] = "rn"  # NULL in the parallel pass, numbered afterwards
     return list(exprs.items())
@@ -365,8 +381,8 @@ def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
                       f"THEN '{c} is out of range' ELSE '{c} is not a number' END")
             out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL", reason))
     if "BillingCurrency" in present:
-        out.append(("BillingCurrency", f"{r('BillingCurrency')} IS NOT NULL AND NOT list_contains($codes, {p('currency')})",
-                    "'unknown currency code (not ISO 4217)'"))
+        out.append(("BillingCurrency", f"{r('BillingCurrency')} IS NOT NULL AND NOT {in_set_sql(p('currency'), ISO_4217_CODES)}",
+                    CURRENCY_REASON))
     if "ChargeCategory" in present:
         out.append(("ChargeCategory", f"{r('ChargeCategory')} IS NOT NULL AND {p('ChargeCategory')} IS NULL",
                     f"'invalid ChargeCategory (expected {', '.join(CHARGE_CATEGORIES)})'"))
