@@ -22,7 +22,6 @@ from __future__ import annotations
 import calendar
 import math
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from spendwatch.render import html_escape, money
@@ -99,6 +98,7 @@ def monthly_figure(team: dict[str, Any], currency: str) -> dict | None:
          "y": [_f(h["total_spend"]) for h in hist], "line": {"color": C_TOTAL, "width": 1}, "marker": {"size": 7},
          "hovertemplate": "%{customdata}: %{y:,.2f} " + currency + "<extra>total</extra>"},
     ]
+    data = [tr for tr in data if tr["type"] != "bar" or any(y for y in tr["y"])]  # no legend for a kind never bought
     if not team["is_unallocated"]:
         # One step per month, spanning the month's whole slot, so a changed threshold shows where it changed.
         tx: list[float | None] = []
@@ -128,7 +128,8 @@ def cumulative_figure(team: dict[str, Any], month_start: date, currency: str) ->
                          "line": {"color": C_SERVERLESS, "width": 2}, "marker": {"size": 4},
                          "hovertemplate": "%{x}: %{y:,.2f} " + currency + "<extra></extra>"}]
     last_day, last_total = daily[-1]["charge_date"], _f(daily[-1]["month_to_date"])
-    if th.get("projected_variable") is not None and last_day < end:  # once data reaches month end it is the actual
+    projected = th.get("projected_variable") is not None and last_day < end  # once data reaches month end it is the actual
+    if projected:
         start = last_day
         data.append({"type": "scatter", "mode": "lines+markers", "name": "projection to month end",
                      "x": [start.isoformat(), end.isoformat()], "y": [last_total, _f(th["projected_variable"])],
@@ -143,7 +144,7 @@ def cumulative_figure(team: dict[str, Any], month_start: date, currency: str) ->
                          "y": [_f(crossed["month_to_date"])], "text": [f"crossed {crossed['charge_date']:%d %b}"],
                          "textposition": "top left", "marker": {"color": C_THRESHOLD, "size": 10, "symbol": "x"}})
     return {"data": data, "layout": _layout(
-        f"{name}: {month_start:%B %Y} to date, with projection ({currency})",
+        f"{name}: {month_start:%B %Y} to date{', with projection' if projected else ''} ({currency})",
         {"type": "date", "range": [(month_start - timedelta(days=0.5)).isoformat(), (end + timedelta(days=0.5)).isoformat()]},
         {"title": {"text": currency}, "rangemode": "tozero"})}
 

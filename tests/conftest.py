@@ -37,4 +37,7 @@ def _isolate_env(monkeypatch, tmp_path):
     for var in ("SPENDWATCH_WAREHOUSE", "SPENDWATCH_CONFIG", "SPENDWATCH_PRICE_MODE", "SPENDWATCH_SNAPSHOT_DIR",
                 "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_API_KEY", "RUNPOD_API_KEY", "LAMBDA_API_KEY", "TOGETHER_API_KEY",
                 "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "DAGSTER_HOME"):
-        monkeypatch.delenv(var, raising=False)
+        # setenv first so monkeypatch records the variable and restores (removes) it after the test,
+        # even when the code under test sets it (the CLI turns --warehouse/--config into the environment).
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)

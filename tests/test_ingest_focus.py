@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import shutil
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path

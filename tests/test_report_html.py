@@ -153,7 +153,7 @@ def test_charts_render_in_headless_chromium(chromium, sample, tmp_path):
         assert c["svg"] >= 1 and c["traces"] >= 1 and c["drawn"] >= 1, c
     titles = " / ".join(c["title"] for c in charts)
     assert "search: monthly spend against the threshold (GBP)" in titles
-    assert "search: November 2026 to date, with projection (GBP)" in titles
+    assert "search: November 2026 to date (GBP)" in titles  # the data reaches 30 Nov: no projection left to draw
     assert "vision, RTX4090-24GB: cost against utilisation, Nov 2026" in titles
     assert "research, H100-80GB-SXM: cost against utilisation, Nov 2026 (GPU-seconds estimated)" in titles
     assert seen["breakeven_rows"] == len(data["breakeven_table"]) > 0

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.model_metadata import fx_rates_metadata
 from pipelines.partitions import HTTP_RETRY, POOL, daily_partitions
 from pipelines.resources import SpendwatchSettings, WarehouseResource
 from spendwatch import operations
@@ -17,8 +18,9 @@ def fx_rates(context: dg.AssetExecutionContext, warehouse: WarehouseResource, se
         status = operations.refresh_fx(
             con, mode=settings.price_mode, snapshot_dir=Path(settings.snapshot_dir) if settings.snapshot_dir else None
         )
+        key = fx_rates_metadata(con)
     context.log.info(f"fx_rates: latest ECB date {status['latest_rate_date']}, daily file {status['daily']}")
-    return dg.MaterializeResult(metadata={k: dg.MetadataValue.text(str(v)) for k, v in status.items()})
+    return dg.MaterializeResult(metadata={**{k: dg.MetadataValue.text(str(v)) for k, v in status.items()}, **key})
 
 
 @dg.asset(group_name="prices", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, retry_policy=HTTP_RETRY)
