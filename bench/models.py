@@ -70,6 +70,8 @@ blk AS (
 a AS (
     SELECT *,
         CASE WHEN kind IN ('openai', 'anthropic') THEN api_team_no ELSE team_no END AS t_no,
+        -- Anthropic has two models here: the other two model slots become a second workspace of the team
+        CASE WHEN kind = 'anthropic' THEN project_no * 2 + model_no // 2 ELSE project_no END AS owner_no,
         CAST(? AS TIMESTAMP) + INTERVAL (CASE WHEN kind IN ('openai', 'anthropic') THEN api_day_no ELSE day_no END) DAY AS day_start,
         CASE kind WHEN 'runpod' THEN ['H100-80GB-SXM', 'A100-80GB', 'L40S-48GB', 'RTX4090-24GB', 'L4-24GB'][class_no + 1]
                   WHEN 'modal' THEN ['H100-80GB-SXM', 'A100-80GB', 'L40S-48GB', 'A10-24GB', 'L4-24GB'][class_no + 1] END AS gpu_class,
@@ -141,15 +143,15 @@ SELECT
     CASE WHEN kind = 'openai' AND j > 0 THEN model || ', ' || ['input', 'cached input', 'output'][j] ELSE model END,
     CASE WHEN kind = 'anthropic' AND j > 0 THEN model || '|standard|' || ['uncached_input_tokens', 'cache_read_input_tokens', 'output_tokens'][j] || '|0-200k'
          WHEN kind = 'anthropic' THEN model || '|standard' WHEN kind = 'openai' AND j = 0 THEN model || '|default' END,
-    CASE kind WHEN 'openai' THEN 'proj_' || team_name || '_' || project_no WHEN 'anthropic' THEN 'wrkspc_' || team_name || '_' || project_no END,
+    CASE kind WHEN 'openai' THEN 'proj_' || team_name || '_' || owner_no WHEN 'anthropic' THEN 'wrkspc_' || team_name || '_' || owner_no END,
     CASE WHEN kind = 'aws' THEN '{"team": "' || team || '"}' END,
     CASE WHEN kind = 'dedicated' THEN CASE WHEN t_no % 2 = 0 THEN 'gigagpu' ELSE 'hetzner' END ELSE kind END,
     CASE WHEN kind IN ('runpod', 'modal') THEN 'serverless_gpu' WHEN kind IN ('openai', 'anthropic') THEN 'hosted_api'
          WHEN kind = 'dedicated' THEN 'dedicated_gpu' ELSE 'other' END,
     team,
     CASE WHEN team = 'unallocated' THEN NULL ELSE 'generated' END,
-    CASE WHEN kind = 'openai' THEN 'proj_' || team_name || '_' || project_no END,
-    CASE WHEN kind = 'anthropic' THEN 'wrkspc_' || team_name || '_' || project_no WHEN kind = 'modal' THEN team_name END,
+    CASE WHEN kind = 'openai' THEN 'proj_' || team_name || '_' || owner_no END,
+    CASE WHEN kind = 'anthropic' THEN 'wrkspc_' || team_name || '_' || owner_no WHEN kind = 'modal' THEN team_name END,
     CASE WHEN kind IN ('runpod', 'modal') THEN 'ep-' || team_name || '-' || class_no END,
     CASE WHEN kind IN ('runpod', 'modal') THEN gpu_class
          WHEN kind = 'dedicated' THEN CASE WHEN t_no % 2 = 0 THEN 'RTX4090-24GB' ELSE 'RTXPRO4000-24GB' END END,

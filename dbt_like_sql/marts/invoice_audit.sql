@@ -2,7 +2,7 @@
 WITH settings AS (
     SELECT reporting_currency, tolerance_pct, tolerance_abs FROM {{ source('config', 'settings') }}
 ),
-lines AS (
+lines AS NOT MATERIALIZED (   -- inlined into each check, so each reads only the columns and rows it needs
     SELECT *,
            coalesce(
                CASE WHEN provider = 'openai' THEN project_id END,
@@ -10,7 +10,7 @@ lines AS (
            regexp_replace(coalesce(model, ''), '-(\d{4}-\d{2}-\d{2}|\d{8})$', '') AS model_alias
     FROM {{ ref('stg_line_items_fx') }}
 ),
-priceable AS (
+priceable AS NOT MATERIALIZED (
     SELECT * FROM lines
     WHERE charge_category IN ('Usage', 'Purchase') AND coalesce(charge_class, '') <> 'Correction'
 ),
@@ -185,6 +185,11 @@ contract_findings AS (
     WHERE l.product_kind = 'dedicated_gpu'
 ),
 -- The same charge (natural key) billed more than once: every copy after the first is at stake.
+-- Only the keys that occur more than once are ranked (a window over every line would sort them all); they are found
+-- by a 64-bit hash of the key, and the window still partitions by the key itself, so a hash collision costs nothing.
+repeated_keys AS (
+    SELECT hash(natural_key) AS key_hash FROM lines WHERE billed_cost <> 0 GROUP BY 1 HAVING count(*) > 1
+),
 duplicates AS (
     SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, fx_rate_date, reporting_currency,
            billed_cost AS billed, CAST(0 AS DECIMAL(18, 6)) AS expected,
@@ -194,7 +199,7 @@ duplicates AS (
            charge_description AS description, 'duplicate' AS token_kind
     FROM (
         SELECT *, row_number() OVER (PARTITION BY natural_key ORDER BY source_file, source_row) AS copy
-        FROM lines WHERE billed_cost <> 0
+        FROM lines WHERE billed_cost <> 0 AND hash(natural_key) IN (SELECT key_hash FROM repeated_keys)
     ) WHERE copy > 1
 ),
 allf AS (

@@ -1,3 +1,4 @@
+-- materialized: view
 -- Billed line items, one row per line, with the charge day and month (UTC) and the team they were attributed to at ingest. Amounts stay in the billing currency.
 SELECT
     x_line_id                                   AS line_id,

@@ -1,3 +1,4 @@
+-- materialized: view
 -- Serverless GPU lines with their GPU class and GPU-seconds. Where an export gives cost but no GPU time (Modal's billing report), GPU-seconds are estimated as cost / the provider's per-GPU-second price in force at the charge time, and flagged as estimated (an upper bound: the cost also covers CPU and memory).
 WITH lines AS (
     SELECT * FROM {{ ref('stg_line_items_fx') }}
