@@ -34,9 +34,9 @@ TEAMS = 200
 START = datetime(2025, 12, 1)   # the first of the 12 generated months
 TARGET_SECONDS = 60.0
 
-# Line kinds by block (4 consecutive lines), per 1,000 blocks.
-_MIX = "runpod < 300, modal < 380, openai < 600, anthropic < 800, dedicated < 801, aws otherwise"
-
+# Line items come in blocks of 4 consecutive lines: 4 hours of one serverless endpoint, or one API day (the usage
+# line and its input / cached-input / output cost lines), ... Per 1,000 blocks: 300 RunPod, 80 Modal, 220 OpenAI,
+# 200 Anthropic, 1 dedicated server invoice, 199 AWS FOCUS.  Every value derives from hash(line or block number).
 _GENERATE = """
 INSERT INTO billing_line_items (
     x_line_id, BillingCurrency, BilledCost, EffectiveCost, ListCost, ListUnitPrice, PricingQuantity, PricingUnit,

@@ -1,4 +1,4 @@
--- For every GPU class with both a serverless and a dedicated offer in force now: the cheapest of each (per GPU, in the reporting currency at the latest ECB rate), the break-even utilisation u* = D / (s x T) for the current calendar month, and the break-even hours per day, with the date of the ECB rate used (NULL when no conversion was needed). The live version of the comparison spendwatch exists to make.
+-- For every GPU class with both a serverless and a dedicated offer in force now: the cheapest of each (per GPU; serverless at pay-per-use rates, so not RunPod's always-on active workers; in the reporting currency at the latest ECB rate), the break-even utilisation u* = D / (s x T) for the current calendar month, and the break-even hours per day, with the date of the ECB rate used (NULL when no conversion was needed). The live version of the comparison spendwatch exists to make.
 WITH now_month AS (
     SELECT CAST(date_trunc('month', max(valid_from)) AS DATE) AS month FROM {{ ref('prices_current') }}
 ),
@@ -16,6 +16,7 @@ serverless AS (
            arg_min_null(fx_rate_date, per_gpu_hour_reporting) AS serverless_fx_rate_date,
            min(per_gpu_hour_reporting) / 3600        AS s_per_second
     FROM p WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
+      AND coalesce(tier, '') <> 'active'  -- always-on workers are billed around the clock: not a pay-per-use rate
     GROUP BY ALL
 ),
 dedicated AS (

@@ -17,6 +17,7 @@ serverless AS (
     FROM (SELECT DISTINCT month FROM servers) m
     JOIN {{ ref('stg_gpu_prices') }} p
       ON p.product_kind = 'serverless_gpu' AND p.unit IN ('second', 'hour')
+     AND coalesce(p.tier, '') <> 'active'  -- always-on workers: not a pay-per-use rate
      AND p.valid_from < (m.month + INTERVAL 1 MONTH) AND (p.valid_to IS NULL OR p.valid_to > m.month)
     CROSS JOIN {{ source('config', 'settings') }} st
     ASOF LEFT JOIN {{ ref('stg_fx_rates') }} fx ON fx.currency = p.currency AND fx.rate_date <= last_day(m.month)

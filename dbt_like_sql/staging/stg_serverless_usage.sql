@@ -9,6 +9,7 @@ per_second AS (
            CASE unit WHEN 'second' THEN amount_per_gpu WHEN 'hour' THEN CAST(amount_per_gpu / 3600 AS DECIMAL(24, 12)) END AS price_per_second
     FROM {{ ref('stg_gpu_prices') }}
     WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
+      AND coalesce(tier, '') <> 'active'  -- always-on workers, billed around the clock: not a pay-per-use rate
 ),
 estimates AS (
     SELECT l.line_id, min(p.price_per_second) AS price_per_second
