@@ -81,3 +81,24 @@ def test_inbox_sensor_dedupes_by_cursor_and_run_key(tmp_path, monkeypatch):
     ctx3 = dg.build_sensor_context(cursor=ctx2.cursor, resources={"settings": settings})
     third = [r for r in exports_inbox_sensor(ctx3) if isinstance(r, dg.RunRequest)]
     assert [r.tags["spendwatch/file"] for r in third] == ["b.csv"]
+
+
+def test_a_subset_of_models_builds_only_those(tmp_path, monkeypatch):
+    """Materialising one model from the UI builds that model alone (the rest of the multi-asset is skipped)."""
+    from pipelines.assets.models import model_assets
+    from pipelines.resources import WarehouseResource
+    from spendwatch.config import EXAMPLE_CONFIG, load_config
+    from warehouse.config_sync import sync_config
+    from warehouse.db import connect
+
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    sync_config(con, load_config(EXAMPLE_CONFIG))
+    con.close()
+    [sql_models] = model_assets()
+    result = dg.materialize(
+        [sql_models], selection=["stg_line_items"], partition_key="2026-11-30",
+        resources={"warehouse": WarehouseResource(database=str(path))},
+    )
+    assert result.success
+    assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["stg_line_items"]

@@ -25,40 +25,77 @@ SOURCE_ASSETS = {
 }
 
 
-def _model_asset(project: sqlmodels.Project, model: sqlmodels.Model) -> dg.AssetsDefinition:
+def _deps(model: sqlmodels.Model) -> list[dg.AssetKey]:
     deps = [dg.AssetKey(r) for r in model.refs]
     for src in model.sources:
         if src not in SOURCE_ASSETS:
             raise sqlmodels.ModelError(f"{model.path}: source{src} is not written by any asset (add it to SOURCE_ASSETS)")
         deps.append(dg.AssetKey(SOURCE_ASSETS[src]))
+    return list(dict.fromkeys(deps))
 
-    @dg.asset(
-        name=model.name,
-        description=model.description,
-        deps=list(dict.fromkeys(deps)),
-        group_name="models",
-        kinds={"duckdb", "sql"},
-        partitions_def=daily_partitions,
-        pool=POOL,
-        metadata={"sql_file": str(model.path.relative_to(sqlmodels.PROJECT_ROOT)), "materialized": model.materialized},
-    )
-    def _build(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        with warehouse.open() as con:
-            res = sqlmodels.build_model(con, project, model.name)
-            if res.status != "ok":
-                raise dg.Failure(description=res.error)
-            cur = con.execute(f'SELECT * FROM "{model.name}" LIMIT 10')
-            cols = [d[0] for d in cur.description]
-            preview = cur.fetchall()
-            key_result = extra_metadata(model.name, con)
-        meta = {"build_seconds": round(res.seconds, 3), "preview": dg.MetadataValue.md(markdown_table(cols, preview)), **key_result}
-        if res.rows is not None:
-            meta["dagster/row_count"] = res.rows
-        return dg.MaterializeResult(metadata=meta)
 
-    return _build
+def _metadata(con, model: sqlmodels.Model, res: sqlmodels.BuildResult) -> dict:
+    cur = con.execute(f'SELECT * FROM "{model.name}" LIMIT 10')
+    cols = [d[0] for d in cur.description]
+    preview = cur.fetchall()
+    meta = {
+        "build_seconds": round(res.seconds, 3),
+        "preview": dg.MetadataValue.md(markdown_table(cols, preview)),
+        **extra_metadata(model.name, con),
+    }
+    if res.rows is not None:
+        meta["dagster/row_count"] = res.rows
+    return meta
 
 
 def model_assets() -> list[dg.AssetsDefinition]:
+    """Every SQL model as its own asset (key, deps, description from the file), built by one step.
+
+    One multi-asset keeps the daily run fast (one connection, one step instead of one per
+    model) while each model stays a separate asset in the graph: materialising a subset
+    builds just those models, in dependency order, each in its own transaction.
+    """
     project = sqlmodels.load_project()
-    return [_model_asset(project, project.models[n]) for n in project.order]
+    specs = [
+        dg.AssetSpec(
+            key=name,
+            description=project.models[name].description,
+            deps=_deps(project.models[name]),
+            group_name="models",
+            kinds={"duckdb", "sql"},
+            partitions_def=daily_partitions,
+            metadata={
+                "sql_file": str(project.models[name].path.relative_to(sqlmodels.PROJECT_ROOT)),
+                "materialized": project.models[name].materialized,
+            },
+            skippable=True,
+        )
+        for name in project.order
+    ]
+
+    @dg.multi_asset(name="sql_models", specs=specs, can_subset=True, partitions_def=daily_partitions, pool=POOL)
+    def sql_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        selected = {k.to_user_string() for k in context.selected_asset_keys}
+        failed: dict[str, str] = {}
+        with warehouse.open() as con:
+            for name in project.order:
+                if name not in selected:
+                    continue
+                model = project.models[name]
+                bad = [r for r in model.refs if r in failed]
+                if bad:
+                    failed[name] = f"skipped: upstream {', '.join(bad)} failed"
+                    continue
+                res = sqlmodels.build_model(con, project, name)
+                if res.status != "ok":
+                    failed[name] = res.error or "failed"
+                    context.log.error(f"model {name} failed, its previous version is kept: {res.error}")
+                    continue
+                yield dg.MaterializeResult(asset_key=name, metadata=_metadata(con, model, res))
+        if failed:
+            raise dg.Failure(
+                description="; ".join(f"{k}: {v}" for k, v in failed.items()),
+                metadata={"failed_models": ", ".join(failed)},
+            )
+
+    return [sql_models]
