@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# The Dagster UI's instance (runs, materialisations, schedules).  `make run` records its run there
+# only when DAGSTER_HOME is set in the environment; otherwise it runs on an in-memory instance.
+DEV_DAGSTER_HOME := $(if $(DAGSTER_HOME),$(DAGSTER_HOME),$(CURDIR)/data/dagster_home)
 
 .PHONY: install run test dev validate bench clean
 
@@ -27,11 +29,11 @@ test: $(STAMP)
 
 ## Start the Dagster UI.
 dev: $(STAMP)
-	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
-	$(BIN)/dagster dev -w workspace.yaml
+	mkdir -p $(DEV_DAGSTER_HOME) && cp -n dagster.yaml $(DEV_DAGSTER_HOME)/dagster.yaml || true
+	DAGSTER_HOME=$(DEV_DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 validate: $(STAMP)
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	DAGSTER_HOME=$(DEV_DAGSTER_HOME) $(BIN)/dagster definitions validate -w workspace.yaml
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_daily.py

@@ -71,8 +71,14 @@ def _backfill(con, sources, as_of: date, folder: Path, archive_dir: Path | None)
     if not folder.is_dir():
         raise UsageError(f"{folder}: price backfill folder not found (prices.backfill in spendwatch.toml)")
     at = _observed_at(as_of)
-    # Catalogs are cross-checks of today's prices, never history to price usage with.
-    chosen = [s for s in sources if not s.catalog and (folder / f"{s.source_id}.{s.extension}").exists()]
+    # Catalogs are cross-checks of today's prices, never history to price usage with.  A source that
+    # already has history was backfilled (or observed) before: history is never rewritten, so skip it
+    # without even parsing the capture.
+    seen = {r[0] for r in con.execute("SELECT DISTINCT source_id FROM price_fetches WHERE status = 'ok'").fetchall()}
+    chosen = [
+        s for s in sources
+        if not s.catalog and s.source_id not in seen and (folder / f"{s.source_id}.{s.extension}").exists()
+    ]
     outcomes = fetch_all(chosen, "snapshot", snapshot_dir=folder, fetched_at=at)
     results = []
     for o in outcomes:

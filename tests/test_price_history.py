@@ -252,7 +252,7 @@ def test_backfill_applies_once_and_never_rewrites(con, tmp_path):
     assert con.execute("SELECT min(valid_from) FROM price_history").fetchone()[0] == datetime(2026, 9, 1)
     rows = con.execute("SELECT count(*) FROM price_history").fetchone()[0]
     again = operations.refresh_prices(con, mode="offline", source_ids=["runpod_serverless"], backfills=[(date(2026, 9, 1), captures)])
-    assert [r.status for r in again.backfilled] == ["refused"]  # later observations exist: history is not rewritten
+    assert again.backfilled == []  # the source has history: the backfill is skipped, history is not rewritten
     assert con.execute("SELECT count(*) FROM price_history").fetchone()[0] == rows
     # the offline refresh of the same prices extended nothing: one open row per price, opened on 1 September
     assert con.execute("SELECT count(*) FROM price_history WHERE valid_to IS NOT NULL").fetchone()[0] == 0
