@@ -1,4 +1,4 @@
--- Spend per month and team in the reporting currency: by product kind, variable spend (serverless GPU plus hosted APIs), and a projected month-end that runs the month-to-date variable spend at its daily rate over the days with data.
+-- Spend per month and team in the reporting currency: by product kind, variable spend (serverless GPU plus hosted APIs), and a projected month-end that runs the month-to-date variable spend at its daily rate over the days with data: the days of the month up to the latest day any export covers (so a team that spent nothing on some days is not over-projected, and a complete month projects to its actual spend).
 WITH daily AS (
     SELECT charge_month, charge_date, team, product_kind, reporting_currency, amount_reporting
     FROM {{ ref('fct_spend_daily') }}
@@ -17,6 +17,16 @@ monthly AS (
         max(charge_date) FILTER (WHERE product_kind IN ('serverless_gpu', 'hosted_api'))             AS last_data_date
     FROM daily
     GROUP BY ALL
+),
+-- how far into each month the organisation's variable-spend data reaches
+data_through AS (
+    SELECT charge_month AS month, max(charge_date) AS through_date
+    FROM daily WHERE product_kind IN ('serverless_gpu', 'hosted_api')
+    GROUP BY ALL
+),
+m AS (
+    SELECT monthly.*, CAST(day(coalesce(d.through_date, monthly.last_data_date)) AS INTEGER) AS days_elapsed
+    FROM monthly LEFT JOIN data_through d USING (month)
 )
 SELECT
     month,
@@ -32,8 +42,8 @@ SELECT
     CAST(day(last_day(month)) AS INTEGER)                                        AS days_in_month,
     days_with_data,
     last_data_date,
-    CASE WHEN days_with_data > 0 THEN
-        CAST((coalesce(serverless_gpu, 0) + coalesce(hosted_api, 0)) * day(last_day(month)) / days_with_data AS DECIMAL(18, 2))
+    CASE WHEN days_elapsed > 0 THEN
+        CAST((coalesce(serverless_gpu, 0) + coalesce(hosted_api, 0)) * day(last_day(month)) / days_elapsed AS DECIMAL(18, 2))
     END                                                                          AS projected_variable,
-    days_with_data                                                               AS projection_days_used
-FROM monthly
+    days_elapsed                                                                 AS projection_days_used
+FROM m
