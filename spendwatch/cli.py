@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from spendwatch import __version__, alerts_cli
+from spendwatch import __version__, alerts_cli, breakeven_cli
 from spendwatch.errors import SpendwatchError, UsageError
 
 
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser, required=True)
     c = csub.add_parser("check", help="validate the config and print a summary")
     _common(c)
+    breakeven_cli.add_parser(sub)
     alerts_cli.add_parser(sub)
     return parser
 
@@ -389,7 +390,7 @@ def cmd_config(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config, "alerts": alerts_cli.run}
+COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config, "alerts": alerts_cli.run, "breakeven": breakeven_cli.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ SUBCOMMANDS = [
     ["run"], ["prices"], ["prices", "refresh"], ["prices", "sources"], ["prices", "show"], ["prices", "history"],
     ["prices", "changes"], ["prices", "discrepancies"], ["ingest"], ["models"], ["models", "build"], ["models", "list"],
     ["review"], ["config"], ["config", "check"],
-    ["alerts"], ["alerts", "list"], ["alerts", "show"], ["alerts", "ack"], ["alerts", "snooze"], ["alerts", "send"],
+    ["breakeven"], ["alerts"], ["alerts", "list"], ["alerts", "show"], ["alerts", "ack"], ["alerts", "snooze"], ["alerts", "send"],
 ]
 
 
@@ -21,7 +21,7 @@ def test_top_level_help_lists_subcommands(capsys):
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for name in ("run", "prices", "ingest", "models", "review", "config"):
+    for name in ("run", "prices", "ingest", "models", "review", "config", "breakeven", "alerts"):
         assert name in out
 
 
