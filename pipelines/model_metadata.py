@@ -11,6 +11,8 @@ failing the materialization: the model itself was built.
 
 from __future__ import annotations
 
+import os
+
 from typing import Any, Callable
 
 import dagster as dg
@@ -72,7 +74,7 @@ def _team_monthly_spend(con):
         SELECT month, team, variable_spend, NULL AS threshold, currency FROM team_monthly_spend ORDER BY month, team""")
     recs = [dict(zip(cols, r)) for r in rows]
     currency = recs[0]["currency"] if recs else ""
-    if recs:
+    if recs and charts_enabled():
         meta["chart"] = dg.MetadataValue.md(charts.markdown_image(charts.monthly_spend_png(recs, currency),
                                                                   "variable spend per team and month against the threshold"))
     (total,) = con.execute("SELECT sum(total_spend) FROM team_monthly_spend WHERE month = ?", [month]).fetchone()
@@ -92,8 +94,9 @@ def _breakeven(con):
                breakeven_utilisation, serverless_cost, currency
         FROM breakeven WHERE month = ? ORDER BY serverless_cost DESC, team, gpu_class""", [month])
     recs = [dict(zip(cols, r)) for r in rows]
-    meta["chart"] = dg.MetadataValue.md(charts.markdown_image(
-        charts.breakeven_png(recs), "monthly cost against utilisation: serverless, dedicated, break-even and actual"))
+    if charts_enabled():
+        meta["chart"] = dg.MetadataValue.md(charts.markdown_image(
+            charts.breakeven_png(recs), "monthly cost against utilisation: serverless, dedicated, break-even and actual"))
     (n,) = con.execute("SELECT count(*) FROM breakeven WHERE month = ? AND verdict = 'dedicated_cheaper'", [month]).fetchone()
     meta["dedicated_cheaper"] = dg.MetadataValue.int(n)
     return meta
@@ -255,6 +258,12 @@ def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
     ).fetchone()[0] > 0
+
+
+def charts_enabled() -> bool:
+    """Charts cost a second or two to draw; ``spendwatch run`` on an in-memory Dagster instance, whose
+    metadata nobody will see, turns them off with SPENDWATCH_METADATA_CHARTS=0."""
+    return os.environ.get("SPENDWATCH_METADATA_CHARTS", "1") != "0"
 
 
 def extra_metadata(model_name: str, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

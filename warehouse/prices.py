@@ -115,13 +115,19 @@ def apply_outcome(
                 f"({last_at:%Y-%m-%d %H:%M}); history is never rewritten"
             )
             return res
+    # The same payload as the last good one parses to the same prices: nothing can open, change or
+    # close, so only the fetch is recorded (it keeps the source fresh).
+    same_payload = outcome.status == "ok" and last is not None and last[1] == outcome.payload_sha256
     if archive_dir is not None and outcome.payload is not None:
         p = archive_payload(archive_dir, outcome, observed_at)
         res.archive_path = str(p) if p else None
 
     con.execute("BEGIN TRANSACTION")
     try:
-        if outcome.status == "ok":
+        if outcome.status == "ok" and same_payload:
+            keep = [r for r in outcome.records if r.amount > 0]
+            res.records, res.dropped = len(outcome.records), len(outcome.records) - len(keep)
+        elif outcome.status == "ok":
             keep = [r for r in outcome.records if r.amount > 0]
             res.records = len(outcome.records)
             res.dropped = len(outcome.records) - len(keep)
