@@ -51,7 +51,9 @@ def main() -> int:
                                    dict(env, DAGSTER_HOME=str(Path(tmp) / "dagster_home")))
         print(f"dagster definitions validate:          wall {vwall:6.2f} s   peak RSS {vrss:7.1f} MiB   exit {vrc}")
         target = 10.0
-        print(f"target: daily run under {target:.0f} s wall -> {'met' if max(wall, wall2) < target else 'NOT met'}")
+        print(f"target: the daily run under {target:.0f} s wall -> {'met' if wall2 < target else 'NOT met'} ({wall2:.2f} s);"
+              f" the first run on an empty warehouse (FX history, price backfill, every export) "
+              f"{'also meets it' if wall < target else f'does not ({wall:.2f} s)'}")
         return 0 if rc == rc2 == vrc == 0 else 1
 
 
