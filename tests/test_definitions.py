@@ -102,3 +102,19 @@ def test_a_subset_of_models_builds_only_those(tmp_path, monkeypatch):
     )
     assert result.success
     assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["stg_line_items"]
+
+
+def test_the_summary_is_the_jobs_last_asset():
+    """Every other step of the daily job is upstream of team_spend_summary (the SQL models run as one step)."""
+    graph = defs.resolve_asset_graph()
+    summary = dg.AssetKey("team_spend_summary")
+    upstream, stack = set(), [summary]
+    while stack:
+        for parent in graph.get(stack.pop()).parent_keys:
+            if parent not in upstream:
+                upstream.add(parent)
+                stack.append(parent)
+    models = set(load_project().models)
+    others = {k for k in graph.get_all_asset_keys() if k != summary and k.to_user_string() not in models}
+    assert others <= upstream
+    assert upstream & {dg.AssetKey(m) for m in models}  # the models' step runs before it

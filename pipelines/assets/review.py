@@ -13,7 +13,7 @@ from warehouse import queries
     kinds={"duckdb"},
     partitions_def=daily_partitions,
     pool=POOL,
-    deps=["team_monthly_spend", "threshold_flags"],
+    deps=["team_monthly_spend", "threshold_flags", "alerts"],  # the job's last asset
 )
 def team_spend_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Each team's spend, threshold and status for the latest month with data, logged one line per team."""
