@@ -94,6 +94,34 @@ def _fake_stage(con, path: Path) -> int:
     return con.execute("SELECT count(*) FROM stage_lines").fetchone()[0]
 
 
+FAKE_TYPES = ("{BillingAccountId: 'VARCHAR', SubAccountId: 'VARCHAR', ResourceId: 'VARCHAR', Tags: 'JSON', "
+              "x_provider: 'VARCHAR', x_project_id: 'VARCHAR', x_workspace_id: 'VARCHAR', x_api_key_id: 'VARCHAR', "
+              "x_endpoint_id: 'VARCHAR', BilledCost: 'DECIMAL(18,6)', x_natural_key: 'VARCHAR'}")
+DIRECT_COLUMNS = (*FAKE_COLUMNS, "BillingCurrency", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd",
+                  "x_product_kind", "x_source_row")
+
+
+def _fake_direct_stage(con, path: Path, lines=None) -> int:
+    """The same lines as _fake_stage, handed to the framework's direct sink (a line with a
+    null x_natural_key is rejected, with the reason given in its ``ResourceId``)."""
+    cols = ", ".join(FAKE_COLUMNS)
+    select = (f"SELECT {cols}, 'USD' AS BillingCurrency, 'Usage' AS ChargeCategory, "
+              "TIMESTAMP '2026-10-01' AS ChargePeriodStart, TIMESTAMP '2026-10-02' AS ChargePeriodEnd, "
+              "'other' AS x_product_kind, CAST(row_number() OVER () AS INTEGER) AS x_source_row "
+              f"FROM read_json($path, columns = {FAKE_TYPES})")
+    n = lines.insert(select, {"path": str(path)}, DIRECT_COLUMNS)
+    con.execute(
+        "INSERT INTO stage_rejects SELECT r.x_source_row, 'x_natural_key', s.ResourceId, NULL FROM stage_rejected r "
+        f"JOIN (SELECT CAST(row_number() OVER () AS INTEGER) AS rn, ResourceId FROM read_json(?, columns = {FAKE_TYPES})) s "
+        "ON s.rn = r.x_source_row WHERE s.ResourceId <> 'no reason'",
+        [str(path)],
+    )
+    return n
+
+
+STAGES = {"staged": _fake_stage, "direct": _fake_direct_stage}
+
+
 def fake_module(name: str = "fake_lines", stage=_fake_stage, sniff=lambda path, head: False, priority: int = 0):
     m = types.ModuleType(name)
     m.FORMAT = name
@@ -404,6 +432,68 @@ def test_loader_that_both_loads_and_rejects_a_row_is_refused(con, tmp_path, with
         ingest_file(con, write_lines(tmp_path, "one", [{}]), org([]), fmt="both")
 
 
+def test_direct_loader_rejects_are_recorded_and_kept_out(con, tmp_path, with_fake_loaders):
+    with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
+    p = write_lines(tmp_path, "three", [{}, {"x_natural_key": None, "ResourceId": "BilledCost is not a number"}, {}])
+    r = ingest_file(con, p, org([]), fmt="direct")
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 2, 1)
+    assert r.totals == {"USD": Decimal("2.00")}  # 1.00 on each loaded line
+    assert con.execute("SELECT x_source_row, x_natural_key, x_source_format FROM billing_line_items "
+                       "ORDER BY 1").fetchall() == [(1, "three-1", "direct"), (3, "three-3", "direct")]
+    assert con.execute("SELECT row_number, reason FROM ingest_rejects").fetchall() == [(2, "BilledCost is not a number")]
+    assert con.execute("SELECT rows_read, rows_loaded, rows_rejected FROM ingested_files").fetchone() == (3, 2, 1)
+
+
+def test_direct_loader_that_drops_a_row_without_a_reason_is_refused(con, tmp_path, with_fake_loaders):
+    with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
+    p = write_lines(tmp_path, "two", [{}, {"x_natural_key": None, "ResourceId": "no reason"}])
+    with pytest.raises(SpendwatchError, match="row 2 was rejected by the loader without a reason"):
+        ingest_file(con, p, org([]), fmt="direct")
+    assert snapshot(con) == {"lines": [], "files": [], "rejects": []}
+
+
+def test_direct_loader_that_both_loads_and_rejects_a_row_is_refused(con, tmp_path, with_fake_loaders):
+    def both(c, path, lines):
+        n = _fake_direct_stage(c, path, lines)
+        c.execute("INSERT INTO stage_rejects VALUES (1, 'BilledCost', 'bad', 'x')")
+        return n
+
+    with_fake_loaders(fake_module("both", stage=both))
+    with pytest.raises(SpendwatchError, match="row 1 was both loaded and rejected"):
+        ingest_file(con, write_lines(tmp_path, "one", [{}]), org([]), fmt="both")
+
+
+def test_direct_loader_that_loses_rows_or_inserts_twice_is_refused(con, tmp_path, with_fake_loaders):
+    def lossy(c, path, lines):
+        return _fake_direct_stage(c, path, lines) + 1
+
+    def twice(c, path, lines):
+        _fake_direct_stage(c, path, lines)
+        return _fake_direct_stage(c, path, lines)
+
+    with_fake_loaders(fake_module("lossy", stage=lossy), fake_module("twice", stage=twice))
+    p = write_lines(tmp_path, "two", [{}, {}])
+    with pytest.raises(SpendwatchError, match="read 3 rows but staged 2 and rejected 0"):
+        ingest_file(con, p, org([]), fmt="lossy")
+    with pytest.raises(SpendwatchError, match="inserted its lines twice"):
+        ingest_file(con, p, org([]), fmt="twice")
+    assert snapshot(con) == {"lines": [], "files": [], "rejects": []}
+
+
+def test_direct_loader_restatement_replaces_earlier_rows(con, tmp_path, with_fake_loaders):
+    with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
+    ingest_file(con, write_lines(tmp_path, "a", [{}, {}, {}]), org([]), fmt="direct")  # keys a-1, a-2, a-3
+    # A later delivery restating a-2 and a-3 (a-3 twice: duplicates inside one file stay) and a new line.
+    again = [{"x_natural_key": "a-2", "BilledCost": "2.00"}, {"x_natural_key": "a-3"}, {"x_natural_key": "a-3"},
+             {"x_natural_key": "b-4", "BilledCost": "5.00"}]
+    r = ingest_file(con, write_lines(tmp_path, "b", again), org([]), fmt="direct")
+    assert (r.rows_loaded, r.rows_replaced) == (4, 2)
+    assert sorted(con.execute("SELECT x_natural_key, BilledCost FROM billing_line_items").fetchall()) == [
+        ("a-1", Decimal("1.000000")), ("a-2", Decimal("2.000000")), ("a-3", Decimal("1.000000")),
+        ("a-3", Decimal("1.000000")), ("b-4", Decimal("5.000000"))]
+    assert con.execute("SELECT rows_replaced FROM ingested_files ORDER BY ingested_at").fetchall() == [(0,), (2,)]
+
+
 def test_settings_are_restored_and_memory_limit_never_raised(con, sample_config):
     con.execute("SET memory_limit = '300MB'")
     con.execute("SET preserve_insertion_order = false")
@@ -420,8 +510,9 @@ def attributed(con) -> list[tuple]:
     return con.execute("SELECT x_natural_key, x_team, x_attribution_rule FROM billing_line_items ORDER BY x_source_row").fetchall()
 
 
-def test_each_match_kind_attributes_its_lines(con, tmp_path, with_fake_loaders):
-    with_fake_loaders(fake_module())
+@pytest.mark.parametrize("staging", ["staged", "direct"])  # the join and the inline CASE agree
+def test_each_match_kind_attributes_its_lines(con, tmp_path, with_fake_loaders, staging):
+    with_fake_loaders(fake_module(stage=STAGES[staging]))
     cfg = org([
         {"match": "account", "value": "270614958332", "team": "platform"},          # 0
         {"match": "project", "value": "proj_assistant", "team": "assistant"},       # 1
@@ -463,8 +554,9 @@ def test_each_match_kind_attributes_its_lines(con, tmp_path, with_fake_loaders):
     ]
 
 
-def test_first_matching_rule_wins_and_provider_restricts(con, tmp_path, with_fake_loaders):
-    with_fake_loaders(fake_module())
+@pytest.mark.parametrize("staging", ["staged", "direct"])  # the join and the inline CASE agree
+def test_first_matching_rule_wins_and_provider_restricts(con, tmp_path, with_fake_loaders, staging):
+    with_fake_loaders(fake_module(stage=STAGES[staging]))
     cfg = org([
         {"match": "project", "provider": "anthropic", "value": "proj_x", "team": "search"},  # 0
         {"match": "tag", "tag_key": "team", "provider": "openai"},                           # 1
@@ -486,8 +578,9 @@ def test_first_matching_rule_wins_and_provider_restricts(con, tmp_path, with_fak
     ]
 
 
-def test_no_rules_leaves_every_line_unallocated_and_loaded(con, tmp_path, with_fake_loaders):
-    with_fake_loaders(fake_module())
+@pytest.mark.parametrize("staging", ["staged", "direct"])  # the join and the inline CASE agree
+def test_no_rules_leaves_every_line_unallocated_and_loaded(con, tmp_path, with_fake_loaders, staging):
+    with_fake_loaders(fake_module(stage=STAGES[staging]))
     r = ingest_file(con, write_lines(tmp_path, "lines", [{}, {"Tags": {"team": "vision"}}]), org([]), fmt="fake_lines")
     assert r.rows_loaded == 2
     assert [t for _, t, _ in attributed(con)] == [UNALLOCATED, UNALLOCATED]

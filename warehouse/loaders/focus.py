@@ -2,7 +2,13 @@
 
 AWS, Azure, GCP and OCI export FOCUS natively; LiteLLM exports FOCUS 1.2 Parquet.
 The file is read with DuckDB (``read_csv`` with every column as text, or
-``read_parquet``) and validated in SQL.  Real exports are dirty, so this loader accepts:
+``read_parquet``) and validated in SQL, in one pass that inserts the lines straight
+into billing_line_items (the framework's direct path, see ``warehouse.ingest.LineSink``);
+the file is read a second time only for the rows that fail a check, to record why.
+The common spellings take cheap paths (an ISO ``...T...Z`` time is cast directly; the
+few provider names, currencies and charge categories of the first rows are looked up)
+that give exactly what the full cleaning rules give.  Real exports are dirty, so this
+loader accepts:
 
 * the literal ``NULL`` / ``null`` and blank cells as empty;
 * dates with a space instead of ``T``, without ``Z`` (read as UTC), with an offset
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +47,11 @@ import duckdb
 from warehouse.ingest import (
     GZIP_MAGIC,
     ISO_4217_CODES,
+    LineSink,
     clean_sql,
     decimal_sql,
     in_set_sql,
-    keeps_row_order,
+    lazy_sql,
     provider_id_sql,
     quote_ident,
     symbol_mismatch_sql,
@@ -181,6 +189,11 @@ def sniff(path: Path, head: bytes) -> bool:
 
 # --------------------------------------------------------------------------- staging
 
+# Values memoised from the first rows of a CSV (see _Memo): how many rows are sampled, and
+# at most how many of their most frequent values per column are looked up (a CASE per row).
+SAMPLE_ROWS = 2048
+MEMO_VALUES = 8
+
 
 def _source_sql(path: Path) -> tuple[str, dict[str, object], str]:
     """The DuckDB relation that reads the file, its parameters, and 'csv' or 'parquet'.
@@ -197,18 +210,27 @@ def _source_sql(path: Path) -> tuple[str, dict[str, object], str]:
     return rel, {"path": str(path), "compression": compression}, "csv"
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Validate every row of a FOCUS file into stage_lines / stage_rejects; return the number of data rows."""
+@dataclass(frozen=True)
+class _Source:
+    """One opened export: its raw cells with row numbers, parameters, column map and first rows."""
+
+    rows: str  # SELECT rn, r_<Column> for every stored column
+    params: dict[str, object]
+    cmap: ColumnMap
+    sample: list[dict[str, object]]  # the first SAMPLE_ROWS rows of the file, by header
+
+
+def _open(con: duckdb.DuckDBPyConnection, path: Path) -> _Source:
+    """Read the header (and the first rows) and build the numbered relation of the raw cells."""
     rel, params, kind = _source_sql(path)
     try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()
+        cur = con.execute(f"SELECT * FROM {rel} LIMIT {SAMPLE_ROWS}", params)
+        names = [d[0] for d in cur.description]
+        types = {d[0]: str(d[1]).upper() for d in cur.description}
+        head = cur.fetchall()
     except duckdb.Error as e:
         raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {str(e).strip().splitlines()[0]}") from None
-    types = {name: str(dtype).upper() for name, dtype, *_ in described}
-    cmap = map_columns(list(types))
-    (already,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
-    if already:
-        raise RuntimeError("focus.stage needs an empty stage_lines (call create_stage_tables first)")
+    cmap = map_columns(names)
 
     def raw(col: str) -> str:
         """The source cell as text, NULL when the column is absent."""
@@ -221,69 +243,98 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         text = f"CAST(to_json({ident}) AS VARCHAR)" if dtype.startswith(("MAP", "STRUCT")) else f"CAST({ident} AS VARCHAR)"
         return clean_sql(text)
 
-    src_cols = ", ".join(f"{raw(c)} AS {quote_ident('r_' + c)}" for c in STORED)
-    checks = _checks(cmap)
-    sql_params = dict(params)
-    # The currency check is a set lookup: done once per distinct code after the pass
-    # (a per-row test against ~180 codes costs more than parsing the row).
-    row_checks = [c for c in checks if c[2] != CURRENCY_REASON]
-    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in row_checks) or "true"
+    cells = ", ".join(f"{raw(c)} AS {_r(c)}" for c in STORED)
+    if kind == "parquet" and "file_row_number" not in {n.lower() for n in names}:
+        # Parquet knows its row numbers: the scan stays parallel.
+        rows = f"SELECT CAST(file_row_number + 1 AS INTEGER) AS rn, {cells} FROM read_parquet($path, file_row_number = true)"
+    else:  # WITH ORDINALITY numbers the data rows in file order (the scan runs on one thread)
+        rows = f"SELECT CAST(ordinality AS INTEGER) AS rn, {cells} FROM {rel} WITH ORDINALITY"
+    sample = [dict(zip([d[0] for d in cur.description], r)) for r in head] if kind == "csv" else []
+    return _Source(rows, params, cmap, sample)
 
-    def parsed(with_row_numbers: bool) -> str:
-        rn = "CAST(ordinality AS INTEGER)" if with_row_numbers else "CAST(NULL AS INTEGER)"
-        src = f"SELECT {rn} AS rn, {src_cols} FROM {rel}{' WITH ORDINALITY' if with_row_numbers else ''}"
-        return f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in _parsed_exprs())} FROM ({src}) s"
 
-    # 1. One pass over the file: every row into stage_lines, each cell parsed once (no
-    #    WHERE, so DuckDB cannot push the checks below the parsing and evaluate it twice).
-    #    A row that fails a check is marked by a NULL x_natural_key.
+@dataclass(frozen=True)
+class _Memo:
+    """Results of an expensive per-cell expression, worked out once for the values the first rows show.
+
+    A cloud bill repeats a handful of provider names, currencies and charge categories
+    on millions of rows.  ``sql`` looks the cell up among those values (their results
+    computed by DuckDB with the very same expression, passed as parameters) and only
+    evaluates the expression for other cells, so the result is the same for every cell.
+    """
+
+    sql: str
+    params: dict[str, object]
+
+
+def _memo(con: duckdb.DuckDBPyConnection, name: str, cell: str, values: list[str], body: str) -> _Memo:
+    """Memoise ``body`` (an SQL expression of ``cell``) over ``values``; ``name`` prefixes the parameters."""
+    full = lazy_sql(cell, body.replace("{cell}", "cell"))
+    vals = sorted(v for v, _ in Counter(v for v in values if isinstance(v, str)).most_common(MEMO_VALUES))
+    if not vals:
+        return _Memo(body.replace("{cell}", cell), {})
+    results = con.execute(
+        f"SELECT v, {body.replace('{cell}', 'v')} FROM unnest(CAST($vals AS VARCHAR[])) t(v) ORDER BY v", {"vals": vals}
+    ).fetchall()
+    params: dict[str, object] = {}
+    whens = []
+    for i, (v, result) in enumerate(results):
+        params[f"{name}_v{i}"], params[f"{name}_r{i}"] = v, result
+        whens.append(f"WHEN ${name}_v{i} THEN ${name}_r{i}")
+    return _Memo(f"CASE {cell} {' '.join(whens)} ELSE {full} END", params)
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path, lines: LineSink | None = None) -> int:
+    """Validate every row of a FOCUS file into billing lines and rejects; return the number of data rows.
+
+    With ``lines`` (the framework's direct sink) the rows go straight into
+    billing_line_items in one pass over the file; without, into ``stage_lines``.
+    Either way a row failing a check has a NULL x_natural_key, and only then is the
+    file read again for those rows, writing one ``stage_rejects`` row per failed check
+    with its raw cell.
+    """
+    src = _open(con, path)
+    (already,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
+    if already:
+        raise RuntimeError("focus.stage needs an empty stage_lines (call create_stage_tables first)")
+    parsed, params = _parsed_sql(con, src)
     exprs = dict(_stage_exprs())
+    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in _checks(src.cmap)) or "true"
     exprs["x_natural_key"] = f"CASE WHEN {ok} THEN {exprs['x_natural_key']} END"
-    target = ", ".join(quote_ident(c) for c in exprs)
-    fast = f"INSERT INTO stage_lines ({target}) SELECT {', '.join(exprs.values())} FROM ({parsed(False)}) p"
-    if keeps_row_order(con, fast, sql_params):
-        # Parallel scan; the insert keeps the file's order (the framework runs loaders with
-        # preserve_insertion_order on and the plan has only scans and projections), so the
-        # row ids of the fresh table, contiguous from their minimum, number the data rows.
-        con.execute(fast, sql_params)
-        con.execute(
-            "UPDATE stage_lines SET x_source_row = CAST(rowid - (SELECT min(rowid) FROM stage_lines) + 1 AS INTEGER)"
-        )
-    else:  # WITH ORDINALITY numbers rows whatever the plan, but scans on one thread
-        con.execute(
-            f"INSERT INTO stage_lines ({target}) SELECT {', '.join(exprs.values())} FROM ({parsed(True)}) p", sql_params
-        )
-    codes = [c for (c,) in con.execute(
-        "SELECT DISTINCT BillingCurrency FROM stage_lines WHERE BillingCurrency IS NOT NULL").fetchall()]
-    unknown = sorted(c for c in codes if c not in ISO_4217_CODES)
-    if unknown:
-        con.execute("UPDATE stage_lines SET x_natural_key = NULL WHERE list_contains(?, BillingCurrency)", [unknown])
-    # x_product_kind for the model-API companies, likewise once per distinct provider.
-    hosted = [pr for (pr,) in con.execute("SELECT DISTINCT x_provider FROM stage_lines").fetchall()
-              if pr in HOSTED_API_PROVIDERS]
-    if hosted:
-        con.execute("UPDATE stage_lines SET x_product_kind = 'hosted_api' WHERE list_contains(?, x_provider)", [hosted])
+    select = f"SELECT {', '.join(f'{e} AS {quote_ident(c)}' for c, e in exprs.items())} FROM ({parsed}) p"
+
+    if lines is not None:
+        total = lines.insert(select, params, list(exprs))
+        if lines.rejected:
+            _write_rejects(con, src, parsed, params, "SELECT x_source_row FROM stage_rejected")
+        return total
+    cols = ", ".join(quote_ident(c) for c in exprs)
+    con.execute(f"INSERT INTO stage_lines ({cols}) SELECT {cols} FROM ({select}) s", params)
     total, bad = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE x_natural_key IS NULL) FROM stage_lines"
     ).fetchone()
-    # 2. Only when some rows failed: read those rows again (numbered by ordinality) for
-    #    one reject per failed check with the raw cell, and take them out of stage_lines.
     if bad:
-        structs = ", ".join(
-            f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, "
-            f"v := {quote_ident('r_' + col)}) END"
-            for i, (col, cond, reason) in enumerate(checks)
-        )
-        con.execute(
-            "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
-            "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
-            f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed(True)}) p"
-            "   WHERE rn IN (SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL)"
-            ") ORDER BY rn, e.i",
-            sql_params,
-        )
+        _write_rejects(con, src, parsed, params, "SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL")
         con.execute("DELETE FROM stage_lines WHERE x_natural_key IS NULL")
     return int(total)
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, src: _Source, parsed: str, params: dict[str, object],
+                   rejected_rows: str) -> None:
+    """Read the rejected rows again: one stage_rejects row per failed check, with the raw cell."""
+    checks = _checks(src.cmap)
+    structs = ", ".join(
+        f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, v := {_r(col)}) END"
+        for i, (col, cond, reason) in enumerate(checks)
+    )
+    con.execute(
+        "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
+        "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
+        f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p"
+        f"   WHERE rn IN ({rejected_rows})"
+        ") ORDER BY rn, e.i",
+        params,
+    )
 
 
 def _r(col: str) -> str:
@@ -294,23 +345,64 @@ def _p(col: str) -> str:
     return quote_ident("p_" + col)
 
 
-def _parsed_exprs() -> list[tuple[str, str]]:
-    """Typed values computed from the raw cells r_<Column>, as p_<name>."""
-    out: list[tuple[str, str]] = [("p_currency", f"upper(trim({_r('BillingCurrency')}))")]
+# An ISO 8601 UTC time in the one spelling most exports use, e.g. 2026-10-01T00:00:00Z.
+_ISO_Z = "____-__-__T__:__:__Z"
+
+
+def _timestamp(cell: str) -> str:
+    """SQL for a raw date/time cell as a UTC TIMESTAMP (``timestamp_sql`` of the trimmed cell).
+
+    A cell in the common ``2026-10-01T00:00:00Z`` shape starting with a digit has nothing
+    to trim and is exactly what ``timestamp_sql``'s first branch casts, so it is cast
+    straight away; any other cell takes the full rules.
+    """
+    return (f"CASE WHEN {cell} LIKE '{_ISO_Z}' AND ascii({cell}) BETWEEN 48 AND 57 THEN TRY_CAST({cell} AS TIMESTAMP) "
+            f"ELSE {lazy_sql(f'trim({cell})', timestamp_sql('cell'))} END")
+
+
+def _tags_object(cell: str) -> str:
+    """SQL for the Tags cell as the text of a JSON object, NULL when it is not one.
+
+    A JSON object, or a brace-less ``"k": "v", ...`` list (given its braces); surrounding
+    spaces trimmed.  A cell already written ``{...}`` with nothing around it is only validated.
+    """
+    full = ("CASE WHEN cell IS NULL THEN NULL "
+            "WHEN left(cell, 1) = '{' THEN CASE WHEN json_valid(cell) THEN cell END "
+            "ELSE CASE WHEN json_valid('{' || cell || '}') THEN '{' || cell || '}' END END")
+    return (f"CASE WHEN {cell} LIKE '{{%}}' AND json_valid({cell}) THEN {cell} "
+            f"ELSE {lazy_sql(f'trim({cell})', full)} END")
+
+
+def _parsed_sql(con: duckdb.DuckDBPyConnection, src: _Source) -> tuple[str, dict[str, object]]:
+    """The numbered rows with typed values computed from the raw cells r_<Column>, as p_<name>; and parameters."""
+    params = dict(src.params)
+
+    def sample(col: str) -> list[str]:
+        header = src.cmap.source.get(col)
+        return [row[header] for row in src.sample] if header else []
+
+    def memo(name: str, col: str, body: str) -> str:
+        m = _memo(con, name, _r(col), sample(col), body)
+        params.update(m.params)
+        return m.sql
+
+    out: list[tuple[str, str]] = [
+        ("p_currency", memo("m_cur", "BillingCurrency", "upper(trim({cell}))")),
+        ("p_currency_ok", memo("m_iso", "BillingCurrency", in_set_sql("upper(trim({cell}))", ISO_4217_CODES))),
+    ]
     for c, t in {**MONEY, **QUANTITIES}.items():
         currency = _r("BillingCurrency") if c in MONEY else None
-        out.append((f"p_{c}", decimal_sql(_r(c), t, currency_expr=f"upper(trim({_r('BillingCurrency')}))" if currency else None)))
+        out.append((f"p_{c}", decimal_sql(_r(c), t, currency_expr=currency)))
     for c in TIMESTAMPS:
-        out.append((f"p_{c}", timestamp_sql(f"trim({_r(c)})")))
+        out.append((f"p_{c}", _timestamp(_r(c))))
     whens = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in CHARGE_CATEGORIES)
-    out.append(("p_ChargeCategory", f"CASE lower(trim({_r('ChargeCategory')})) {whens} END"))
-    tags = f"trim({_r('Tags')})"
-    obj = (f"CASE WHEN {_r('Tags')} IS NULL THEN NULL "
-           f"WHEN left({tags}, 1) = '{{' THEN CASE WHEN json_valid({tags}) THEN {tags} END "
-           f"ELSE CASE WHEN json_valid('{{' || {tags} || '}}') THEN '{{' || {tags} || '}}' END END")
-    out.append(("p_tags_obj", obj))
-    out.append(("p_provider", provider_id_sql(_r("ServiceProviderName"))))
-    return out
+    out.append(("p_ChargeCategory", memo("m_cat", "ChargeCategory", f"CASE lower(trim({{cell}})) {whens} END")))
+    out.append(("p_tags_obj", _tags_object(_r("Tags"))))
+    out.append(("p_provider", memo("m_prov", "ServiceProviderName", provider_id_sql("{cell}"))))
+    out.append(("p_hosted", memo("m_host", "ServiceProviderName",
+                                 in_set_sql(provider_id_sql("{cell}"), HOSTED_API_PROVIDERS))))
+    sql = f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in out)} FROM ({src.rows}) s"
+    return sql, params
 
 
 def _stage_exprs() -> list[tuple[str, str]]:
@@ -322,9 +414,11 @@ def _stage_exprs() -> list[tuple[str, str]]:
         exprs[c] = _p(c)
     exprs["Tags"] = _trimmed_tags("p_tags_obj")
     exprs["x_provider"] = provider
-    # (lines of the HOSTED_API_PROVIDERS are set to hosted_api after the pass, see stage)
+    # hosted_api: the model-API companies (HOSTED_API_PROVIDERS), or an "AI and Machine
+    # Learning" line priced in tokens; everything else in a cloud bill is 'other'.
     exprs["x_product_kind"] = (
-        f"CASE WHEN {_r('ServiceCategory')} = 'AI and Machine Learning' AND "
+        f"CASE WHEN {_p('hosted')} THEN 'hosted_api' "
+        f"WHEN {_r('ServiceCategory')} = 'AI and Machine Learning' AND "
         f"(lower({_r('PricingUnit')}) LIKE '%token%' OR lower({_r('ConsumedUnit')}) LIKE '%token%') THEN 'hosted_api' "
         "ELSE 'other' END"
     )
@@ -334,7 +428,7 @@ def _stage_exprs() -> list[tuple[str, str]]:
                  f"coalesce({_r('SkuPriceId')}, {_r('SkuId')})", _p("ChargeCategory"), _r("ChargeClass"),
                  _r("ChargeDescription"), f"epoch_us({_p('ChargePeriodStart')})", f"epoch_us({_p('ChargePeriodEnd')})"]
     exprs["x_natural_key"] = "'focus:' || md5(concat(" + ", chr(31), ".join(key_parts) + "))"
-    exprs["x_source_row"] = "rn"  # NULL in the parallel pass, numbered afterwards
+    exprs["x_source_row"] = "rn"
     return list(exprs.items())
 
 
@@ -381,8 +475,7 @@ def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
                       f"THEN '{c} is out of range' ELSE '{c} is not a number' END")
             out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL", reason))
     if "BillingCurrency" in present:
-        out.append(("BillingCurrency", f"{r('BillingCurrency')} IS NOT NULL AND NOT {in_set_sql(p('currency'), ISO_4217_CODES)}",
-                    CURRENCY_REASON))
+        out.append(("BillingCurrency", f"{r('BillingCurrency')} IS NOT NULL AND NOT p_currency_ok", CURRENCY_REASON))
     if "ChargeCategory" in present:
         out.append(("ChargeCategory", f"{r('ChargeCategory')} IS NOT NULL AND {p('ChargeCategory')} IS NULL",
                     f"'invalid ChargeCategory (expected {', '.join(CHARGE_CATEGORIES)})'"))
