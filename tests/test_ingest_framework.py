@@ -480,6 +480,35 @@ def test_direct_loader_that_loses_rows_or_inserts_twice_is_refused(con, tmp_path
     assert snapshot(con) == {"lines": [], "files": [], "rejects": []}
 
 
+def test_direct_loader_that_numbers_a_row_twice_is_refused(con, tmp_path, with_fake_loaders):
+    # billing_line_items has no index on x_line_id (migration 006), so the framework itself
+    # must refuse a loader whose row numbers repeat: two lines would share one line id.
+    def repeats(c, path, lines):
+        select = (f"SELECT {', '.join(FAKE_COLUMNS)}, 'USD' AS BillingCurrency, 'Usage' AS ChargeCategory, "
+                  "TIMESTAMP '2026-10-01' AS ChargePeriodStart, TIMESTAMP '2026-10-02' AS ChargePeriodEnd, "
+                  "'other' AS x_product_kind, CAST(7 AS INTEGER) AS x_source_row "
+                  f"FROM read_json($path, columns = {FAKE_TYPES})")
+        return lines.insert(select, {"path": str(path)}, DIRECT_COLUMNS)
+
+    with_fake_loaders(fake_module("repeats", stage=repeats))
+    with pytest.raises(SpendwatchError, match="numbered row 7 more than once"):
+        ingest_file(con, write_lines(tmp_path, "two", [{}, {}]), org([]), fmt="repeats")
+    assert snapshot(con) == {"lines": [], "files": [], "rejects": []}
+
+
+def test_a_file_whose_hash_prefix_clashes_with_an_ingested_one_is_refused(con, sample_config, tmp_path, monkeypatch):
+    # Line ids are the first 16 hex digits of the file's sha256 and the row; two different
+    # files sharing those 16 digits (odds ~n^2/2^65) would give two lines one id.
+    first = ingest_file(con, AWS, sample_config)
+    other = edited_copy(AZURE, tmp_path / "azure.csv", "2026", "2026")
+    real = ingest.file_sha256
+    monkeypatch.setattr(ingest, "file_sha256", lambda p: first.file_hash[:16] + "0" * 48 if p == other else real(p))
+    before = snapshot(con)
+    with pytest.raises(SpendwatchError, match="sha256 starts like that of the ingested .*aws_focus_1.2_2026-10.csv"):
+        ingest_file(con, other, sample_config)
+    assert snapshot(con) == before
+
+
 def test_direct_loader_restatement_replaces_earlier_rows(con, tmp_path, with_fake_loaders):
     with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
     ingest_file(con, write_lines(tmp_path, "a", [{}, {}, {}]), org([]), fmt="direct")  # keys a-1, a-2, a-3

@@ -65,9 +65,10 @@ INGEST_MEMORY_LIMIT = "600MB"
 # x_line_id: the first 16 hex digits (64 bits) of the file's sha256, '-', the 1-based
 # source row zero-padded to 10 digits, e.g. "2d711642b726b044-0000000042".  Deterministic
 # and unique per (file, row).  Keys of one file share a prefix and arrive in order, which
-# keeps DuckDB's primary-key index cheap: a random sha256 per line made the index
-# insert ~4x slower on a 2M-row export.  A prefix collision between two different files
-# (odds ~n^2/2^65) fails the ingest on the primary key, it never merges lines.
+# compresses well.  There is no index on it (migration 006): it is unique because a file is
+# ingested once (ingested_files.file_hash is that table's primary key) and its rows are
+# numbered once (checked: check_staged, LineSink.insert), and a file whose hash shares its
+# 16-digit prefix with an ingested file's (odds ~n^2/2^65) is refused.
 LINE_ID_SQL = "left({hash}, 16) || '-' || lpad(CAST({row} AS VARCHAR), 10, '0')"
 
 
@@ -520,6 +521,12 @@ def _ingest_in_transaction(
     """The steps of one ingest; the caller owns the transaction."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     source_file = str(path.resolve())
+    clash = con.execute(
+        "SELECT file_path FROM ingested_files WHERE left(file_hash, 16) = left(?, 16) AND file_hash <> ?",
+        [file_hash, file_hash],
+    ).fetchone()
+    if clash:  # its line ids would repeat the other file's (see LINE_ID_SQL)
+        raise SpendwatchError(f"{path}: its sha256 starts like that of the ingested {clash[0]}; line ids would clash")
     create_stage_tables(con)
     sink = LineSink(con, path, loader.format, source_file, file_hash, now, cfg)
     rows_read = stage_file(con, path, loader, sink)
@@ -641,8 +648,17 @@ class LineSink:
         except duckdb.ConstraintException as e:
             raise SpendwatchError(
                 f"{self.path}: the {self.format} loader's lines break a constraint of billing_line_items "
-                f"(a NULL mandatory value, or an x_source_row that is not unique): {_first_line(e)}"
+                f"(a NULL mandatory value): {_first_line(e)}"
             ) from None
+        # x_line_id (file hash prefix + row) is unique only if the rows are: there is no index
+        # on it (see migration 006), so the loader's numbering is checked here.
+        (duplicate,) = self.con.execute(
+            "SELECT min(x_source_row) FROM (SELECT x_source_row FROM main.billing_line_items "
+            "WHERE x_source_hash = ? GROUP BY x_source_row HAVING count(*) > 1)",
+            [self.file_hash],
+        ).fetchone()
+        if duplicate is not None:
+            raise SpendwatchError(f"{self.path}: the {self.format} loader numbered row {duplicate} more than once")
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE stage_rejected AS SELECT x_source_row FROM main.billing_line_items "
             "WHERE x_source_hash = ? AND x_source_format = ?",

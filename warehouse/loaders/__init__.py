@@ -1,4 +1,4 @@
-"""Export loaders: one module per format, each turning one export file into staged canonical rows.
+"""Export loaders: one module per format, each turning one export file into canonical billed lines.
 
 The contract (the ingest framework in ``warehouse.ingest`` drives it):
 
@@ -9,21 +9,38 @@ The contract (the ingest framework in ``warehouse.ingest`` drives it):
     Decide from the *content* (the first 64 KiB in ``head``, already gunzipped) whether
     this loader reads the file.  Never from the file name alone.
 
-``stage(con, path: Path) -> None``
+``PRIORITY: int`` (optional, default 0)
+    Breaks ties when several loaders' ``sniff`` claim one file: the highest wins, and a
+    tie at the top is a usage error asking for an explicit ``--format``.
+
+``stage(con, path: Path) -> int | None``
     Read the file with DuckDB's native readers (``read_csv``, ``read_json``,
     ``read_parquet``) and INSERT INTO the temp tables the framework created:
 
     * ``stage_lines``: the columns in ``STAGE_COLUMNS`` (all of ``billing_line_items``
       except the ones the framework fills: x_line_id, x_team, x_attribution_rule,
       x_source_format, x_source_file, x_source_hash, x_ingested_at).  ``x_source_row`` is
-      the 1-based data row (or JSON bucket/result ordinal) in the file, and
-      ``x_natural_key`` identifies the charge across re-deliveries (provider + the
-      grouping keys + the period), so an overlapping export replaces instead of adds.
+      the 1-based data row (or JSON bucket/result ordinal) in the file, unique within the
+      file, and ``x_natural_key`` identifies the charge across re-deliveries (provider +
+      the grouping keys + the period), so an overlapping export replaces instead of adds.
     * ``stage_rejects(row_number INTEGER, column_name VARCHAR, reason VARCHAR, raw VARCHAR)``:
       every row that cannot be parsed or fails validation, with the reason.
 
     Every data row of the file ends in exactly one of the two tables
-    (read = loaded + rejected).  Raise ``UnreadableFile`` if the file cannot be read at all.
+    (read = loaded + rejected).  Return the number of data rows read, when the loader
+    knows it, so the framework checks that equation against an independent count
+    (``None``: the framework counts the staged and rejected rows).  Raise
+    ``UnreadableFile`` if the file cannot be read at all.
+
+``stage(con, path: Path, lines: LineSink) -> int | None`` (the direct form)
+    A loader whose ``stage`` takes ``lines`` skips the staged copy: it calls
+    ``lines.insert(select_sql, params, columns)`` once with ONE ``SELECT`` yielding some
+    of the ``STAGE_COLUMNS`` (at least ``x_source_row`` and ``x_natural_key``), and the
+    framework inserts it straight into ``billing_line_items`` with the line id, the team
+    and the provenance.  A row with a NULL ``x_natural_key`` is a reject: after
+    ``insert`` its row numbers are in the temp table ``stage_rejected(x_source_row)``,
+    and the loader writes one ``stage_rejects`` row per failed check for each of them.
+    The same checks, transaction and rollback apply (see ``warehouse.ingest.LineSink``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,42 @@
+"""Schema migrations carry every stored row forward."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from warehouse import db
+from warehouse.ingest import ingest_file
+
+FOCUS = Path(__file__).parent / "fixtures" / "focus"
+
+
+def test_006_drops_the_line_id_index_and_keeps_every_line(tmp_path, monkeypatch, sample_config):
+    path = tmp_path / "w.duckdb"
+    every = db.migrations
+    monkeypatch.setattr(db, "migrations", lambda: [m for m in every() if m.version < 6])
+    con = db.connect(path)  # a warehouse as it was before 006: x_line_id was the primary key
+    ingest_file(con, FOCUS / "aws_focus_1.2_2026-10.csv", sample_config)
+    con.execute("CREATE VIEW lines_by_team AS SELECT x_team, count(*) AS n FROM billing_line_items GROUP BY 1")
+    before = con.execute("SELECT * FROM billing_line_items ORDER BY x_line_id").fetchall()
+    columns = con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+                          "WHERE table_name = 'billing_line_items' ORDER BY column_index").fetchall()
+    assert ("PRIMARY KEY",) in con.execute(
+        "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'billing_line_items'").fetchall()
+    con.close()
+
+    monkeypatch.setattr(db, "migrations", every)
+    con = db.connect(path)
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (6,)
+    assert con.execute("SELECT * FROM billing_line_items ORDER BY x_line_id").fetchall() == before
+    with (FOCUS / "aws_focus_1.2_2026-10.csv").open(newline="", encoding="utf-8-sig") as f:
+        assert len(before) == len(list(csv.DictReader(f)))  # every data row of the fixture
+    assert con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+                       "WHERE table_name = 'billing_line_items' ORDER BY column_index").fetchall() == columns
+    kinds = {k for (k,) in con.execute(
+        "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'billing_line_items'").fetchall()}
+    assert kinds == {"NOT NULL"}
+    assert con.execute("SELECT sum(n) FROM lines_by_team").fetchone() == (len(before),)  # views still bind
+    r = ingest_file(con, FOCUS / "azure_focus_1.0_2026-10.csv", sample_config)  # and ingest goes on
+    assert r.rows_loaded > 0
+    con.close()
