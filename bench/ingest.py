@@ -4,12 +4,16 @@ Generates an AWS-like FOCUS 1.2 CSV (about 0.9 GB at 2M rows) in a temp dir with
 ``COPY``, then measures, each part in its own subprocess so peak RSS is per part:
 
 1. ``ingest_file`` into a fresh warehouse (what ``spendwatch ingest`` runs per file);
-2. plain DuckDB ``CREATE TABLE t AS SELECT * FROM read_csv(...)`` of the same file;
-3. a second ``ingest_file`` of the same file into the same warehouse (skipped by hash).
+2. plain DuckDB ``CREATE TABLE t AS SELECT * FROM read_csv(...)`` of the same file, on
+   every core, and again on one thread (``SET threads = 1``) for a per-core comparison;
+3. a second ``ingest_file`` of the same file into the same warehouse (skipped by hash);
+4. a restatement: the first 10% of the rows again with doubled costs, ingested into that
+   warehouse, replacing exactly those rows.
 
-and prints rows/s, their ratio, peak RSS and the second-ingest time.  The ingested
-warehouse is checked against the file (row count, row numbering, the BilledCost total
-summed by DuckDB straight from the CSV) so a fast but wrong ingest cannot pass.
+and prints rows/s, their ratio, peak RSS, the second-ingest time and the restatement
+time.  The ingested warehouse is checked against the file (row count, row numbering, the
+BilledCost total summed by DuckDB straight from the CSV) and, after the restatement,
+against both files, so a fast but wrong ingest cannot pass.
 
 Each part also reports its CPU seconds and the 1-minute load average when it started:
 on a shared machine the wall-clock ratio moves with the load (plain DuckDB reads the CSV
@@ -116,12 +120,41 @@ def child_ingest(csv_path: str, warehouse: str) -> dict:
     return out
 
 
-def child_plain(csv_path: str, database: str) -> dict:
-    """Plain DuckDB: CREATE TABLE AS SELECT * FROM read_csv on the same file."""
+def child_restate(csv_path: str, restated_path: str, warehouse: str) -> dict:
+    """Ingest the restated rows into the warehouse holding the original; check what replaced what."""
+    sys.path.insert(0, str(ROOT))
+    from spendwatch.config import load_config
+    from warehouse.db import connect
+    from warehouse.ingest import ingest_file
+
+    cfg = load_config(ROOT / "examples" / "spendwatch.toml")
+    con = connect(warehouse)
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = ingest_file(con, restated_path, cfg)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    # Expected: the original's total minus its first rows' costs plus the restated costs,
+    # all summed by DuckDB straight from the two CSV files.
+    (expected,) = con.execute(
+        "SELECT (SELECT sum(CAST(BilledCost AS DECIMAL(38, 6))) FROM read_csv(?, all_varchar = true)) "
+        "- (SELECT sum(CAST(BilledCost AS DECIMAL(38, 6))) FROM (SELECT BilledCost FROM read_csv(?, all_varchar = true) "
+        "   LIMIT ?)) + (SELECT sum(CAST(BilledCost AS DECIMAL(38, 6))) FROM read_csv(?, all_varchar = true))",
+        [csv_path, csv_path, r.rows_read, restated_path],
+    ).fetchone()
+    (total, lines) = con.execute("SELECT sum(BilledCost), count(*) FROM billing_line_items").fetchone()
+    con.close()
+    return {"seconds": seconds, "cpu": cpu, "load": load, "rows": r.rows_loaded, "replaced": r.rows_replaced,
+            "lines": lines, "total_matches": total == expected, "rss_mb": _peak_rss_mb()}
+
+
+def child_plain(csv_path: str, database: str, threads: str = "") -> dict:
+    """Plain DuckDB: CREATE TABLE AS SELECT * FROM read_csv on the same file (optionally on N threads)."""
     import duckdb
 
     con = duckdb.connect(database)
     con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [csv_path])
@@ -147,6 +180,19 @@ def generate(path: Path, rows: int) -> float:
     return time.perf_counter() - t0
 
 
+def generate_restatement(src: Path, dst: Path, rows: int) -> None:
+    """The first ``rows`` rows of ``src`` again, in the same order, with every cost doubled."""
+    import duckdb
+
+    doubled = ", ".join(f"CAST(CAST({c} AS DECIMAL(18, 6)) * 2 AS VARCHAR) AS {c}"
+                        for c in ("BilledCost", "EffectiveCost", "ListCost"))
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * REPLACE ({doubled}) FROM read_csv(?, all_varchar = true) LIMIT ?) TO ? (HEADER, DELIMITER ',')",
+            [str(src), rows, str(dst)],
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000, help="rows in the generated FOCUS export (default 2,000,000)")
@@ -156,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.child:
         mode, *rest = args.child
-        fn = {"ingest": child_ingest, "plain": child_plain}[mode]
+        fn = {"ingest": child_ingest, "plain": child_plain, "restate": child_restate}[mode]
         print(json.dumps(fn(*rest)))
         return 0
 
@@ -179,7 +225,12 @@ def main(argv: list[str] | None = None) -> int:
                 (work / f"plain{i}.duckdb").unlink()
         ing = min(ings, key=lambda r: r["seconds"]) | {"rss_mb": max(r["rss_mb"] for r in ings)}
         plain = min(plains, key=lambda r: r["seconds"]) | {"rss_mb": max(r["rss_mb"] for r in plains)}
+        plain1 = run_child("plain", str(csv_path), str(work / "plain_1thread.duckdb"), "1")
         again = run_child("ingest", str(csv_path), str(work / f"warehouse{args.repeat - 1}.duckdb"))
+        restated_path = work / "focus_2026-10_restated.csv"
+        restated_rows = max(1, args.rows // 10)
+        generate_restatement(csv_path, restated_path, restated_rows)
+        restate = run_child("restate", str(csv_path), str(restated_path), str(work / f"warehouse{args.repeat - 1}.duckdb"))
 
         ing_rps = ing["rows"] / ing["seconds"]
         plain_rps = plain["rows"] / plain["seconds"]
@@ -190,15 +241,22 @@ def main(argv: list[str] | None = None) -> int:
               f"peak RSS {ing['rss_mb']:6.0f} MB  CPU {ing['cpu']:6.1f} s  load {ing['load']:.1f}")
         print(f"plain read_csv   {plain['rows']:>10,} rows  {plain['seconds']:7.2f} s  {plain_rps:>10,.0f} rows/s  "
               f"peak RSS {plain['rss_mb']:6.0f} MB  CPU {plain['cpu']:6.1f} s  load {plain['load']:.1f}")
+        plain1_rps = plain1["rows"] / plain1["seconds"]
+        print(f"plain, 1 thread  {plain1['rows']:>10,} rows  {plain1['seconds']:7.2f} s  {plain1_rps:>10,.0f} rows/s  "
+              f"peak RSS {plain1['rss_mb']:6.0f} MB  CPU {plain1['cpu']:6.1f} s  load {plain1['load']:.1f}")
         print(f"ratio ingest/plain {ratio:.2f} (target >= {TARGET_RATIO}); "
-              f"CPU-time ratio {plain['cpu'] / ing['cpu']:.2f}")
+              f"CPU-time ratio {plain['cpu'] / ing['cpu']:.2f}; against plain on one thread {ing_rps / plain1_rps:.2f}")
         print(f"second ingest    skipped={again['skipped']}  {again['seconds']:.2f} s (target <= {TARGET_SECOND_S} s)  "
               f"peak RSS {again['rss_mb']:.0f} MB")
+        print(f"restatement      {restate['rows']:>10,} rows  {restate['seconds']:7.2f} s  into {args.rows:,} lines: "
+              f"replaced {restate['replaced']:,}, {restate['lines']:,} lines after, BilledCost total "
+              f"{'matches' if restate['total_matches'] else 'DIFFERS FROM'} the two files  peak RSS {restate['rss_mb']:.0f} MB")
         print(f"data check       rows={ing['rows']:,} rejected={ing['rejected']} misnumbered={ing['misnumbered']} "
               f"BilledCost total {ing['total']} {'matches' if ing['total_matches'] else 'DIFFERS FROM'} the file")
         met = (ratio >= TARGET_RATIO, ing["rss_mb"] <= TARGET_RSS_MB, again["skipped"] and again["seconds"] <= TARGET_SECOND_S)
         print(f"targets          ratio {'met' if met[0] else 'MISSED'}, RSS {'met' if met[1] else 'MISSED'}, "
               f"second ingest {'met' if met[2] else 'MISSED'}")
+        ok_data = ok_data and restate["replaced"] == restated_rows and restate["lines"] == args.rows and restate["total_matches"]
         return 0 if ok_data else 1
 
 
