@@ -90,8 +90,8 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def child_ingest(csv_path: str, warehouse: str) -> dict:
-    """Run ingest_file once in this process; check the result against the file."""
+def _timed_ingest(path: str, warehouse: str):
+    """Open the warehouse and ingest one file with the sample org's config; the connection, result and timings."""
     sys.path.insert(0, str(ROOT))
     from spendwatch.config import load_config
     from warehouse.db import connect
@@ -101,9 +101,15 @@ def child_ingest(csv_path: str, warehouse: str) -> dict:
     con = connect(warehouse)
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    r = ingest_file(con, csv_path, cfg)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    out = {"seconds": seconds, "cpu": cpu, "load": load, "rows": r.rows_loaded, "rows_read": r.rows_read,
+    r = ingest_file(con, path, cfg)
+    timing = {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "load": load}
+    return con, r, timing
+
+
+def child_ingest(csv_path: str, warehouse: str) -> dict:
+    """Run ingest_file once in this process; check the result against the file."""
+    con, r, timing = _timed_ingest(csv_path, warehouse)
+    out = {**timing, "rows": r.rows_loaded, "rows_read": r.rows_read,
            "rejected": r.rows_rejected, "skipped": r.skipped_duplicate, "rss_mb": _peak_rss_mb()}
     if not r.skipped_duplicate:
         # ResourceName is gpu-node-<i % 2000>-<i // 2000> for 0-based row i: it numbers the rows.
@@ -122,17 +128,7 @@ def child_ingest(csv_path: str, warehouse: str) -> dict:
 
 def child_restate(csv_path: str, restated_path: str, warehouse: str) -> dict:
     """Ingest the restated rows into the warehouse holding the original; check what replaced what."""
-    sys.path.insert(0, str(ROOT))
-    from spendwatch.config import load_config
-    from warehouse.db import connect
-    from warehouse.ingest import ingest_file
-
-    cfg = load_config(ROOT / "examples" / "spendwatch.toml")
-    con = connect(warehouse)
-    load = os.getloadavg()[0]
-    t0, c0 = time.perf_counter(), time.process_time()
-    r = ingest_file(con, restated_path, cfg)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    con, r, timing = _timed_ingest(restated_path, warehouse)
     # Expected: the original's total minus its first rows' costs plus the restated costs,
     # all summed by DuckDB straight from the two CSV files.
     (expected,) = con.execute(
@@ -143,7 +139,7 @@ def child_restate(csv_path: str, restated_path: str, warehouse: str) -> dict:
     ).fetchone()
     (total, lines) = con.execute("SELECT sum(BilledCost), count(*) FROM billing_line_items").fetchone()
     con.close()
-    return {"seconds": seconds, "cpu": cpu, "load": load, "rows": r.rows_loaded, "replaced": r.rows_replaced,
+    return {**timing, "rows": r.rows_loaded, "replaced": r.rows_replaced,
             "lines": lines, "total_matches": total == expected, "rss_mb": _peak_rss_mb()}
 
 
