@@ -123,12 +123,13 @@ def _show(args) -> int:
     from spendwatch.render import terminal_escape
     from spendwatch.slack import build_message, console_markup
     from warehouse import alerts as wa
+    from warehouse.ingest import rejected_rows
 
     con = _connect(read_only=True)
     try:
         a = wa.get_alert(con, args.id)
         tries = wa.attempts(con, a.alert_id)
-        rejects = wa.rejected_rows(con, a.subject) if a.kind == "ingest_rejects" else []
+        rejects = rejected_rows(con, a.subject) if a.kind == "ingest_rejects" else []
     finally:
         con.close()
     if args.format == "json":

@@ -295,38 +295,55 @@ def cmd_ingest(args) -> int:
         if not p.exists():
             raise UsageError(f"{p}: no such file or folder")
     from spendwatch.progress import track
-    from warehouse.ingest import iter_export_files
+    from warehouse.ingest import iter_export_files, rejected_rows
 
     files = iter_export_files(args.paths)
     con = _connect()
     try:
         with track("ingesting exports", total=len(files), labels=[f.name for f in files]) as bar:
             results = operations.ingest(con, cfg, args.paths, fmt=args.format, progress=bar.on_file)
+        rejects = {r.file_hash: rejected_rows(con, r.file_hash, SHOWN_REJECTS + 1)
+                   for r in results if not r.error and r.rows_rejected}
     finally:
         con.close()
     failed = [r for r in results if r.error]
     if args.format_output == "json":
-        print(json.dumps([_result_json(r) for r in results], indent=2))
+        print(json.dumps([_result_json(r, rejects.get(r.file_hash, [])) for r in results], indent=2))
         return 2 if failed else 0
     from rich.table import Table
 
-    t = Table(title="ingest")
-    for c in ("file", "format", "read", "loaded", "rejected", "replaced", "period", "billed"):
-        t.add_column(c)
-    for r in results:
-        if r.error:
+    loaded = [r for r in results if not r.error]
+    if loaded:
+        t = Table(title="ingest")
+        for c in ("file", "format", "read", "loaded", "rejected", "replaced", "period", "billed"):
+            t.add_column(c)
+        for r in loaded:
+            period = f"{r.period_start:%Y-%m-%d} – {r.period_end:%Y-%m-%d}" if r.period_start and r.period_end else ""
+            billed = ", ".join(money(v, k) for k, v in sorted(r.totals.items()))
+            status = " (already ingested)" if r.skipped_duplicate else ""
+            t.add_row(terminal_escape(r.path.name) + status, r.format, str(r.rows_read), str(r.rows_loaded),
+                      str(r.rows_rejected), str(r.rows_replaced), period, billed)
+        _console().print(t)
+    for r in loaded:
+        if r.file_hash not in rejects:
             continue
-        period = f"{r.period_start:%Y-%m-%d} – {r.period_end:%Y-%m-%d}" if r.period_start and r.period_end else ""
-        billed = ", ".join(money(v, k) for k, v in sorted(r.totals.items()))
-        status = " (already ingested)" if r.skipped_duplicate else ""
-        t.add_row(terminal_escape(r.path.name) + status, r.format, str(r.rows_read), str(r.rows_loaded), str(r.rows_rejected), str(r.rows_replaced), period, billed)
-    _console().print(t)
+        # The first rejected rows, so the reason is on screen; the rest are in ingest_rejects.
+        print(f"{terminal_escape(r.path.name)}: {r.rows_rejected} rejected row(s), not loaded:")
+        for row, column, reason, raw in rejects[r.file_hash][:SHOWN_REJECTS]:
+            where = f"row {row}" if row is not None else "file"
+            cell = f" (was {terminal_escape(repr(raw))})" if raw is not None else ""
+            print(f"  {where}, {terminal_escape(column or '')}: {terminal_escape(reason)}{cell}")
+        if len(rejects[r.file_hash]) > SHOWN_REJECTS:
+            print(f"  ... the rest: SELECT * FROM ingest_rejects WHERE file_hash = '{r.file_hash}'")
     for r in failed:
         print(f"error: {r.error}", file=sys.stderr)
     return 2 if failed else 0
 
 
-def _result_json(r) -> dict:
+SHOWN_REJECTS = 5  # rejected rows listed per file by `spendwatch ingest`
+
+
+def _result_json(r, rejects: list[tuple] = ()) -> dict:
     return {
         "error": r.error,
         "file": str(r.path), "file_hash": r.file_hash, "format": r.format, "already_ingested": r.skipped_duplicate,
@@ -334,6 +351,7 @@ def _result_json(r) -> dict:
         "period_start": r.period_start.isoformat() if r.period_start else None,
         "period_end": r.period_end.isoformat() if r.period_end else None,
         "billed": {k: str(v) for k, v in sorted(r.totals.items())},
+        "first_rejects": [dict(zip(("row_number", "column", "reason", "raw"), row)) for row in rejects[:SHOWN_REJECTS]],
     }
 
 

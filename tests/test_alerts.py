@@ -16,6 +16,7 @@ from rich.console import Console
 from spendwatch.errors import UsageError
 from spendwatch.slack import AlertMessage, Routing, SlackSender, build_message, console_markup
 from warehouse import alerts as wa
+from warehouse.ingest import rejected_rows
 
 NOW = datetime(2026, 11, 28, 7, 0)  # naive UTC
 AS_OF = date(2026, 11, 27)
@@ -404,7 +405,7 @@ def test_ingest_rejects_alert_per_file_with_its_reasons(con):
     msg = json.dumps(build_message(a.message()))
     assert "<!here>" not in msg and "&lt;!here&gt; bill.csv" in msg
     assert f"spendwatch alerts show {a.alert_id}" in msg
-    assert wa.rejected_rows(con, "abc123")[0][:3] == (2, "c", "BilledCost is not a number")
+    assert rejected_rows(con, "abc123")[0][:3] == (2, "c", "BilledCost is not a number")
 
 
 def test_run_failure_is_stored_once_per_run_id(con):

@@ -791,12 +791,3 @@ def attempts(con: duckdb.DuckDBPyConnection, alert_id: int) -> list[tuple]:
            FROM alert_attempts WHERE alert_id = ? ORDER BY attempted_at, occurrence""",
         [alert_id],
     ).fetchall()
-
-
-def rejected_rows(con: duckdb.DuckDBPyConnection, file_hash: str, limit: int = 50) -> list[tuple]:
-    """The rejected rows of one ingested file, for ``spendwatch alerts show`` on an ingest_rejects alert."""
-    return con.execute(
-        """SELECT row_number, column_name, reason, left(raw, 120) FROM ingest_rejects
-           WHERE file_hash = ? ORDER BY row_number NULLS FIRST LIMIT ?""",
-        [file_hash, limit],
-    ).fetchall()

@@ -869,6 +869,15 @@ def _set(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
     con.execute(f"SET {name} = '{value}'")
 
 
+def rejected_rows(con: duckdb.DuckDBPyConnection, file_hash: str, limit: int = 50) -> list[tuple]:
+    """The rejected rows of one ingested file: (row, column, reason, raw cell up to 120 characters), by row."""
+    return con.execute(
+        """SELECT row_number, column_name, reason, left(raw, 120) FROM ingest_rejects
+           WHERE file_hash = ? ORDER BY row_number NULLS FIRST, column_name LIMIT ?""",
+        [file_hash, limit],
+    ).fetchall()
+
+
 # --------------------------------------------------------------------------- many files
 
 
