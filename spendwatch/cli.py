@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from spendwatch import __version__, alerts_cli, breakeven_cli
 from spendwatch.errors import SpendwatchError, UsageError
+from spendwatch.render import one_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -302,7 +303,7 @@ def cmd_ingest(args) -> int:
     try:
         with track("ingesting exports", total=len(files), labels=[f.name for f in files]) as bar:
             results = operations.ingest(con, cfg, args.paths, fmt=args.format, progress=bar.on_file)
-        rejects = {r.file_hash: rejected_rows(con, r.file_hash, SHOWN_REJECTS + 1)
+        rejects = {r.file_hash: rejected_rows(con, r.file_hash, SHOWN_REJECTS)
                    for r in results if not r.error and r.rows_rejected}
     finally:
         con.close()
@@ -327,20 +328,26 @@ def cmd_ingest(args) -> int:
     for r in loaded:
         if r.file_hash not in rejects:
             continue
-        # The first rejected rows, so the reason is on screen; the rest are in ingest_rejects.
-        print(f"{terminal_escape(r.path.name)}: {r.rows_rejected} rejected row(s), not loaded:")
-        for row, column, reason, raw in rejects[r.file_hash][:SHOWN_REJECTS]:
+        # The first rejected rows with every check each failed, so the reasons are on screen;
+        # the rest are in ingest_rejects.  File names, reasons and cells are untrusted text.
+        checks = rejects[r.file_hash]
+        shown_rows = sorted({row for row, *_ in checks if row is not None})[:SHOWN_REJECTS]
+        print(f"{one_line(r.path.name)}: {r.rows_rejected} rejected row(s), not loaded:")
+        for row, column, reason, raw in checks:
+            if row is not None and row not in shown_rows:
+                continue
             where = f"row {row}" if row is not None else "file"
-            cell = f" (was {terminal_escape(repr(raw))})" if raw is not None else ""
-            print(f"  {where}, {terminal_escape(column or '')}: {terminal_escape(reason)}{cell}")
-        if len(rejects[r.file_hash]) > SHOWN_REJECTS:
-            print(f"  ... the rest: SELECT * FROM ingest_rejects WHERE file_hash = '{r.file_hash}'")
+            cell = f" (was {one_line(repr(raw))})" if raw is not None else ""
+            print(f"  {where}, {one_line(column or '')}: {one_line(reason)}{cell}")
+        if r.rows_rejected > len(shown_rows):
+            print(f"  ... and {r.rows_rejected - len(shown_rows)} more: "
+                  f"SELECT * FROM ingest_rejects WHERE file_hash = '{r.file_hash}'")
     for r in failed:
-        print(f"error: {r.error}", file=sys.stderr)
+        print(f"error: {one_line(r.error)}", file=sys.stderr)
     return 2 if failed else 0
 
 
-SHOWN_REJECTS = 5  # rejected rows listed per file by `spendwatch ingest`
+SHOWN_REJECTS = 5  # rejected rows (each with all its failed checks) listed per file by `spendwatch ingest`
 
 
 def _result_json(r, rejects: list[tuple] = ()) -> dict:
@@ -351,7 +358,7 @@ def _result_json(r, rejects: list[tuple] = ()) -> dict:
         "period_start": r.period_start.isoformat() if r.period_start else None,
         "period_end": r.period_end.isoformat() if r.period_end else None,
         "billed": {k: str(v) for k, v in sorted(r.totals.items())},
-        "first_rejects": [dict(zip(("row_number", "column", "reason", "raw"), row)) for row in rejects[:SHOWN_REJECTS]],
+        "first_rejects": [dict(zip(("row_number", "column", "reason", "raw"), row)) for row in rejects],
     }
 
 
@@ -420,17 +427,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         _apply_globals(args)
         return COMMANDS[args.command](args)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except UsageError as e:  # messages may quote untrusted text (file names, cells): one clean line
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     except SpendwatchError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # unexpected: still one line, no traceback, exit 1
         msg = str(e).splitlines()[0] if str(e) else ""
-        print(f"error: {type(e).__name__}: {msg}", file=sys.stderr)
+        print(f"error: {type(e).__name__}: {one_line(msg)}", file=sys.stderr)
         if os.environ.get("SPENDWATCH_DEBUG"):
             raise
         return 1

@@ -23,6 +23,11 @@ def plain(value: Any) -> str:
     return _CONTROL.sub("", str(value))
 
 
+def one_line(value: Any) -> str:
+    """For plain terminal lines (errors, notes): control characters removed, line breaks and tabs as spaces."""
+    return re.sub(r"[\r\n\t]+", " ", plain(value))
+
+
 def md_escape(value: Any) -> str:
     """Escape a value for a markdown table cell (Dagster metadata)."""
     s = plain(value).replace("\n", " ")

@@ -65,8 +65,41 @@ def test_table_output_lists_the_first_rejects_with_their_reasons(capsys, tmp_pat
     assert "  row 2, BilledCost: BilledCost is not a number (was 'n/a')" in out
     assert "  row 3, BillingCurrency: unknown currency code (not ISO 4217) (was 'XYZ')" in out
     assert "  row 6, ChargePeriodStart: ChargePeriodStart is not a date/time (was '2026-09-31T00:00:00Z')" in out
-    assert "row 7," not in out  # five listed, the rest pointed to
-    assert "... the rest: SELECT * FROM ingest_rejects WHERE file_hash = '" in out
+    assert "row 7," not in out  # five rows listed, the other seven pointed to
+    assert "  ... and 7 more: SELECT * FROM ingest_rejects WHERE file_hash = '" in out
+
+
+def test_every_failed_check_of_a_listed_row_is_shown(capsys, tmp_path):
+    # Row 13 of the fixture fails three checks: a non-numeric cost, an unknown currency and
+    # an end before its start.  Listing it shows all three, in the order they were checked.
+    rows = csv_rows(REJECTS)
+    one = tmp_path / "one_bad_row.csv"
+    with one.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows([rows[0], rows[12]])
+    code, out = run_json(capsys, tmp_path / "w.duckdb", one)
+    assert code == 0 and (out[0]["rows_read"], out[0]["rows_loaded"], out[0]["rows_rejected"]) == (2, 1, 1)
+    assert [(r["row_number"], r["column"], r["raw"]) for r in out[0]["first_rejects"]] == [
+        (2, "BilledCost", rows[12]["BilledCost"]), (2, "BillingCurrency", rows[12]["BillingCurrency"]),
+        (2, "ChargePeriodEnd", rows[12]["ChargePeriodEnd"])]
+
+
+def test_untrusted_text_cannot_drive_the_terminal(capsys, tmp_path):
+    # A file name and a cell carrying ANSI escapes and a line break print as one clean line each.
+    rows = csv_rows(REJECTS)
+    evil = tmp_path / "evil\x1b[2J\nname.csv"
+    bad = dict(rows[0], BillingCurrency="\x1b[31mUS\nD")
+    with evil.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerow(bad)
+    code = main(["ingest", str(evil), "--warehouse", str(tmp_path / "w.duckdb")])
+    out = capsys.readouterr().out
+    assert code == 0 and "\x1b" not in out
+    assert "evil[2J name.csv: 1 rejected row(s), not loaded:" in out
+    # The cell is shown as its Python repr: the escape and the line break as visible text.
+    assert "  row 1, BillingCurrency: unknown currency code (not ISO 4217) (was '\\x1b[31mUS\\nD')" in out
 
 
 def test_a_bad_file_is_an_error_and_the_others_still_load(capsys, tmp_path):

@@ -377,6 +377,31 @@ def test_dedicated_invoice_maps_to_purchase_lines(con, sample_config, tmp_path):
     ]
 
 
+def test_quoted_line_breaks_inside_cells_load_and_rows_count_records(con, sample_config, tmp_path):
+    # A cell may hold a line break when quoted (RFC 4180): a FOCUS description over two lines
+    # and a Tags object written across lines.  Rows are numbered by record, not by line.
+    p = write(tmp_path, "multiline.csv", (
+        "BilledCost,BillingCurrency,ChargeCategory,ChargeDescription,ChargePeriodStart,ChargePeriodEnd,ProviderName,Tags\n"
+        '1.50,USD,Usage,"GPU hours\nus-east-1",2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,AWS,"{""team"":\n ""vision""}"\n'
+        "2.25,USD,Usage,plain,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,AWS,\n"
+        "abc,USD,Usage,plain,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,AWS,\n"
+    ))
+    r = ingest_file(con, p, sample_config)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 2, 1)
+    assert lines(con, "x_source_row, BilledCost, ChargeDescription, x_team") == [
+        (1, D("1.50"), "GPU hours\nus-east-1", "vision"), (2, D("2.25"), "plain", "unallocated")]
+    assert rejects(con) == [(3, "BilledCost", "BilledCost is not a number", "abc")]
+
+
+def test_dedicated_invoice_with_a_quoted_line_break_loads(con, sample_config, tmp_path):
+    header, first, *_ = INVOICES.splitlines()
+    two_lines = first.replace("Dedicated GPU server RTX 4090 24GB - September 2026",
+                              '"Dedicated GPU server\nRTX 4090 24GB - September 2026"')
+    r = ingest_file(con, write(tmp_path, "inv.csv", f"{header}\n{two_lines}\n"), sample_config)
+    assert (r.rows_read, r.rows_loaded, r.totals) == (1, 1, {"GBP": D("249.00")})
+    assert lines(con, "ChargeDescription") == [("Dedicated GPU server\nRTX 4090 24GB - September 2026",)]
+
+
 def test_dedicated_invoice_rejects(con, sample_config, tmp_path):
     header = INVOICES.splitlines()[0]
     body = [

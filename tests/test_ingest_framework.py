@@ -432,6 +432,20 @@ def test_loader_that_both_loads_and_rejects_a_row_is_refused(con, tmp_path, with
         ingest_file(con, write_lines(tmp_path, "one", [{}]), org([]), fmt="both")
 
 
+def test_staged_loader_that_numbers_a_row_twice_is_refused(con, tmp_path, with_fake_loaders):
+    # Without an index on x_line_id (migration 006) the framework's own check is what keeps
+    # two staged lines from sharing one line id.
+    def repeats(c, path):
+        n = _fake_stage(c, path)
+        c.execute("UPDATE stage_lines SET x_source_row = 1")
+        return n
+
+    with_fake_loaders(fake_module("repeats", stage=repeats))
+    with pytest.raises(SpendwatchError, match="loader staged lines without a unique x_source_row"):
+        ingest_file(con, write_lines(tmp_path, "two", [{}, {}]), org([]), fmt="repeats")
+    assert snapshot(con) == {"lines": [], "files": [], "rejects": []}
+
+
 def test_direct_loader_rejects_are_recorded_and_kept_out(con, tmp_path, with_fake_loaders):
     with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
     p = write_lines(tmp_path, "three", [{}, {"x_natural_key": None, "ResourceId": "BilledCost is not a number"}, {}])
@@ -504,7 +518,7 @@ def test_a_file_whose_hash_prefix_clashes_with_an_ingested_one_is_refused(con, s
     real = ingest.file_sha256
     monkeypatch.setattr(ingest, "file_sha256", lambda p: first.file_hash[:16] + "0" * 48 if p == other else real(p))
     before = snapshot(con)
-    with pytest.raises(SpendwatchError, match="sha256 starts like that of the ingested .*aws_focus_1.2_2026-10.csv"):
+    with pytest.raises(UsageError, match="sha256 starts like that of the ingested .*aws_focus_1.2_2026-10.csv"):
         ingest_file(con, other, sample_config)
     assert snapshot(con) == before
 

@@ -525,8 +525,8 @@ def _ingest_in_transaction(
         "SELECT file_path FROM ingested_files WHERE left(file_hash, 16) = left(?, 16) AND file_hash <> ?",
         [file_hash, file_hash],
     ).fetchone()
-    if clash:  # its line ids would repeat the other file's (see LINE_ID_SQL)
-        raise SpendwatchError(f"{path}: its sha256 starts like that of the ingested {clash[0]}; line ids would clash")
+    if clash:  # its line ids would repeat the other file's (see LINE_ID_SQL); the input's doing, not a bug
+        raise UsageError(f"{path}: its sha256 starts like that of the ingested {clash[0]}; line ids would clash")
     create_stage_tables(con)
     sink = LineSink(con, path, loader.format, source_file, file_hash, now, cfg)
     rows_read = stage_file(con, path, loader, sink)
@@ -563,7 +563,7 @@ def _ingest_in_transaction(
         period_end = end if period_end is None else max(period_end, end)
     con.execute(
         "INSERT INTO ingest_rejects (file_hash, file_path, row_number, column_name, reason, raw, rejected_at) "
-        "SELECT ?, ?, row_number, column_name, reason, raw, ? FROM stage_rejects ORDER BY row_number NULLS FIRST",
+        "SELECT ?, ?, row_number, column_name, reason, raw, ? FROM stage_rejects ORDER BY row_number NULLS FIRST, rowid",
         [file_hash, source_file, now],
     )
     con.execute(
@@ -870,11 +870,18 @@ def _set(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
 
 
 def rejected_rows(con: duckdb.DuckDBPyConnection, file_hash: str, limit: int = 50) -> list[tuple]:
-    """The rejected rows of one ingested file: (row, column, reason, raw cell up to 120 characters), by row."""
+    """The first ``limit`` rejected rows of one ingested file, each with every check it failed.
+
+    One tuple per failed check: (row, column, reason, raw cell up to 120 characters), by
+    row and then in the order the loader checked them; file-level rejects (no row) first.
+    """
     return con.execute(
         """SELECT row_number, column_name, reason, left(raw, 120) FROM ingest_rejects
-           WHERE file_hash = ? ORDER BY row_number NULLS FIRST, column_name LIMIT ?""",
-        [file_hash, limit],
+           WHERE file_hash = $hash AND (row_number IS NULL OR row_number IN (
+               SELECT DISTINCT row_number FROM ingest_rejects WHERE file_hash = $hash AND row_number IS NOT NULL
+               ORDER BY row_number LIMIT $limit))
+           ORDER BY row_number NULLS FIRST, rowid""",
+        {"hash": file_hash, "limit": limit},
     ).fetchall()
 
 

@@ -54,7 +54,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     with open(path, "rb") as f:
         compression = "gzip" if f.read(2) == GZIP_MAGIC else "none"
     rel = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
-           "null_padding = true, compression = $compression)")
+           "null_padding = true, parallel = false, compression = $compression)")  # serial: quoted line breaks allowed
     params: dict[str, object] = {"path": str(path), "compression": compression}
     try:
         names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()]
