@@ -10,7 +10,8 @@ few provider names, currencies and charge categories of the first rows are looke
 that give exactly what the full cleaning rules give.  Real exports are dirty, so this
 loader accepts:
 
-* the literal ``NULL`` / ``null`` and blank cells as empty;
+* the literal ``NULL`` / ``null`` and blank cells as empty; rows with fewer cells than the
+  header (padded); quoted cells holding line breaks;
 * dates with a space instead of ``T``, without ``Z`` (read as UTC), with an offset
   (converted to UTC), bare dates, and US ``m/d/yy`` dates (the spec's own examples);
 * a UTF-8 byte-order mark; gzip-compressed CSV;
