@@ -537,6 +537,22 @@ def test_direct_loader_restatement_replaces_earlier_rows(con, tmp_path, with_fak
     assert con.execute("SELECT rows_replaced FROM ingested_files ORDER BY ingested_at").fetchall() == [(0,), (2,)]
 
 
+def test_a_corrected_redelivery_also_replaces_the_duplicate_copies(con, tmp_path, with_fake_loaders):
+    # Loaders key the 2nd, 3rd ... same-key line of one file "<key>#2", "<key>#3".  A later file
+    # listing that charge once is the newer account of it: every earlier copy goes.
+    with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
+    ingest_file(con, write_lines(tmp_path, "a", [{"x_natural_key": "openai|p1|2026-11-01"},
+                                                 {"x_natural_key": "openai|p1|2026-11-01#2"},
+                                                 {"x_natural_key": "hetzner|GEX130 #22|2026-11"}]), org([]), fmt="direct")
+    again = [{"x_natural_key": "openai|p1|2026-11-01", "BilledCost": "3.00"},
+             {"x_natural_key": "hetzner|GEX130 #2|2026-11"}]  # another key: '#' inside a key is no suffix
+    r = ingest_file(con, write_lines(tmp_path, "b", again), org([]), fmt="direct")
+    assert r.rows_replaced == 2
+    assert sorted(con.execute("SELECT x_natural_key, BilledCost FROM billing_line_items").fetchall()) == [
+        ("hetzner|GEX130 #22|2026-11", Decimal("1.000000")), ("hetzner|GEX130 #2|2026-11", Decimal("1.000000")),
+        ("openai|p1|2026-11-01", Decimal("3.000000"))]
+
+
 def test_settings_are_restored_and_memory_limit_never_raised(con, sample_config):
     con.execute("SET memory_limit = '300MB'")
     con.execute("SET preserve_insertion_order = false")

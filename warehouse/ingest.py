@@ -38,6 +38,7 @@ import inspect
 import os
 import pkgutil
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -249,7 +250,7 @@ def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
                 return raw
         with gzip.open(path, "rb") as g:
             return g.read(size)
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:  # also a truncated or corrupt gzip stream
         raise UnreadableFile(f"{path}: cannot read: {e}") from None
 
 
@@ -603,7 +604,8 @@ def stage_file(
     """
     try:
         n = loader.stage(con, path, lines)
-    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as e:
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException,
+            duckdb.OutOfRangeException) as e:
         raise UnreadableFile(f"{path}: cannot read as {loader.format}: {_first_line(e)}") from None
     return int(n) if n is not None else None
 
@@ -717,26 +719,35 @@ def check_staged(con: duckdb.DuckDBPyConnection, path: Path, rows_read: int | No
     return loaded, rejected
 
 
+# A loader keeps same-key lines inside one file apart by suffixing the 2nd, 3rd, ... with
+# "#2", "#3" (real duplicate charges stay visible).  Restatement compares keys without that
+# suffix, so a corrected re-delivery that has the line once also removes the "#2" copy.
+_BASE_KEY_SQL = "CASE WHEN {k} LIKE '%#%' THEN regexp_replace({k}, '#[0-9]+$', '') ELSE {k} END"
+
+
 def replace_superseded(con: duckdb.DuckDBPyConnection, fmt: str, file_hash: str, *, direct: bool = False) -> int:
     """Delete rows of earlier files of the same format that this export restates; return how many.
 
-    A restated row is one with the same ``x_natural_key``.  Rows of the file being
-    ingested are never compared with each other: duplicates inside one file stay.
+    A restated row is one whose ``x_natural_key``, without a loader's ``#n`` duplicate
+    suffix, is a key of this file (likewise without suffix): the new file is the newer
+    account of that charge, however many times the earlier file listed it.  Rows of the
+    file being ingested are never compared with each other: duplicates inside one file stay.
     The new keys are those of ``stage_lines``, or with ``direct`` those of the file's
     lines already in billing_line_items (a direct loader's).
     """
+    base = _BASE_KEY_SQL.format(k="x_natural_key")
     if direct:
         earlier = con.execute(
             "SELECT 1 FROM billing_line_items WHERE x_source_format = ? AND x_source_hash <> ? LIMIT 1", [fmt, file_hash]
         ).fetchone()
         if earlier is None:  # nothing of this format to restate
             return 0
-        keys, params = "SELECT x_natural_key FROM billing_line_items WHERE x_source_hash = ?", [fmt, file_hash, file_hash]
+        keys, params = f"SELECT {base} FROM billing_line_items WHERE x_source_hash = ?", [fmt, file_hash, file_hash]
     else:
-        keys, params = "SELECT x_natural_key FROM stage_lines", [fmt, file_hash]
+        keys, params = f"SELECT {base} FROM stage_lines", [fmt, file_hash]
     (n,) = con.execute(
         "DELETE FROM billing_line_items WHERE x_source_format = ? AND x_source_hash <> ? "
-        f"AND x_natural_key IN ({keys})",
+        f"AND {base} IN ({keys})",
         params,
     ).fetchone()
     return int(n)

@@ -26,7 +26,6 @@ one of the owning loader modules rather than a separate package module):
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,13 +118,13 @@ MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 def first_char(path: Path) -> str:
-    """The file's first non-blank character (of its content when gzipped), or '' for an empty file."""
-    with path.open("rb") as f:
-        head = f.read(4096)
-    if head[:2] == b"\x1f\x8b":
-        with gzip.open(path, "rb") as g:
-            head = g.read(4096)
-    return head_text(head).lstrip()[:1]
+    """The file's first non-blank character (of its content when gzipped), or '' for an empty file.
+
+    A file that cannot be read (a truncated or corrupt gzip stream) is an ``UnreadableFile``.
+    """
+    from warehouse.ingest import read_head
+
+    return head_text(read_head(path, 4096)).lstrip()[:1]
 
 
 def read_json_docs(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: str) -> None:
