@@ -416,8 +416,10 @@ def test_runpod_bucket_inference_volumes_and_rejects(con, tmp_path):
     assert [line["x_source_row"] for line in lines] == [1, 2]
     assert lines[0]["x_product_kind"] == "other" and lines[0]["ResourceType"] == "Network Volume"
     assert lines[0]["ConsumedQuantity"] == Decimal("20") and lines[0]["ConsumedUnit"] == "GB"
-    assert lines[0]["ChargePeriodEnd"] == datetime(2026, 10, 1)  # month buckets, inferred from the gap
-    assert lines[1]["ChargePeriodEnd"] == datetime(2026, 11, 1)
+    # A bare array does not say its bucket, and gaps cannot tell months from idle days:
+    # midnight starts read as the API default, day (the puller's wrapper says the real one).
+    assert lines[0]["ChargePeriodEnd"] == datetime(2026, 9, 2)
+    assert lines[1]["ChargePeriodEnd"] == datetime(2026, 10, 2)
     assert [(r["row_number"], r["column_name"]) for r in rejects] == [
         (3, "amount"), (4, "gpuTypeId"), (5, "time"), (6, "timeBilledMs")]
     assert rejects[0]["reason"] == "non-numeric amount n/a"
@@ -461,7 +463,7 @@ def test_modal_api_json_hourly(con):
     assert rejects == []
     assert lines[0]["ChargePeriodStart"] == datetime(2026, 11, 3, 9)
     assert lines[0]["ChargePeriodEnd"] == datetime(2026, 11, 3, 10)
-    assert lines[0]["x_natural_key"] == "modal|research|ap-2hLhY3S8fFtWqVzKDq1Ev4|2026-11-03T09:00:00Z|hour"
+    assert lines[0]["x_natural_key"] == "modal|research|ap-2hLhY3S8fFtWqVzKDq1Ev4|2026-11-03T09:00:00Z"  # no bucket (007)
     assert lines[3]["Tags"] is not None and json.loads(lines[3]["Tags"]) == {}
     assert sum(line["BilledCost"] for line in lines) == sum(Decimal(r["cost"]) for r in load_decimal_json(path))
 
@@ -653,3 +655,34 @@ def test_gzipped_exports_and_streamed_arrays_keep_file_order(con, tmp_path):
     lines, _ = stage(con, "runpod_billing", path)
     assert [line["x_endpoint_id"] for line in lines] == [f"ep-{i:04d}" for i in range(2400)]
     assert lines[7]["x_gpu_seconds"] == Decimal("1.007")
+
+
+def _rp(amount: str, time: str) -> dict:
+    return {"amount": amount, "endpointId": "ep-1", "gpuTypeId": "NVIDIA GeForce RTX 4090", "podId": None,
+            "time": time, "timeBilledMs": 1000000}
+
+
+def test_runpod_sparse_redelivery_replaces_instead_of_adding(con, tmp_path, sample_config):
+    # Daily records for Nov 1-2, then a re-delivery with Nov 2 again and Nov 9 (idle between):
+    # the sparse file once read as weekly buckets and added Nov 2 a second time.
+    ingest_file(con, write_json(tmp_path, "a.json", [_rp("1.25", "2026-11-01T00:00:00Z"),
+                                                     _rp("2.50", "2026-11-02T00:00:00Z")]), sample_config)
+    r = ingest_file(con, write_json(tmp_path, "b.json", [_rp("2.50", "2026-11-02T00:00:00Z"),
+                                                         _rp("4.00", "2026-11-09T00:00:00Z")]), sample_config)
+    assert r.rows_replaced == 1
+    assert con.execute("SELECT sum(BilledCost) FROM billing_line_items").fetchone()[0] == Decimal("7.75")  # 1.25+2.50+4.00
+    assert con.execute("SELECT ChargePeriodEnd FROM billing_line_items WHERE ChargePeriodStart = '2026-11-09'"
+                       ).fetchone()[0] == datetime(2026, 11, 10)
+
+
+def test_modal_hourly_redelivery_replaces_a_lone_midnight_hour(con, tmp_path, sample_config):
+    # An hourly report with usage only at 00:00 reads as daily; its re-delivery with 01:00 as
+    # hourly.  The 00:00 line is the same charge either way and must not count twice.
+    row = {"object_id": "ap-1", "description": "batch", "environment_name": "main", "cost": "1.50", "tags": {}}
+    ingest_file(con, write_json(tmp_path, "m1.json", [dict(row, interval_start="2026-11-03T00:00:00+00:00")]),
+                sample_config)
+    r = ingest_file(con, write_json(tmp_path, "m2.json", [dict(row, interval_start="2026-11-03T00:00:00+00:00"),
+                                                          dict(row, interval_start="2026-11-03T01:00:00+00:00")]),
+                    sample_config)
+    assert r.rows_replaced == 1
+    assert con.execute("SELECT sum(BilledCost), count(*) FROM billing_line_items").fetchone() == (Decimal("3.00"), 2)

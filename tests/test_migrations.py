@@ -27,7 +27,7 @@ def test_006_drops_the_line_id_index_and_keeps_every_line(tmp_path, monkeypatch,
 
     monkeypatch.setattr(db, "migrations", every)
     con = db.connect(path)
-    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (6,)
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (max(m.version for m in every()),)
     assert con.execute("SELECT * FROM billing_line_items ORDER BY x_line_id").fetchall() == before
     with (FOCUS / "aws_focus_1.2_2026-10.csv").open(newline="", encoding="utf-8-sig") as f:
         assert len(before) == len(list(csv.DictReader(f)))  # every data row of the fixture
@@ -39,4 +39,32 @@ def test_006_drops_the_line_id_index_and_keeps_every_line(tmp_path, monkeypatch,
     assert con.execute("SELECT sum(n) FROM lines_by_team").fetchone() == (len(before),)  # views still bind
     r = ingest_file(con, FOCUS / "azure_focus_1.0_2026-10.csv", sample_config)  # and ingest goes on
     assert r.rows_loaded > 0
+    con.close()
+
+
+def test_007_drops_the_bucket_from_runpod_and_modal_keys(tmp_path, monkeypatch, sample_config):
+    path = tmp_path / "w.duckdb"
+    every = db.migrations
+    monkeypatch.setattr(db, "migrations", lambda: [m for m in every() if m.version < 7])
+    con = db.connect(path)
+    exports = Path(__file__).parent / "fixtures" / "exports"
+    for name in ("runpod_billing_endpoints_2026-11.json", "modal_billing_report_2026-11.csv"):
+        ingest_file(con, exports / name, sample_config)
+    # Keys as the loaders wrote them before 007: the bucket after the start (and any #n after it).
+    con.execute("UPDATE billing_line_items SET x_natural_key = CASE WHEN x_natural_key LIKE '%#%' "
+                "THEN replace(x_natural_key, '#', '|hour#') ELSE x_natural_key || '|day' END")
+    before = con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone()
+    con.close()
+
+    monkeypatch.setattr(db, "migrations", every)
+    con = db.connect(path)
+    assert con.execute("SELECT count(*) FROM billing_line_items WHERE regexp_matches(x_natural_key, "
+                       "'[|](hour|day)(#[0-9]+)?$')").fetchone() == (0,)
+    # The same exports again (re-saved, so a new hash) restate every stored line one for one.
+    for name in ("runpod_billing_endpoints_2026-11.json", "modal_billing_report_2026-11.csv"):
+        again = tmp_path / name
+        again.write_bytes((exports / name).read_bytes() + b"\n")
+        r = ingest_file(con, again, sample_config)
+        assert r.rows_replaced == r.rows_loaded > 0
+    assert con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone() == before
     con.close()

@@ -216,7 +216,7 @@ INSERT INTO stage_lines BY NAME
 WITH lines AS (
     SELECT m.*, coalesce(tg.gpu_class, g.gpu_class) AS gpu_class,
         'modal|' || coalesce(environment, '') || '|' || object_id || '|'
-            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|' || resolution AS base_key
+            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') AS base_key
     FROM _sw_modal m
     LEFT JOIN _sw_modal_gpu g USING (description)
     LEFT JOIN _sw_modal_tag_gpu tg ON tg.tag_gpu = json_extract_string(m.tags, '$.gpu')

@@ -29,9 +29,12 @@ bucket``.  In a bare array the resource is told from the grouping id present
 record grouped by ``gpuTypeId`` alone cannot be told apart and is rejected with
 that reason.  The bucket is the wrapper's ``bucketSize``; without one it is
 inferred per file (one response has one bucket size): any start off midnight, or
-a gap under a day between distinct starts, means hourly; otherwise the smallest
-gap gives day (< 7 days), week (< 28 days), month (< 365 days) or year; a file
-with a single midnight start takes the API default, day.
+a gap under a day between distinct starts, means hourly, and otherwise the API
+default, day.  Gaps do not reveal weeks or months (an endpoint idle for six days
+leaves daily records a week apart), so those need the wrapper, which spendwatch's
+puller always writes.  The bucket sets ``ChargePeriodEnd``; it is not part of the
+natural key (endpoint/pod/volume, GPU type and bucket start), so a re-delivery
+whose bucket reads differently still replaces the lines it restates.
 """
 
 from __future__ import annotations
@@ -164,12 +167,8 @@ WITH fields AS (
     SELECT grp,
         CASE
             WHEN bool_or(period_start <> date_trunc('day', period_start)) THEN 'hour'
-            WHEN min(next_start - period_start) IS NULL THEN 'day'
             WHEN min(next_start - period_start) < INTERVAL 1 DAY THEN 'hour'
-            WHEN min(next_start - period_start) < INTERVAL 7 DAY THEN 'day'
-            WHEN min(next_start - period_start) < INTERVAL 28 DAY THEN 'week'
-            WHEN min(next_start - period_start) < INTERVAL 365 DAY THEN 'month'
-            ELSE 'year'
+            ELSE 'day'
         END AS inferred_bucket
     FROM starts GROUP BY grp
 ), bucketed AS (
@@ -209,7 +208,7 @@ WITH lines AS (
              THEN billed_ms / 1000 * coalesce(gpu_count, 1) END AS gpu_seconds,
         'runpod|' || resource || '|' || coalesce(endpoint_id, '') || '|' || coalesce(pod_id, '') || '|'
             || coalesce(gpu_type_id, '') || '|' || coalesce(network_volume_id, '') || '|'
-            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|' || bucket AS base_key
+            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') AS base_key
     FROM _sw_runpod r LEFT JOIN _sw_runpod_gpu g ON g.raw = r.gpu_type_id
     WHERE problem IS NULL
 )
