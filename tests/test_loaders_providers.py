@@ -686,3 +686,40 @@ def test_modal_hourly_redelivery_replaces_a_lone_midnight_hour(con, tmp_path, sa
                     sample_config)
     assert r.rows_replaced == 1
     assert con.execute("SELECT sum(BilledCost), count(*) FROM billing_line_items").fetchone() == (Decimal("3.00"), 2)
+
+
+def _costs_page(quantity) -> dict:
+    result = {"object": "organization.costs.result", "amount": {"value": "1.25", "currency": "usd"},
+              "line_item": "gpt-4o, input", "project_id": "proj_a", "quantity": quantity, "quantity_unit": "tokens"}
+    return {"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1793491200, "end_time": 1793577600,
+         "results": [result, dict(result, line_item="gpt-4o, output", quantity=1000)]}]}
+
+
+def _usage_page(tokens) -> dict:
+    result = {"object": "organization.usage.completions.result", "input_tokens": tokens, "output_tokens": tokens,
+              "input_cached_tokens": 0, "num_model_requests": 1, "project_id": "proj_a", "model": "gpt-4o"}
+    return {"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1793491200, "end_time": 1793577600,
+         "results": [result, dict(result, model="gpt-4o-mini", input_tokens=10, output_tokens=5)]}]}
+
+
+OVERSIZED = {  # one record with an absurd figure beside a good one: the record is rejected, never the file
+    "openai_costs quantity": ("openai_costs", lambda: _costs_page(1e20), "quantity"),
+    "openai_usage tokens": ("openai_usage", lambda: _usage_page(5_000_000_000_000_000_000), "input_tokens"),
+    "runpod timeBilledMs": ("runpod_billing", lambda: [_rp("1.00", "2026-11-01T00:00:00Z"),
+                                                       dict(_rp("2.00", "2026-11-02T00:00:00Z"), timeBilledMs=1e21)],
+                            "timeBilledMs"),
+    "runpod gpuCount": ("runpod_billing", lambda: [_rp("1.00", "2026-11-01T00:00:00Z"),
+                                                   dict(_rp("2.00", "2026-11-02T00:00:00Z"), gpuCount=3_000_000_000)],
+                        "gpuCount"),
+}
+
+
+@pytest.mark.parametrize("case", list(OVERSIZED), ids=list(OVERSIZED))
+def test_an_oversized_figure_rejects_its_record_not_the_file(con, tmp_path, sample_config, case):
+    fmt, payload, column = OVERSIZED[case]
+    r = ingest_file(con, write_json(tmp_path, "big.json", payload()), sample_config, fmt=fmt)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (2, 1, 1)
+    (got,) = con.execute("SELECT column_name FROM ingest_rejects").fetchall()
+    assert got == (column,)

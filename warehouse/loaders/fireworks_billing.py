@@ -105,6 +105,8 @@ SELECT *,
         WHEN nullif(trim(usage_type), '') IS NULL THEN {{'col': 'usage_type', 'reason': 'missing mandatory field: usage_type'}}
         WHEN nullif(trim(accelerator_seconds), '') IS NOT NULL AND (acc_seconds IS NULL OR acc_seconds < 0)
             THEN {{'col': 'accelerator_seconds', 'reason': 'accelerator_seconds ' || accelerator_seconds || ' is not a number of seconds'}}
+        WHEN acc_seconds >= 1e12
+            THEN {{'col': 'accelerator_seconds', 'reason': 'accelerator_seconds ' || accelerator_seconds || ' is out of range'}}
         WHEN nullif(trim(prompt_tokens), '') IS NOT NULL AND (prompt IS NULL OR prompt < 0)
             THEN {{'col': 'prompt_tokens', 'reason': 'prompt_tokens ' || prompt_tokens || ' is not a token count'}}
         WHEN nullif(trim(completion_tokens), '') IS NOT NULL AND (completion IS NULL OR completion < 0)

@@ -55,11 +55,14 @@ RFC3339_SQL = (
 )
 
 
-# A whole count (tokens, seconds since the epoch, GPUs) -> BIGINT; NULL for text, fractions or overflow.
+# A whole count (tokens, seconds since the epoch, GPUs) -> BIGINT; NULL for text, fractions or a
+# count of 10^15 or more (no bucket holds a quadrillion tokens; the bound keeps sums of a few
+# counts far inside BIGINT and the DECIMAL(24, 6) quantity columns, so such a record is
+# rejected instead of overflowing and failing the whole file).
 # (A plain TRY_CAST to BIGINT would silently round "12.5" to 13.)
 COUNT_SQL = (
     "CASE WHEN TRY_CAST({0} AS DECIMAL(38, 6)) = trunc(TRY_CAST({0} AS DECIMAL(38, 6))) "
-    "AND abs(TRY_CAST({0} AS DECIMAL(38, 6))) < 9e18 "
+    "AND abs(TRY_CAST({0} AS DECIMAL(38, 6))) < 1e15 "
     "THEN CAST(TRY_CAST({0} AS DECIMAL(38, 6)) AS BIGINT) END"
 )
 
@@ -320,6 +323,7 @@ SELECT *,
         WHEN currency_raw IS NULL THEN {{'col': 'amount.currency', 'reason': 'missing mandatory field: amount.currency'}}
         WHEN currency <> 'USD' THEN {{'col': 'amount.currency', 'reason': 'unknown currency ' || currency_raw || ' (OpenAI bills in USD)'}}
         WHEN quantity_raw IS NOT NULL AND quantity IS NULL THEN {{'col': 'quantity', 'reason': 'non-numeric quantity ' || quantity_raw}}
+        WHEN abs(quantity) >= 1e15 THEN {{'col': 'quantity', 'reason': 'quantity ' || quantity_raw || ' is out of range'}}
     END AS problem
 FROM typed
 """

@@ -153,7 +153,7 @@ WITH fields AS (
         TRY_CAST(amount_raw AS DECIMAL(38, 12)) AS amount,
         TRY_CAST(ms_raw AS DECIMAL(38, 3)) AS billed_ms,
         TRY_CAST(disk_raw AS DECIMAL(24, 6)) AS disk_gb,
-        CAST({COUNT_SQL.format('gpu_count_raw')} AS INTEGER) AS gpu_count,
+        TRY_CAST({COUNT_SQL.format('gpu_count_raw')} AS INTEGER) AS gpu_count,
         coalesce(resource_hint, CASE
             WHEN endpoint_id IS NOT NULL THEN 'endpoints'
             WHEN pod_id IS NOT NULL THEN 'pods'
@@ -187,6 +187,7 @@ SELECT *,
         WHEN amount IS NULL THEN {{'col': 'amount', 'reason': 'non-numeric amount ' || amount_raw}}
         WHEN abs(amount) >= 1e12 THEN {{'col': 'amount', 'reason': 'amount ' || amount_raw || ' is out of range'}}
         WHEN ms_raw IS NOT NULL AND (billed_ms IS NULL OR billed_ms < 0) THEN {{'col': 'timeBilledMs', 'reason': 'timeBilledMs ' || ms_raw || ' is not a duration in milliseconds'}}
+        WHEN billed_ms / 1000 * coalesce(gpu_count, 1) >= 1e14 THEN {{'col': 'timeBilledMs', 'reason': 'timeBilledMs ' || ms_raw || ' is out of range'}}
         WHEN disk_raw IS NOT NULL AND (disk_gb IS NULL OR disk_gb < 0) THEN {{'col': 'diskSpaceBilledGb', 'reason': 'diskSpaceBilledGb ' || disk_raw || ' is not a size in GB'}}
         WHEN gpu_count_raw IS NOT NULL AND (gpu_count IS NULL OR gpu_count < 1) THEN {{'col': 'gpuCount', 'reason': 'gpuCount ' || gpu_count_raw || ' is not a GPU count'}}
         WHEN resource IS NULL THEN {{'col': 'gpuTypeId', 'reason': 'record grouped by gpuTypeId alone: cannot tell a pod from a serverless endpoint (save the response with spendwatch''s RunPod puller, or group by podId / endpointId)'}}

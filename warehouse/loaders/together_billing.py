@@ -143,6 +143,7 @@ SELECT *,
         WHEN completion_raw IS NOT NULL AND (completion IS NULL OR completion < 0) THEN {{'col': 'completion_tokens', 'reason': 'completion_tokens ' || completion_raw || ' is not a token count'}}
         WHEN coalesce(cached, 0) > coalesce(prompt, 0) THEN {{'col': 'cached_prompt_tokens', 'reason': 'cached_prompt_tokens (' || cached || ') exceed prompt_tokens (' || coalesce(prompt, 0) || '); they must be a subset of it'}}
         WHEN seconds_raw IS NOT NULL AND (billed_seconds IS NULL OR billed_seconds < 0) THEN {{'col': 'billed_seconds', 'reason': 'billed_seconds ' || seconds_raw || ' is not a number of seconds'}}
+        WHEN billed_seconds * coalesce(gpu_count, 1) >= 1e14 THEN {{'col': 'billed_seconds', 'reason': 'billed_seconds ' || seconds_raw || ' is out of range'}}
     END AS problem
 FROM typed
 """
