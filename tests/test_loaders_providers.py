@@ -723,3 +723,45 @@ def test_an_oversized_figure_rejects_its_record_not_the_file(con, tmp_path, samp
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (2, 1, 1)
     (got,) = con.execute("SELECT column_name FROM ingest_rejects").fetchall()
     assert got == (column,)
+
+
+MODAL_HEADER = ["Object ID", "Description", "Environment", "Interval Start", "Cost", "Tags"]
+
+
+def test_modal_us_date_is_rejected_not_read_as_year_nine(con, tmp_path, sample_config):
+    # DuckDB itself would cast "9/1/26" to 0009-01-26: money in the wrong millennium.
+    p = write_csv(tmp_path, "m.csv", [MODAL_HEADER, ["ap-1", "batch", "main", "2026-09-01T00:00:00", "1.50", ""],
+                                      ["ap-1", "batch", "main", "9/1/26", "2.50", ""]])
+    r = ingest_file(con, p, sample_config)
+    assert (r.format, r.rows_loaded, r.rows_rejected, r.totals) == ("modal_billing", 1, 1, {"USD": Decimal("1.50")})
+    assert con.execute("SELECT row_number, column_name FROM ingest_rejects").fetchall() == [(2, "interval_start")]
+
+
+def test_modal_csv_gzip_by_content_and_short_row_rejected_alone(con, tmp_path, sample_config):
+    import gzip as gz
+
+    text = "\r\n".join([",".join(MODAL_HEADER), "ap-1,batch,main,2026-09-01T00:00:00,1.50,", "ap-2,desc,main"]) + "\r\n"
+    p = tmp_path / "modal_report.csv"  # gzip content under a .csv name
+    p.write_bytes(gz.compress(text.encode()))
+    r = ingest_file(con, p, sample_config)
+    assert (r.format, r.rows_read, r.rows_loaded, r.rows_rejected) == ("modal_billing", 2, 1, 1)
+    assert con.execute("SELECT row_number FROM ingest_rejects").fetchall() == [(2,)]
+
+
+def test_a_truncated_json_array_is_unreadable_not_half_loaded(con, tmp_path, sample_config):
+    row = {"object_id": "ap-1", "description": "batch", "environment_name": "main",
+           "interval_start": "2026-11-03T00:00:00+00:00", "cost": "1.50", "tags": {}}
+    p = tmp_path / "cut.json"
+    p.write_text("[\n  " + json.dumps(row) + ",\n  " + json.dumps(dict(row, object_id="ap-2")) + ",\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"cut\.json: not a readable .*the top-level array is not closed"):
+        ingest_file(con, p, sample_config, fmt="modal_billing")
+    assert con.execute("SELECT count(*) FROM billing_line_items").fetchone() == (0,)
+
+
+def test_a_broken_csv_names_the_line_and_duckdbs_reason(con, tmp_path, sample_config):
+    p = tmp_path / "latin1.csv"
+    p.write_bytes((",".join(MODAL_HEADER) + "\nap-1,Geb\xfchr,main,2026-09-01T00:00:00,1.50,\n").encode("latin-1"))
+    with pytest.raises(UsageError) as e:
+        ingest_file(con, p, sample_config, fmt="modal_billing")
+    msg = str(e.value)
+    assert msg.startswith(f"{p}: ") and "CSV Error on Line: 2: Invalid unicode" in msg and "\n" not in msg

@@ -982,8 +982,25 @@ quote_ident = _q
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    """A DuckDB error in one line: its first line and, for a CSV error, the reason DuckDB gives.
+
+    DuckDB's CSV errors read "CSV Error on Line: 5002", then the offending line, then the
+    reason ("Expected Number of Columns: 10 Found: 11"); the offending line (export
+    content) is left out.
+    """
+    lines = [x.strip() for x in str(e).strip().splitlines() if x.strip()]
+    if not lines:
+        return type(e).__name__
+    first = lines[0]
+    if "CSV Error on Line" in first:
+        reason = next((x for x in lines[1:] if not x.startswith(("Original Line", "Possible Solution"))
+                       and "=" not in x), None)
+        if reason:
+            return f"{first}: {reason}"
+    return first
+
+
+error_summary = _first_line
 
 
 def provider_id_sql(expr: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from scrapers.gpus import try_normalise_gpu
-from warehouse.ingest import GZIP_MAGIC, ISO_4217_CODES, in_set_sql, provider_id_sql, quote_ident
+from warehouse.ingest import GZIP_MAGIC, ISO_4217_CODES, error_summary, in_set_sql, provider_id_sql, quote_ident
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "dedicated_invoice"
@@ -59,7 +59,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     try:
         names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()]
     except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: cannot read as dedicated-invoice CSV: {str(e).strip().splitlines()[0]}") from None
+        raise UnreadableFile(f"{path}: cannot read as dedicated-invoice CSV: {error_summary(e)}") from None
     if [n.strip().lstrip("\ufeff") for n in names] != list(HEADER):
         raise UnreadableFile(f"{path}: not a dedicated-invoice CSV: the header must be exactly {','.join(HEADER)}")
 

@@ -46,6 +46,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest import (
+    error_summary,
     GZIP_MAGIC,
     ISO_4217_CODES,
     LineSink,
@@ -236,7 +237,7 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path) -> _Source:
         types = {d[0]: str(d[1]).upper() for d in cur.description}
         head = cur.fetchall()
     except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {str(e).strip().splitlines()[0]}") from None
+        raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {error_summary(e)}") from None
     cmap = map_columns(names)
 
     def raw(col: str) -> str:

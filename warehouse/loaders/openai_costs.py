@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from scrapers.gpus import try_normalise_gpu
+from warehouse.ingest import GZIP_MAGIC, error_summary
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "openai_costs"
@@ -50,7 +51,8 @@ def head_text(head: bytes) -> str:
 # RFC 3339 / ISO text -> UTC TIMESTAMP.  A value with an offset (or "Z", or " UTC") is
 # converted to UTC; an offset-less value is taken as UTC, never as the session time zone.
 RFC3339_SQL = (
-    "CASE WHEN regexp_matches({0}, '([Zz]|[+-][0-9]{{2}}:?[0-9]{{2}}| UTC)$') "
+    "CASE WHEN NOT regexp_matches({0}, '^\\s*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN NULL "
+    "WHEN regexp_matches({0}, '([Zz]|[+-][0-9]{{2}}:?[0-9]{{2}}| UTC)$') "
     "THEN TRY_CAST({0} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE TRY_CAST({0} AS TIMESTAMP) END"
 )
 
@@ -130,6 +132,17 @@ def first_char(path: Path) -> str:
     return head_text(read_head(path, 4096)).lstrip()[:1]
 
 
+def last_char(path: Path) -> str:
+    """The file's last non-blank character ('' for a gzip file: its end is checked by decompressing)."""
+    with path.open("rb") as f:
+        if f.read(2) == GZIP_MAGIC:
+            return "]"  # a truncated gzip stream fails on its own (EOFError -> UnreadableFile)
+        size = f.seek(0, 2)
+        f.seek(max(0, size - 4096))
+        tail = f.read().rstrip()
+    return tail[-1:].decode("latin-1")
+
+
 def read_json_docs(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: str) -> None:
     """Read the file's JSON into ``table(doc_i, doc, in_array)``, numbered 1.. in file order.
 
@@ -138,6 +151,9 @@ def read_json_docs(con: duckdb.DuckDBPyConnection, path: Path, table: str, what:
     value; otherwise each top-level value is one row (``in_array`` false).
     """
     in_array = first_char(path) == "["
+    if in_array and last_char(path) != "]":  # DuckDB's array reader accepts an array cut off after a comma
+        raise UnreadableFile(f"{path}: not a readable {what} JSON file: the top-level array is not closed "
+                             "(a truncated file?)")
     try:
         with insertion_order_kept(con):
             con.execute(
@@ -146,7 +162,7 @@ def read_json_docs(con: duckdb.DuckDBPyConnection, path: Path, table: str, what:
                 [str(path), "array" if in_array else "unstructured", MAX_JSON_BYTES],
             )
     except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable {what} JSON file: {str(e).strip().splitlines()[0]}") from None
+        raise UnreadableFile(f"{path}: not a readable {what} JSON file: {error_summary(e)}") from None
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS "
@@ -168,13 +184,19 @@ def read_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: 
     """
     try:
         with insertion_order_kept(con):
+            # gzip by content, not by name; a short row padded with NULLs (the loader's checks
+            # then reject it) rather than failing the file; the serial reader, which allows
+            # a quoted line break in a padded file (see warehouse.loaders.focus).
+            with path.open("rb") as f:
+                compression = "gzip" if f.read(2) == GZIP_MAGIC else "none"
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
-                "SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"')",
-                [str(path)],
+                "SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+                "null_padding = true, parallel = false, compression = ?)",
+                [str(path), compression],
             )
     except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable {what} CSV: {str(e).strip().splitlines()[0]}") from None
+        raise UnreadableFile(f"{path}: not a readable {what} CSV: {error_summary(e)}") from None
     try:
         columns = [r[0] for r in con.execute(f"DESCRIBE {table}_read").fetchall()]
         con.execute(
