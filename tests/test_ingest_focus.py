@@ -431,6 +431,16 @@ def test_dedicated_invoice_rejects(con, sample_config, tmp_path):
     ]
 
 
+def test_dedicated_invoice_fractional_gpu_count_is_rejected_not_rounded(con, sample_config, tmp_path):
+    header = INVOICES.splitlines()[0]
+    rows = [f"I-{n},hetzner,K1,s{n},,RTX 4090,{count},2026-10-01,2026-11-01,10.00,EUR,rental," for n, count in
+            ((1, "1.5"), (2, "2.4"), (3, "2"))]
+    r = ingest_file(con, write(tmp_path, "frac.csv", "\n".join([header, *rows]) + "\n"), sample_config)
+    assert (r.rows_loaded, r.rows_rejected) == (1, 2)
+    assert [x[:3] for x in rejects(con)] == [(1, "gpu_count", "gpu_count is not a whole number >= 1"),
+                                             (2, "gpu_count", "gpu_count is not a whole number >= 1")]
+
+
 def test_corrected_invoice_replaces_and_same_file_duplicates_stay(con, sample_config, tmp_path):
     ingest_file(con, write(tmp_path, "sep.csv", INVOICES), sample_config)
     header = INVOICES.splitlines()[0]
