@@ -11,7 +11,9 @@ import re
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
+# ASCII and C1 control characters (ESC, and U+009B, the one-character CSI some terminals
+# obey), and the invisible bidirectional overrides/isolates that can make text read backwards.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(value: Any) -> str:
@@ -25,7 +27,7 @@ def plain(value: Any) -> str:
 
 def one_line(value: Any) -> str:
     """For plain terminal lines (errors, notes): control characters removed, line breaks and tabs as spaces."""
-    return re.sub(r"[\r\n\t]+", " ", plain(value))
+    return re.sub(r"[\r\n\t\u2028\u2029]+", " ", plain(value))
 
 
 def md_escape(value: Any) -> str:
@@ -48,7 +50,7 @@ def terminal_escape(value: Any) -> str:
     """For rich tables: strip control/ANSI characters and escape rich markup brackets."""
     from rich.markup import escape
 
-    return escape(plain(value))
+    return escape(one_line(value))  # one line per cell: a break in untrusted text cannot fake a row
 
 
 def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], limit: int | None = 20) -> str:

@@ -765,3 +765,14 @@ def test_a_broken_csv_names_the_line_and_duckdbs_reason(con, tmp_path, sample_co
         ingest_file(con, p, sample_config, fmt="modal_billing")
     msg = str(e.value)
     assert msg.startswith(f"{p}: ") and "CSV Error on Line: 2: Invalid unicode" in msg and "\n" not in msg
+
+
+def test_underscored_numbers_are_rejected_and_lowercase_usd_is_usd(con, tmp_path, sample_config):
+    # DuckDB would read "1_000" as 1000; Anthropic's currency may come as "usd".
+    page = json.loads((FIXTURES / "anthropic_cost_report_2026-11.json").read_text(encoding="utf-8"))
+    results = page["data"][0]["results"]
+    results[0]["amount"] = "1_000"
+    results[1]["currency"] = "usd"
+    r = ingest_file(con, write_json(tmp_path, "cost.json", page), sample_config)
+    assert r.rows_rejected == 1
+    assert con.execute("SELECT row_number, column_name FROM ingest_rejects").fetchall() == [(1, "amount")]

@@ -1046,7 +1046,8 @@ def decimal_sql(expr: str, sql_type: str, currency_expr: str | None = None) -> s
     spreadsheet = (f"list_transform([{{'t': trim({expr}), 'e': {expr}{currency}}}], lambda s: "
                    f"CASE WHEN regexp_full_match(s.t, '{_GROUPED_NUMBER}'){guard} "
                    f"THEN TRY_CAST(replace(regexp_replace(s.t, '[$£€]', '', 'g'), ',', '') AS {sql_type}) END)[1]")
-    return f"coalesce(TRY_CAST({expr} AS {sql_type}), {spreadsheet})"
+    # DuckDB's cast reads "1_000" as 1000; no export means that, so a cell with '_' is no number.
+    return f"coalesce(TRY_CAST(CASE WHEN contains({expr}, '_') THEN NULL ELSE {expr} END AS {sql_type}), {spreadsheet})"
 
 
 def lazy_sql(expr: str, body: str, name: str = "cell") -> str:

@@ -81,7 +81,7 @@ WITH fields AS (
     SELECT *,
         {RFC3339_SQL.format('start_raw')} AS period_start,
         {RFC3339_SQL.format('end_raw')} AS period_end,
-        TRY_CAST(amount_raw AS DECIMAL(38, 10)) AS amount_cents
+        TRY_CAST(CASE WHEN contains(amount_raw, '_') THEN NULL ELSE amount_raw END AS DECIMAL(38, 10)) AS amount_cents
     FROM fields
 )
 SELECT *,
@@ -97,7 +97,7 @@ SELECT *,
         WHEN amount_cents IS NULL THEN {{'col': 'amount', 'reason': 'non-numeric amount ' || amount_raw}}
         WHEN abs(amount_cents) >= 1e14 THEN {{'col': 'amount', 'reason': 'amount ' || amount_raw || ' is out of range'}}
         WHEN currency_raw IS NULL THEN {{'col': 'currency', 'reason': 'missing mandatory field: currency'}}
-        WHEN currency_raw <> 'USD' THEN {{'col': 'currency', 'reason': 'unknown currency ' || currency_raw || ' (Anthropic reports USD)'}}
+        WHEN upper(trim(currency_raw)) <> 'USD' THEN {{'col': 'currency', 'reason': 'unknown currency ' || currency_raw || ' (Anthropic reports USD)'}}
     END AS problem
 FROM typed
 """

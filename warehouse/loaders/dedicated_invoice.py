@@ -92,11 +92,11 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
     parsed = (
         "SELECT d.*, m.gpu_class, "
         "upper(d.currency) AS cur, "
-        "TRY_CAST(d.amount AS DECIMAL(18, 6)) AS amount_d, "
+        "TRY_CAST(CASE WHEN contains(d.amount, '_') THEN NULL ELSE d.amount END AS DECIMAL(18, 6)) AS amount_d, "
         "CASE WHEN regexp_full_match(d.gpu_count, '[0-9]{1,6}') THEN TRY_CAST(d.gpu_count AS INTEGER) END AS gpu_count_i, "
         f"CASE WHEN regexp_full_match(d.period_start, '{_DATE}') THEN TRY_CAST(d.period_start AS DATE) END AS start_d, "
         f"CASE WHEN regexp_full_match(d.period_end, '{_DATE}') THEN TRY_CAST(d.period_end AS DATE) END AS end_d, "
-        "TRY_CAST(d.used_hours AS DECIMAL(24, 6)) AS used_d, "
+        "TRY_CAST(CASE WHEN contains(d.used_hours, '_') THEN NULL ELSE d.used_hours END AS DECIMAL(24, 6)) AS used_d, "
         f"{provider_id_sql('d.provider')} AS provider_id "
         "FROM dedicated_raw d LEFT JOIN dedicated_gpu_map m ON m.gpu_model = d.gpu_model"
     )

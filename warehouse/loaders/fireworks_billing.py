@@ -82,7 +82,7 @@ WITH typed AS (
     SELECT *,
         {RFC3339_SQL.format('start_time')} AS period_start,
         {RFC3339_SQL.format('end_time')} AS period_end_raw,
-        TRY_CAST(nullif(trim(accelerator_seconds), '') AS DECIMAL(38, 3)) AS acc_seconds,
+        TRY_CAST(CASE WHEN contains(nullif(trim(accelerator_seconds), ''), '_') THEN NULL ELSE nullif(trim(accelerator_seconds), '') END AS DECIMAL(38, 3)) AS acc_seconds,
         {COUNT_SQL.format("nullif(trim(prompt_tokens), '')")} AS prompt,
         {COUNT_SQL.format("nullif(trim(completion_tokens), '')")} AS completion,
         nullif(trim(accelerator_type), '') AS accelerator,

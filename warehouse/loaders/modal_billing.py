@@ -179,7 +179,7 @@ CREATE OR REPLACE TEMP TABLE _sw_modal AS
 WITH typed AS (
     SELECT *,
         {RFC3339_SQL.format('start_raw')} AS period_start,
-        TRY_CAST(cost_raw AS DECIMAL(38, 12)) AS cost,
+        TRY_CAST(CASE WHEN contains(cost_raw, '_') THEN NULL ELSE cost_raw END AS DECIMAL(38, 12)) AS cost,
         CASE WHEN nullif(trim(tags_raw), '') IS NOT NULL THEN TRY_CAST(tags_raw AS JSON) END AS tags
     FROM _sw_modal_raw
 ), starts AS (

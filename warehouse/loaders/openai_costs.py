@@ -61,9 +61,11 @@ RFC3339_SQL = (
 # count of 10^15 or more (no bucket holds a quadrillion tokens; the bound keeps sums of a few
 # counts far inside BIGINT and the DECIMAL(24, 6) quantity columns, so such a record is
 # rejected instead of overflowing and failing the whole file).
-# (A plain TRY_CAST to BIGINT would silently round "12.5" to 13.)
+# (A plain TRY_CAST to BIGINT would silently round "12.5" to 13; DuckDB's casts also read
+# "1_000" as 1000, which no export means, so an underscore makes any number NULL.)
 COUNT_SQL = (
-    "CASE WHEN TRY_CAST({0} AS DECIMAL(38, 6)) = trunc(TRY_CAST({0} AS DECIMAL(38, 6))) "
+    "CASE WHEN contains({0}, '_') THEN NULL "
+    "WHEN TRY_CAST({0} AS DECIMAL(38, 6)) = trunc(TRY_CAST({0} AS DECIMAL(38, 6))) "
     "AND abs(TRY_CAST({0} AS DECIMAL(38, 6))) < 1e15 "
     "THEN CAST(TRY_CAST({0} AS DECIMAL(38, 6)) AS BIGINT) END"
 )
@@ -325,9 +327,9 @@ WITH fields AS (
         -- Unix seconds between 1970 and 3000; anything else is not a bucket boundary
         CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('start_raw')} END AS start_s,
         CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('end_raw')} END AS end_s,
-        TRY_CAST(amount_raw AS DECIMAL(38, 12)) AS amount,
+        TRY_CAST(CASE WHEN contains(amount_raw, '_') THEN NULL ELSE amount_raw END AS DECIMAL(38, 12)) AS amount,
         upper(trim(currency_raw)) AS currency,
-        TRY_CAST(quantity_raw AS DECIMAL(38, 6)) AS quantity
+        TRY_CAST(CASE WHEN contains(quantity_raw, '_') THEN NULL ELSE quantity_raw END AS DECIMAL(38, 6)) AS quantity
     FROM fields
 )
 SELECT *,

@@ -150,9 +150,9 @@ WITH fields AS (
     SELECT *,
         {RFC3339_SQL.format('time_raw')} AS period_start,
         -- a JSON number comes back as its shortest decimal text: the float dollars, exactly as written
-        TRY_CAST(amount_raw AS DECIMAL(38, 12)) AS amount,
-        TRY_CAST(ms_raw AS DECIMAL(38, 3)) AS billed_ms,
-        TRY_CAST(disk_raw AS DECIMAL(24, 6)) AS disk_gb,
+        TRY_CAST(CASE WHEN contains(amount_raw, '_') THEN NULL ELSE amount_raw END AS DECIMAL(38, 12)) AS amount,
+        TRY_CAST(CASE WHEN contains(ms_raw, '_') THEN NULL ELSE ms_raw END AS DECIMAL(38, 3)) AS billed_ms,
+        TRY_CAST(CASE WHEN contains(disk_raw, '_') THEN NULL ELSE disk_raw END AS DECIMAL(24, 6)) AS disk_gb,
         TRY_CAST({COUNT_SQL.format('gpu_count_raw')} AS INTEGER) AS gpu_count,
         coalesce(resource_hint, CASE
             WHEN endpoint_id IS NOT NULL THEN 'endpoints'

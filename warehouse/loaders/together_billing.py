@@ -119,9 +119,9 @@ WITH kinds AS (
         {COUNT_SQL.format('prompt_raw')} AS prompt,
         {COUNT_SQL.format('cached_raw')} AS cached,
         {COUNT_SQL.format('completion_raw')} AS completion,
-        TRY_CAST(seconds_raw AS DECIMAL(38, 3)) AS billed_seconds,
+        TRY_CAST(CASE WHEN contains(seconds_raw, '_') THEN NULL ELSE seconds_raw END AS DECIMAL(38, 3)) AS billed_seconds,
         TRY_CAST(regexp_extract(hardware, '^([0-9]+)x[_-]', 1) AS INTEGER) AS gpu_count,
-        TRY_CAST(cost_raw AS DECIMAL(38, 12)) AS cost
+        TRY_CAST(CASE WHEN contains(cost_raw, '_') THEN NULL ELSE cost_raw END AS DECIMAL(38, 12)) AS cost
     FROM fields LEFT JOIN kinds USING (usage_type)
 )
 SELECT *,
@@ -137,7 +137,7 @@ SELECT *,
         WHEN cost IS NULL THEN {{'col': 'cost', 'reason': 'non-numeric amount ' || cost_raw}}
         WHEN abs(cost) >= 1e12 THEN {{'col': 'cost', 'reason': 'amount ' || cost_raw || ' is out of range'}}
         WHEN currency_raw IS NULL THEN {{'col': 'currency', 'reason': 'missing mandatory field: currency'}}
-        WHEN currency_raw <> 'USD' THEN {{'col': 'currency', 'reason': 'unknown currency ' || currency_raw || ' (Together bills in USD)'}}
+        WHEN upper(trim(currency_raw)) <> 'USD' THEN {{'col': 'currency', 'reason': 'unknown currency ' || currency_raw || ' (Together bills in USD)'}}
         WHEN prompt_raw IS NOT NULL AND (prompt IS NULL OR prompt < 0) THEN {{'col': 'prompt_tokens', 'reason': 'prompt_tokens ' || prompt_raw || ' is not a token count'}}
         WHEN cached_raw IS NOT NULL AND (cached IS NULL OR cached < 0) THEN {{'col': 'cached_prompt_tokens', 'reason': 'cached_prompt_tokens ' || cached_raw || ' is not a token count'}}
         WHEN completion_raw IS NOT NULL AND (completion IS NULL OR completion < 0) THEN {{'col': 'completion_tokens', 'reason': 'completion_tokens ' || completion_raw || ' is not a token count'}}
