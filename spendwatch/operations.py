@@ -242,10 +242,26 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: Config, paths: Iterable[Path], f
     return wingest.ingest_paths(con, [Path(p) for p in paths], cfg, fmt=fmt, progress=progress, errors=errors)
 
 
+def ingest_live(con: duckdb.DuckDBPyConnection, cfg: Config, pulls: Iterable[LivePull]):
+    """Ingest the pages the live pulls saved, each as the format of the endpoint it came from.
+
+    A day without usage gives a page with no records, which content detection cannot
+    tell apart between formats; its format is known here, so it is recorded as 0 rows.
+    """
+    results = []
+    for pull in pulls:
+        for page in pull.files:
+            results += ingest(con, cfg, [page], fmt=pull.formats.get(page, "auto"))
+    return results
+
+
 @dataclass
 class LivePull:
+    """What one provider's API gave for the day: the saved pages, each with the export format it is."""
+
     provider: str
     files: list[Path] = field(default_factory=list)
+    formats: dict[Path, str] = field(default_factory=dict)  # page -> format id (known from the endpoint called)
     error: str | None = None
 
 
@@ -260,10 +276,10 @@ def pull_live_exports(keys: dict[str, str | None], day: date, out_dir: Path, tra
 
     from scrapers import billing_api as api
 
-    jobs = {
-        "openai": (api.pull_openai_costs, api.pull_openai_usage_completions),
-        "anthropic": (api.pull_anthropic_cost_report, api.pull_anthropic_usage),
-        "runpod": (api.pull_runpod_billing,),
+    jobs = {  # provider -> (puller, the export format of the pages it saves)
+        "openai": ((api.pull_openai_costs, "openai_costs"), (api.pull_openai_usage_completions, "openai_usage")),
+        "anthropic": ((api.pull_anthropic_cost_report, "anthropic_cost"), (api.pull_anthropic_usage, "anthropic_usage")),
+        "runpod": ((api.pull_runpod_billing, "runpod_billing"),),
     }
     out: list[LivePull] = []
     end = day + timedelta(days=1)
@@ -274,8 +290,10 @@ def pull_live_exports(keys: dict[str, str | None], day: date, out_dir: Path, tra
                 continue
             res = LivePull(provider)
             try:
-                for fn in funcs:
-                    res.files.extend(fn(client, key, day, end, out_dir / provider))
+                for fn, fmt in funcs:
+                    for page in fn(client, key, day, end, out_dir / provider):
+                        res.files.append(page)
+                        res.formats[page] = fmt
             except api.BillingApiError as e:
                 res.error = str(e)
                 log.warning("live pull from %s failed: %s", provider, e)

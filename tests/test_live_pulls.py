@@ -34,3 +34,22 @@ def test_pulls_only_providers_with_keys_and_reports_failures(tmp_path):
     assert ("api.openai.com", "/v1/organization/costs", "Bearer sk-admin-SECRET1", None) in seen
     assert pulls["anthropic"].error and "403" in pulls["anthropic"].error
     assert "SECRET2" not in pulls["anthropic"].error
+
+
+def test_a_day_without_usage_is_recorded_not_an_ingest_error(tmp_path, con, sample_config):
+    # A quiet day: both OpenAI endpoints answer with an empty page.  Detection cannot tell an
+    # empty costs page from an empty usage page, but the endpoint called says which it is.
+    from spendwatch.operations import ingest_live
+
+    empty = {"object": "page", "data": [], "has_more": False, "next_page": None}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=empty)
+
+    pulls = pull_live_exports({"openai": "sk-admin-SECRET1"}, date(2026, 11, 30), tmp_path,
+                              transport=httpx.MockTransport(handler))
+    results = ingest_live(con, sample_config, pulls)
+    # The two empty pages are byte for byte the same file, so the second is that file again.
+    assert [(r.format, r.error, r.rows_read, r.skipped_duplicate) for r in results] == [
+        ("openai_costs", None, 0, False), ("openai_costs", None, 0, True)]
+    assert con.execute("SELECT format, rows_read, rows_loaded FROM ingested_files").fetchall() == [("openai_costs", 0, 0)]

@@ -33,9 +33,8 @@ def billing_line_items(
         keys = {"openai": provider_keys.openai_admin_key, "anthropic": provider_keys.anthropic_admin_key, "runpod": provider_keys.runpod_api_key}
         live_dir = warehouse.data_dir() / "exports_live" / day.isoformat()
         live = operations.pull_live_exports(keys, day, live_dir)
-        paths += [f for pull in live for f in pull.files]
     with warehouse.open() as con:
-        results = operations.ingest(con, cfg, paths)
+        results = operations.ingest(con, cfg, paths) + operations.ingest_live(con, cfg, live)
         total = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
         unallocated = con.execute("SELECT count(*) FROM billing_line_items WHERE x_team = 'unallocated'").fetchone()[0]
     failed = [r for r in results if r.error]
