@@ -238,6 +238,19 @@ def test_validator_parquet_sample_is_rejected_for_missing_columns(con, sample_co
 # --------------------------------------------------------------------------- FOCUS specification examples
 
 
+def test_offsets_with_a_space_and_a_lowercase_z_are_dates(con, sample_config, tmp_path):
+    p = write(tmp_path, "zones.csv", (
+        "BilledCost,BillingCurrency,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName\n"
+        "1.00,USD,Usage,2026-09-01 00:00:00 +0200,2026-09-02 00:00:00 -0500,AWS\n"
+        "2.00,USD,Usage,2026-09-01t00:00:00z,2026-09-02T00:00:00z,AWS\n"
+    ))
+    r = ingest_file(con, p, sample_config)
+    assert (r.rows_loaded, r.rows_rejected) == (2, 0)
+    # +02:00 at midnight is 22:00 UTC the day before; -05:00 at midnight is 05:00 UTC.
+    assert lines(con, "ChargePeriodStart, ChargePeriodEnd") == [
+        (ts("2026-08-31 22:00"), ts("2026-09-02 05:00")), (ts("2026-09-01"), ts("2026-09-02"))]
+
+
 def test_spec_saas_example_with_dollar_amounts_and_us_dates(con, sample_config):
     r = ingest_file(con, FOCUS / "simple_saas_agreements_c.csv", sample_config)
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 3, 0)

@@ -1073,21 +1073,22 @@ def timestamp_sql(expr: str) -> str:
     """SQL parsing a cleaned date/time cell into a UTC TIMESTAMP, NULL when it is not one.
 
     Accepted: ISO 8601 with ``T`` or a space, with or without seconds/fractions, ``Z``
-    or no zone (read as UTC, as FOCUS requires), an explicit offset (converted to
-    UTC), a bare date; and US-style ``m/d/yy`` / ``m/d/yyyy`` dates with an optional
+    (or ``z``) or no zone (read as UTC, as FOCUS requires), an explicit offset, with or
+    without a space before it (converted to UTC), a bare date; and US-style ``m/d/yy`` / ``m/d/yyyy`` dates with an optional
     ``H:MM[:SS]`` time, as in the FOCUS specification's own examples.
     """
     e = expr
-    iso_naive = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?Z?$"
-    iso_offset = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)? ?[+-]\d{2}(:?\d{2})?$"
+    iso_naive = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?[Zz]?$"
+    iso_offset = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)? ?[+-]\d{2}(:?\d{2})?$"
     us_date = r"^\d{1,2}/\d{1,2}/(\d{2}|\d{4})( \d{1,2}:\d{2}(:\d{2})?)?$"
     return (
         f"CASE WHEN {e} IS NULL THEN NULL "
         f"WHEN {e} LIKE '____-__-__T__:__:__Z' OR {e} LIKE '____-__-__ __:__:__' "
         f"OR {e} LIKE '____-__-__T__:__:__' OR {e} LIKE '____-__-__' "
         f"THEN TRY_CAST({e} AS TIMESTAMP) "
-        f"WHEN regexp_full_match({e}, '{iso_naive}') THEN TRY_CAST({e} AS TIMESTAMP) "
-        f"WHEN regexp_full_match({e}, '{iso_offset}') THEN timezone('UTC', TRY_CAST({e} AS TIMESTAMPTZ)) "
+        f"WHEN regexp_full_match({e}, '{iso_naive}') THEN TRY_CAST(upper({e}) AS TIMESTAMP) "
+        f"WHEN regexp_full_match({e}, '{iso_offset}') "
+        f"THEN timezone('UTC', TRY_CAST(regexp_replace(upper({e}), ' ([+-])', '\\1') AS TIMESTAMPTZ)) "
         f"WHEN regexp_full_match({e}, '{us_date}') THEN try_strptime({e}, "
         "['%m/%d/%y', '%m/%d/%Y', '%m/%d/%y %H:%M', '%m/%d/%Y %H:%M', '%m/%d/%y %H:%M:%S', '%m/%d/%Y %H:%M:%S']) "
         "END"
