@@ -299,6 +299,8 @@ def cmd_ingest(args) -> int:
     from warehouse.ingest import iter_export_files, rejected_rows
 
     files = iter_export_files(args.paths)
+    if not files:
+        raise UsageError(f"no export files under {', '.join(one_line(p) for p in args.paths)} (dotfiles and README* are skipped)")
     con = _connect()
     try:
         with track("ingesting exports", total=len(files), labels=[f.name for f in files]) as bar:

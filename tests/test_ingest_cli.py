@@ -122,3 +122,12 @@ def test_only_bad_files_print_no_empty_table(capsys, tmp_path):
     code = main(["ingest", str(bad), "--warehouse", str(tmp_path / "w.duckdb")])
     captured = capsys.readouterr()
     assert code == 2 and "ingest" not in captured.out and "unrecognised export format" in captured.err
+
+
+def test_an_empty_folder_says_so(capsys, tmp_path):
+    empty = tmp_path / "inbox"
+    empty.mkdir()
+    (empty / "README.md").write_text("drop exports here", encoding="utf-8")
+    code = main(["ingest", str(empty), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"error: no export files under {empty} (dotfiles and README* are skipped)"
