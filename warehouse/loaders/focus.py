@@ -197,25 +197,37 @@ SAMPLE_ROWS = 2048
 MEMO_VALUES = 8
 
 
-def _source_sql(path: Path) -> tuple[str, dict[str, object], str]:
+_CSV_READ = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+             "null_padding = true, {parallel}nullstr = ['', 'NULL', 'null'], compression = $compression)")
+_QUOTED_BREAKS = "does not support null_padding in conjunction with quoted new lines"
+
+
+def _source_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, dict[str, object], str]:
     """The DuckDB relation that reads the file, its parameters, and 'csv' or 'parquet'.
 
     CSV cells are read as text; blank cells and the literal NULL / null are NULL; a row
     with fewer cells than the header is padded with NULLs (the FinOps validator's own samples
-    have such rows).  The reader is DuckDB's serial one (``parallel = false``): the parallel
-    scanner refuses a quoted line break inside a cell when rows are padded, so one
-    multi-line description would make the whole export unreadable.  The rows are numbered
-    in file order on one thread anyway; the serial reader costs about 7% more time and
-    300 MB more peak memory on the 2M-row bench export (``bench/ingest.py``).
+    have such rows).  DuckDB's parallel CSV scanner refuses a quoted line break inside a
+    cell when rows are padded, so a file with one is read by the serial scanner instead
+    (``parallel = false``), which allows it.  The serial scanner costs the 2M-row bench
+    export ~17% more time and 300 MB more peak memory, so it is used only where needed:
+    a row count on a separate cursor (outside the ingest's transaction, which an error
+    would abort) finds out first.  Should that count miss one, the parallel read fails
+    the file with the error; it never reads it wrongly.
     """
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic.startswith(PARQUET_MAGIC):
         return "read_parquet($path)", {"path": str(path)}, "parquet"
-    compression = "gzip" if magic[:2] == GZIP_MAGIC else "none"
-    rel = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
-           "null_padding = true, parallel = false, nullstr = ['', 'NULL', 'null'], compression = $compression)")
-    return rel, {"path": str(path), "compression": compression}, "csv"
+    params = {"path": str(path), "compression": "gzip" if magic[:2] == GZIP_MAGIC else "none"}
+    rel = _CSV_READ.format(parallel="")
+    try:
+        with con.cursor() as probe:
+            probe.execute(f"SELECT count(*) FROM {rel}", params).fetchone()
+    except duckdb.Error as e:  # any other problem surfaces, naming the file, on the real read
+        if _QUOTED_BREAKS in str(e):
+            rel = _CSV_READ.format(parallel="parallel = false, ")
+    return rel, params, "csv"
 
 
 @dataclass(frozen=True)
@@ -230,7 +242,7 @@ class _Source:
 
 def _open(con: duckdb.DuckDBPyConnection, path: Path) -> _Source:
     """Read the header (and the first rows) and build the numbered relation of the raw cells."""
-    rel, params, kind = _source_sql(path)
+    rel, params, kind = _source_sql(con, path)
     try:
         cur = con.execute(f"SELECT * FROM {rel} LIMIT {SAMPLE_ROWS}", params)
         names = [d[0] for d in cur.description]
