@@ -739,3 +739,14 @@ def test_empty_file_is_refused_and_header_only_export_is_recorded(con, sample_co
     r = ingest_file(con, header_only, sample_config)
     assert (r.format, r.rows_read, r.rows_loaded, r.totals) == ("focus", 0, 0, {})
     assert con.execute("SELECT rows_read, period_start FROM ingested_files").fetchall() == [(0, None)]
+
+
+def test_duckdb_csv_errors_are_summarised_without_the_offending_line():
+    # DuckDB's CSV errors quote the bad row (export content, possibly over several lines)
+    # between the line number and the reason; the one-line summary keeps number and reason.
+    err = Exception('Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 1.50,"two\nlines",AWS\n'
+                    "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.\n\n"
+                    "Possible Solution: Set the correct encoding\n  file = x.csv\n  delimiter = ,")
+    assert ingest.error_summary(err) == ("Invalid Input Error: CSV Error on Line: 3: Invalid unicode (byte sequence "
+                                         "mismatch) detected. This file is not utf-8 encoded.")
+    assert ingest.error_summary(Exception("Conversion Error: Could not convert\nmore")) == "Conversion Error: Could not convert"

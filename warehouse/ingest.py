@@ -993,9 +993,11 @@ def _first_line(e: BaseException) -> str:
         return type(e).__name__
     first = lines[0]
     if "CSV Error on Line" in first:
-        reason = next((x for x in lines[1:] if not x.startswith(("Original Line", "Possible Solution"))
-                       and "=" not in x), None)
-        if reason:
+        # The reason is the last line before DuckDB's suggestions and reader options; the
+        # offending line before it (which may itself span lines) is left out.
+        end = next((i for i, x in enumerate(lines) if x.startswith("Possible Solution") or " = " in x), len(lines))
+        reason = lines[end - 1] if end > 1 else None
+        if reason and not reason.startswith("Original Line"):
             return f"{first}: {reason}"
     return first
 
