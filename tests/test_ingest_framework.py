@@ -101,15 +101,18 @@ DIRECT_COLUMNS = (*FAKE_COLUMNS, "BillingCurrency", "ChargeCategory", "ChargePer
                   "x_product_kind", "x_source_row")
 
 
+def _direct_select(source_row: str = "row_number() OVER ()") -> str:
+    """The direct sink's SELECT of the fake lines, numbering each row by ``source_row``."""
+    return (f"SELECT {', '.join(FAKE_COLUMNS)}, 'USD' AS BillingCurrency, 'Usage' AS ChargeCategory, "
+            "TIMESTAMP '2026-10-01' AS ChargePeriodStart, TIMESTAMP '2026-10-02' AS ChargePeriodEnd, "
+            f"'other' AS x_product_kind, CAST({source_row} AS INTEGER) AS x_source_row "
+            f"FROM read_json($path, columns = {FAKE_TYPES})")
+
+
 def _fake_direct_stage(con, path: Path, lines=None) -> int:
     """The same lines as _fake_stage, handed to the framework's direct sink (a line with a
     null x_natural_key is rejected, with the reason given in its ``ResourceId``)."""
-    cols = ", ".join(FAKE_COLUMNS)
-    select = (f"SELECT {cols}, 'USD' AS BillingCurrency, 'Usage' AS ChargeCategory, "
-              "TIMESTAMP '2026-10-01' AS ChargePeriodStart, TIMESTAMP '2026-10-02' AS ChargePeriodEnd, "
-              "'other' AS x_product_kind, CAST(row_number() OVER () AS INTEGER) AS x_source_row "
-              f"FROM read_json($path, columns = {FAKE_TYPES})")
-    n = lines.insert(select, {"path": str(path)}, DIRECT_COLUMNS)
+    n = lines.insert(_direct_select(), {"path": str(path)}, DIRECT_COLUMNS)
     con.execute(
         "INSERT INTO stage_rejects SELECT r.x_source_row, 'x_natural_key', s.ResourceId, NULL FROM stage_rejected r "
         f"JOIN (SELECT CAST(row_number() OVER () AS INTEGER) AS rn, ResourceId FROM read_json(?, columns = {FAKE_TYPES})) s "
@@ -498,11 +501,7 @@ def test_direct_loader_that_numbers_a_row_twice_is_refused(con, tmp_path, with_f
     # billing_line_items has no index on x_line_id (migration 006), so the framework itself
     # must refuse a loader whose row numbers repeat: two lines would share one line id.
     def repeats(c, path, lines):
-        select = (f"SELECT {', '.join(FAKE_COLUMNS)}, 'USD' AS BillingCurrency, 'Usage' AS ChargeCategory, "
-                  "TIMESTAMP '2026-10-01' AS ChargePeriodStart, TIMESTAMP '2026-10-02' AS ChargePeriodEnd, "
-                  "'other' AS x_product_kind, CAST(7 AS INTEGER) AS x_source_row "
-                  f"FROM read_json($path, columns = {FAKE_TYPES})")
-        return lines.insert(select, {"path": str(path)}, DIRECT_COLUMNS)
+        return lines.insert(_direct_select(source_row="7"), {"path": str(path)}, DIRECT_COLUMNS)
 
     with_fake_loaders(fake_module("repeats", stage=repeats))
     with pytest.raises(SpendwatchError, match="numbered row 7 more than once"):
@@ -514,7 +513,8 @@ def test_a_file_whose_hash_prefix_clashes_with_an_ingested_one_is_refused(con, s
     # Line ids are the first 16 hex digits of the file's sha256 and the row; two different
     # files sharing those 16 digits (odds ~n^2/2^65) would give two lines one id.
     first = ingest_file(con, AWS, sample_config)
-    other = edited_copy(AZURE, tmp_path / "azure.csv", "2026", "2026")
+    other = tmp_path / "azure.csv"
+    shutil.copy(AZURE, other)
     real = ingest.file_sha256
     monkeypatch.setattr(ingest, "file_sha256", lambda p: first.file_hash[:16] + "0" * 48 if p == other else real(p))
     before = snapshot(con)

@@ -606,7 +606,7 @@ def stage_file(
         n = loader.stage(con, path, lines)
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException,
             duckdb.OutOfRangeException) as e:
-        raise UnreadableFile(f"{path}: cannot read as {loader.format}: {_first_line(e)}") from None
+        raise UnreadableFile(f"{path}: cannot read as {loader.format}: {error_summary(e)}") from None
     return int(n) if n is not None else None
 
 
@@ -650,7 +650,7 @@ class LineSink:
         except duckdb.ConstraintException as e:
             raise SpendwatchError(
                 f"{self.path}: the {self.format} loader's lines break a constraint of billing_line_items "
-                f"(a NULL mandatory value): {_first_line(e)}"
+                f"(a NULL mandatory value): {error_summary(e)}"
             ) from None
         # x_line_id (file hash prefix + row) is unique only if the rows are: there is no index
         # on it (see migration 006), so the loader's numbering is checked here.
@@ -981,7 +981,7 @@ def _q(identifier: str) -> str:
 quote_ident = _q
 
 
-def _first_line(e: BaseException) -> str:
+def error_summary(e: BaseException) -> str:
     """A DuckDB error in one line: its first line and, for a CSV error, the reason DuckDB gives.
 
     DuckDB's CSV errors read "CSV Error on Line: 5002", then the offending line, then the
@@ -1001,8 +1001,6 @@ def _first_line(e: BaseException) -> str:
             return f"{first}: {reason}"
     return first
 
-
-error_summary = _first_line
 
 
 def provider_id_sql(expr: str) -> str:
@@ -1033,6 +1031,15 @@ def clean_sql(expr: str) -> str:
 _GROUPED_NUMBER = r"^-?[$£€]?-?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?$"
 
 
+def number_sql(expr: str, sql_type: str) -> str:
+    """SQL casting a text cell to the numeric ``sql_type``, NULL when it is not a number.
+
+    DuckDB's own cast also reads "1_000" as 1000, which no export means: a cell with an
+    underscore is no number.
+    """
+    return f"TRY_CAST(CASE WHEN contains({expr}, '_') THEN NULL ELSE {expr} END AS {sql_type})"
+
+
 def decimal_sql(expr: str, sql_type: str, currency_expr: str | None = None) -> str:
     """SQL parsing a text cell into ``sql_type`` (a DECIMAL), NULL when it is not a number in range.
 
@@ -1048,8 +1055,7 @@ def decimal_sql(expr: str, sql_type: str, currency_expr: str | None = None) -> s
     spreadsheet = (f"list_transform([{{'t': trim({expr}), 'e': {expr}{currency}}}], lambda s: "
                    f"CASE WHEN regexp_full_match(s.t, '{_GROUPED_NUMBER}'){guard} "
                    f"THEN TRY_CAST(replace(regexp_replace(s.t, '[$£€]', '', 'g'), ',', '') AS {sql_type}) END)[1]")
-    # DuckDB's cast reads "1_000" as 1000; no export means that, so a cell with '_' is no number.
-    return f"coalesce(TRY_CAST(CASE WHEN contains({expr}, '_') THEN NULL ELSE {expr} END AS {sql_type}), {spreadsheet})"
+    return f"coalesce({number_sql(expr, sql_type)}, {spreadsheet})"
 
 
 def lazy_sql(expr: str, body: str, name: str = "cell") -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.ingest import number_sql
 from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "anthropic_cost"
@@ -81,7 +82,7 @@ WITH fields AS (
     SELECT *,
         {RFC3339_SQL.format('start_raw')} AS period_start,
         {RFC3339_SQL.format('end_raw')} AS period_end,
-        TRY_CAST(CASE WHEN contains(amount_raw, '_') THEN NULL ELSE amount_raw END AS DECIMAL(38, 10)) AS amount_cents
+        {number_sql('amount_raw', 'DECIMAL(38, 10)')} AS amount_cents
     FROM fields
 )
 SELECT *,

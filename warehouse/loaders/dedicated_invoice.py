@@ -20,7 +20,15 @@ from pathlib import Path
 import duckdb
 
 from scrapers.gpus import try_normalise_gpu
-from warehouse.ingest import GZIP_MAGIC, ISO_4217_CODES, error_summary, in_set_sql, provider_id_sql, quote_ident
+from warehouse.ingest import (
+    GZIP_MAGIC,
+    ISO_4217_CODES,
+    error_summary,
+    in_set_sql,
+    number_sql,
+    provider_id_sql,
+    quote_ident,
+)
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "dedicated_invoice"
@@ -92,11 +100,11 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
     parsed = (
         "SELECT d.*, m.gpu_class, "
         "upper(d.currency) AS cur, "
-        "TRY_CAST(CASE WHEN contains(d.amount, '_') THEN NULL ELSE d.amount END AS DECIMAL(18, 6)) AS amount_d, "
+        f"{number_sql('d.amount', 'DECIMAL(18, 6)')} AS amount_d, "
         "CASE WHEN regexp_full_match(d.gpu_count, '[0-9]{1,6}') THEN TRY_CAST(d.gpu_count AS INTEGER) END AS gpu_count_i, "
         f"CASE WHEN regexp_full_match(d.period_start, '{_DATE}') THEN TRY_CAST(d.period_start AS DATE) END AS start_d, "
         f"CASE WHEN regexp_full_match(d.period_end, '{_DATE}') THEN TRY_CAST(d.period_end AS DATE) END AS end_d, "
-        "TRY_CAST(CASE WHEN contains(d.used_hours, '_') THEN NULL ELSE d.used_hours END AS DECIMAL(24, 6)) AS used_d, "
+        f"{number_sql('d.used_hours', 'DECIMAL(24, 6)')} AS used_d, "
         f"{provider_id_sql('d.provider')} AS provider_id "
         "FROM dedicated_raw d LEFT JOIN dedicated_gpu_map m ON m.gpu_model = d.gpu_model"
     )

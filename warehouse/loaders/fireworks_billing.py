@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.ingest import number_sql
 from warehouse.loaders import UnreadableFile
 from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_csv_rows, register_gpu_classes
 
@@ -82,7 +83,7 @@ WITH typed AS (
     SELECT *,
         {RFC3339_SQL.format('start_time')} AS period_start,
         {RFC3339_SQL.format('end_time')} AS period_end_raw,
-        TRY_CAST(CASE WHEN contains(nullif(trim(accelerator_seconds), ''), '_') THEN NULL ELSE nullif(trim(accelerator_seconds), '') END AS DECIMAL(38, 3)) AS acc_seconds,
+        {number_sql("nullif(trim(accelerator_seconds), '')", 'DECIMAL(38, 3)')} AS acc_seconds,
         {COUNT_SQL.format("nullif(trim(prompt_tokens), '')")} AS prompt,
         {COUNT_SQL.format("nullif(trim(completion_tokens), '')")} AS completion,
         nullif(trim(accelerator_type), '') AS accelerator,

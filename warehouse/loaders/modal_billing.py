@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from scrapers.gpus import try_normalise_gpu
+from warehouse.ingest import number_sql
 from warehouse.loaders import UnreadableFile
 from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, first_char, head_text, read_csv_rows, read_json_docs
 
@@ -179,7 +180,7 @@ CREATE OR REPLACE TEMP TABLE _sw_modal AS
 WITH typed AS (
     SELECT *,
         {RFC3339_SQL.format('start_raw')} AS period_start,
-        TRY_CAST(CASE WHEN contains(cost_raw, '_') THEN NULL ELSE cost_raw END AS DECIMAL(38, 12)) AS cost,
+        {number_sql('cost_raw', 'DECIMAL(38, 12)')} AS cost,
         CASE WHEN nullif(trim(tags_raw), '') IS NOT NULL THEN TRY_CAST(tags_raw AS JSON) END AS tags
     FROM _sw_modal_raw
 ), starts AS (

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from scrapers.gpus import try_normalise_gpu
-from warehouse.ingest import GZIP_MAGIC, error_summary
+from warehouse.ingest import GZIP_MAGIC, error_summary, number_sql
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "openai_costs"
@@ -327,9 +327,9 @@ WITH fields AS (
         -- Unix seconds between 1970 and 3000; anything else is not a bucket boundary
         CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('start_raw')} END AS start_s,
         CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('end_raw')} END AS end_s,
-        TRY_CAST(CASE WHEN contains(amount_raw, '_') THEN NULL ELSE amount_raw END AS DECIMAL(38, 12)) AS amount,
+        {number_sql('amount_raw', 'DECIMAL(38, 12)')} AS amount,
         upper(trim(currency_raw)) AS currency,
-        TRY_CAST(CASE WHEN contains(quantity_raw, '_') THEN NULL ELSE quantity_raw END AS DECIMAL(38, 6)) AS quantity
+        {number_sql('quantity_raw', 'DECIMAL(38, 6)')} AS quantity
     FROM fields
 )
 SELECT *,

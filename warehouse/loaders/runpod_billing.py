@@ -44,6 +44,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.ingest import number_sql
 from warehouse.loaders import UnreadableFile
 from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
@@ -150,9 +151,9 @@ WITH fields AS (
     SELECT *,
         {RFC3339_SQL.format('time_raw')} AS period_start,
         -- a JSON number comes back as its shortest decimal text: the float dollars, exactly as written
-        TRY_CAST(CASE WHEN contains(amount_raw, '_') THEN NULL ELSE amount_raw END AS DECIMAL(38, 12)) AS amount,
-        TRY_CAST(CASE WHEN contains(ms_raw, '_') THEN NULL ELSE ms_raw END AS DECIMAL(38, 3)) AS billed_ms,
-        TRY_CAST(CASE WHEN contains(disk_raw, '_') THEN NULL ELSE disk_raw END AS DECIMAL(24, 6)) AS disk_gb,
+        {number_sql('amount_raw', 'DECIMAL(38, 12)')} AS amount,
+        {number_sql('ms_raw', 'DECIMAL(38, 3)')} AS billed_ms,
+        {number_sql('disk_raw', 'DECIMAL(24, 6)')} AS disk_gb,
         TRY_CAST({COUNT_SQL.format('gpu_count_raw')} AS INTEGER) AS gpu_count,
         coalesce(resource_hint, CASE
             WHEN endpoint_id IS NOT NULL THEN 'endpoints'

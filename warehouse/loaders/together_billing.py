@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.ingest import number_sql
 from warehouse.loaders import UnreadableFile
 from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
@@ -119,9 +120,9 @@ WITH kinds AS (
         {COUNT_SQL.format('prompt_raw')} AS prompt,
         {COUNT_SQL.format('cached_raw')} AS cached,
         {COUNT_SQL.format('completion_raw')} AS completion,
-        TRY_CAST(CASE WHEN contains(seconds_raw, '_') THEN NULL ELSE seconds_raw END AS DECIMAL(38, 3)) AS billed_seconds,
+        {number_sql('seconds_raw', 'DECIMAL(38, 3)')} AS billed_seconds,
         TRY_CAST(regexp_extract(hardware, '^([0-9]+)x[_-]', 1) AS INTEGER) AS gpu_count,
-        TRY_CAST(CASE WHEN contains(cost_raw, '_') THEN NULL ELSE cost_raw END AS DECIMAL(38, 12)) AS cost
+        {number_sql('cost_raw', 'DECIMAL(38, 12)')} AS cost
     FROM fields LEFT JOIN kinds USING (usage_type)
 )
 SELECT *,
