@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from spendwatch.core.redact import excerpt as _excerpt
+from spendwatch.core.redact import redact as _redact
 from spendwatch.errors import SpendwatchError
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,6 @@ RUNPOD_GROUPING = {"pods": "podId", "endpoints": "endpointId", "networkvolumes":
 # Most buckets one page may hold, per bucket width (OpenAI and Anthropic share these limits).
 PAGE_LIMITS = {"1d": 31, "1h": 168, "1m": 1440}
 
-_SECRET_SHAPES = re.compile(r"\b(sk-ant-[A-Za-z0-9_\-]{6,}|sk-[A-Za-z0-9_\-]{6,}|rpa_[A-Za-z0-9]{6,})")
 
 
 class BillingApiError(SpendwatchError):
@@ -377,7 +377,7 @@ def _get(
             policy.sleep(wait)
             continue
         if resp.status_code >= 400:
-            excerpt = _scrub(resp.text[:300].strip(), secret)
+            excerpt = _excerpt(resp.text.strip(), 300, [secret])  # redacted whole, then cut
             tries = f" after {attempt} attempt(s)" if attempt > 1 else ""
             raise BillingApiError(f"{where}: HTTP {resp.status_code} {resp.reason_phrase}{tries}: {excerpt}")
         return resp
@@ -389,7 +389,7 @@ def _json_body(resp: httpx.Response, provider: str, url: str, secret: str) -> ob
         return json.loads(resp.content)
     except ValueError:
         pass
-    excerpt = _scrub(resp.text[:200].strip(), secret)
+    excerpt = _excerpt(resp.text.strip(), 200, [secret])  # redacted whole, then cut
     raise BillingApiError(f"{provider} {_path(url)}: response is not JSON: {excerpt}")
 
 
@@ -412,10 +412,8 @@ def _retry_after(resp: httpx.Response) -> float | None:
 
 
 def _scrub(text: str, secret: str) -> str:
-    """Text with the API key, and anything shaped like a provider key, redacted."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    return _SECRET_SHAPES.sub("[redacted]", text)
+    """Text with the API key, and anything shaped like a secret, redacted (spendwatch.core.redact)."""
+    return _redact(text, [secret])
 
 
 def _openai_headers(api_key: str) -> dict[str, str]:

@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import duckdb
 
 from spendwatch.config import PROJECT_ROOT
+from spendwatch.core.redact import redact, register
 from spendwatch.errors import SpendwatchError, UsageError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -46,19 +48,28 @@ def is_motherduck(location: str) -> bool:
     return location.startswith("md:") or location.startswith("motherduck:")
 
 
+def register_dsn_secrets(location: str) -> None:
+    """A MotherDuck token (in the DSN or the environment) is masked in every later error and log line."""
+    if is_motherduck(location):
+        query = location.partition("?")[2]
+        register(os.environ.get("motherduck_token"), os.environ.get("MOTHERDUCK_TOKEN"),
+                 *(v for k, v in parse_qsl(query) if "token" in k.lower()))
+
+
 def connect(location: str | os.PathLike | None = None, *, read_only: bool = False, migrate_schema: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating the file's folder if needed) and apply pending migrations."""
     loc = resolve_warehouse(location)
+    register_dsn_secrets(loc)
     if not is_motherduck(loc) and loc != ":memory:":
         parent = Path(loc).expanduser().resolve().parent
         if not read_only:
             parent.mkdir(parents=True, exist_ok=True)
         elif not Path(loc).exists():
-            raise UsageError(f"{loc}: warehouse not found (run `spendwatch run` first)")
+            raise UsageError(f"{redact(loc)}: warehouse not found (run `spendwatch run` first)")
     try:
         con = duckdb.connect(loc, read_only=read_only)
     except duckdb.IOException as e:
-        raise SpendwatchError(f"{loc}: cannot open warehouse: {e}") from None
+        raise SpendwatchError(f"{redact(loc)}: cannot open warehouse: {redact(e)}") from None
     if migrate_schema and not read_only:
         migrate(con)
     return con
