@@ -27,8 +27,8 @@ How to use it
   retried (the caller decides what a 404 means), and raise ``HttpError`` when the
   attempts are used up, on a redirect loop (``kind="redirect_loop"``) or a body that
   cannot be decoded (``kind="decoding"``, a bad ``Content-Encoding``); those two are
-  not retried.  ``HttpError`` messages carry no request object, so no header (API key)
-  can leak through ``__context__``; pass ``secrets=`` to scrub the message as well.
+  not retried; ``on_attempt(n)`` is called before attempt n.  ``HttpError`` messages carry
+  no request object, so no header (API key) can leak through ``__context__``; pass ``secrets=`` to scrub the message as well.
 * ``retry_call(fn, classify=..., policy=..., budget=...)`` / ``aretry_call``: the same
   retry rules around any callable, for clients that are not httpx (slack-sdk).
   ``classify(exc)`` returns ``Retry(retry_after=<header value or None>)`` to retry an
@@ -329,7 +329,8 @@ def _status_error(resp: httpx.Response, where: str, attempts: int) -> HttpError:
 
 
 def request(client: httpx.Client, method: str, url: str, *, policy: HttpPolicy | None = None, budget: Budget | None = None,
-            where: str | None = None, secrets: Iterable[str] = (), **kwargs: Any) -> httpx.Response:
+            where: str | None = None, secrets: Iterable[str] = (), on_attempt: Callable[[int], None] | None = None,
+            **kwargs: Any) -> httpx.Response:
     """One request with the retry rules (sync).  See the module docstring."""
     policy = policy or HttpPolicy()
     where = where or f"{method} {httpx.URL(url).copy_with(query=None)}"
@@ -337,6 +338,8 @@ def request(client: httpx.Client, method: str, url: str, *, policy: HttpPolicy |
 
     def attempt() -> httpx.Response:
         count.n += 1
+        if on_attempt is not None:
+            on_attempt(count.n)
         return client.request(method, url, timeout=policy.timeout, **kwargs)
 
     failure: HttpError | None = None
@@ -354,7 +357,7 @@ def request(client: httpx.Client, method: str, url: str, *, policy: HttpPolicy |
 
 async def arequest(client: httpx.AsyncClient, method: str, url: str, *, policy: HttpPolicy | None = None,
                    budget: Budget | None = None, where: str | None = None, secrets: Iterable[str] = (),
-                   **kwargs: Any) -> httpx.Response:
+                   on_attempt: Callable[[int], None] | None = None, **kwargs: Any) -> httpx.Response:
     """One request with the retry rules (async).  See the module docstring."""
     policy = policy or HttpPolicy()
     where = where or f"{method} {httpx.URL(url).copy_with(query=None)}"
@@ -362,6 +365,8 @@ async def arequest(client: httpx.AsyncClient, method: str, url: str, *, policy: 
 
     async def attempt() -> httpx.Response:
         count.n += 1
+        if on_attempt is not None:
+            on_attempt(count.n)
         return await client.request(method, url, timeout=policy.timeout, **kwargs)
 
     failure: HttpError | None = None
