@@ -21,6 +21,7 @@ import pytest
 from spendwatch.config import UNALLOCATED, Config
 from spendwatch.errors import SpendwatchError, UsageError
 from warehouse import ingest
+from warehouse.ingest import deliveries, load, staging
 from warehouse.ingest import (
     FRAMEWORK_COLUMNS,
     STAGE_COLUMNS,
@@ -139,7 +140,9 @@ def with_fake_loaders(monkeypatch):
     """Add test loaders next to the real ones."""
 
     def install(*modules):
-        real = ingest.discover_loaders
+        from warehouse.ingest import formats
+
+        real = formats.discover_loaders
 
         def patched():
             found = dict(real())
@@ -147,7 +150,8 @@ def with_fake_loaders(monkeypatch):
                 found[m.FORMAT] = Loader(m.FORMAT, m, m.PRIORITY)
             return found
 
-        monkeypatch.setattr(ingest, "discover_loaders", patched)
+        monkeypatch.setattr(formats, "discover_loaders", patched)
+        monkeypatch.setattr(load, "discover_loaders", patched)
 
     return install
 
@@ -322,17 +326,21 @@ def test_restated_export_replaces_the_rows_it_restates(con, sample_config, tmp_p
                        [str(restated.resolve())]).fetchone() == (10,)
 
 
-def test_partial_overlap_replaces_only_the_overlapping_rows(con, sample_config, tmp_path):
+def test_a_correction_restates_its_whole_scope(con, sample_config, tmp_path):
+    # The AWS export holds one billing account and one billing period: that is its scope.
+    # A later delivery for the same account and period with only the S3 line is the whole
+    # truth for it, so the nine other lines of the first delivery go (to the archive).
     ingest_file(con, AWS, sample_config)
+    assert {(r["BillingAccountId"], r["BillingPeriodStart"]) for r in csv_rows(AWS)} == {
+        ("431927506184", "2026-10-01T00:00:00Z")}
     rows = AWS.read_text(encoding="utf-8").splitlines()
-    # A later delivery with only the S3 line (row 7 of the first), restated.
     part = tmp_path / "aws_s3_only.csv"
     part.write_text("\n".join([rows[0], rows[7].replace("1.1353467,", "1.2000000,", 1)]) + "\n", encoding="utf-8")
     r = ingest_file(con, part, sample_config)
-    assert (r.rows_loaded, r.rows_replaced) == (1, 1)
-    assert con.execute("SELECT count(*) FROM billing_line_items").fetchone() == (10,)
-    assert con.execute("SELECT BilledCost FROM billing_line_items WHERE ResourceId = 'acme-ml-datasets'").fetchall() == [
-        (Decimal("1.200000"),)]
+    assert (r.rows_loaded, r.rows_replaced) == (1, 10)
+    assert con.execute("SELECT ResourceId, BilledCost FROM billing_line_items").fetchall() == [
+        ("acme-ml-datasets", Decimal("1.2"))]
+    assert con.execute("SELECT count(*) FROM billing_line_items_archive").fetchone() == (10,)
 
 
 def test_duplicates_inside_one_file_are_kept(con, sample_config):
@@ -343,16 +351,16 @@ def test_duplicates_inside_one_file_are_kept(con, sample_config):
     assert dup == (2, 1, Decimal("9.216000"))
 
 
-def test_restatement_with_other_date_spellings_still_replaces(con, sample_config, tmp_path):
+def test_a_billing_period_spelled_otherwise_is_the_same_scope(con, sample_config, tmp_path):
     ingest_file(con, AWS, sample_config)
     rows = AWS.read_text(encoding="utf-8").splitlines()
-    # The same tax line, dates written as 10/1/26 and without T/Z.
+    # The same tax line, dates written as 10/1/26 and without T/Z: still October's scope.
     tax = rows[9].replace("2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Tax", "11/1/26,10/1/26,Tax")
     tax = tax.replace("One-Time,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z", "One-Time,2026-11-01 00:00:00,2026-10-01")
     assert tax != rows[9]
     p = tmp_path / "tax.csv"
     p.write_text(rows[0] + "\n" + tax + "\n", encoding="utf-8")
-    assert ingest_file(con, p, sample_config).rows_replaced == 1
+    assert ingest_file(con, p, sample_config).rows_replaced == 10
 
 
 # --------------------------------------------------------------------------- rollback
@@ -361,17 +369,19 @@ def test_restatement_with_other_date_spellings_still_replaces(con, sample_config
 def test_a_crash_mid_file_leaves_everything_unchanged(con, sample_config, monkeypatch, tmp_path):
     ingest_file(con, AZURE, sample_config)
     before = snapshot(con)
-    real_insert = ingest.insert_lines
+    real_insert = staging.insert_lines
 
     def insert_then_crash(*a, **k):
         real_insert(*a, **k)  # the lines are in billing_line_items (inside the transaction)...
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(ingest, "insert_lines", insert_then_crash)
+    monkeypatch.setattr(staging, "insert_lines", insert_then_crash)
+    monkeypatch.setattr(load, "insert_lines", insert_then_crash)
     with pytest.raises(RuntimeError, match="power cut"):
         ingest_file(con, AWS, sample_config)
     assert snapshot(con) == before
-    monkeypatch.setattr(ingest, "insert_lines", real_insert)
+    monkeypatch.setattr(staging, "insert_lines", real_insert)
+    monkeypatch.setattr(load, "insert_lines", real_insert)
     assert ingest_file(con, AWS, sample_config).rows_loaded == 10  # not mistaken for a duplicate
 
 
@@ -379,13 +389,13 @@ def test_a_crash_after_deleting_restated_rows_restores_them(con, sample_config, 
     ingest_file(con, AWS, sample_config)
     before = snapshot(con)
     restated = edited_copy(AWS, tmp_path / "aws_restated.csv", "24.144,431927506184", "22.132,431927506184")
-    real = ingest.replace_superseded
+    real = deliveries.record_scopes
 
     def replace_then_crash(*a, **k):
         assert real(*a, **k) == 10
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest, "replace_superseded", replace_then_crash)
+    monkeypatch.setattr(deliveries, "record_scopes", replace_then_crash)
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_file(con, restated, sample_config)
     assert snapshot(con) == before
@@ -515,42 +525,26 @@ def test_a_file_whose_hash_prefix_clashes_with_an_ingested_one_is_refused(con, s
     first = ingest_file(con, AWS, sample_config)
     other = tmp_path / "azure.csv"
     shutil.copy(AZURE, other)
-    real = ingest.file_sha256
-    monkeypatch.setattr(ingest, "file_sha256", lambda p: first.file_hash[:16] + "0" * 48 if p == other else real(p))
+    real = load.file_sha256
+    monkeypatch.setattr(load, "file_sha256", lambda p: first.file_hash[:16] + "0" * 48 if p == other else real(p))
     before = snapshot(con)
     with pytest.raises(UsageError, match="sha256 starts like that of the ingested .*aws_focus_1.2_2026-10.csv"):
         ingest_file(con, other, sample_config)
     assert snapshot(con) == before
 
 
-def test_direct_loader_restatement_replaces_earlier_rows(con, tmp_path, with_fake_loaders):
+def test_direct_loader_delivery_replaces_its_scopes_only(con, tmp_path, with_fake_loaders):
+    # The fake loader declares no SCOPE: the default is (provider, day); its lines are all 2026-10-01.
     with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
-    ingest_file(con, write_lines(tmp_path, "a", [{}, {}, {}]), org([]), fmt="direct")  # keys a-1, a-2, a-3
-    # A later delivery restating a-2 and a-3 (a-3 twice: duplicates inside one file stay) and a new line.
-    again = [{"x_natural_key": "a-2", "BilledCost": "2.00"}, {"x_natural_key": "a-3"}, {"x_natural_key": "a-3"},
-             {"x_natural_key": "b-4", "BilledCost": "5.00"}]
+    ingest_file(con, write_lines(tmp_path, "a", [{}, {}, {"x_provider": "anthropic"}]), org([]), fmt="direct")
+    # A later delivery with openai's lines of that day (one line twice: same-file duplicates stay).
+    again = [{"BilledCost": "2.00"}, {"x_natural_key": "b-1"}, {"x_provider": "openai", "BilledCost": "5.00"}]
     r = ingest_file(con, write_lines(tmp_path, "b", again), org([]), fmt="direct")
-    assert (r.rows_loaded, r.rows_replaced) == (4, 2)
-    assert sorted(con.execute("SELECT x_natural_key, BilledCost FROM billing_line_items").fetchall()) == [
-        ("a-1", Decimal("1.000000")), ("a-2", Decimal("2.000000")), ("a-3", Decimal("1.000000")),
-        ("a-3", Decimal("1.000000")), ("b-4", Decimal("5.000000"))]
+    assert (r.rows_loaded, r.rows_replaced) == (3, 2)
+    assert sorted(con.execute("SELECT x_provider, x_natural_key, BilledCost FROM billing_line_items").fetchall()) == [
+        ("anthropic", "a-3", Decimal("1")), ("openai", "b-1", Decimal("1")), ("openai", "b-1", Decimal("2")),
+        ("openai", "b-3", Decimal("5"))]
     assert con.execute("SELECT rows_replaced FROM ingested_files ORDER BY ingested_at").fetchall() == [(0,), (2,)]
-
-
-def test_a_corrected_redelivery_also_replaces_the_duplicate_copies(con, tmp_path, with_fake_loaders):
-    # Loaders key the 2nd, 3rd ... same-key line of one file "<key>#2", "<key>#3".  A later file
-    # listing that charge once is the newer account of it: every earlier copy goes.
-    with_fake_loaders(fake_module("direct", stage=_fake_direct_stage))
-    ingest_file(con, write_lines(tmp_path, "a", [{"x_natural_key": "openai|p1|2026-11-01"},
-                                                 {"x_natural_key": "openai|p1|2026-11-01#2"},
-                                                 {"x_natural_key": "hetzner|GEX130 #22|2026-11"}]), org([]), fmt="direct")
-    again = [{"x_natural_key": "openai|p1|2026-11-01", "BilledCost": "3.00"},
-             {"x_natural_key": "hetzner|GEX130 #2|2026-11"}]  # another key: '#' inside a key is no suffix
-    r = ingest_file(con, write_lines(tmp_path, "b", again), org([]), fmt="direct")
-    assert r.rows_replaced == 2
-    assert sorted(con.execute("SELECT x_natural_key, BilledCost FROM billing_line_items").fetchall()) == [
-        ("hetzner|GEX130 #22|2026-11", Decimal("1.000000")), ("hetzner|GEX130 #2|2026-11", Decimal("1.000000")),
-        ("openai|p1|2026-11-01", Decimal("3.000000"))]
 
 
 def test_settings_are_restored_and_memory_limit_never_raised(con, sample_config):

@@ -161,12 +161,13 @@ def test_openai_costs_float_dollars_exact_to_the_cent(con):
     assert lines[3]["BilledCost"] == Decimal("0.070000")
     assert lines[7]["BilledCost"] == Decimal("0.100000")
     assert lines[9]["BilledCost"] == Decimal("1234.560000")
-    assert lines[10]["BilledCost"] == Decimal("0.000042")  # 0.0000415 at the column's 6 decimals
+    assert lines[10]["BilledCost"] == Decimal("0.0000415")  # exact (DECIMAL(38, 18), migration 009)
     # independent: every result's amount, parsed as Decimal from the JSON text
     pages = load_decimal_json(path)
     amounts = [r["amount"]["value"] for p in pages for b in p["data"] for r in b["results"]]
-    assert [line["BilledCost"] for line in lines] == [micro(a) for a in amounts]
-    assert sum(line["BilledCost"] for line in lines).quantize(CENT) == sum(amounts).quantize(CENT) == Decimal("1390.63")
+    assert [line["BilledCost"] for line in lines] == amounts  # exact, not rounded to the micro-dollar
+    assert sum(line["BilledCost"] for line in lines) == sum(amounts)
+    assert sum(amounts).quantize(CENT) == Decimal("1390.63")
     first = lines[0]
     assert first["BillingCurrency"] == "USD"  # "usd" upper-cased
     assert first["ChargePeriodStart"] == datetime(2026, 11, 1) and first["ChargePeriodEnd"] == datetime(2026, 11, 2)
@@ -611,6 +612,7 @@ def test_restated_openai_costs_replace_instead_of_adding(con, tmp_path):
     original = FIXTURES / "openai_costs_2026-11.json"
     ingest_file(con, original, cfg)
     pages = load_decimal_json(original)
+    original_total = sum(Decimal(str(r["amount"]["value"])) for p in pages for b in p["data"] for r in b["results"])
     first_day = pages[0]["data"][0]
     first_day["results"][0]["amount"]["value"] = Decimal("18.50")  # a late restatement of 18.4125
     restated = tmp_path / "openai_costs_2026-11-01_restated.json"
@@ -620,7 +622,7 @@ def test_restated_openai_costs_replace_instead_of_adding(con, tmp_path):
     assert (result.rows_loaded, result.rows_replaced) == (5, 5)
     count, total = con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone()
     assert count == 11
-    assert total == Decimal("1390.630642") - Decimal("18.4125") + Decimal("18.50")
+    assert total == original_total - Decimal("18.4125") + Decimal("18.50")
 
 
 def test_ingest_keeps_rejects_and_rolls_back_unreadable_files(con, tmp_path):

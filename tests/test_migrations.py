@@ -11,12 +11,31 @@ from warehouse.ingest import ingest_file
 FOCUS = Path(__file__).parent / "fixtures" / "focus"
 
 
+def ingest_into_old_schema(con, tmp_path, files, cfg, monkeypatch, every) -> None:
+    """Lines and file records as an older warehouse held them: ingested into a current
+    warehouse, then copied (the columns the old schema has) into ``con``'s tables."""
+    with monkeypatch.context() as m:
+        m.setattr(db, "migrations", every)
+        fresh = db.connect(tmp_path / "fresh.duckdb")
+    for f in files:
+        ingest_file(fresh, f, cfg)
+    fresh.close()
+    con.execute(f"ATTACH '{tmp_path / 'fresh.duckdb'}' AS fresh (READ_ONLY)")
+    for table in ("billing_line_items", "ingested_files", "ingest_rejects"):
+        cols = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                                          "current_database() AND table_name = ? ORDER BY column_index", [table]).fetchall()]
+        names = ", ".join(f'"{c}"' for c in cols)
+        con.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM fresh.main.{table}")
+    con.execute("DETACH fresh")
+
+
 def test_006_drops_the_line_id_index_and_keeps_every_line(tmp_path, monkeypatch, sample_config):
     path = tmp_path / "w.duckdb"
     every = db.migrations
     monkeypatch.setattr(db, "migrations", lambda: [m for m in every() if m.version < 6])
     con = db.connect(path)  # a warehouse as it was before 006: x_line_id was the primary key
-    ingest_file(con, FOCUS / "aws_focus_1.2_2026-10.csv", sample_config)
+    ingest_into_old_schema(con, tmp_path, [FOCUS / "aws_focus_1.2_2026-10.csv"], sample_config,
+                           monkeypatch, every)
     con.execute("CREATE VIEW lines_by_team AS SELECT x_team, count(*) AS n FROM billing_line_items GROUP BY 1")
     before = con.execute("SELECT * FROM billing_line_items ORDER BY x_line_id").fetchall()
     columns = con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
@@ -28,11 +47,15 @@ def test_006_drops_the_line_id_index_and_keeps_every_line(tmp_path, monkeypatch,
     monkeypatch.setattr(db, "migrations", every)
     con = db.connect(path)
     assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (max(m.version for m in every()),)
-    assert con.execute("SELECT * FROM billing_line_items ORDER BY x_line_id").fetchall() == before
+    after = con.execute("SELECT * EXCLUDE (x_delivery_id) FROM billing_line_items ORDER BY x_line_id").fetchall()
+    assert after == before  # every line, every value (costs now DECIMAL(38, 18): 009)
     with (FOCUS / "aws_focus_1.2_2026-10.csv").open(newline="", encoding="utf-8-sig") as f:
         assert len(before) == len(list(csv.DictReader(f)))  # every data row of the fixture
-    assert con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
-                       "WHERE table_name = 'billing_line_items' ORDER BY column_index").fetchall() == columns
+    now = con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+                      "WHERE table_name = 'billing_line_items' ORDER BY column_index").fetchall()
+    assert [c[0] for c in now] == [c[0] for c in columns] + ["x_delivery_id"]  # 008 adds the delivery
+    assert [c for c in now if "DECIMAL" in c[1] and c[0] in ("BilledCost", "ListUnitPrice")] == [
+        ("BilledCost", "DECIMAL(38,18)", False), ("ListUnitPrice", "DECIMAL(38,18)", True)]
     kinds = {k for (k,) in con.execute(
         "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'billing_line_items'").fetchall()}
     assert kinds == {"NOT NULL"}
@@ -48,8 +71,9 @@ def test_007_drops_the_bucket_from_runpod_and_modal_keys(tmp_path, monkeypatch, 
     monkeypatch.setattr(db, "migrations", lambda: [m for m in every() if m.version < 7])
     con = db.connect(path)
     exports = Path(__file__).parent / "fixtures" / "exports"
-    for name in ("runpod_billing_endpoints_2026-11.json", "modal_billing_report_2026-11.csv"):
-        ingest_file(con, exports / name, sample_config)
+    ingest_into_old_schema(con, tmp_path, [exports / "runpod_billing_endpoints_2026-11.json",
+                                           exports / "modal_billing_report_2026-11.csv"], sample_config,
+                           monkeypatch, every)
     # Keys as the loaders wrote them before 007: the bucket after the start (and any #n after it).
     con.execute("UPDATE billing_line_items SET x_natural_key = CASE WHEN x_natural_key LIKE '%#%' "
                 "THEN replace(x_natural_key, '#', '|hour#') ELSE x_natural_key || '|day' END")

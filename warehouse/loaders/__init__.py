@@ -13,6 +13,13 @@ The contract (the ingest framework in ``warehouse.ingest`` drives it):
     Breaks ties when several loaders' ``sniff`` claim one file: the highest wins, and a
     tie at the top is a usage error asking for an explicit ``--format``.
 
+``SCOPE: tuple[str, ...]`` (optional)
+    What a file of this format restates: SQL expressions over billing_line_items columns
+    whose values, with the format id, make a line's scope key (e.g. FOCUS:
+    ``x_provider, BillingAccountId, BillingPeriodStart``).  The newest delivery of each
+    scope key is its truth: its lines replace every line of that scope from earlier
+    deliveries (see ``warehouse.ingest.deliveries``).  Default: provider and day.
+
 ``stage(con, path: Path) -> int | None``
     Read the file with DuckDB's native readers (``read_csv``, ``read_json``,
     ``read_parquet``) and INSERT INTO the temp tables the framework created:
@@ -55,7 +62,12 @@ FRAMEWORK_COLUMNS = (
     "x_source_file",
     "x_source_hash",
     "x_ingested_at",
+    "x_delivery_id",
 )
+
+
+# Scope parts the loaders share (SQL over billing_line_items columns): the UTC day a line is for.
+DAY = "strftime(ChargePeriodStart, '%Y-%m-%d')"
 
 
 class UnreadableFile(UsageError):

@@ -24,10 +24,12 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.loaders import DAY
 from warehouse.ingest import number_sql
 from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "anthropic_cost"
+SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
 
 _STARTING_AT = re.compile(r'"starting_at"\s*:')
 _AMOUNT = re.compile(r'"amount"\s*:')

@@ -24,9 +24,11 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.loaders import DAY
 from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "anthropic_usage"
+SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
 
 _STARTING_AT = re.compile(r'"starting_at"\s*:')

@@ -32,6 +32,8 @@ from warehouse.ingest import (
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "dedicated_invoice"
+SCOPE = ("x_provider", "ResourceId", "strftime(ChargePeriodStart, '%Y-%m-%d')",
+         "strftime(ChargePeriodEnd, '%Y-%m-%d')", "SkuId")  # server, period, charge kind (SkuId)
 PRIORITY = 10  # an exact header: more specific than any generic format
 
 HEADER = (
@@ -41,6 +43,13 @@ HEADER = (
 REQUIRED = ("invoice_id", "provider", "server_id", "gpu_model", "gpu_count", "period_start", "period_end",
             "amount", "currency")
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+# The charge kind, from the description: a setup fee and other one-off or extra charges are
+# separate scopes from the server's rental, so one never replaces another (stored in SkuId).
+_KIND_SQL = ("CASE WHEN regexp_matches(lower(coalesce(d.description, '')), 'set[- ]?up|installation') THEN 'setup_fee' "
+             "WHEN regexp_matches(lower(coalesce(d.description, '')), "
+             "'\\b(extra|add-?on|traffic|bandwidth|ip address|ipv4|backup|storage|support|overage)\\b') THEN 'other' "
+             "ELSE 'rental' END")
 
 
 def _header_of(head: bytes) -> list[str] | None:
@@ -105,7 +114,7 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         f"CASE WHEN regexp_full_match(d.period_start, '{_DATE}') THEN TRY_CAST(d.period_start AS DATE) END AS start_d, "
         f"CASE WHEN regexp_full_match(d.period_end, '{_DATE}') THEN TRY_CAST(d.period_end AS DATE) END AS end_d, "
         f"{number_sql('d.used_hours', 'DECIMAL(24, 6)')} AS used_d, "
-        f"{provider_id_sql('d.provider')} AS provider_id "
+        f"{provider_id_sql('d.provider')} AS provider_id, {_KIND_SQL} AS kind "
         "FROM dedicated_raw d LEFT JOIN dedicated_gpu_map m ON m.gpu_model = d.gpu_model"
     )
     checks: list[tuple[str, str, str]] = [(c, f"{c} IS NULL", f"'{c} is empty'") for c in REQUIRED]
@@ -134,16 +143,17 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         "ContractedUnitPrice, PricingQuantity, PricingUnit, ConsumedQuantity, ConsumedUnit, ChargeCategory, "
         "ChargeDescription, ChargeFrequency, ChargePeriodStart, ChargePeriodEnd, BillingPeriodStart, BillingPeriodEnd, "
         "InvoiceId, InvoiceIssuerName, ServiceProviderName, HostProviderName, ServiceName, ServiceCategory, "
-        "ResourceId, ResourceName, ResourceType, x_provider, x_product_kind, x_gpu_class, x_gpu_count, "
+        "ResourceId, ResourceName, ResourceType, SkuId, x_provider, x_product_kind, x_gpu_class, x_gpu_count, "
         "x_gpu_seconds, x_natural_key, x_source_row) "
         "SELECT account_id, cur, amount_d, amount_d, amount_d, amount_d, 1, 'Month', used_d, "
-        "CASE WHEN used_d IS NOT NULL THEN 'Hours' END, 'Purchase', description, 'Recurring', "
+        "CASE WHEN used_d IS NOT NULL THEN 'Hours' END, 'Purchase', description, "
+        "CASE kind WHEN 'setup_fee' THEN 'One-Time' ELSE 'Recurring' END, "
         "CAST(start_d AS TIMESTAMP), CAST(end_d AS TIMESTAMP), CAST(start_d AS TIMESTAMP), CAST(end_d AS TIMESTAMP), "
         "invoice_id, provider, provider, provider, 'Dedicated GPU server', 'Compute', "
-        "server_id, server_name, 'Dedicated GPU Server', provider_id, 'dedicated_gpu', gpu_class, gpu_count_i, "
+        "server_id, server_name, 'Dedicated GPU Server', kind, provider_id, 'dedicated_gpu', gpu_class, gpu_count_i, "
         "CAST(used_d * 3600 * gpu_count_i AS DECIMAL(20, 3)), "
         "'dedicated_invoice:' || md5(concat(provider_id, chr(31), account_id, chr(31), server_id, chr(31), "
-        "CAST(start_d AS VARCHAR), chr(31), CAST(end_d AS VARCHAR))), rn "
+        "CAST(start_d AS VARCHAR), chr(31), CAST(end_d AS VARCHAR), chr(31), kind)), rn "
         f"FROM ({parsed}) p WHERE {ok}"
     )
     structs = ", ".join(

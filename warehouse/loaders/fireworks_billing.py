@@ -27,10 +27,11 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest import number_sql
-from warehouse.loaders import UnreadableFile
+from warehouse.loaders import DAY, UnreadableFile
 from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_csv_rows, register_gpu_classes
 
 FORMAT = "fireworks_billing"
+SCOPE = ("BillingAccountId", DAY)  # the export has no account: the day
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
 
 REQUIRED_COLUMNS = (

@@ -62,6 +62,8 @@ from warehouse.ingest import (
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "focus"
+SCOPE = ("x_provider", "BillingAccountId",
+         "strftime(coalesce(BillingPeriodStart, date_trunc('month', ChargePeriodStart)), '%Y-%m-%d')")
 PRIORITY = 0
 
 PARQUET_MAGIC = b"PAR1"

@@ -36,10 +36,11 @@ import duckdb
 
 from scrapers.gpus import try_normalise_gpu
 from warehouse.ingest import number_sql
-from warehouse.loaders import UnreadableFile
+from warehouse.loaders import DAY, UnreadableFile
 from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, first_char, head_text, read_csv_rows, read_json_docs
 
 FORMAT = "modal_billing"
+SCOPE = ("BillingAccountId", DAY)  # the report has no account: the day
 
 CSV_COLUMNS = ("Object ID", "Description", "Environment", "Interval Start", "Cost")
 _CLI_JSON = (re.compile(r'"Object ID"\s*:'), re.compile(r'"Interval Start"\s*:'), re.compile(r'"Cost"\s*:'))

@@ -35,9 +35,10 @@ import duckdb
 
 from scrapers.gpus import try_normalise_gpu
 from warehouse.ingest import GZIP_MAGIC, error_summary, number_sql
-from warehouse.loaders import UnreadableFile
+from warehouse.loaders import DAY, UnreadableFile
 
 FORMAT = "openai_costs"
+SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
 
 _RESULT_OBJECT = re.compile(r'"object"\s*:\s*"organization\.costs\.result"')
 _PAGE_OBJECT = re.compile(r'"object"\s*:\s*"(page|bucket)"')

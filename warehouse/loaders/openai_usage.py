@@ -29,9 +29,11 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.loaders import DAY
 from warehouse.loaders.openai_costs import COUNT_SQL, admin_results, drop_temp, head_text
 
 FORMAT = "openai_usage"
+SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
 
 _RESULT_OBJECT = re.compile(r'"object"\s*:\s*"organization\.usage\.completions\.result"')

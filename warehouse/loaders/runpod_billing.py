@@ -45,10 +45,11 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest import number_sql
-from warehouse.loaders import UnreadableFile
+from warehouse.loaders import DAY, UnreadableFile
 from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
 FORMAT = "runpod_billing"
+SCOPE = ("ServiceName", DAY)  # dataset: pods, endpoints or network volumes; the bucket day
 
 RESOURCES = ("pods", "endpoints", "networkvolumes")
 BUCKET_SIZES = ("hour", "day", "week", "month", "year")

@@ -37,10 +37,11 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest import number_sql
-from warehouse.loaders import UnreadableFile
+from warehouse.loaders import DAY, UnreadableFile
 from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
 
 FORMAT = "together_billing"
+SCOPE = ("BillingAccountId", DAY)  # the export has no account: the day
 
 USAGE_TYPES = {
     "serverless_inference": "hosted_api",
