@@ -106,6 +106,8 @@ class Throughput(_Strict):
 class Exports(_Strict):
     paths: list[str] = Field(default_factory=lambda: ["exports"])
     inbox: str = "exports/inbox"
+    # Day/month order of slash dates per source: a file or folder (relative to this config) -> dmy | mdy.
+    date_order: dict[str, Literal["dmy", "mdy"]] = Field(default_factory=dict)
 
 
 class PriceBackfill(_Strict):
@@ -172,6 +174,16 @@ class Config(_Strict):
 
     def export_paths(self) -> list[Path]:
         return [self.resolve(p) for p in self.exports.paths]
+
+    def date_order_for(self, file: Path) -> str | None:
+        """The ``[exports.date_order]`` of the most specific source path holding ``file``, if any."""
+        real = Path(file).resolve()
+        best: tuple[int, str] | None = None
+        for source, order in self.exports.date_order.items():
+            root = self.resolve(source).resolve()
+            if (real == root or real.is_relative_to(root)) and (best is None or len(root.parts) > best[0]):
+                best = (len(root.parts), order)
+        return best[1] if best else None
 
     def price_backfills(self) -> list[tuple[date, Path]]:
         return sorted((b.as_of, self.resolve(b.snapshot_dir)) for b in self.prices.backfill)
