@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from spendwatch import __version__, alerts_cli, breakeven_cli
+from spendwatch import __version__, alerts_cli, breakeven_cli, files_cli, prices_cli
 from spendwatch.errors import SpendwatchError, UsageError
 from spendwatch.render import one_line
 
@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--as-of", type=_date, metavar="DATE", help="observation time for replayed captures")
     r.add_argument("--record", type=Path, metavar="DIR", help="save what a live run fetched into DIR")
     r.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
-    s = psub.add_parser("sources", help="list the price sources and their health")
+    s = psub.add_parser("sources", help="per source: last live fetch, the capture the prices in force come from, age, stale")
     _common(s)
+    prices_cli.add_accept_parser(psub, _common)
     sh = psub.add_parser("show", help="prices in force, cheapest first per GPU class or model, with their age")
     _common(sh)
     sh.add_argument("--kind", choices=["serverless_gpu", "dedicated_gpu", "hosted_api"])
@@ -95,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--format", default="auto", help="loader to use (default: auto, decided from the content)")
     p.add_argument("--format-output", choices=["table", "json"], default="table")
+    p.add_argument("--date-order", choices=["dmy", "mdy"], default=None,
+                   help="day/month order of slash dates such as 01/10/2026 when a column never shows it "
+                        "(default: decided per file and column from the dates; or [exports.date_order])")
 
     p = sub.add_parser("models", help="the SQL models in dbt_like_sql/")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -118,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(c)
     breakeven_cli.add_parser(sub)
     alerts_cli.add_parser(sub)
+    files_cli.add_parser(sub)
     return parser
 
 
@@ -167,64 +172,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_prices(args) -> int:
-    from spendwatch import operations
-    from spendwatch.render import terminal_escape
-    from warehouse.db import resolve_warehouse
-
-    out = _console()
-    if args.prices_command == "refresh":
-        from spendwatch.config import load_config
-
-        mode = "offline" if args.offline else "snapshot" if args.snapshot_dir else "auto"
-        cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
-        con = _connect()
-        try:
-            archive = Path(resolve_warehouse()).expanduser().resolve().parent / "raw" if not resolve_warehouse().startswith("md:") else None
-            from scrapers.sources import all_sources
-            from spendwatch.progress import track
-
-            with track("fetching prices", total=len(set(args.source)) if args.source else len(all_sources())) as bar:
-                res = operations.refresh_prices(
-                    con, mode=mode, snapshot_dir=args.snapshot_dir, record_dir=args.record, as_of=args.as_of,
-                    archive_dir=archive, source_ids=args.source, backfills=cfg.price_backfills(), on_done=bar.on_fetch,
-                )
-            if not args.source or "ecb_fx" in args.source:
-                fx_status = operations.refresh_fx(con, mode=mode, snapshot_dir=args.snapshot_dir)
-                out.print(f"fx: ECB rates to {fx_status['latest_rate_date']} ({fx_status['daily']})", markup=False)
-            from warehouse import models as sqlmodels
-            from warehouse.config_sync import sync_config
-
-            sync_config(con, cfg)
-            sqlmodels.build(con, select=["prices_normalised", "price_discrepancies"])
-        finally:
-            con.close()
-        from rich.table import Table
-
-        t = Table(title=f"price refresh ({mode}) as of {res.observed_at:%Y-%m-%d %H:%M} UTC")
-        for c in ("source", "status", "mode", "prices", "dropped", "new rows", "closed", "note"):
-            t.add_column(c)
-        for r in res.results:
-            t.add_row(*(terminal_escape(v) for v in (r.source_id, r.status, r.mode, r.records, r.dropped, r.inserted, r.closed, r.error or "")))
-        out.print(t)
-        out.print(f"summary: {terminal_escape(res.summary())}")
-        return 0
-    if args.prices_command == "sources":
-        from warehouse.prices import source_status
-
-        con = _connect()
-        try:
-            rows = source_status(con)
-        finally:
-            con.close()
-        from rich.table import Table
-
-        t = Table(title="price sources")
-        for c in ("source", "last status", "last attempt", "last success", "stale", "error"):
-            t.add_column(c)
-        for r in rows:
-            t.add_row(*(terminal_escape(v) for v in (r["source_id"], r["last_status"], r["last_attempt"], r["last_success"], "yes" if r["stale"] else "", r["last_error"] or "")))
-        out.print(t)
-        return 0
+    if args.prices_command in ("refresh", "sources", "accept"):
+        return getattr(prices_cli, args.prices_command)(args)
     from spendwatch.render import render_rows
     from warehouse import queries
 
@@ -287,7 +236,6 @@ def _ensure_price_models(con) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from spendwatch import operations
     from spendwatch.config import load_config
     from spendwatch.render import money, terminal_escape
 
@@ -296,38 +244,49 @@ def cmd_ingest(args) -> int:
         if not p.exists():
             raise UsageError(f"{p}: no such file or folder")
     from spendwatch.progress import track
-    from warehouse.ingest import iter_export_files, rejected_rows
+    from warehouse.ingest import ingest_paths, iter_export_files, rejected_rows
 
-    files = iter_export_files(args.paths)
+    skipped: dict[Path, str] = {}
+    files = iter_export_files(args.paths, skipped=skipped.__setitem__)
+    for path, reason in skipped.items():  # symlinks leading out of a folder: reported, never read
+        print(f"skipped {one_line(path)}: {one_line(reason)}", file=sys.stderr)
     if not files:
         raise UsageError(f"no export files under {', '.join(one_line(p) for p in args.paths)} (dotfiles and README* are skipped)")
     con = _connect()
     try:
         with track("ingesting exports", total=len(files), labels=[f.name for f in files]) as bar:
-            results = operations.ingest(con, cfg, args.paths, fmt=args.format, progress=bar.on_file)
+            results = ingest_paths(con, args.paths, cfg, fmt=args.format, progress=bar.on_file, errors="collect",
+                                   date_order=getattr(args, "date_order", None))
         rejects = {r.file_hash: rejected_rows(con, r.file_hash, SHOWN_REJECTS)
                    for r in results if not r.error and r.rows_rejected}
     finally:
         con.close()
     failed = [r for r in results if r.error]
+    # A file whose every row was rejected contributed nothing: bad input, like a file that failed.
+    all_rejected = [r for r in results if not r.error and r.rows_read and r.rows_rejected == r.rows_read]
+    status = 2 if failed or all_rejected else 0
     if args.format_output == "json":
         print(json.dumps([_result_json(r, rejects.get(r.file_hash, [])) for r in results], indent=2))
-        return 2 if failed else 0
+        return status
     from rich.table import Table
 
     loaded = [r for r in results if not r.error]
     if loaded:
         t = Table(title="ingest")
-        for c in ("file", "format", "read", "loaded", "rejected", "replaced", "period", "billed"):
+        for c in ("file", "format", "read", "loaded", "rejected", "noted", "replaced", "period", "billed"):
             t.add_column(c)
         for r in loaded:
             period = f"{r.period_start:%Y-%m-%d} – {r.period_end:%Y-%m-%d}" if r.period_start and r.period_end else ""
             billed = ", ".join(money(v, k) for k, v in sorted(r.totals.items()))
-            status = " (already ingested)" if r.skipped_duplicate else ""
-            t.add_row(terminal_escape(r.path.name) + status, r.format, str(r.rows_read), str(r.rows_loaded),
-                      str(r.rows_rejected), str(r.rows_replaced), period, billed)
+            note = (" (already ingested)" if r.skipped_duplicate
+                    else f" (delivered before: {r.rows_restored} line(s) current again)" if r.rows_restored else "")
+            t.add_row(terminal_escape(r.path.name) + note, r.format, str(r.rows_read), str(r.rows_loaded),
+                      str(r.rows_rejected), str(r.rows_noted), str(r.rows_replaced), period, billed)
         _console().print(t)
     for r in loaded:
+        if r.rows_noted:
+            print(f"{one_line(r.path.name)}: {r.rows_noted} row(s) loaded with a data-quality note: "
+                  f"SELECT * FROM ingest_notes WHERE file_hash = '{r.file_hash}'")
         if r.file_hash not in rejects:
             continue
         # The first rejected rows with every check each failed, so the reasons are on screen;
@@ -344,9 +303,12 @@ def cmd_ingest(args) -> int:
         if r.rows_rejected > len(shown_rows):
             print(f"  ... and {r.rows_rejected - len(shown_rows)} more: "
                   f"SELECT * FROM ingest_rejects WHERE file_hash = '{r.file_hash}'")
+    for r in all_rejected:
+        print(f"error: {one_line(r.path)}: every row was rejected ({r.rows_rejected} of {r.rows_read}); "
+              "nothing of it was loaded", file=sys.stderr)
     for r in failed:
         print(f"error: {one_line(r.error)}", file=sys.stderr)
-    return 2 if failed else 0
+    return status
 
 
 SHOWN_REJECTS = 5  # rejected rows (each with all its failed checks) listed per file by `spendwatch ingest`
@@ -357,6 +319,7 @@ def _result_json(r, rejects: list[tuple] = ()) -> dict:
         "error": r.error,
         "file": str(r.path), "file_hash": r.file_hash, "format": r.format, "already_ingested": r.skipped_duplicate,
         "rows_read": r.rows_read, "rows_loaded": r.rows_loaded, "rows_rejected": r.rows_rejected, "rows_replaced": r.rows_replaced,
+        "rows_noted": r.rows_noted, "rows_restored": r.rows_restored, "delivery_id": r.delivery_id,
         "period_start": r.period_start.isoformat() if r.period_start else None,
         "period_end": r.period_end.isoformat() if r.period_end else None,
         "billed": {k: str(v) for k, v in sorted(r.totals.items())},
@@ -417,7 +380,7 @@ def cmd_config(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config, "alerts": alerts_cli.run, "breakeven": breakeven_cli.run}
+COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config, "alerts": alerts_cli.run, "breakeven": breakeven_cli.run, "files": files_cli.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,8 +95,10 @@ def test_untrusted_text_cannot_drive_the_terminal(capsys, tmp_path):
         w.writeheader()
         w.writerow(bad)
     code = main(["ingest", str(evil), "--warehouse", str(tmp_path / "w.duckdb")])
-    out = capsys.readouterr().out
-    assert code == 0 and "\x1b" not in out
+    out, err = capsys.readouterr()
+    # Its only row is rejected: nothing of the file loaded, which is bad input (exit 2), with the count.
+    assert code == 2 and "\x1b" not in out + err
+    assert "evil[2J name.csv: every row was rejected (1 of 1); nothing of it was loaded" in err
     assert "evil[2J name.csv: 1 rejected row(s), not loaded:" in out
     # The cell is shown as its Python repr: the escape and the line break as visible text.
     assert "  row 1, BillingCurrency: unknown currency code (not ISO 4217) (was '\\x1b[31mUS\\nD')" in out

@@ -34,7 +34,10 @@ from __future__ import annotations
 from warehouse.ingest.attribution import attribute, attribution_sql, load_rules
 from warehouse.ingest.files import file_sha256, iter_export_files, read_head
 from warehouse.ingest.formats import Loader, detect_format, discover_loaders, known_formats, resolve_loader
-from warehouse.ingest.load import IngestResult, ingest_delivery, ingest_file, ingest_paths, noted_rows, rejected_rows
+from warehouse.ingest.deliveries import listing as list_deliveries
+from warehouse.ingest.load import (
+    IngestResult, forget_delivery, ingest_delivery, ingest_file, ingest_paths, noted_rows, rejected_rows,
+)
 from warehouse.ingest.settings import INGEST_MEMORY_LIMIT
 from warehouse.ingest.sqlkit import (
     GZIP_MAGIC, HEAD_BYTES, ISO_4217_CODES, clean_sql, currency_list, decimal_sql, error_summary, in_set_sql,
@@ -48,7 +51,8 @@ from warehouse.loaders import FRAMEWORK_COLUMNS, UnreadableFile
 
 __all__ = [
     "FRAMEWORK_COLUMNS", "GZIP_MAGIC", "HEAD_BYTES", "INGEST_MEMORY_LIMIT", "ISO_4217_CODES", "LINE_ID_SQL",
-    "STAGE_COLUMNS", "FileLoad", "IngestResult", "ingest_delivery", "noted_rows", "LineSink", "Loader", "UnreadableFile", "attribute", "attribution_sql",
+    "STAGE_COLUMNS", "FileLoad", "IngestResult", "ingest_delivery", "noted_rows", "forget_delivery",
+    "list_deliveries", "LineSink", "Loader", "UnreadableFile", "attribute", "attribution_sql",
     "check_staged", "clean_sql", "create_stage_tables", "currency_list", "decimal_sql", "detect_format",
     "discover_loaders", "drop_stage_tables", "error_summary", "file_sha256", "in_set_sql", "ingest_file",
     "ingest_paths", "insert_lines", "iter_export_files", "known_formats", "lazy_sql", "line_id", "load_rules",

@@ -307,3 +307,23 @@ def ingest_paths(
             for f in group.files or [group.manifest]:
                 report(IngestResult(path=f, file_hash="", format=fmt, error=str(e)))
     return results
+
+
+def forget_delivery(con: duckdb.DuckDBPyConnection, ref: str) -> tuple[deliveries.Delivery, int, int]:
+    """Forget the delivery ``ref`` names (path, sha256 or id), in one transaction; see ``deliveries.forget``.
+
+    Returns (the delivery, lines removed, lines restored).  Its bytes can then be ingested
+    again (e.g. with the right ``--format``).
+    """
+    delivery = deliveries.resolve(con, ref)
+    loader = discover_loaders().get(delivery.format)
+    scope = loader.scope if loader else deliveries.scope_sql("unknown", ("x_source_hash",))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        deliveries.scope_pending(con, {f: lo.scope for f, lo in discover_loaders().items()})
+        removed, restored = deliveries.forget(con, delivery, scope)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return delivery, removed, restored
