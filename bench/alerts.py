@@ -25,7 +25,7 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from spendwatch.slack import Routing, SlackSender
+from spendwatch.delivery import Routing, SlackSender, send_pending
 from warehouse import alerts as wa
 from warehouse.db import connect
 
@@ -110,7 +110,7 @@ def main() -> int:
         with SlackSender(routing, concurrency=args.concurrency, max_retry_after=1.0) as sender:
             for _ in range(args.max_passes):
                 t = time.perf_counter()
-                res = wa.send_pending(con, sender)
+                res = send_pending(con, sender)
                 passes.append((res, time.perf_counter() - t))
                 if res.pending == 0:
                     break

@@ -8,9 +8,10 @@ from pipelines.jobs import daily_spend_job
 from pipelines.resources import SpendwatchSettings, WarehouseResource
 from pipelines.resources_slack import SlackResource
 from spendwatch.config import Config, ConfigError
-from spendwatch.secrets import redact
-from spendwatch.slack import ORG, AlertMessage
+from spendwatch.core.redact import excerpt
+from spendwatch.delivery import AlertMessage, send_pending
 from warehouse import alerts as wa
+from warehouse.alerts import ORG
 
 log = logging.getLogger("pipelines.alert_sensors")
 
@@ -34,7 +35,7 @@ def run_failure_details(context: dg.RunFailureSensorContext) -> tuple[str, dict]
         "job_name": run.job_name,
         "partition": partition or None,
         "failed_steps": sorted(set(steps)),
-        "error": redact(first_error)[:300],
+        "error": excerpt(first_error, 300),
     }
     return partition, details
 
@@ -60,11 +61,11 @@ def slack_run_failure_sensor(context: dg.RunFailureSensorContext, warehouse: War
         with warehouse.open() as con:
             alert_id, new = wa.raise_alert(con, "run_failure", ORG, period, run_id, details)
             with slack.sender(cfg) as sender:
-                res = wa.send_pending(con, sender, ids=[alert_id])
+                res = send_pending(con, sender, ids=[alert_id])
         context.log.info(f"run failure alert #{alert_id} for run {run_id[:8]}: {'queued' if new else 'already stored'}, "
                          f"{res.sent} sent, {res.pending} pending")
     except Exception as e:  # the warehouse is unreadable: post directly rather than lose the news
         context.log.warning(f"run failure alert: warehouse unavailable ({type(e).__name__}); posting without the outbox")
         with slack.sender(cfg) as sender:
-            outcome = sender.deliver(AlertMessage(0, 1, "run_failure", ORG, period, run_id, details))
+            outcome = sender.deliver_alert(AlertMessage(0, 1, "run_failure", ORG, period, run_id, details))
         context.log.info(f"run failure alert for run {run_id[:8]} posted directly: {outcome.status}")

@@ -5,7 +5,7 @@ import os
 import dagster as dg
 
 from spendwatch.config import Config
-from spendwatch.slack import BOT_TOKEN_ENV, CHAT_POST_MESSAGE_URL, DEFAULT_WEBHOOK_ENV, Routing, SlackSender
+from spendwatch.delivery import BOT_TOKEN_ENV, DEFAULT_WEBHOOK_ENV, SLACK_API_BASE, Routing, SlackSender
 
 
 class SlackResource(dg.ConfigurableResource):
@@ -19,9 +19,10 @@ class SlackResource(dg.ConfigurableResource):
 
     default_webhook_url: str | None = None
     bot_token: str | None = None
-    api_url: str = CHAT_POST_MESSAGE_URL
+    api_url: str = SLACK_API_BASE  # the Web API's base URL (a stand-in's in tests)
     timeout_seconds: float = 10.0
     max_retry_after_seconds: float = 5.0
+    pass_budget_seconds: float = 60.0  # a Retry-After past what is left of it leaves the alert for the next pass
     concurrency: int = 8
 
     def sender(self, cfg: Config | None) -> SlackSender:
@@ -30,7 +31,7 @@ class SlackResource(dg.ConfigurableResource):
         overrides = {DEFAULT_WEBHOOK_ENV: self.default_webhook_url} if self.default_webhook_url else {}
         routing = Routing.from_config(cfg, bot_token=self.bot_token or None, webhook_urls=overrides)
         return SlackSender(routing, timeout=self.timeout_seconds, max_retry_after=self.max_retry_after_seconds,
-                           concurrency=self.concurrency, api_url=self.api_url)
+                           pass_budget=self.pass_budget_seconds, concurrency=self.concurrency, api_url=self.api_url)
 
 
 def _env_or_none(name: str):

@@ -60,6 +60,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sn.add_argument("id", type=_alert_id, metavar="ID")
     sn.add_argument("--until", type=cli._date, required=True, metavar="DATE", help="YYYY-MM-DD (Europe/London), after today")
 
+    co = asub.add_parser("conditions", help="the alert conditions true now (the alert_* marts), whether or not raised yet")
+    cli._common(co)
+    co.add_argument("--format", choices=["table", "json"], default="table")
+
     se = asub.add_parser("send", help="deliver every pending alert now (retries what Slack refused for a while)")
     cli._common(se)
     se.add_argument("--retry-failed", action="store_true",
@@ -81,15 +85,16 @@ def _console():
 
 def run(args: argparse.Namespace) -> int:
     """Run one ``spendwatch alerts`` action; 0 on success, 1 when ``send`` left alerts undelivered."""
-    action = {"list": _list, "show": _show, "ack": _ack, "snooze": _snooze, "send": _send}.get(args.alerts_command)
+    action = {"list": _list, "show": _show, "ack": _ack, "snooze": _snooze, "send": _send,
+              "conditions": _conditions}.get(args.alerts_command)
     if action is None:
         raise UsageError(f"spendwatch alerts: unknown action {args.alerts_command!r} (see spendwatch alerts --help)")
     return action(args)
 
 
 def _list(args) -> int:
+    from spendwatch.delivery import message_of, summary
     from spendwatch.render import render_rows
-    from spendwatch.slack import summary
     from warehouse import alerts as wa
 
     con = _connect(read_only=True)
@@ -98,7 +103,7 @@ def _list(args) -> int:
     finally:
         con.close()
     if args.format == "json":
-        out = [{**a.as_json(), "summary": summary(a.message())} for a in rows]
+        out = [{**a.as_json(), "summary": summary(message_of(a))} for a in rows]
         sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
         return 0
     cols = ["id", "kind", "team", "period", "state", "delivery", "raised", "attempts", "summary / last error"]
@@ -106,7 +111,7 @@ def _list(args) -> int:
         (a.alert_id, a.kind, a.team, a.period, a.state + (f" until {a.snoozed_until}" if a.state == "snoozed" else ""),
          a.delivery + (f" ({a.channel})" if a.delivery == "sent" and a.channel else ""),
          f"{a.raised_at:%Y-%m-%d %H:%M}", a.attempts,
-         (a.last_error if a.delivery in ("pending", "failed") and a.last_error else summary(a.message()))[:120])
+         (a.last_error if a.delivery in ("pending", "failed") and a.last_error else summary(message_of(a)))[:120])
         for a in rows
     ]
     if not table:
@@ -120,8 +125,8 @@ def _show(args) -> int:
     from rich.panel import Panel
     from rich.table import Table
 
+    from spendwatch.delivery import build_message, console_markup, message_of
     from spendwatch.render import terminal_escape
-    from spendwatch.slack import build_message, console_markup
     from warehouse import alerts as wa
     from warehouse.ingest import rejected_rows
 
@@ -129,18 +134,21 @@ def _show(args) -> int:
     try:
         a = wa.get_alert(con, args.id)
         tries = wa.attempts(con, a.alert_id)
+        channels = wa.deliveries(con, a.alert_id)
         rejects = rejected_rows(con, a.subject) if a.kind == "ingest_rejects" else []
     finally:
         con.close()
     if args.format == "json":
-        out = {**a.as_json(), "slack_payload": build_message(a.message()),
+        out = {**a.as_json(), "slack_payload": build_message(message_of(a)),
                "attempts": [dict(zip(("occurrence", "attempted_at", "channel", "destination", "outcome", "status_code",
-                                      "retry_after", "error"), t)) for t in tries],
+                                      "retry_after", "error", "message"), t)) for t in tries],
+               "channels": [dict(zip(("occurrence", "message", "channel", "destination", "state", "attempts", "sent_at",
+                                      "last_error"), c)) for c in channels],
                "rejected_rows": [dict(zip(("row_number", "column", "reason", "raw"), r)) for r in rejects]}
         sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
         return 0
     out = _console()
-    out.print(Panel(console_markup(a.message()), title=f"alert #{a.alert_id}", expand=False))
+    out.print(Panel(console_markup(message_of(a)), title=f"alert #{a.alert_id}", expand=False))
     state = f"{a.state}, delivery {a.delivery}"
     if a.sent_at:
         state += f" (sent {a.sent_at:%Y-%m-%d %H:%M} UTC via {a.channel} {a.destination or ''})"
@@ -152,9 +160,17 @@ def _show(args) -> int:
         t = Table(title="delivery attempts")
         for c in ("occurrence", "at (UTC)", "channel", "outcome", "status", "retry after", "error"):
             t.add_column(c)
-        for occ, at, ch, _dest, outcome, code, ra, err in tries:
-            t.add_row(str(occ), f"{at:%Y-%m-%d %H:%M:%S}", terminal_escape(ch), outcome, "" if code is None else str(code),
-                      "" if ra is None else f"{ra:g} s", terminal_escape(err or ""))
+        for occ, at, ch, _dest, outcome, code, ra, err, msg in tries:
+            t.add_row(str(occ), f"{at:%Y-%m-%d %H:%M:%S}", terminal_escape(f"{ch} ({msg})"), terminal_escape(outcome),
+                      "" if code is None else str(code), "" if ra is None else f"{ra:g} s", terminal_escape(err or ""))
+        out.print(t)
+    if channels:
+        t = Table(title="channels")
+        for c in ("occurrence", "message", "channel", "destination", "state", "attempts", "sent (UTC)"):
+            t.add_column(c)
+        for occ, msg, ch, dest, state, n, sent_at, _err in channels:
+            t.add_row(str(occ), terminal_escape(msg), terminal_escape(ch), terminal_escape(dest), terminal_escape(state), str(n),
+                      f"{sent_at:%Y-%m-%d %H:%M:%S}" if sent_at else "")
         out.print(t)
     if rejects:
         t = Table(title="rejected rows")
@@ -191,9 +207,31 @@ def _snooze(args) -> int:
     return 0
 
 
+def _conditions(args) -> int:
+    from spendwatch.render import render_rows
+    from warehouse import alerts as wa
+
+    con = _connect(read_only=True)
+    try:
+        rows = wa.current_conditions(con)
+    finally:
+        con.close()
+    if args.format == "json":
+        out = [{"kind": k, "team": t, "period": p, "subject": s, "details": json.loads(d)} for k, t, p, s, d in rows]
+        sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
+        return 0
+    if not rows:
+        print("no alert conditions are true")
+        return 0
+    table = [(k, t, p, s) for k, t, p, s, _d in rows]
+    sys.stdout.write(render_rows(["kind", "team", "period", "subject"], table, "table", title="alert conditions").rstrip("\n") + "\n")
+    return 0
+
+
 def _send(args) -> int:
     from spendwatch.config import load_config
-    from spendwatch.slack import Routing, SlackSender
+    from spendwatch.delivery import Routing, SlackSender, send_pending
+    from spendwatch.render import one_line
     from warehouse import alerts as wa
 
     cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
@@ -201,15 +239,16 @@ def _send(args) -> int:
     try:
         requeued = wa.retry_failed(con) if args.retry_failed else []
         with SlackSender(Routing.from_config(cfg)) as sender:
-            res = wa.send_pending(con, sender)
+            res = send_pending(con, sender)
     finally:
         con.close()
     extra = f", {len(requeued)} failed queued again" if requeued else ""
-    print(f"alerts: {res.sent} sent, {res.retry + res.deferred} still pending (will retry), {res.failed} failed for good{extra};"
-          f" outbox now {res.pending} pending, {res.failed_total} failed")
+    resolved = f" ({res.resolved_sent} of them resolution messages)" if res.resolved_sent else ""
+    print(f"alerts: {res.sent} sent{resolved}, {res.retry + res.unknown + res.deferred} still pending (will retry), "
+          f"{res.failed} failed for good{extra}; outbox now {res.pending} pending, {res.failed_total} failed")
     for line in res.errors[:20]:
-        print(f"  {line}", file=sys.stderr)
-    return 0 if not (res.retry or res.deferred or res.failed) else 1
+        print(f"  {one_line(line)}", file=sys.stderr)  # Slack's answers are untrusted: no control characters
+    return 0 if not (res.retry or res.unknown or res.deferred or res.failed) else 1
 
 
 def _user() -> str:

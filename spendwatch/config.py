@@ -130,6 +130,10 @@ class Audit(_Strict):
     tolerance_abs: Decimal = Field(default=Decimal("1"), ge=0, description="In the reporting currency")
 
 
+class Review(_Strict):
+    base_url: str | None = Field(default=None, description="Where the HTML review is published; alerts link to the team's section")
+
+
 class Config(_Strict):
     reporting_currency: str = "GBP"
     defaults: Defaults = Defaults()
@@ -140,6 +144,7 @@ class Config(_Strict):
     exports: Exports = Exports()
     prices: Prices = Prices()
     audit: Audit = Audit()
+    review: Review = Review()
 
     # Not part of the file: where it was loaded from, for resolving relative paths.
     path: Path | None = Field(default=None, exclude=True)

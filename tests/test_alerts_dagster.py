@@ -42,6 +42,8 @@ def warehouse_with_flags(warehouse_path: Path) -> Path:
         """CREATE TABLE team_monthly_spend AS SELECT month, team, currency, variable_spend AS serverless_gpu, 0::DECIMAL(18,2) AS hosted_api,
            variable_spend AS total_spend, 27 AS days_with_data, 30 AS days_in_month, DATE '2026-11-27' AS last_data_date FROM threshold_flags"""
     )
+    con.execute("""CREATE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
+                   model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""")
     con.close()
     return warehouse_path
 
@@ -71,7 +73,7 @@ def test_materialising_twice_posts_once(warehouse_with_flags, org, httpserver):
     assert first.success
     m = meta(first)
     assert (m["raised"], m["sent"], m["pending"], m["failed"], m["open"]) == (1, 1, 0, 0, 1)
-    assert m["kinds_skipped"].startswith("dedicated_cheaper (model breakeven not built yet)")
+    assert m["kinds_skipped"].startswith("dedicated_cheaper (model breakeven, hybrid_plan not built yet)")
     second = materialize(warehouse_with_flags, org, url)
     m2 = meta(second)
     assert (m2["raised"], m2["sent"], m2["open"]) == (0, 0, 1)
@@ -150,6 +152,7 @@ def test_asset_sensor_and_resource_fit_the_definitions():
     )
     dg.Definitions.validate_loadable(defs)
     node = defs.resolve_asset_graph().get(dg.AssetKey("alerts"))
-    assert {dg.AssetKey(k) for k in ("threshold_flags", "team_monthly_spend", "breakeven", "hybrid_plan", "invoice_audit")} <= node.parent_keys
+    assert {dg.AssetKey(k) for k in ("alert_conditions", "alert_threshold", "alert_dedicated", "alert_invoice",
+                                     "alert_price_change", "alert_source_stale", "alert_ingest_rejects")} <= node.parent_keys
     assert node.pools == {"duckdb_writer"} and "duckdb" in node.kinds
     assert dg.AssetKey("alerts") in defs.resolve_job_def("daily_spend_job").asset_layer.selected_asset_keys

@@ -16,16 +16,19 @@ import pytest
 from werkzeug import Response
 
 from spendwatch.config import Config
-from spendwatch.secrets import MASK, RedactingFilter, redact, redact_exception, register
-from spendwatch.slack import Routing, SlackSender, parse_retry_after
+from spendwatch.core.redact import MASK, RedactingFilter, redact, redact_exception, register
+from spendwatch.delivery import Routing, SlackSender, send_pending
 from warehouse import alerts as wa
 
 NOW = datetime(2026, 11, 28, 7, 0)
+LINE_ITEMS_DDL = """CREATE TABLE IF NOT EXISTS stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR,
+    product_kind VARCHAR, model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))"""
 HOOK_PATH = "/services/T0001TEST/B0002TEST/s3cr3tW3bh00kT0ken"
 
 
 def set_over(con, teams=("search",)):
     """threshold_flags / team_monthly_spend with each team over its £1,500 threshold in November 2026."""
+    con.execute(LINE_ITEMS_DDL)
     con.execute(
         """CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
            projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
@@ -70,7 +73,7 @@ def test_exactly_one_delivery_across_three_runs(con, httpserver):
         set_over(con)
         wa.evaluate(con, as_of=date(2026, 11, 27), now=NOW + timedelta(days=run))
         with sender_for(url) as s:
-            wa.send_pending(con, s, now=NOW + timedelta(days=run))
+            send_pending(con, s, now=NOW + timedelta(days=run))
     [req] = slack_posts(httpserver)
     body = json.loads(req.get_data())
     assert body["blocks"][0]["text"]["text"] == "Spend threshold crossed"
@@ -87,14 +90,14 @@ def test_a_500_then_recovery_delivers_once(con, httpserver):
     url = httpserver.url_for(HOOK_PATH)
     [a] = raise_one(con)
     with sender_for(url) as s:
-        first = wa.send_pending(con, s, now=NOW)
+        first = send_pending(con, s, now=NOW)
     assert (first.sent, first.retry, first.pending) == (0, 1, 1)
     b = wa.get_alert(con, a.alert_id)
     assert (b.delivery, b.attempts, b.last_error, b.next_attempt_at) == ("pending", 1, "HTTP 500: rollup_error", None)
     # the next run (or `spendwatch alerts send`) retries it
     wa.evaluate(con, as_of=date(2026, 11, 27), now=NOW + timedelta(hours=1))
     with sender_for(url) as s:
-        second = wa.send_pending(con, s, now=NOW + timedelta(hours=1))
+        second = send_pending(con, s, now=NOW + timedelta(hours=1))
     assert (second.sent, second.pending) == (1, 0)
     c = wa.get_alert(con, a.alert_id)
     assert (c.delivery, c.attempts, c.last_error) == ("sent", 2, None)
@@ -108,7 +111,7 @@ def test_a_429_is_honoured_with_retry_after_in_the_same_pass(con, httpserver):
     [a] = raise_one(con)
     started = time.monotonic()
     with sender_for(httpserver.url_for(HOOK_PATH)) as s:
-        res = wa.send_pending(con, s, now=NOW)
+        res = send_pending(con, s, now=NOW)
     elapsed = time.monotonic() - started
     assert res.sent == 1 and elapsed >= 0.95
     times = [r[1] for r in wa.attempts(con, a.alert_id)]
@@ -122,14 +125,14 @@ def test_a_long_retry_after_leaves_it_pending_until_then(con, httpserver):
     [a] = raise_one(con)
     url = httpserver.url_for(HOOK_PATH)
     with sender_for(url) as s:
-        assert wa.send_pending(con, s, now=NOW).retry == 1
+        assert send_pending(con, s, now=NOW).retry == 1
     b = wa.get_alert(con, a.alert_id)
     assert b.delivery == "pending" and b.next_attempt_at == NOW + timedelta(seconds=120)
     with sender_for(url) as s:
-        assert wa.send_pending(con, s, now=NOW + timedelta(seconds=60)).attempted == 0
+        assert send_pending(con, s, now=NOW + timedelta(seconds=60)).attempted == 0
     assert len(slack_posts(httpserver)) == 1
     with sender_for(url) as s:
-        assert wa.send_pending(con, s, now=NOW + timedelta(seconds=121)).sent == 1
+        assert send_pending(con, s, now=NOW + timedelta(seconds=121)).sent == 1
 
 
 @pytest.mark.parametrize("status, body", [(400, "invalid_payload"), (403, "action_prohibited"), (404, "no_service"),
@@ -139,12 +142,12 @@ def test_a_permanent_error_fails_and_is_not_retried(con, httpserver, status, bod
     [a] = raise_one(con)
     url = httpserver.url_for(HOOK_PATH)
     with sender_for(url) as s:
-        res = wa.send_pending(con, s, now=NOW)
+        res = send_pending(con, s, now=NOW)
     assert (res.failed, res.failed_total, res.pending) == (1, 1, 0)
     for later in (1, 2):
         wa.evaluate(con, as_of=date(2026, 11, 27), now=NOW + timedelta(days=later))
         with sender_for(url) as s:
-            assert wa.send_pending(con, s, now=NOW + timedelta(days=later)).attempted == 0
+            assert send_pending(con, s, now=NOW + timedelta(days=later)).attempted == 0
     assert len(slack_posts(httpserver)) == 1
     [f] = wa.failed_alerts(con)
     assert (f.alert_id, f.delivery, f.last_error, f.response_status) == (a.alert_id, "failed", f"HTTP {status}: {body}", status)
@@ -156,10 +159,10 @@ def test_slack_down_keeps_alerts_pending_and_never_raises(con):
     raise_one(con, teams=("search", "vision"))
     dead = "http://127.0.0.1:9" + HOOK_PATH  # discard port: connection refused
     with sender_for(dead) as s:
-        res = wa.send_pending(con, s, now=NOW)
+        res = send_pending(con, s, now=NOW)
     assert (res.sent, res.retry + res.deferred, res.pending) == (0, 2, 2)
     for b in wa.list_alerts(con, "pending"):
-        assert b.attempts == 1 and b.last_error.startswith("connection error: ConnectError")
+        assert b.attempts == 1 and b.last_error.startswith("connection error: URLError")
         assert "127.0.0.1:9" not in b.last_error and "s3cr3t" not in b.last_error
 
 
@@ -167,7 +170,7 @@ def test_an_endpoint_failing_repeatedly_is_left_for_the_next_pass(con, httpserve
     httpserver.expect_request(HOOK_PATH).respond_with_data("service unavailable", status=503)
     raise_one(con, teams=tuple(f"t{i}" for i in range(8)))
     with sender_for(httpserver.url_for(HOOK_PATH), concurrency=1, breaker_limit=3) as s:
-        res = wa.send_pending(con, s, now=NOW)
+        res = send_pending(con, s, now=NOW)
     assert (res.retry, res.deferred, res.pending) == (3, 5, 8)
     assert len(slack_posts(httpserver)) == 3
 
@@ -181,7 +184,7 @@ def test_each_team_posts_to_its_own_webhook_and_the_rest_to_the_default(con, htt
     env = {"SLACK_WEBHOOK_URL": httpserver.url_for("/default"), "SLACK_WEBHOOK_VISION": httpserver.url_for("/vision")}
     raise_one(con, teams=("vision", "search", "research", "unallocated"))
     with SlackSender(Routing.from_config(cfg, environ=env)) as s:
-        wa.send_pending(con, s, now=NOW)
+        send_pending(con, s, now=NOW)
     dest = {a.team: a.destination for a in wa.list_alerts(con, "all")}
     # research names a variable that is not set: it falls back to the default channel rather than nowhere
     assert dest == {"vision": "SLACK_WEBHOOK_VISION", "search": "SLACK_WEBHOOK_URL", "research": "SLACK_WEBHOOK_URL",
@@ -204,10 +207,10 @@ def test_bot_token_posts_to_the_team_channel(con, httpserver):
                               headers={"Authorization": f"Bearer {BOT_TOKEN}"}).respond_with_json({"ok": True, "channel": "C1", "ts": "1.2"})
     [a] = raise_one(con)
     with bot_sender(httpserver) as s:
-        assert wa.send_pending(con, s, now=NOW).sent == 1
+        assert send_pending(con, s, now=NOW).sent == 1
     [req] = slack_posts(httpserver, "/api/chat.postMessage")
     body = json.loads(req.get_data())
-    assert body["channel"] == "#search-spend" and body["metadata"]["event_payload"]["alert_id"] == a.alert_id
+    assert body["channel"] == "#search-spend" and body["metadata"] == {"event_type": "spendwatch_alert", "event_payload": {"key": f"{a.alert_id}:1:alert"}}
     assert wa.get_alert(con, a.alert_id).channel == "bot"
 
 
@@ -220,7 +223,7 @@ def test_bot_ok_false_is_a_failure_permanent_or_not(con, httpserver, error, deli
                  headers=headers, content_type="application/json"))
     [a] = raise_one(con)
     with bot_sender(httpserver) as s:
-        wa.send_pending(con, s, now=NOW)
+        send_pending(con, s, now=NOW)
     b = wa.get_alert(con, a.alert_id)
     assert b.delivery == delivery
     assert error in b.last_error or b.response_status == 429
@@ -237,13 +240,13 @@ def test_the_webhook_url_never_reaches_logs_stored_errors_or_attempts(con, https
     url = httpserver.url_for(HOOK_PATH)
     raise_one(con, teams=("search",))
     with sender_for(url) as s:
-        wa.send_pending(con, s, now=NOW)   # 500: pending
-        wa.send_pending(con, s, now=NOW)   # 404: failed
+        send_pending(con, s, now=NOW)   # 500: pending
+        send_pending(con, s, now=NOW)   # 404: failed
     raise_one(con, teams=("search", "vision"))
     with sender_for("http://127.0.0.1:9" + HOOK_PATH) as s:  # connection refused
-        wa.send_pending(con, s, now=NOW)
-    assert "HTTP Request: POST" in caplog.text  # httpx did log its requests ...
-    assert HOOK_PATH not in caplog.text and "s3cr3tW3bh00kT0ken" not in caplog.text  # ... with the URL masked
+        send_pending(con, s, now=NOW)
+    assert "permanent Slack error" in caplog.text  # what went wrong is logged ...
+    assert HOOK_PATH not in caplog.text and "s3cr3tW3bh00kT0ken" not in caplog.text  # ... never the URL
     stored = json.dumps([a.as_json() for a in wa.list_alerts(con, "all")], default=str)
     stored += json.dumps(con.execute("SELECT * FROM alert_attempts").fetchall(), default=str)
     assert "s3cr3tW3bh00kT0ken" not in stored and "HTTP 404: no_service" in stored and "HTTP 500: rollup_error" in stored
@@ -267,11 +270,3 @@ def test_redact_masks_registered_secrets_and_known_shapes():
     record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "HTTP Request: POST %s", ("https://hooks.slack.com/services/A/B/C",), None)
     RedactingFilter().filter(record)
     assert record.getMessage() == f"HTTP Request: POST {MASK}"
-
-
-def test_parse_retry_after():
-    assert parse_retry_after("30") == 30.0
-    assert parse_retry_after("0.05") == 0.05
-    assert parse_retry_after(None) == 1.0
-    assert parse_retry_after("soon") == 1.0
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: go now

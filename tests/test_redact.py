@@ -12,7 +12,7 @@ from warehouse.db import connect
 
 @pytest.mark.parametrize("text, expected", [
     ("https://hooks.slack.com/services/T0/B0/abcdefSECRET1234", MASK),
-    ("post to http://127.0.0.1:5000/services/T0001TEST/B0002TEST/s3cr3tW3bh00kT0ken failed",
+    ("post to http://127.0.0.1:5000/services/T0009OTHR/B0008OTHR/an0th3rT0kenN0tRegistered failed",
      f"post to http://127.0.0.1:5000/services/{MASK} failed"),
     ("http://alice:p4ssw0rd@db.internal/x", f"http://{MASK}@db.internal/x"),
     ("https://api.example.com/v1/costs?api_key=abcdef123456&start=1", f"https://api.example.com/v1/costs?api_key={MASK}&start=1"),

@@ -5,22 +5,15 @@ import dagster as dg
 from pipelines.partitions import POOL, daily_partitions, partition_day
 from pipelines.resources import SpendwatchSettings, WarehouseResource
 from pipelines.resources_slack import SlackResource
+from spendwatch.core.redact import redact
+from spendwatch.delivery import message_of, send_pending, summary
 from spendwatch.render import markdown_table
-from spendwatch.secrets import redact
-from spendwatch.slack import summary
 from warehouse import alerts as wa
-from warehouse import models as sqlmodels
-
-# The models the alerts read.  breakeven, hybrid_plan and invoice_audit are optional: a dep is declared
-# only when the model exists in dbt_like_sql/, and a missing table skips its alert kind at run time.
-REQUIRED_MODELS = ("threshold_flags", "team_monthly_spend")
-OPTIONAL_MODELS = ("breakeven", "hybrid_plan", "invoice_audit")
-RAW_ASSETS = ("price_history", "billing_line_items")  # price_history/price_fetches, ingested_files/ingest_rejects
 
 
 def _deps() -> list[str]:
-    models = set(sqlmodels.load_project().models)
-    return [*REQUIRED_MODELS, *(m for m in OPTIONAL_MODELS if m in models), *RAW_ASSETS]
+    """The alert conditions are the alert_* marts (unioned in alert_conditions): the asset follows their model."""
+    return [wa.CONDITIONS_MODEL, *wa.MARTS]
 
 
 @dg.asset(
@@ -39,7 +32,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sett
     with warehouse.open() as con:
         ev = wa.evaluate(con, as_of=day)
         with slack.sender(cfg) as sender:
-            sent = wa.send_pending(con, sender)
+            sent = send_pending(con, sender)
             secrets = sender.routing.secrets()
         active = wa.list_alerts(con, state="active")
         failed = wa.failed_alerts(con)
@@ -53,7 +46,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sett
     if sent.failed_total:
         context.log.error(f"alerts: {sent.failed_total} failed for good (see `spendwatch alerts list --state failed`)")
     rows = [(a.alert_id, a.kind, a.team, a.period, a.state, a.delivery, a.attempts,
-             redact(a.last_error, secrets) if a.last_error else summary(a.message())) for a in active[:50]]
+             redact(a.last_error, secrets) if a.last_error else summary(message_of(a))) for a in active[:50]]
     failed_rows = [(a.alert_id, a.kind, a.team, a.period, a.destination or "", redact(a.last_error, secrets)) for a in failed[:20]]
     metadata = {
         "as_of": day.isoformat(),
@@ -64,6 +57,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, sett
         "resolved": len(ev.resolved),
         "escalated": len(ev.escalated),
         "sent": sent.sent,
+        "resolutions_sent": sent.resolved_sent,
         "sent_to_console": sent.by_channel.get("console", 0),
         "pending": sent.pending,
         "failed": sent.failed_total,

@@ -1,0 +1,429 @@
+"""What an alert says: Block Kit messages for Slack, rich markup for the console, one plain line (no I/O here).
+
+Each message says what happened, the figures with their currency, why it matters, what drove it
+(a threshold alert names its top three provider and model lines), a link to the team's section of
+the HTML review when ``review.base_url`` is set, and the command that shows the detail.  Every
+value that came from outside spendwatch (team, model, SKU, file name, description, error text) is
+escaped for its medium: in Slack ``&``, ``<`` and ``>`` become entities (so ``<!channel>`` is
+shown, never obeyed) and the formatting characters ``*``, ``_``, ``~`` and backquote are replaced
+by look-alikes that Slack does not format; on a terminal, control characters, escape sequences and
+bidi overrides are removed and rich markup is escaped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Mapping
+
+from spendwatch.config import UNALLOCATED
+from spendwatch.core.redact import redact
+from spendwatch.render import money, plain, slack_escape, terminal_escape
+from warehouse.alerts import ORG
+
+KIND_TITLES = {
+    "threshold_crossed": "Spend threshold crossed",
+    "threshold_projected": "Spend threshold: projected to be crossed",
+    "dedicated_cheaper": "Dedicated GPUs would be cheaper",
+    "invoice_discrepancy": "Invoice does not match the prices in force",
+    "price_change": "A provider changed a price you pay",
+    "source_stale": "A price source has been failing for over a day",
+    "ingest_rejects": "Rows rejected from an export file",
+    "run_failure": "The daily spendwatch run failed",
+}
+_CLIP = 200
+
+
+# --- the alert as the message builder sees it -----------------------------------
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """One alert occurrence to tell people about: its key, its figures (``details``) and how to quiet it."""
+
+    alert_id: int
+    occurrence: int
+    kind: str
+    team: str
+    period: str
+    subject: str
+    details: Mapping[str, Any]
+    reminder: bool = False
+    snoozed_until: date | None = None
+    review_url: str | None = None  # the team's section of the published HTML review
+
+
+@dataclass(frozen=True)
+class _Style:
+    esc: Callable[[Any], str]
+    bold: Callable[[str], str]
+    code: Callable[[str], str]
+
+
+# Slack formats *bold*, _italic_, ~strike~ and `code` inside untrusted text too: look-alikes it leaves alone.
+_SLACK_FORMATTING = str.maketrans({"*": "\u2217", "_": "\uff3f", "~": "\u223c", "`": "\u02cb"})
+
+
+def slack_text(value: Any, n: int = 200) -> str:
+    """Untrusted text for Slack mrkdwn: one clean line, entities for & < >, formatting characters neutralised."""
+    return slack_escape(_clip(value, n)).translate(_SLACK_FORMATTING)
+
+
+def _slack_code(s: str) -> str:
+    return "`" + slack_escape(s.replace("`", "'")) + "`"
+
+
+SLACK = _Style(esc=slack_text, bold=lambda s: f"*{s}*", code=_slack_code)
+CONSOLE = _Style(esc=lambda v: terminal_escape(_clip(v)), bold=lambda s: f"[bold]{s}[/bold]",
+                 code=lambda s: f"[cyan]{terminal_escape(s)}[/cyan]")
+PLAIN = _Style(esc=lambda v: plain(_clip(v)), bold=lambda s: s, code=lambda s: s)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    what: str
+    figures: list[tuple[str, str]]
+    why: str
+    command: str
+
+
+def _clip(v: Any, n: int = _CLIP) -> str:
+    s = plain(v).replace("\n", " ")
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _dec(d: Mapping[str, Any], key: str) -> Decimal | None:
+    v = d.get(key)
+    if v is None or v == "":
+        return None
+    try:
+        return Decimal(str(v))
+    except InvalidOperation:
+        return None
+
+
+def _pct(fraction: Decimal | None) -> str:
+    if fraction is None:
+        return "—"
+    s = f"{(fraction * 100).quantize(Decimal('0.1')):,}"
+    return (s[:-2] if s.endswith(".0") else s) + " %"
+
+
+def _month_name(period: str) -> str:
+    try:
+        return datetime.strptime(period[:7], "%Y-%m").strftime("%B %Y")
+    except ValueError:
+        return period
+
+
+def _amount(v: Decimal | None, currency: Any, unit: Any, st: _Style) -> str:
+    if v is None:
+        return "—"
+    return f"{v.normalize():f} {st.esc(currency)}/{st.esc(unit)}"
+
+
+def _team_label(team: str, st: _Style) -> str:
+    if team == ORG:
+        return "the organisation"
+    if team == UNALLOCATED:
+        return "unallocated spend (no attribution rule matched)"
+    return st.bold(st.esc(team))
+
+
+def _review_cmd(team: str, period: str) -> str:
+    cmd = ["spendwatch", "review"]
+    if team not in (ORG, UNALLOCATED):
+        cmd += ["--team", team]
+    return shlex.join(cmd + ["--month", period[:7]])
+
+
+def _threshold(a: AlertMessage, st: _Style) -> _Parts:
+    d, cur = a.details, a.details.get("currency")
+    spend, thr = _dec(d, "variable_spend"), _dec(d, "threshold")
+    projected = _dec(d, "projected_variable")
+    month = _month_name(a.period)
+    who = _team_label(a.team, st)
+    ratio = (spend / thr) if spend is not None and thr else None
+    figures = [("Variable spend", money(spend, cur)), ("Threshold", money(thr, d.get("threshold_currency") or cur))]
+    if a.kind == "threshold_crossed":
+        over = spend - thr if spend is not None and thr is not None else None
+        crossed = f" (crossed on {st.esc(d['crossed_on'])})" if d.get("crossed_on") else ""
+        what = f"{who}: variable spend for {month} is {st.bold(money(spend, cur))}, over the monthly threshold of {money(thr, cur)}{crossed}."
+        figures += [("Over by", f"{money(over, cur)} ({_pct(ratio - 1 if ratio is not None else None)})"),
+                    ("Projected month-end", money(projected, cur))]
+        why = (f"Variable spend (serverless GPUs plus per-token APIs) is {_pct(ratio)} of the threshold: the bill at which "
+               "steady traffic is usually cheaper on dedicated GPUs. Check the break-even in the review.")
+    else:
+        when = d.get("projected_cross_date")
+        days = d.get("projection_days_used") or d.get("days_with_data")
+        what = (f"{who} is projected to cross the monthly threshold of {money(thr, cur)}"
+                f"{' on ' + st.bold(st.esc(when)) if when else ''}: {month} would end at {st.bold(money(projected, cur))}.")
+        figures += [("Projected month-end", money(projected, cur)), ("Projected to cross on", st.esc(when) if when else "—"),
+                    ("Days with data", st.esc(days) if days is not None else "—")]
+        pr = (projected / thr) if projected is not None and thr else None
+        why = (f"At the daily rate over {st.esc(days) if days is not None else 'the'} days with data, the month ends at {_pct(pr)} of the threshold. "
+               "Provider data arrives late, so this is the early warning: act before the bill does.")
+    for key, label in (("serverless_gpu", "Serverless GPU"), ("hosted_api", "Hosted APIs")):
+        if _dec(d, key) is not None:
+            figures.append((label, money(_dec(d, key), cur)))
+    band = _band(d, cur)
+    if band:
+        figures.append(("Projection band", band))
+    drivers = _drivers(d, cur, st)
+    if drivers:
+        figures.append(("Top lines", drivers))
+        why += f" Most of it: {drivers}."
+    if a.team == UNALLOCATED:
+        why += " These charges match no attribution rule, so no team sees them: add a rule in spendwatch.toml."
+    return _Parts(what, figures, why, _review_cmd(a.team, a.period))
+
+
+def _drivers(d: Mapping[str, Any], cur: Any, st: _Style) -> str:
+    """The top provider + model lines of the month's variable spend: ``openai gpt-4o £900.00 (55.8 %)``."""
+    out = []
+    for x in (d.get("drivers") or [])[:3]:
+        if isinstance(x, Mapping):
+            label = " ".join(st.esc(v) for v in (x.get("provider"), x.get("line")) if v)
+            out.append(f"{label} {money(_dec(x, 'amount'), cur)} ({_pct(_dec(x, 'share'))})")
+    return "; ".join(out)
+
+
+def _band(d: Mapping[str, Any], cur: Any) -> str:
+    lo, hi = _dec(d, "projected_low"), _dec(d, "projected_high")
+    return f"{money(lo, cur)} – {money(hi, cur)}" if lo is not None and hi is not None else ""
+
+
+def _dedicated(a: AlertMessage, st: _Style) -> _Parts:
+    d, cur = a.details, a.details.get("currency")
+    gpu = st.esc(d.get("gpu_class") or a.subject)
+    saving = _dec(d, "monthly_saving")
+    u, ustar = _dec(d, "utilisation"), _dec(d, "breakeven_utilisation")
+    offer = " ".join(st.esc(x) for x in (d.get("dedicated_provider"), d.get("dedicated_sku")) if x)
+    gpu_hours = _dec(d, "gpu_seconds") / 3600 if _dec(d, "gpu_seconds") is not None else None
+    n = d.get("gpus_needed")
+    what = (f"{_team_label(a.team, st)} would save {st.bold(money(saving, cur))} a month in {_month_name(a.period)} "
+            f"by running its {gpu} load on dedicated GPUs{' (' + offer + ')' if offer else ''} instead of serverless.")
+    figures = [
+        ("Serverless cost", f"{money(_dec(d, 'serverless_cost'), cur)}"
+                            + (f" ({gpu_hours.quantize(Decimal('0.1')):,} GPU-hours)" if gpu_hours is not None else "")),
+        ("Dedicated cost", f"{money(_dec(d, 'dedicated_cost'), cur)}"
+                           + (f" ({st.esc(n)} × {money(_dec(d, 'dedicated_monthly'), cur)}/month)" if n is not None else "")),
+        ("Saving a month", money(saving, cur)),
+        ("Utilisation", f"{_pct(u)} of one GPU"),
+        ("Break-even", f"{_pct(ustar)}" + (f" ({st.esc(d['breakeven_gpu_hours'])} GPU-hours)" if d.get("breakeven_gpu_hours") else "")),
+    ]
+    why = f"Steady use at {_pct(u)} of one {gpu}; break-even is {_pct(ustar)}, so above it a flat monthly price beats paying by the second."
+    h = d.get("hybrid")
+    if isinstance(h, Mapping) and h.get("best_k") is not None:
+        k, hc = h.get("best_k"), h.get("currency") or cur
+        if int(k) > 0:
+            why += (f" Hybrid plan: {st.esc(k)} dedicated {gpu} for the steady core and serverless for the peaks"
+                    f" (peak {st.esc(h.get('peak_demand_gpus'))} GPUs) costs {money(_dec(h, 'cost_at_best'), hc)}"
+                    f" against {money(_dec(h, 'cost_at_zero'), hc)} all-serverless, saving {money(_dec(h, 'saving'), hc)}.")
+        else:
+            why += " Hourly demand is too spiky for a dedicated core: the hybrid plan keeps everything on serverless."
+        figures.append(("Hybrid plan", f"{st.esc(k)} dedicated + serverless peaks"))
+    return _Parts(what, figures, why, _review_cmd(a.team, a.period))
+
+
+def _invoice(a: AlertMessage, st: _Style) -> _Parts:
+    d = a.details
+    rc = d.get("reporting_currency")
+    provider = st.esc(d.get("provider"))
+    n = d.get("findings")
+    at_stake = money(_dec(d, "at_stake"), rc)
+    if d.get("invoice_id"):
+        what = f"Invoice {st.bold(st.esc(d['invoice_id']))} from {provider} has {st.esc(n)} line(s) off by more than the tolerance: {st.bold(at_stake)} at stake."
+    else:
+        what = f"{provider} charges for {_month_name(a.period)} without an invoice id have {st.esc(n)} line(s) off by more than the tolerance: {st.bold(at_stake)} at stake."
+    kinds = ", ".join(f"{st.esc(f.get('finding'))} ×{st.esc(f.get('lines'))}" for f in (d.get("by_finding") or []) if isinstance(f, Mapping))
+    figures = [("At stake", at_stake), ("Findings", kinds or st.esc(n))]
+    if d.get("currency") and _dec(d, "billed") is not None:
+        figures.append(("Billed / expected", f"{money(_dec(d, 'billed'), d['currency'])} / {money(_dec(d, 'expected'), d['currency'])}"))
+    tol_pct, tol_abs = _dec(d, "tolerance_pct"), _dec(d, "tolerance_abs")
+    if tol_pct is not None and tol_abs is not None:
+        figures.append(("Tolerance", f"the larger of {_pct(tol_pct)} and {money(tol_abs, rc)} a line"))
+    if d.get("teams"):
+        figures.append(("Teams", ", ".join(st.esc(t) for t in d["teams"])))
+    examples = list(dict.fromkeys(st.esc(x) for x in (d.get("examples") or []) if x))
+    why = (f"What {provider} billed and what its published prices say disagree beyond the audit tolerance; "
+           "raise it with the provider before the invoice is paid.")
+    if examples:
+        why += " For example: " + "; ".join(examples[:2]) + "."
+    return _Parts(what, figures, why, _review_cmd(ORG, a.period))
+
+
+def _price_change(a: AlertMessage, st: _Style) -> _Parts:
+    d = a.details
+    old, new = _dec(d, "old_amount"), _dec(d, "new_amount")
+    change = ((new - old) / old) if old and new is not None else None
+    sign = "+" if change is not None and change > 0 else ""
+    label = ", ".join(st.esc(x) for x in (d.get("component"), d.get("tier")) if x)
+    when = st.esc(str(d.get("changed_at") or "")[:10])
+    what = (f"{st.esc(d.get('provider'))} changed the price of {st.bold(st.esc(d.get('sku')))} ({label}) from "
+            f"{_amount(old, d.get('currency'), d.get('unit'), st)} to {st.bold(_amount(new, d.get('new_currency') or d.get('currency'), d.get('unit'), st))}"
+            f" ({sign}{_pct(change)}) on {when}.")
+    teams = [st.esc(t) for t in (d.get("teams") or [])]
+    figures = [("Old price", _amount(old, d.get("currency"), d.get("unit"), st)),
+               ("New price", _amount(new, d.get("new_currency") or d.get("currency"), d.get("unit"), st)),
+               ("Change", f"{sign}{_pct(change)}"), ("In force since", when)]
+    if teams:
+        figures.append(("Used by", ", ".join(teams)))
+    used = st.esc(d.get("gpu_model") or d.get("sku"))
+    why = (f"{', '.join(teams) or 'Your teams'} use {used} at {st.esc(d.get('provider'))}: usage from {when} is billed at the new price, "
+           "and the break-even and the invoice audit use it from then on.")
+    cmd = shlex.join(["spendwatch", "prices", "history", "--provider", str(d.get("provider") or ""), "--sku", str(d.get("sku") or "")])
+    return _Parts(what, figures, why, cmd)
+
+
+def _source_stale(a: AlertMessage, st: _Style) -> _Parts:
+    d = a.details
+    last_ok = str(d.get("last_ok") or "")[:16] or "never"
+    what = (f"Price source {st.bold(st.esc(d.get('source_id') or a.subject))} has failed every attempt since "
+            f"{st.esc(str(d.get('failing_since') or '')[:16])} UTC ({st.esc(d.get('failures'))} attempts); last good fetch: {st.esc(last_ok)}.")
+    figures = [("Failing since", st.esc(str(d.get("failing_since") or "")[:16])), ("Last success", st.esc(last_ok)),
+               ("Failed attempts", st.esc(d.get("failures"))), ("Last error", st.esc(redact(d.get("last_error"))) or "—")]
+    why = (f"Until it recovers, prices from {st.esc(d.get('provider') or d.get('source_id'))} are the last good ones (kept, never wiped): "
+           "a price change there goes unnoticed and the break-even may be out of date.")
+    return _Parts(what, figures, why, "spendwatch prices sources")
+
+
+def _ingest(a: AlertMessage, st: _Style) -> _Parts:
+    d = a.details
+    name = os.path.basename(str(d.get("file_path") or "")) or a.subject
+    what = (f"{st.esc(d.get('rows_rejected'))} of {st.esc(d.get('rows_read'))} rows in {st.bold(st.esc(name))} "
+            f"({st.esc(d.get('format'))}) were rejected at ingest.")
+    reasons = "; ".join(f"{st.esc(r.get('reason'))} ({st.esc(r.get('rows'))})" for r in (d.get("reasons") or [])[:3] if isinstance(r, Mapping))
+    period = " – ".join(st.esc(str(x)[:10]) for x in (d.get("period_start"), d.get("period_end")) if x)
+    figures = [("Rows loaded", st.esc(d.get("rows_loaded"))), ("Rows rejected", st.esc(d.get("rows_rejected")))]
+    if period:
+        figures.append(("Period", period))
+    if reasons:
+        figures.append(("Top reasons", reasons))
+    why = ("Rejected rows are not in the spend figures, so team totals and the invoice audit are short by those charges "
+           "until the file is fixed and delivered again.")
+    return _Parts(what, figures, why, f"spendwatch alerts show {a.alert_id}")
+
+
+def _run_failure(a: AlertMessage, st: _Style) -> _Parts:
+    d = a.details
+    steps = ", ".join(st.esc(s) for s in (d.get("failed_steps") or [])) or "—"
+    partition = d.get("partition") or a.period
+    what = (f"{st.esc(d.get('job_name') or 'daily_spend_job')} failed for {st.bold(st.esc(partition))} "
+            f"(run {st.esc(str(d.get('run_id') or a.subject)[:8])}); failed steps: {steps}.")
+    figures = [("Job", st.esc(d.get("job_name"))), ("Partition", st.esc(partition)), ("Failed steps", steps),
+               ("Error", st.esc(redact(d.get("error"))) or "—")]
+    why = "Prices, spend and alerts for this day are not up to date until the run succeeds."
+    cmd = shlex.join(["spendwatch", "run", "--date", str(partition)]) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(partition)) else "spendwatch run"
+    return _Parts(what, figures, why, cmd)
+
+
+_COMPOSERS: dict[str, Callable[[AlertMessage, _Style], _Parts]] = {
+    "threshold_crossed": _threshold, "threshold_projected": _threshold, "dedicated_cheaper": _dedicated,
+    "invoice_discrepancy": _invoice, "price_change": _price_change, "source_stale": _source_stale,
+    "ingest_rejects": _ingest, "run_failure": _run_failure,
+}
+
+
+def _compose(a: AlertMessage, st: _Style) -> _Parts:
+    try:
+        return _COMPOSERS[a.kind](a, st)
+    except KeyError:
+        raise ValueError(f"alert #{a.alert_id}: unknown alert kind {a.kind!r}") from None
+
+
+def _footer(a: AlertMessage, st: _Style) -> str:
+    if a.alert_id <= 0:  # posted without the outbox (the warehouse was unavailable): nothing to ack
+        return "spendwatch alert (not stored: the warehouse was unavailable)"
+    bits = [f"spendwatch alert #{a.alert_id}"]
+    if a.occurrence > 1:
+        bits.append(f"occurrence {a.occurrence} (it had resolved and came back)")
+    if a.reminder:
+        bits.append("reminder after a snooze" + (f" until {a.snoozed_until:%Y-%m-%d}" if a.snoozed_until else ""))
+    bits.append(f"quiet it: {st.code(f'spendwatch alerts ack {a.alert_id}')} or "
+                f"{st.code(f'spendwatch alerts snooze {a.alert_id} --until YYYY-MM-DD')}")
+    if a.review_url:
+        bits.append(_link(a.review_url, "the review", st))
+    return " · ".join(bits)
+
+
+def _link(url: str, label: str, st: _Style) -> str:
+    if st is SLACK:  # our own config value, but still: no <, >, | or space can break out of the link
+        return "<" + re.sub(r"[<>|\s]", "", url) + f"|{label}>"
+    return f"{label}: {st.esc(url)}"
+
+
+def review_url(base_url: str | None, team: str) -> str | None:
+    """The team's section of the published HTML review (organisation-wide alerts: its organisation section)."""
+    if not base_url:
+        return None
+    from spendwatch.report_html import _anchor
+
+    base = base_url.split("#", 1)[0]
+    return base + ("#organisation" if team == ORG else f"#team-{_anchor(team)}")
+
+
+def summary(a: AlertMessage) -> str:
+    """One plain line (not escaped for any medium): what happened."""
+    return _compose(a, PLAIN).what
+
+
+def build_message(a: AlertMessage) -> dict[str, Any]:
+    """The Slack payload: Block Kit blocks plus the plain ``text`` fallback used in notifications."""
+    p = _compose(a, SLACK)
+    title = KIND_TITLES.get(a.kind, a.kind)  # our own text only: the header is plain_text
+    fields = [{"type": "mrkdwn", "text": f"*{label}*\n{value}"[:2000]} for label, value in p.figures[:10]]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": False}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": p.what[:3000]}},
+    ]
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Why it matters:* {p.why}"[:3000]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Details:* {SLACK.code(p.command)}"[:3000]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _footer(a, SLACK)[:3000]}]},
+    ]
+    text = f"{title}: {p.what} Details: {SLACK.code(p.command)} (spendwatch alert #{a.alert_id})"
+    return {"text": text[:3900], "blocks": blocks}
+
+
+RESOLVED_WHY = {
+    "threshold_crossed": "spend is back under the threshold (corrected or re-attributed)",
+    "threshold_projected": "the projection is back under the threshold",
+    "dedicated_cheaper": "serverless is no longer dearer than dedicated",
+    "invoice_discrepancy": "the invoice now matches the prices in force",
+    "price_change": "the price change is no longer in the window",
+    "source_stale": "the price source is fresh again",
+    "ingest_rejects": "the file's rejected rows are gone (fixed and delivered again)",
+    "run_failure": "the run succeeded",
+}
+
+
+def resolved_text(a: AlertMessage, st: _Style | None = None) -> str:
+    """The short "resolved" message that follows an alert when its condition clears."""
+    st = st or SLACK
+    title = KIND_TITLES.get(a.kind, a.kind)
+    who = _team_label(a.team, st)
+    link = f" · {_link(a.review_url, 'the review', st)}" if a.review_url else ""
+    return (f"Resolved: {title} for {who}, {st.esc(a.period)} (spendwatch alert #{a.alert_id}): "
+            f"{RESOLVED_WHY.get(a.kind, 'the condition cleared')}.{link}")
+
+
+def build_resolved(a: AlertMessage) -> dict[str, Any]:
+    """The Slack payload of the resolution: one short mrkdwn line."""
+    text = resolved_text(a, SLACK)
+    return {"text": text[:3900], "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+
+
+def console_markup(a: AlertMessage) -> str:
+    """The alert for a terminal: rich markup around escaped values."""
+    p = _compose(a, CONSOLE)
+    figs = "\n".join(f"  {terminal_escape(k)}: {v}" for k, v in p.figures)
+    return (f"[bold]{terminal_escape(KIND_TITLES.get(a.kind, a.kind))}[/bold]\n{p.what}\n{figs}\n"
+            f"[italic]Why it matters:[/italic] {p.why}\nDetails: {CONSOLE.code(p.command)}\n[dim]{_footer(a, CONSOLE)}[/dim]")
+
+
