@@ -1,4 +1,9 @@
-"""Asset checks on price_history, two per price source (built from the source registry), evaluated in one step."""
+"""Asset checks on price_history, three per price source (built from the source registry), evaluated in one step.
+
+* ``<source>_integrity`` (ERROR): prices above zero, expected SKUs present;
+* ``<source>_review`` (WARN): probable unit errors, big changes, prices held as suspect changes;
+* ``<source>_fresh`` (WARN): not stale by the ``source_freshness`` model, last refresh not failed.
+"""
 
 import dagster as dg
 
@@ -24,16 +29,21 @@ def price_source_checks() -> list[dg.AssetChecksDefinition]:
         specs.append(dg.AssetCheckSpec(f"{s.source_id}_integrity", asset="price_history",
                                        description=f"{s.source_id}: every price above zero, expected SKUs present."))
         specs.append(dg.AssetCheckSpec(f"{s.source_id}_review", asset="price_history",
-                                       description=f"{s.source_id}: probable unit errors and changes over 50 %, flagged for review."))
+                                       description=f"{s.source_id}: probable unit errors, changes over 50 % and suspect changes held (> 3x), flagged for review."))
+        specs.append(dg.AssetCheckSpec(f"{s.source_id}_fresh", asset="price_history",
+                                       description=f"{s.source_id}: prices in force younger than the source's max_age_days (source_freshness), last refresh not failed."))
 
     @dg.multi_asset_check(specs=specs, name="price_source_checks", can_subset=True, pool=POOL)
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         wanted = {k.name for k in context.selected_asset_check_keys}
         with warehouse.open() as con:
+            rows = price_checks.freshness(con) if any(n.endswith("_fresh") for n in wanted) else []
             for s in _SOURCES:
                 if f"{s.source_id}_integrity" in wanted:
                     yield _result(f"{s.source_id}_integrity", price_checks.integrity(con, s), dg.AssetCheckSeverity.ERROR)
                 if f"{s.source_id}_review" in wanted:
                     yield _result(f"{s.source_id}_review", price_checks.review(con, s), dg.AssetCheckSeverity.WARN)
+                if f"{s.source_id}_fresh" in wanted:
+                    yield _result(f"{s.source_id}_fresh", price_checks.fresh(con, s, rows), dg.AssetCheckSeverity.WARN)
 
     return [_checks]

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from spendwatch import __version__, alerts_cli, breakeven_cli, files_cli
+from spendwatch import __version__, alerts_cli, breakeven_cli, files_cli, prices_cli
 from spendwatch.errors import SpendwatchError, UsageError
 from spendwatch.render import one_line
 
@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--as-of", type=_date, metavar="DATE", help="observation time for replayed captures")
     r.add_argument("--record", type=Path, metavar="DIR", help="save what a live run fetched into DIR")
     r.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
-    s = psub.add_parser("sources", help="list the price sources and their health")
+    s = psub.add_parser("sources", help="per source: last live fetch, the capture the prices in force come from, age, stale")
     _common(s)
+    prices_cli.add_accept_parser(psub, _common)
     sh = psub.add_parser("show", help="prices in force, cheapest first per GPU class or model, with their age")
     _common(sh)
     sh.add_argument("--kind", choices=["serverless_gpu", "dedicated_gpu", "hosted_api"])
@@ -171,64 +172,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_prices(args) -> int:
-    from spendwatch import operations
-    from spendwatch.render import terminal_escape
-    from warehouse.db import resolve_warehouse
-
-    out = _console()
-    if args.prices_command == "refresh":
-        from spendwatch.config import load_config
-
-        mode = "offline" if args.offline else "snapshot" if args.snapshot_dir else "auto"
-        cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
-        con = _connect()
-        try:
-            archive = Path(resolve_warehouse()).expanduser().resolve().parent / "raw" if not resolve_warehouse().startswith("md:") else None
-            from scrapers.sources import all_sources
-            from spendwatch.progress import track
-
-            with track("fetching prices", total=len(set(args.source)) if args.source else len(all_sources())) as bar:
-                res = operations.refresh_prices(
-                    con, mode=mode, snapshot_dir=args.snapshot_dir, record_dir=args.record, as_of=args.as_of,
-                    archive_dir=archive, source_ids=args.source, backfills=cfg.price_backfills(), on_done=bar.on_fetch,
-                )
-            if not args.source or "ecb_fx" in args.source:
-                fx_status = operations.refresh_fx(con, mode=mode, snapshot_dir=args.snapshot_dir)
-                out.print(f"fx: ECB rates to {fx_status['latest_rate_date']} ({fx_status['daily']})", markup=False)
-            from warehouse import models as sqlmodels
-            from warehouse.config_sync import sync_config
-
-            sync_config(con, cfg)
-            sqlmodels.build(con, select=["prices_normalised", "price_discrepancies"])
-        finally:
-            con.close()
-        from rich.table import Table
-
-        t = Table(title=f"price refresh ({mode}) as of {res.observed_at:%Y-%m-%d %H:%M} UTC")
-        for c in ("source", "status", "mode", "prices", "dropped", "new rows", "closed", "note"):
-            t.add_column(c)
-        for r in res.results:
-            t.add_row(*(terminal_escape(v) for v in (r.source_id, r.status, r.mode, r.records, r.dropped, r.inserted, r.closed, r.error or "")))
-        out.print(t)
-        out.print(f"summary: {terminal_escape(res.summary())}")
-        return 0
-    if args.prices_command == "sources":
-        from warehouse.prices import source_status
-
-        con = _connect()
-        try:
-            rows = source_status(con)
-        finally:
-            con.close()
-        from rich.table import Table
-
-        t = Table(title="price sources")
-        for c in ("source", "last status", "last attempt", "last success", "stale", "error"):
-            t.add_column(c)
-        for r in rows:
-            t.add_row(*(terminal_escape(v) for v in (r["source_id"], r["last_status"], r["last_attempt"], r["last_success"], "yes" if r["stale"] else "", r["last_error"] or "")))
-        out.print(t)
-        return 0
+    if args.prices_command in ("refresh", "sources", "accept"):
+        return getattr(prices_cli, args.prices_command)(args)
     from spendwatch.render import render_rows
     from warehouse import queries
 

@@ -121,8 +121,20 @@ class PriceBackfill(_Strict):
     snapshot_dir: str
 
 
+class PriceSource(_Strict):
+    """Per-source settings under ``[prices.sources.<source_id>]``."""
+
+    max_age_days: int = Field(ge=1, description="Prices in force older than this many days are stale")
+
+
 class Prices(_Strict):
     backfill: list[PriceBackfill] = Field(default_factory=list)
+    max_age_days: int = Field(default=7, ge=1, description="Default for every source: prices older than this are stale")
+    sources: dict[str, PriceSource] = Field(default_factory=dict)
+
+    def max_age(self, source_id: str) -> int:
+        s = self.sources.get(source_id)
+        return s.max_age_days if s is not None else self.max_age_days
 
 
 class Audit(_Strict):

@@ -17,7 +17,7 @@ import duckdb
 from scrapers.fetch import FetchOutcome, FetchPolicy, fetch_all
 from scrapers.sources import all_sources
 from spendwatch.config import Config
-from spendwatch.errors import UsageError
+from spendwatch.errors import ConfigError, UsageError
 from warehouse import models as sqlmodels
 from warehouse.config_sync import sync_config
 from warehouse.prices import ApplyResult, apply_outcome
@@ -33,6 +33,8 @@ class PriceRefresh:
     observed_at: datetime | None = None
     fallbacks: list[str] = field(default_factory=list)  # sources seeded from the bundled snapshot
     backfilled: list[ApplyResult] = field(default_factory=list)  # recorded captures replayed as history
+    mode: str = "auto"
+    captures: dict[str, tuple[datetime | None, str | None]] = field(default_factory=dict)  # replayed: source -> (captured at, basis)
 
     def by_status(self, *statuses: str) -> list[ApplyResult]:
         return [r for r in self.results if r.status in statuses]
@@ -43,7 +45,7 @@ class PriceRefresh:
 
     def summary(self) -> str:
         parts = []
-        for st in ("ok", "unchanged", "failed", "skipped", "refused"):
+        for st in ("ok", "unchanged", "failed", "deferred", "skipped", "refused"):
             n = len(self.by_status(st))
             if n:
                 parts.append(f"{n} {st}")
@@ -55,15 +57,40 @@ class PriceRefresh:
             line += f"; seeded from recorded snapshots: {', '.join(sorted(self.fallbacks))}"
         if self.failed:
             line += f"; failed: {', '.join(r.source_id for r in self.failed)}"
+        deferred = self.by_status("deferred")
+        if deferred:
+            line += f"; left for the next pass: {', '.join(r.source_id for r in deferred)}"
+        held = [r for r in self.results if r.held]
+        if held:
+            line += f"; suspect changes held: {', '.join(f'{r.source_id} ({len(r.held)})' for r in held)}"
+        note = self.recorded_note()
+        if note:
+            line += f"; {note}"
         return line
+
+    def recorded_note(self) -> str | None:
+        """For replays of recorded files: that prices come from recorded captures, and from which dates."""
+        if self.mode not in ("offline", "snapshot"):
+            return None
+        dates = sorted({at.date() for at, _ in self.captures.values() if at is not None})
+        if not dates:
+            return None
+        span = dates[0].isoformat() if len(dates) == 1 else f"{dates[0].isoformat()} to {dates[-1].isoformat()}"
+        return f"{self.mode}: no live fetch; prices come from recorded captures dated {span}"
 
 
 def _observed_at(as_of: date | datetime | None) -> datetime:
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     if as_of is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        return now
     if isinstance(as_of, datetime):
-        return as_of.replace(tzinfo=None)
-    return datetime.combine(as_of, time(0, 0))
+        at = as_of.astimezone(timezone.utc).replace(tzinfo=None) if as_of.tzinfo else as_of
+    else:
+        at = datetime.combine(as_of, time(0, 0))
+    if at > now:
+        raise UsageError(f"--as-of {at:%Y-%m-%d %H:%M} is later than now ({now:%Y-%m-%d %H:%M} UTC): "
+                         "a replay records prices that were in force, never future ones")
+    return at
 
 
 def _backfill(con, sources, as_of: date, folder: Path, archive_dir: Path | None) -> list[ApplyResult]:
@@ -83,8 +110,20 @@ def _backfill(con, sources, as_of: date, folder: Path, archive_dir: Path | None)
     results = []
     for o in outcomes:
         o.mode = "backfill"
-        results.append(apply_outcome(con, o, at, archive_dir))
+        results.append(_apply_safely(con, o, at, archive_dir))
     return results
+
+
+def _apply_safely(con: duckdb.DuckDBPyConnection, o: FetchOutcome, at: datetime, archive_dir: Path | None) -> ApplyResult:
+    """Apply one outcome; whatever goes wrong stays that source's failure (recorded), never the run's."""
+    try:
+        return apply_outcome(con, o, at, archive_dir)
+    except Exception as e:  # noqa: BLE001 - one source's bad data must not stop the others
+        error = f"{o.source_id}: could not be stored: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        log.warning("price source %s: %s (last good prices kept)", o.source_id, error)
+        failed = FetchOutcome(o.source_id, "failed", o.mode, url=o.url, payload_sha256=o.payload_sha256,
+                              extension=o.extension, error=error, catalog=o.catalog)
+        return apply_outcome(con, failed, at, None)
 
 
 def _has_prices(con: duckdb.DuckDBPyConnection, source_id: str) -> bool:
@@ -105,12 +144,16 @@ def refresh_prices(
     on_done: Callable[[FetchOutcome], None] | None = None,
     url_overrides: dict[str, str] | None = None,
     backfills: Iterable[tuple[date, Path]] = (),
+    max_age_days: Callable[[str], int] | None = None,
 ) -> PriceRefresh:
     """Fetch every price source concurrently and apply the results to price_history.
 
     ``auto`` is live, and a source that fails live and has never had a good price is
     seeded from the recorded snapshot shipped with the package (and still reported as
-    failed, so it shows as stale).  A source that fails keeps its last good prices.
+    failed).  A source that fails keeps its last good prices; whatever fails inside one
+    source (fetch, parse, gates, storing) is that source's failure only.  ``as_of`` later
+    than now is refused.  ``max_age_days(source_id)`` (``Config.prices.max_age``) sets how
+    old each source's prices may get before they are stale.
     """
     if mode not in PRICE_MODES:
         raise UsageError(f"unknown price mode {mode!r} (choose from {', '.join(PRICE_MODES)})")
@@ -123,11 +166,11 @@ def refresh_prices(
         if unknown:
             raise UsageError(f"unknown source(s): {', '.join(sorted(unknown))}")
         sources = [s for s in sources if s.source_id in wanted]
-    sync_sources(con)
-    out = PriceRefresh()
+    observed = _observed_at(as_of)  # refuses an as-of later than now, before anything is fetched
+    sync_sources(con, max_age_days)
+    out = PriceRefresh(mode=mode)
     for bf_date, bf_dir in sorted(backfills):
         out.backfilled.extend(_backfill(con, sources, bf_date, Path(bf_dir), archive_dir))
-    observed = _observed_at(as_of)
     fetch_mode = "live" if mode == "auto" else mode
     outcomes = fetch_all(
         sources, fetch_mode, snapshot_dir=Path(snapshot_dir) if snapshot_dir else None,
@@ -144,30 +187,48 @@ def refresh_prices(
         if need:
             seeds = fetch_all([by_id[o.source_id] for o in need], "offline", fetched_at=observed)
             for seed in seeds:
-                if seed.ok:
-                    apply_outcome(con, seed, observed, archive_dir)
+                if seed.ok and _apply_safely(con, seed, observed, archive_dir).status == "ok":
                     out.fallbacks.append(seed.source_id)
     for o in outcomes:
-        res = apply_outcome(con, o, observed, archive_dir)
+        res = _apply_safely(con, o, observed, archive_dir)
         out.results.append(res)
-        if res.status == "failed":
-            log.warning("price source %s failed: %s (last good prices kept)", o.source_id, o.error)
+        if o.mode in ("offline", "snapshot") and o.status == "ok":
+            out.captures[o.source_id] = (o.captured_at, o.capture_basis)
+        if res.status in ("failed", "deferred"):
+            log.warning("price source %s %s: %s (last good prices kept)", o.source_id, res.status, res.error)
     return out
 
 
-def sync_sources(con: duckdb.DuckDBPyConnection) -> int:
-    """Mirror the source registry (scrapers/sources) into price_sources."""
+def accept_prices(con: duckdb.DuckDBPyConnection, source_id: str) -> list:
+    """``spendwatch prices accept SOURCE``: apply the prices held as suspect changes for one source."""
+    from warehouse.prices import accept_held
+
+    known = {s.source_id for s in all_sources()}
+    if source_id not in known:
+        raise UsageError(f"unknown source {source_id!r} (known: {', '.join(sorted(known))})")
+    return accept_held(con, source_id)
+
+
+def sync_sources(con: duckdb.DuckDBPyConnection, max_age_days: Callable[[str], int] | None = None) -> int:
+    """Mirror the source registry (scrapers/sources) into price_sources, with each source's max_age_days.
+
+    Without ``max_age_days`` the ages already stored are kept (7 days for a new source).
+    """
+    stored = dict(con.execute("SELECT source_id, max_age_days FROM price_sources").fetchall())
     rows = []
     for s in all_sources():
         try:
             url = s.primary_url() if s.requests() else None
         except Exception:
             url = None
-        rows.append([s.source_id, s.provider, s.kind, bool(s.catalog), bool(s.discontinued), url])
+        age = max_age_days(s.source_id) if max_age_days else stored.get(s.source_id) or 7
+        rows.append([s.source_id, s.provider, s.kind, bool(s.catalog), bool(s.discontinued), url, age])
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM price_sources")
-        con.executemany("INSERT INTO price_sources VALUES (?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "INSERT INTO price_sources (source_id, provider, product_kind, is_catalog, discontinued, url, max_age_days) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -228,7 +289,12 @@ def _history_loaded(con: duckdb.DuckDBPyConnection, csv_path: Path) -> bool:
 
 
 def sync(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
-    return sync_config(con, cfg)
+    out = sync_config(con, cfg)
+    unknown = sorted(set(cfg.prices.sources) - {s.source_id for s in all_sources()})
+    if unknown:
+        raise ConfigError(f"{cfg.path}: prices.sources: unknown source id(s) {', '.join(unknown)}")
+    sync_sources(con, cfg.prices.max_age)
+    return out
 
 
 def ingest(con: duckdb.DuckDBPyConnection, cfg: Config, paths: Iterable[Path], fmt: str = "auto", progress=None, errors: str = "collect"):

@@ -156,10 +156,17 @@ ORG_SECTIONS: tuple[Section, ...] = (
         Col("dedicated_monthly", "dedicated/mo", "money"), Col("breakeven_utilisation", "u*", "fraction"),
         Col("breakeven_gpu_hours_per_month", "GPU-h/mo", "num"), Col("breakeven_hours_per_day", "h/day", "num"),
     ), "no GPU class has both offers"),
+    Section("held_prices", "Prices held as suspect changes (> 3x; `spendwatch prices accept SOURCE` applies them)", (
+        Col("source_id", "source"), Col("sku", "SKU"), Col("component", "component"), Col("tier", "tier"),
+        Col("old_amount", "in force", "price"), Col("new_amount", "held", "price"), Col("unit", "per"),
+        Col("first_seen_at", "held since", "datetime"),
+    ), "none"),
     Section("price_sources", "Data freshness: price sources", (
-        Col("source_id", "source"), Col("last_status", "last status", "enum"), Col("last_mode", "mode"),
-        Col("last_attempt", "last attempt", "datetime"), Col("last_ok_attempt", "last good fetch", "datetime"),
-        Col("hours_since_ok", "hours since", "int"), Col("stale", "stale", "bool"), Col("last_error", "error"),
+        Col("source_id", "source"), Col("last_live_fetch", "last live fetch", "datetime"),
+        Col("last_status", "last status", "enum"), Col("last_mode", "mode"),
+        Col("capture_mode", "prices from"), Col("capture_date", "capture of", "date"),
+        Col("age_days", "age (days)", "int"), Col("max_age_days", "max", "int"), Col("stale", "stale", "bool"),
+        Col("held_prices", "held", "int"), Col("last_error", "error"),
     ), "no price fetches yet"),
     Section("exports", "Data freshness: exports per provider", (
         Col("provider", "provider"), Col("formats", "formats"), Col("files", "files", "int"), Col("lines", "lines", "int"),
@@ -177,6 +184,7 @@ _ORG_PATH: dict[str, tuple[str, ...]] = {
     "unallocated": ("unallocated", "lines"),
     "failed_alerts": ("failed_alerts", "alerts"),
     "breakeven_table": ("breakeven_table",),
+    "held_prices": ("held_prices",),
     "price_sources": ("freshness", "price_sources"),
     "exports": ("freshness", "exports"),
     "ingest_rejects": ("freshness", "ingest_rejects"),
@@ -338,7 +346,13 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
     notes = [f"model {m} is not built: its section is empty" for m in rq.missing_models(con)]
     stale = [s["source_id"] for s in sources if s["stale"]]
     if stale:
-        notes.append(f"price sources failing (last good prices kept): {', '.join(stale)}")
+        notes.append(f"price sources stale (prices in force older than their max age): {', '.join(stale)}")
+    failing = [s["source_id"] for s in sources if s["last_status"] in ("failed", "deferred")]
+    if failing:
+        notes.append(f"price sources whose last refresh failed (last good prices kept): {', '.join(failing)}")
+    held = rq.held_prices(con)
+    if held:
+        notes.append(f"{len(held)} price(s) held as suspect changes: see the held prices section")
     alerts = _failed_alerts(con, team)
     if not alerts["available"]:
         notes.append("alerts are not set up in this warehouse: failed alerts not checked")
@@ -358,6 +372,7 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
         },
         "failed_alerts": alerts,
         "breakeven_table": btable,
+        "held_prices": held,
         "freshness": {"price_sources": sources, "exports": exports, "ingest_rejects": rejects},
         "notes": notes,
     }

@@ -96,14 +96,15 @@ def test_change_closes_old_row_and_opens_new(con, httpserver):
 
 
 def test_disappeared_sku_is_closed_not_deleted(con, httpserver):
-    httpserver.expect_ordered_request("/p").respond_with_data(body(H100_SXM="2.69", A100_80GB="1.64"))
-    httpserver.expect_ordered_request("/p").respond_with_data(body(H100_SXM="2.69"))
+    """One SKU of four gone from an otherwise complete capture is closed (a quarter is not a truncated page)."""
+    httpserver.expect_ordered_request("/p").respond_with_data(body(H100_SXM="2.69", A100_80GB="1.64", L4="0.44", L40S="0.86"))
+    httpserver.expect_ordered_request("/p").respond_with_data(body(H100_SXM="2.69", L4="0.44", L40S="0.86"))
     src = FakeGpuSource(httpserver.url_for("/p"))
     refresh(con, src, T1)
     _, res = refresh(con, src, T2)
-    assert res.closed == 1
+    assert res.status == "ok" and res.closed == 1
     assert con.execute("SELECT valid_to, closed_reason FROM price_history WHERE sku = 'A100 80GB'").fetchone() == (T2, "disappeared")
-    assert open_prices(con) == {"H100 SXM": Decimal("2.69")}
+    assert open_prices(con) == {"H100 SXM": Decimal("2.69"), "L4": Decimal("0.44"), "L40S": Decimal("0.86")}
 
 
 def test_history_is_never_rewritten(con, httpserver):
@@ -141,7 +142,7 @@ def test_timeout_keeps_last_good_prices(con, httpserver):
     httpserver.expect_request("/p").respond_with_handler(slow)
     outcome, res = refresh(con, src, T2, FetchPolicy(timeout=0.2, attempts=2, backoff=0.01))
     _assert_kept_and_named(con, res, "timed out")
-    assert "after 2 attempts" in res.error
+    assert "after 2 attempt(s)" in res.error
     time.sleep(1.8)  # let the server finish the abandoned slow requests before the next test
 
 
@@ -195,13 +196,14 @@ def test_missing_expected_sku_is_implausible(con, httpserver):
     _assert_kept_and_named(con, res, "H100-80GB-SXM")
 
 
-def test_sentinel_prices_are_dropped_and_counted(con, httpserver):
-    httpserver.expect_request("/p").respond_with_data(body(H100_SXM="2.69", A100_80GB="-1", L4="0"))
+def test_zero_prices_are_skipped_and_counted(con, httpserver):
+    """On a provider's page a zero means "not offered": skipped and counted, never stored, not a failure."""
+    httpserver.expect_request("/p").respond_with_data(body(H100_SXM="2.69", A100_80GB="0", L4="0.00"))
     src = FakeGpuSource(httpserver.url_for("/p"))
     _, res = refresh(con, src, T1)
-    assert (res.records, res.dropped, res.inserted) == (3, 2, 1)
+    assert (res.status, res.records, res.zeros, res.dropped, res.inserted) == ("ok", 3, 2, 2, 1)
     assert con.execute("SELECT min(amount) FROM price_history").fetchone()[0] == Decimal("2.69")
-    assert con.execute("SELECT dropped FROM price_fetches").fetchone()[0] == 2
+    assert con.execute("SELECT dropped, zeros, implausible FROM price_fetches").fetchone() == (2, 2, 0)
 
 
 def test_one_failing_source_does_not_stop_the_others(con, httpserver):

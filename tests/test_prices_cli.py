@@ -11,7 +11,8 @@ FIX = Path(__file__).parent / "fixtures" / "prices"
 
 def _refresh(wh, snapshot_dir, as_of):
     cfg = wh.parent / "spendwatch.toml"
-    cfg.write_text('[[teams]]\nname = "alpha"\n')  # no price backfill: history starts with these captures
+    # no price backfill: history starts with these captures; USD reporting, so ordering needs no FX rates
+    cfg.write_text('reporting_currency = "USD"\n[[teams]]\nname = "alpha"\n')
     assert main(["prices", "refresh", "--warehouse", str(wh), "--config", str(cfg), "--snapshot-dir", str(snapshot_dir), "--as-of", as_of, "--source", "runpod_serverless"]) == 0
 
 

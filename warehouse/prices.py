@@ -4,9 +4,17 @@ For each source and observation time:
   * the same price again inserts and extends nothing;
   * a changed price closes the open row (valid_to = observed_at) and opens a new one;
   * a price that disappeared from the source is closed, never deleted;
-  * non-positive amounts (sentinels such as OpenRouter's ``-1``) are dropped and counted.
+  * the plausibility gates (``scrapers.plausibility``) ran at fetch: zeros ("not offered",
+    "free") and, in catalogs, negative or implausible entries arrive dropped and counted;
+    a provider capture with an implausible price arrives failed;
+  * a capture missing more than a third of the SKUs in force is refused whole (a truncated
+    page); a SKU missing from an otherwise complete capture is closed;
+  * on a provider's own source, a price that moved more than 3x is held, not applied
+    (``warehouse.price_holds``), until the next capture agrees or ``accept_held`` releases it.
 History is never rewritten: an observation older than the source's latest one is refused.
-A failed fetch writes only its ``price_fetches`` row, so the last good prices stay in force.
+A failed (or deferred) fetch writes only its ``price_fetches`` row, so the last good prices stay
+in force.  Every good fetch records when its payload was captured (``captured_at``), which is
+what freshness (``dbt_like_sql/marts/source_freshness.sql``) ages the prices in force from.
 Raw payloads are archived gzip-compressed by source and date, so any day's parse can be re-run.
 """
 
@@ -14,7 +22,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +31,7 @@ import pyarrow as pa
 
 from scrapers.base import PriceRecord
 from scrapers.fetch import FetchOutcome
+from warehouse.price_holds import has_open_holds, screen_suspects, take_for_accept
 
 IDENTITY = ("source_id", "provider", "sku", "component", "unit", "region", "tier")
 
@@ -30,7 +39,7 @@ IDENTITY = ("source_id", "provider", "sku", "component", "unit", "region", "tier
 @dataclass
 class ApplyResult:
     source_id: str
-    status: str  # ok | unchanged | failed | skipped | refused
+    status: str  # ok | unchanged | failed | deferred | skipped | refused
     mode: str
     records: int = 0
     dropped: int = 0
@@ -38,6 +47,10 @@ class ApplyResult:
     closed: int = 0
     error: str | None = None
     archive_path: str | None = None
+    zeros: int = 0  # zero prices ("not offered", "free") skipped
+    implausible: int = 0  # catalog entries outside the plausibility bounds, dropped
+    held: list[str] = field(default_factory=list)  # price keys held as suspect changes
+    confirmed: list[str] = field(default_factory=list)  # held prices this capture confirmed (applied)
 
 
 def price_key(r: PriceRecord) -> str:
@@ -96,78 +109,48 @@ def apply_outcome(
     observed_at: datetime,
     archive_dir: Path | None = None,
 ) -> ApplyResult:
-    """Apply one fetch outcome to the warehouse in one transaction."""
+    """Apply one fetch outcome to the warehouse in one transaction (see the module docstring)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    res = ApplyResult(outcome.source_id, outcome.status, outcome.mode, error=outcome.error)
+    sid = outcome.source_id
+    res = ApplyResult(sid, outcome.status, outcome.mode, error=outcome.error, records=len(outcome.records) + outcome.dropped,
+                      dropped=outcome.dropped, zeros=outcome.zeros, implausible=outcome.implausible)
     if outcome.status == "skipped":
         return res  # nothing attempted, nothing to record
-    last = _last_ok(con, outcome.source_id)
+    last = _last_ok(con, sid)
     if outcome.status == "ok" and last is not None:
         last_at, last_sha = last
         if last_sha == outcome.payload_sha256 and last_at.date() == observed_at.date():
             res.status = "unchanged"
-            res.records = len(outcome.records)
             return res
         if observed_at <= last_at:
             res.status = "refused"
             res.error = (
-                f"{outcome.source_id}: observation {observed_at:%Y-%m-%d %H:%M} is not newer than the latest "
+                f"{sid}: observation {observed_at:%Y-%m-%d %H:%M} is not newer than the latest "
                 f"({last_at:%Y-%m-%d %H:%M}); history is never rewritten"
             )
             return res
     # The same payload as the last good one parses to the same prices: nothing can open, change or
-    # close, so only the fetch is recorded (it keeps the source fresh).
-    same_payload = outcome.status == "ok" and last is not None and last[1] == outcome.payload_sha256
+    # close, so only the fetch is recorded (it keeps the source fresh).  Unless prices are held: a
+    # second capture that agrees is what releases them.
+    same_payload = (outcome.status == "ok" and last is not None and last[1] == outcome.payload_sha256
+                    and not has_open_holds(con, sid))
     if archive_dir is not None and outcome.payload is not None:
         p = archive_payload(archive_dir, outcome, observed_at)
         res.archive_path = str(p) if p else None
 
     con.execute("BEGIN TRANSACTION")
     try:
-        if outcome.status == "ok" and same_payload:
-            keep = [r for r in outcome.records if r.amount > 0]
-            res.records, res.dropped = len(outcome.records), len(outcome.records) - len(keep)
-        elif outcome.status == "ok":
-            keep = [r for r in outcome.records if r.amount > 0]
-            res.records = len(outcome.records)
-            res.dropped = len(outcome.records) - len(keep)
-            keys = [price_key(r) for r in keep]
-            if len(set(keys)) != len(keys):
-                dup = next(r for r in keep if keys.count(price_key(r)) > 1)
-                raise ValueError(f"{outcome.source_id}: the parse returned {dup.sku}/{dup.component}/{dup.tier} twice")
-            obs = _records_table(keep)
-            con.register("_obs", obs)
-            try:
-                con.execute("CREATE OR REPLACE TEMP TABLE _obs_t AS SELECT *, CAST(amount AS DECIMAL(24,12)) AS amt FROM _obs")
-            finally:
-                con.unregister("_obs")
-            # Close rows whose price changed, and rows that disappeared from the source.
-            res.closed = con.execute(
-                """UPDATE price_history h
-                   SET valid_to = ?, closed_reason = CASE WHEN o.price_key IS NULL THEN 'disappeared' ELSE 'changed' END
-                   FROM (SELECT h2.price_key AS k, o2.price_key
-                         FROM price_history h2 LEFT JOIN _obs_t o2 ON o2.price_key = h2.price_key
-                         WHERE h2.source_id = ? AND h2.valid_to IS NULL
-                           AND (o2.price_key IS NULL OR o2.amt <> h2.amount OR o2.currency <> h2.currency)) o
-                   WHERE h.price_key = o.k AND h.valid_to IS NULL""",
-                [observed_at, outcome.source_id],
-            ).fetchone()[0]
-            res.inserted = con.execute(
-                """INSERT INTO price_history
-                   SELECT o.price_key, o.source_id, o.provider, o.product_kind, o.sku, o.component, o.unit,
-                          o.region, o.tier, o.gpu_model, o.gpu_count, o.amt, o.currency, o.note,
-                          ? AS valid_from, NULL AS valid_to, ? AS fetched_at, o.source_url, o.payload_sha256, NULL
-                   FROM _obs_t o
-                   WHERE NOT EXISTS (SELECT 1 FROM price_history h WHERE h.price_key = o.price_key AND h.valid_to IS NULL)""",
-                [observed_at, observed_at],
-            ).fetchone()[0]
-            con.execute("DROP TABLE _obs_t")
+        if outcome.status == "ok" and not same_payload:
+            _apply_capture(con, outcome, observed_at, last[0] if last else None, res)
         con.execute(
-            "INSERT INTO price_fetches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """INSERT INTO price_fetches (source_id, attempted_at, observed_at, mode, status, error, records, dropped,
+                                          inserted, closed, payload_sha256, archive_path, source_url, zeros, implausible,
+                                          held, captured_at, capture_basis)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
-                outcome.source_id, now, observed_at, outcome.mode, outcome.status, outcome.error,
-                res.records, res.dropped, res.inserted, res.closed, outcome.payload_sha256,
-                res.archive_path, outcome.url,
+                sid, now, observed_at, outcome.mode, res.status, res.error, res.records, res.dropped, res.inserted,
+                res.closed, outcome.payload_sha256, res.archive_path, outcome.url, res.zeros, res.implausible,
+                len(res.held), outcome.captured_at if res.status == "ok" else None, outcome.capture_basis,
             ],
         )
         con.execute("COMMIT")
@@ -175,6 +158,96 @@ def apply_outcome(
         con.execute("ROLLBACK")
         raise
     return res
+
+
+def _apply_capture(con, outcome: FetchOutcome, observed_at: datetime, previous_at: datetime | None, res: ApplyResult) -> None:
+    """The history writes of one good capture, in the caller's transaction; a refusal sets res.status = failed."""
+    sid = outcome.source_id
+    keep = outcome.records
+    keys = [price_key(r) for r in keep]
+    if len(set(keys)) != len(keys):
+        dup = next(r for r in keep if keys.count(price_key(r)) > 1)
+        raise ValueError(f"{sid}: the parse returned {dup.sku}/{dup.component}/{dup.tier} twice")
+    refusal = _truncated(con, sid, {r.sku for r in keep})
+    if refusal:
+        res.status, res.error = "failed", refusal
+        return
+    _load_observations(con, keep)
+    if not outcome.catalog:
+        held, confirmed = screen_suspects(con, sid, dict(zip(keys, keep)), observed_at, previous_at)
+        if held:
+            con.execute("UPDATE _obs_t SET held = true WHERE list_contains(?, price_key)", [sorted(held)])
+        res.held, res.confirmed = sorted(held), sorted(confirmed)
+    res.closed, res.inserted = _write_observations(con, sid, observed_at, close_missing=True)
+
+
+def _truncated(con, source_id: str, skus: set[str]) -> str | None:
+    """Why a capture missing more than a third of the SKUs in force is refused, or None."""
+    in_force = {r[0] for r in con.execute(
+        "SELECT DISTINCT sku FROM price_history WHERE source_id = ? AND valid_to IS NULL", [source_id]).fetchall()}
+    missing = sorted(in_force - skus)
+    if in_force and len(missing) * 3 > len(in_force):
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        return (f"{source_id}: truncated capture refused: {len(missing)} of the {len(in_force)} SKUs in force are missing "
+                f"(more than a third): {shown}; the last good prices stay in force")
+    return None
+
+
+def _load_observations(con, records: list[PriceRecord]) -> None:
+    """The records as temp table ``_obs_t`` (exact decimals, a ``held`` flag)."""
+    obs = _records_table(records)
+    con.register("_obs", obs)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _obs_t AS SELECT *, CAST(amount AS DECIMAL(24,12)) AS amt, "
+            "false AS held FROM _obs")
+    finally:
+        con.unregister("_obs")
+
+
+def _write_observations(con, source_id: str, observed_at: datetime, *, close_missing: bool) -> tuple[int, int]:
+    """Apply ``_obs_t`` to price_history as of ``observed_at``: (closed, inserted).  Held rows change nothing."""
+    # Close rows whose price changed, and (with close_missing) rows that disappeared from the source.
+    closed = con.execute(
+        """UPDATE price_history h
+           SET valid_to = ?, closed_reason = CASE WHEN o.price_key IS NULL THEN 'disappeared' ELSE 'changed' END
+           FROM (SELECT h2.price_key AS k, o2.price_key
+                 FROM price_history h2 LEFT JOIN _obs_t o2 ON o2.price_key = h2.price_key
+                 WHERE h2.source_id = ? AND h2.valid_to IS NULL
+                   AND ((o2.price_key IS NULL AND ?)
+                        OR (NOT o2.held AND (o2.amt <> h2.amount OR o2.currency <> h2.currency)))) o
+           WHERE h.price_key = o.k AND h.valid_to IS NULL""",
+        [observed_at, source_id, close_missing],
+    ).fetchone()[0]
+    inserted = con.execute(
+        """INSERT INTO price_history BY NAME
+           SELECT o.price_key, o.source_id, o.provider, o.product_kind, o.sku, o.component, o.unit,
+                  o.region, o.tier, o.gpu_model, o.gpu_count, o.amt AS amount, o.currency, o.note,
+                  ? AS valid_from, NULL AS valid_to, ? AS fetched_at, o.source_url, o.payload_sha256,
+                  NULL AS closed_reason
+           FROM _obs_t o
+           WHERE NOT o.held
+             AND NOT EXISTS (SELECT 1 FROM price_history h WHERE h.price_key = o.price_key AND h.valid_to IS NULL)""",
+        [observed_at, observed_at],
+    ).fetchone()[0]
+    con.execute("DROP TABLE _obs_t")
+    return closed, inserted
+
+
+def accept_held(con: duckdb.DuckDBPyConnection, source_id: str) -> list[PriceRecord]:
+    """Apply every price held for ``source_id`` (``spendwatch prices accept``), each as of the latest capture that showed it."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        taken = take_for_accept(con, source_id, now)
+        for when in sorted({at for _, at in taken}):
+            batch = [r for r, at in taken if at == when]
+            _load_observations(con, batch)
+            _write_observations(con, source_id, when, close_missing=False)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return [r for r, _ in taken]
 
 
 def source_status(con: duckdb.DuckDBPyConnection) -> list[dict]:

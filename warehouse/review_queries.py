@@ -345,32 +345,24 @@ def price_changes(con: duckdb.DuckDBPyConnection, month: date, team: str | None 
 
 
 def price_source_freshness(con: duckdb.DuckDBPyConnection, now: Any = None) -> list[dict[str, Any]]:
-    """Per price source: the last fetch attempt and its outcome, the last good fetch, and its age in hours."""
-    return _rows(
-        con,
-        """
-        WITH f AS (
-            SELECT source_id,
-                   max(attempted_at) AS last_attempt,
-                   arg_max(status, attempted_at) AS last_status,
-                   arg_max(mode, attempted_at) AS last_mode,
-                   arg_max(error, attempted_at) AS last_error,
-                   max(observed_at) FILTER (WHERE status = 'ok') AS last_ok_observed,
-                   max(attempted_at) FILTER (WHERE status = 'ok') AS last_ok_attempt
-            FROM price_fetches GROUP BY source_id
-        )
-        SELECT coalesce(s.source_id, f.source_id) AS source_id, s.provider, s.product_kind,
-               coalesce(s.is_catalog, false) AS is_catalog, coalesce(s.discontinued, false) AS discontinued,
-               f.last_attempt,
-               coalesce(f.last_status, CASE WHEN s.discontinued THEN 'discontinued' ELSE 'never fetched' END) AS last_status,
-               f.last_mode, f.last_error, f.last_ok_attempt, f.last_ok_observed,
-               date_diff('hour', f.last_ok_attempt, coalesce(CAST(? AS TIMESTAMP), now()::TIMESTAMP)) AS hours_since_ok,
-               (f.last_status = 'failed' OR f.last_ok_attempt IS NULL) AND NOT coalesce(s.discontinued, false) AS stale
-        FROM price_sources s FULL OUTER JOIN f USING (source_id)
-        ORDER BY stale DESC, coalesce(s.source_id, f.source_id)
-        """,
-        [now],
-    )
+    """Per price source, from the ``source_freshness`` model (the one definition of stale): the last live
+    fetch (or never), the last attempt, the capture the prices in force come from, their age in days,
+    and the prices held as suspect changes.  Stale sources first.  (``now`` is unused: ages are the model's.)"""
+    from warehouse.price_checks import freshness
+
+    rows = freshness(con)
+    for r in rows:
+        if r["last_status"] is None:
+            r["last_status"] = "discontinued" if r["discontinued"] else "never fetched"
+        r["last_live_fetch"] = r["last_live_fetch_at"] if r["last_live_fetch_at"] is not None else "never"
+    return sorted(rows, key=lambda r: (not r["stale"], r["source_id"]))
+
+
+def held_prices(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Prices held as suspect changes (> 3x), waiting for the next capture or ``spendwatch prices accept``."""
+    from warehouse.price_holds import held_prices as held
+
+    return held(con)
 
 
 def export_freshness(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

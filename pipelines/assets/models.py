@@ -16,6 +16,7 @@ SOURCE_ASSETS = {
     ("raw", "price_history"): "price_history",
     ("raw", "price_fetches"): "price_history",
     ("raw", "price_sources"): "price_history",
+    ("raw", "price_holds"): "price_history",
     ("raw", "fx_rates"): "fx_rates",
     ("config", "settings"): "org_config",
     ("config", "teams"): "org_config",
