@@ -112,8 +112,9 @@ async def fetch_bytes(client: httpx.AsyncClient, source: Source, policy: FetchPo
             raise FetchError(f"{u}: HTTP {resp.status_code}")
         return resp.content
 
-    if source.assemble is not None:  # a payload built from several requests (scrapers.base.Source.assemble)
-        return await source.assemble(get, req.url), req.url, tries[0]
+    assemble = getattr(source, "assemble", None)
+    if assemble is not None:  # a payload built from several requests (scrapers.base.Source.assemble)
+        return await assemble(get, req.url), req.url, tries[0]
     return await get(req.url, req.method, req.json), req.url, tries[0]
 
 
