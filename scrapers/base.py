@@ -45,6 +45,10 @@ COMPONENTS = (
     "setup_fee",
 )
 UNITS = ("second", "hour", "month", "token", "1M_tokens")
+# What a dedicated offer commits you to (``PriceRecord.billing``): metered by the hour, charged per
+# month, or paid up front (``upfront_amount``: the smallest commitment, ``min_units`` over ``term_months``).
+BILLINGS = ("hourly", "monthly", "upfront")
+HOURS_PER_MONTH = Decimal("730.5")  # the average month (365.25 x 24 / 12), as prices_normalised uses
 
 
 class ParseError(ValueError):
@@ -82,6 +86,11 @@ class PriceRecord:
     region: str | None = None
     tier: str | None = None  # on_demand, secure, community, spot, flex, active, batch, reserved_1m, ...
     note: str | None = None  # e.g. "excl. VAT"
+    # What the offer commits you to (every dedicated_gpu price carries them; NULL elsewhere):
+    term_months: Decimal | None = None  # minimum term in months, 0 for none (2 weeks = 0.46)
+    billing: str | None = None  # see BILLINGS
+    upfront_amount: Decimal | None = None  # paid before use, in ``currency``: the whole term, or a one-off fee
+    min_units: int | None = None  # the smallest rentable unit in GPUs: 8 for an 8-GPU node, 1 for one GPU
     # Provenance, filled in by the fetcher (``with_provenance``), not by parsers.
     fetched_at: datetime | None = None
     source_url: str | None = None
@@ -96,6 +105,21 @@ class PriceRecord:
             raise ValueError(f"{self.source_id}/{self.sku}: unknown unit {self.unit!r}")
         if len(self.currency) != 3 or not self.currency.isupper():
             raise ValueError(f"{self.source_id}/{self.sku}: currency must be ISO 4217 upper case, got {self.currency!r}")
+        self._check_commitment()
+
+    def _check_commitment(self) -> None:
+        where = f"{self.source_id}/{self.sku}"
+        if self.billing is not None and self.billing not in BILLINGS:
+            raise ValueError(f"{where}: unknown billing {self.billing!r} (one of {', '.join(BILLINGS)})")
+        if (self.billing == "upfront") != (self.upfront_amount is not None):
+            raise ValueError(f"{where}: an upfront amount goes with billing 'upfront' and only with it")
+        # The upfront amount follows the price (a negative price is the plausibility gates' to refuse).
+        for name, least in (("term_months", Decimal(0)), ("upfront_amount", None)):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or (least is not None and value < least)):
+                raise ValueError(f"{where}: {name} must be a {'non-negative ' if least is not None else ''}Decimal, got {value!r}")
+        if self.min_units is not None and (isinstance(self.min_units, bool) or not isinstance(self.min_units, int) or self.min_units < 1):
+            raise ValueError(f"{where}: min_units must be a whole number of GPUs >= 1, got {self.min_units!r}")
 
     def with_provenance(self, fetched_at: datetime, source_url: str, payload_sha256: str) -> "PriceRecord":
         return dataclasses.replace(self, fetched_at=fetched_at, source_url=source_url, payload_sha256=payload_sha256)
@@ -145,6 +169,12 @@ class Source:
     def parse(self, payload: bytes) -> list[PriceRecord]:
         raise NotImplementedError
 
+    # A source whose payload takes several requests (AWS's price list: an index, then one file per
+    # region) defines ``async def assemble(self, get, url) -> bytes``: it builds the payload with
+    # ``await get(url)`` (one GET with the fetch layer's retries, the body as bytes), starting at
+    # ``url`` (its request's URL, or the override).  Sources without it are fetched with one request.
+    assemble = None
+
     # --- helpers -----------------------------------------------------------
     def primary_url(self) -> str:
         return self.requests()[0].url
@@ -157,6 +187,13 @@ class Source:
 
     def fail(self, reason: str) -> ParseError:
         return ParseError(self.source_id, reason)
+
+
+def term_upfront(hourly: Decimal, term_months: Decimal, units: int) -> Decimal:
+    """What a term paid up front costs at an effective hourly rate: rate x 730.5 h x months x units, to the cent."""
+    from decimal import ROUND_HALF_UP
+
+    return (hourly * HOURS_PER_MONTH * term_months * units).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def sha256(payload: bytes) -> str:

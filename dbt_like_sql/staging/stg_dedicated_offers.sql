@@ -1,4 +1,4 @@
--- For every calendar month with spend, each dedicated GPU offer in force during that month (valid for any part of it), priced per GPU for the whole month in its own currency and in the reporting currency at the ECB rate of the month's last day (or the latest rate before it). Hourly prices count every hour of the calendar month.
+-- For every calendar month with spend, each dedicated GPU offer in force during that month (valid for any part of it), priced per GPU for the whole month in its own currency and in the reporting currency at the ECB rate of the month's last day (or the latest rate before it). Hourly prices count every hour of the calendar month. Each offer says what it commits you to: its minimum term in months (0 for none), its billing (hourly, monthly, or upfront with upfront_amount in its own currency) and its smallest rentable unit in GPUs (min_units); the monthly figures do not yet weigh them.
 WITH months AS (
     SELECT DISTINCT charge_month AS month FROM {{ ref('stg_line_items') }}
 ),
@@ -22,6 +22,7 @@ offers AS (
 SELECT
     o.month, o.gpu_class, o.provider, o.source_id, o.sku, o.tier, o.region, o.unit, o.amount, o.amount_per_gpu,
     o.currency, o.monthly_per_gpu, o.valid_from, o.valid_to,
+    o.term_months, o.billing, o.upfront_amount, o.min_units,
     s.reporting_currency,
     CASE WHEN o.currency = s.reporting_currency THEN CAST(1 AS DECIMAL(18, 10)) ELSE fx.rate_to_reporting END AS fx_rate,
     CASE WHEN o.currency = s.reporting_currency THEN NULL ELSE fx.rate_date END AS fx_rate_date,

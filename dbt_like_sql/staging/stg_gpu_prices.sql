@@ -1,4 +1,4 @@
--- GPU prices from the providers' own sources (never the cross-check catalogs), one row per price and period in force, normalised to ONE GPU: a 'gpu' price is already per GPU, an 'instance' price is divided by its GPU count. Spot tiers are left out: they can be taken away and are not comparable to dedicated or serverless capacity.
+-- GPU prices from the providers' own sources (never the cross-check catalogs), one row per price and period in force, normalised to ONE GPU: a 'gpu' price is already per GPU, an 'instance' price is divided by its GPU count. Spot tiers are left out: they can be taken away and are not comparable to dedicated or serverless capacity. Dedicated prices carry what they commit you to (term_months, billing, upfront_amount, min_units; NULL for serverless).
 SELECT
     h.source_id,
     h.provider,
@@ -16,7 +16,11 @@ SELECT
          THEN CAST(h.amount / coalesce(nullif(h.gpu_count, 0), 1) AS DECIMAL(24, 12))
          ELSE h.amount END                      AS amount_per_gpu,
     h.valid_from,
-    h.valid_to
+    h.valid_to,
+    h.term_months,
+    h.billing,
+    h.upfront_amount,
+    h.min_units
 FROM {{ source('raw', 'price_history') }} h
 JOIN {{ source('raw', 'price_sources') }} s USING (source_id)
 WHERE NOT s.is_catalog

@@ -14,7 +14,8 @@ product (an unattributable price means a partial parse), a product naming two di
 GPUs, or one SKU at two prices is a ParseError that says which of these it was.
 
 Records: component ``instance`` (the whole server), unit ``month``, GBP, tier ``monthly``,
-``gpu_count`` from an ``Nx`` prefix (default 1).  The note says what the page says about
+``gpu_count`` from an ``Nx`` prefix (default 1).  What it commits you to: billed monthly, the
+whole server (``min_units`` = its GPUs), and no minimum term found on the page (``term_months`` 0).  The note says what the page says about
 VAT ("ex VAT" / "inc VAT"), or that it says nothing.
 
 The pricing page's address is not confirmed either; ``GIGAGPU_PRICING_URL`` overrides it.
@@ -170,6 +171,9 @@ class GigaGpuSource(Source):
             gpu_count=count,
             tier="monthly",
             note=note,
+            term_months=Decimal(0),
+            billing="monthly",
+            min_units=count,
         )
 
     @staticmethod

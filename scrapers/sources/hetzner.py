@@ -25,6 +25,11 @@ EUR, component ``instance`` with ``gpu_count`` 1 (one GPU per GEX server), tier 
   its note says "one-off"; anything summing monthly costs must filter on
   ``component = 'instance'``, never on the unit alone.
 
+What each commits you to: the monthly price is billed monthly and the hourly rate hourly, with
+no minimum term (``term_months`` 0: the feed states none) and one GEX server (one GPU,
+``min_units`` 1); the setup fee is ``billing`` upfront with ``upfront_amount`` = the fee, paid
+once at order, so renting a GEX45 for its first month costs the monthly price plus the fee.
+
 Every note says the price excludes VAT, which depends on the customer's country, and
 excludes the primary IPv4 address the order page adds (``ROBOT_1266``).  The location
 entries' ``setup`` key is not confirmed by a public capture (the monthly and hourly ones
@@ -123,21 +128,23 @@ class HetznerSource(Source):
             raise self.fail(f"{where}: no prices object")
         note = f"{VAT_NOTE}; {ip_note}"
         common = dict(
-            sku=server.sku, currency="EUR", gpu_model=_GPU_MODELS[key], gpu_count=1, region=dc.strip().lower()
+            sku=server.sku, currency="EUR", gpu_model=_GPU_MODELS[key], gpu_count=1, region=dc.strip().lower(),
+            term_months=Decimal(0), min_units=1,
         )
+        setup = self._eur(prices, "setup", where)
         return [
             self.record(
                 component="instance", unit="month", tier="on_demand", note=f"{note}; caps hourly billing",
-                amount=self._eur(prices, "monthly", where), **common,
+                amount=self._eur(prices, "monthly", where), billing="monthly", **common,
             ),
             self.record(
                 component="instance", unit="hour", tier="on_demand", note=f"{note}; billed up to the monthly price",
-                amount=self._eur(prices, "hourly", where), **common,
+                amount=self._eur(prices, "hourly", where), billing="hourly", **common,
             ),
             self.record(
                 component="setup_fee", unit="month", tier=None,
                 note=f"one-off setup fee, charged once with the first month (not recurring); {note}",
-                amount=self._eur(prices, "setup", where), **common,
+                amount=setup, billing="upfront", upfront_amount=setup, **common,
             ),
         ]
 

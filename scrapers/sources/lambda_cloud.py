@@ -23,6 +23,23 @@ Both paths record the same thing, chosen for the break-even: component ``gpu``, 
 (2490 cents for 8 GPUs is $3.1125 per GPU-hour).  Instance types without GPUs are skipped:
 this source prices GPUs.  Prices are the same in every region, so ``region`` stays empty.
 Lambda's prices are before sales tax, which its billing adds by location; the note says so.
+
+What each price commits you to (issue 12; DOMAIN.md section 7):
+
+* On-demand instances are billed by the hour (in one-minute increments) with no term, but an
+  ``8x`` instance is rented whole: ``min_units`` is the instance's GPU count (8 for an 8-GPU node),
+  so a team needing 1.6 GPUs cannot rent 1.6 of an 8x node.
+* Reserved instances are priced on request: the page's ``Reserved 8x ...`` rows read
+  ``CONTACT SALES`` and carry no price.  A Reserved row that ever shows a price without a stated
+  term is a ParseError, never a guess.
+* 1-Click Clusters are reservations: Lambda's billing docs (``docs.lambda.ai/public-cloud/billing``,
+  read 2026-12-06) say they are "priced per GPU per hour and billed in weekly increments according
+  to the terms of your reservation", invoiced when the reservation is approved and payable within
+  ten days, i.e. up front.  Their table on the pricing page (``Cluster | Term | Price/GPU/hr``,
+  e.g. ``NVIDIA HGX B200, 16 GPUs | 2 weeks to 1 year | $9.86``) gives tier ``reserved_1cc``,
+  ``min_units`` = the cluster's GPUs, ``term_months`` = the shortest term (2 weeks = 0.46) and
+  ``upfront_amount`` = rate x GPUs x the shortest term's hours.  The markup and the figures of
+  that table are not confirmed by a public capture (see tests/fixtures/prices/README.md).
 """
 
 from __future__ import annotations
@@ -35,7 +52,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.base import PriceRecord, Request, Source, to_decimal
+from scrapers.base import HOURS_PER_MONTH, PriceRecord, Request, Source, to_decimal
 from scrapers.gpus import try_normalise_gpu
 
 PRICING_URL = "https://lambda.ai/pricing"
@@ -51,6 +68,10 @@ _VRAM = re.compile(r"(\d+(?:\.\d+)?)\s*GB", re.I)
 _PER_HOUR = re.compile(r"\b(hr|hour)\b", re.I)
 _PER_GPU = re.compile(r"\bGPU\b", re.I)
 TAX_NOTE = "excl. sales tax (Lambda adds it by billing location)"
+# 1-Click Clusters: "NVIDIA HGX B200, 16 GPUs" and the shortest term of "2 weeks to 1 year".
+_CLUSTER = re.compile(r"^(?P<gpu>.+?),\s*(?P<count>\d+)\s*GPUs?\b", re.I)
+_TERM = re.compile(r"(?P<n>\d+)\s*(?P<unit>week|month|year)s?\b", re.I)
+_TERM_HOURS = {"week": Decimal(168), "month": HOURS_PER_MONTH, "year": HOURS_PER_MONTH * 12}
 
 
 class LambdaCloudSource(Source):
@@ -130,6 +151,7 @@ class LambdaCloudSource(Source):
                     gpu_count=gpus,
                     tier="on_demand",
                     note=TAX_NOTE,
+                    **_on_demand(gpus),
                 )
             )
         if not records:
@@ -148,6 +170,8 @@ class LambdaCloudSource(Source):
             rows = [r for r in table.find_all("tr") if r.find_parent("table") is table]
             header_at, columns = self._header(rows)
             if header_at is None:
+                for rec in self._cluster_records(rows):
+                    by_sku[rec.sku] = rec
                 instance_rows = [_text(r) for r in rows if _INSTANCE_ROW.match(_text(r))]
                 if instance_rows:
                     raise self.fail(
@@ -208,8 +232,10 @@ class LambdaCloudSource(Source):
         gpu = m.group("gpu").strip()
         vram_m = _VRAM.search(vram)
         vram_gb = f"{vram_m.group(1)} GB" if vram_m else ""
-        tier = "reserved" if (m.group("tier") or "").lower() == "reserved" else "on_demand"
-        sku = f"{count}x {gpu}" + (f" ({vram_gb})" if vram_gb else "") + ("" if tier == "on_demand" else " reserved")
+        if (m.group("tier") or "").lower() == "reserved":
+            raise self.fail(f"{name}: a Reserved row shows a price ({price!r}) but no term: update the parser")
+        tier = "on_demand"
+        sku = f"{count}x {gpu}" + (f" ({vram_gb})" if vram_gb else "")
         return self.record(
             sku=sku,
             component="gpu",
@@ -220,7 +246,45 @@ class LambdaCloudSource(Source):
             gpu_count=count,
             tier=tier,
             note=TAX_NOTE,
+            **_on_demand(count),
         )
+
+    # --- 1-Click Clusters (reservations) ------------------------------------------
+    def _cluster_records(self, rows: list[Tag]) -> list[PriceRecord]:
+        """Records of a ``Cluster | Term | Price/GPU/hr`` table; [] for any other table."""
+        head = [_text(c).lower() for c in rows[0].find_all(["th", "td"])] if rows else []
+        if not (head and "cluster" in head[0] and any("term" in c for c in head) and any("price" in c for c in head)):
+            return []
+        term_at = next(i for i, c in enumerate(head) if "term" in c)
+        price_at = next(i for i, c in enumerate(head) if "price" in c)
+        if not (_PER_HOUR.search(head[price_at]) and _PER_GPU.search(head[price_at])):
+            raise self.fail(f"1-Click Clusters price column is {head[price_at]!r}: no longer per GPU-hour")
+        out = []
+        for row in rows[1:]:
+            cells = [_text(c) for c in row.find_all(["th", "td"])]
+            if not any(cells) or _NO_PRICE.search(" ".join(cells)):
+                continue
+            if len(cells) <= max(term_at, price_at):
+                raise self.fail(f"1-Click Clusters row {' | '.join(cells)!r} has {len(cells)} cells, the header has more")
+            cluster, term, dollars = _CLUSTER.match(cells[0]), _TERM.search(cells[term_at]), _DOLLARS.search(cells[price_at])
+            if not (cluster and term and dollars):
+                raise self.fail(f"1-Click Clusters row {' | '.join(cells)!r} is not '<GPU>, <N> GPUs | <term> | $<price>'")
+            gpus, gpu = int(cluster.group("count")), cluster.group("gpu").strip()
+            hours = int(term.group("n")) * _TERM_HOURS[term.group("unit").lower()]
+            rate = to_decimal(self.source_id, dollars.group(1), f"1-Click Cluster {gpu} price")
+            out.append(self.record(
+                sku=f"1-Click Cluster {gpu} ({gpus} GPUs)", component="gpu", amount=rate, currency="USD", unit="hour",
+                gpu_model=try_normalise_gpu(gpu), gpu_count=gpus, tier="reserved_1cc",
+                note=f"reservation, term {cells[term_at]}, invoiced on approval; {TAX_NOTE}",
+                term_months=(hours / HOURS_PER_MONTH).quantize(Decimal("0.01")), billing="upfront",
+                upfront_amount=(rate * gpus * hours).quantize(Decimal("0.01")), min_units=gpus,
+            ))
+        return out
+
+
+def _on_demand(gpus: int) -> dict[str, Any]:
+    """On demand: billed by the hour, no term, the whole instance (all its GPUs) rented at once."""
+    return {"term_months": Decimal(0), "billing": "hourly", "min_units": gpus}
 
 
 def _text(cell: Any) -> str:

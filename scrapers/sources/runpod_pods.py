@@ -13,6 +13,14 @@ Tiers recorded: ``secure`` and ``community`` (on demand), ``spot_secure`` and
 ``spot_community`` (interruptible), ``reserved_1m`` / ``reserved_3m`` / ``reserved_6m``
 (savings plans, per GPU-hour over the term).
 
+What each commits you to (DOMAIN.md section 7; RunPod's docs, ``docs.runpod.io/pods/pricing``:
+"You commit to a usage term (3 months or 6 months) by making an upfront payment"): on-demand
+and spot pods bill by the hour with no term (``billing`` hourly, ``term_months`` 0); a savings
+plan is paid up front for the whole term, so its record carries ``billing`` upfront,
+``term_months`` N and ``upfront_amount`` = the effective hourly rate x 730.5 h x N for one GPU
+(RunPod's checkout shows the exact figure; the API gives only the rate).  One GPU is the
+smallest unit everywhere (``min_units`` 1).
+
 Two traps in the real payload:
 
 * ``null`` means "not offered" and is skipped, not an error.
@@ -39,7 +47,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from scrapers.base import PriceRecord, Request, Source, to_decimal
+from scrapers.base import PriceRecord, Request, Source, term_upfront, to_decimal
 from scrapers.gpus import try_normalise_gpu
 
 GRAPHQL_URL = "https://api.runpod.io/graphql"
@@ -62,15 +70,15 @@ GPU_TYPES_QUERY = """query GpuTypes {
   }
 }"""
 
-# (price field, tier, the cloud flag that must be true for the price to be real)
-_TIERS: tuple[tuple[str, str, str], ...] = (
-    ("securePrice", "secure", "secureCloud"),
-    ("communityPrice", "community", "communityCloud"),
-    ("secureSpotPrice", "spot_secure", "secureCloud"),
-    ("communitySpotPrice", "spot_community", "communityCloud"),
-    ("oneMonthPrice", "reserved_1m", "secureCloud"),
-    ("threeMonthPrice", "reserved_3m", "secureCloud"),
-    ("sixMonthPrice", "reserved_6m", "secureCloud"),
+# (price field, tier, the cloud flag that must be true for the price to be real, savings-plan term in months)
+_TIERS: tuple[tuple[str, str, str, int], ...] = (
+    ("securePrice", "secure", "secureCloud", 0),
+    ("communityPrice", "community", "communityCloud", 0),
+    ("secureSpotPrice", "spot_secure", "secureCloud", 0),
+    ("communitySpotPrice", "spot_community", "communityCloud", 0),
+    ("oneMonthPrice", "reserved_1m", "secureCloud", 1),
+    ("threeMonthPrice", "reserved_3m", "secureCloud", 3),
+    ("sixMonthPrice", "reserved_6m", "secureCloud", 6),
 )
 _REQUIRED = ("id", "secureCloud", "communityCloud", "securePrice", "communityPrice")
 
@@ -139,23 +147,28 @@ class RunPodPodsSource(Source):
             raise self.fail(f"gpuTypes[{index}] has no usable id: {gpu_id!r}")
         gpu_model = try_normalise_gpu(gpu_id)
         out: list[PriceRecord] = []
-        for field_name, tier, flag in _TIERS:
+        for field_name, tier, flag, term in _TIERS:
             if gpu.get(flag) is not True:
                 continue  # not sold in that cloud: whatever the price field holds is a placeholder
             value = gpu.get(field_name)
             if value is None:
                 continue  # null: not offered
+            amount = self._amount(value, f"{gpu_id} {field_name}")
             out.append(
                 self.record(
                     sku=gpu_id,
                     component="gpu",
-                    amount=self._amount(value, f"{gpu_id} {field_name}"),
+                    amount=amount,
                     currency="USD",
                     unit="hour",
                     gpu_model=gpu_model,
                     gpu_count=1,
                     tier=tier,
                     note=None if gpu_model else "GPU name not recognised by scrapers.gpus",
+                    term_months=Decimal(term),
+                    billing="upfront" if term else "hourly",
+                    upfront_amount=term_upfront(amount, Decimal(term), 1) if term else None,
+                    min_units=1,
                 )
             )
         return out

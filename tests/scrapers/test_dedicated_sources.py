@@ -239,9 +239,9 @@ def test_lambda_public_page_per_gpu_hour_rows() -> None:
     single = one(records, sku="1x NVIDIA H100 SXM (80 GB)")
     assert (single.amount, single.gpu_count) == (Decimal("4.29"), 1)
     assert one(records, sku="1x NVIDIA H100 PCIe (80 GB)").gpu_model == "H100-80GB-PCIE"
-    # The Reserved row says CONTACT SALES, and the 1-Click Clusters table has no VRAM column.
+    # The Reserved row says CONTACT SALES; the 1-Click Clusters table is a reservation (its own test).
     assert not by(records, tier="reserved")
-    assert len(records) == 10
+    assert len(by(records, tier="on_demand")) == 10 and len(records) == 11
     assert all("sales tax" in r.note for r in records)
 
 
