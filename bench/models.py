@@ -225,14 +225,37 @@ GROUP BY ALL
 )
 
 
+def _attribution_rules() -> list[str]:
+    """The rules that give each generated line the team the generator wrote in x_team (every tenth team of 50 has none).
+
+    One rule per OpenAI project, Anthropic workspace, RunPod endpoint, Modal environment and rented server of a
+    team (project numbers 0-9, enough for 29M lines: see owner_no), and one tag rule for the AWS lines: 7,253 rules.
+    """
+    def rule(match: str, value: str, team: str, provider: str | None = None) -> list[str]:
+        return ["[[attribution]]", f'match = "{match}"', f'value = "{value}"', f'team = "{team}"'] + (
+            [f'provider = "{provider}"'] if provider else []) + [""]
+
+    out: list[str] = []
+    for n in range(1, TEAMS + 1):
+        if n % 50 == 0:
+            continue
+        team = f"team-{n:03d}"
+        out += [x for p in range(10) for x in rule("project", f"proj_{team}_{p}", team, "openai")]
+        out += [x for w in range(20) for x in rule("workspace", f"wrkspc_{team}_{w}", team, "anthropic")]
+        out += [x for c in range(5) for x in rule("endpoint", f"ep-{team}-{c}", team, "runpod")]
+        out += rule("workspace", team, team, "modal") + rule("resource", f"{'gg' if n % 2 == 0 else 'hz'}-{n}", team)
+    return out + ["[[attribution]]", 'match = "tag"', 'tag_key = "team"', ""]
+
+
 def _config_toml(path: Path) -> Path:
-    """spendwatch.toml for the generated organisation: 200 teams, 20 rented servers, the throughput assumptions."""
+    """spendwatch.toml for the generated organisation: 200 teams, their attribution rules, 20 rented servers, the throughput assumptions."""
     lines = ['reporting_currency = "GBP"', "", "[defaults]", "monthly_threshold = 1500", ""]
     for n in range(1, TEAMS + 1):
         lines += ["[[teams]]", f'name = "team-{n:03d}"'] + ([f"monthly_threshold = {1500 + 500 * (n % 4)}"] if n % 7 == 0 else []) + [""]
     for n in range(2, 42, 2):  # GigaGPU RTX 4090 servers of the even teams 2..40 (generated invoices use gg-<team>)
         lines += ["[[dedicated_servers]]", f'id = "gg-{n}"', 'provider = "gigagpu"', f'team = "team-{n:03d}"',
                   'gpu = "RTX4090-24GB"', "monthly_price = 289.00", 'currency = "GBP"', ""]
+    lines += _attribution_rules()
     lines += ["[[throughput]]", 'model_class = "large"', 'gpu = "H100-80GB-SXM"', "tokens_per_second = 1800", "utilisation = 0.6",
               'models = ["gpt-4o*", "gpt-4.1", "gpt-4.1-2025*", "claude-sonnet*"]', "",
               "[[throughput]]", 'model_class = "small"', 'gpu = "RTX4090-24GB"', "tokens_per_second = 2500", "utilisation = 0.6",

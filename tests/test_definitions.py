@@ -97,11 +97,11 @@ def test_a_subset_of_models_builds_only_those(tmp_path, monkeypatch):
     con.close()
     [sql_models] = model_assets()
     result = dg.materialize(
-        [sql_models], selection=["stg_line_items"], partition_key="2026-11-30",
+        [sql_models], selection=["stg_fx_rates"], partition_key="2026-11-30",
         resources={"warehouse": WarehouseResource(database=str(path))},
     )
     assert result.success
-    assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["stg_line_items"]
+    assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["stg_fx_rates"]
 
 
 def test_the_summary_is_the_jobs_last_asset():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -60,6 +61,9 @@ class Warehouse:
             if threshold is not None:
                 lines.append(f"monthly_threshold = {threshold}")
             lines.append("")
+        # Each hand-made line carries its team as the tag "team" (see line()); a value that is no declared team
+        # ("unallocated") matches no rule.
+        lines += ["[[attribution]]", 'match = "tag"', 'tag_key = "team"', ""]
         toml = self.path.parent / "spendwatch.toml"
         toml.write_text("\n".join(lines), encoding="utf-8")
         sync_config(self.con, load_config(toml))
@@ -103,7 +107,7 @@ class Warehouse:
         row: dict[str, Any] = {
             "x_line_id": line_id, "BillingCurrency": currency, "BilledCost": D(cost), "ChargeCategory": category,
             "ChargePeriodStart": start, "ChargePeriodEnd": end or start + timedelta(hours=1),
-            "x_provider": provider, "x_product_kind": kind, "x_team": team,
+            "x_provider": provider, "x_product_kind": kind, "x_team": team, "Tags": json.dumps({"team": team}),
             "x_natural_key": natural_key or f"{provider}|{line_id}", "x_source_format": source_format,
             "x_source_file": source_file, "x_source_hash": hashlib.sha256(source_file.encode()).hexdigest(),
             "x_source_row": n, "x_ingested_at": INGESTED_AT,
@@ -339,7 +343,7 @@ def test_breakeven_table_from_the_prices_in_force(wh):
 def _hourly_curve(wh: Warehouse, team: str, pattern: list[list[int]], days: int, per_second: str) -> None:
     """Hourly serverless lines for ``days`` days from 1 Nov 2026: hour h of each day has one line per entry of
     pattern[h], of that many GPUs for the whole hour, billed at ``per_second`` per GPU-second (GBP)."""
-    cols = ", ".join(_REQUIRED + ("x_gpu_class", "x_gpu_seconds", "x_endpoint_id"))
+    cols = ", ".join(_REQUIRED + ("x_gpu_class", "x_gpu_seconds", "x_endpoint_id", "Tags"))
     wh.con.execute(
         f"""
         INSERT INTO billing_line_items ({cols})
@@ -351,10 +355,11 @@ def _hourly_curve(wh: Warehouse, team: str, pattern: list[list[int]], days: int,
         )
         SELECT 'hy-' || ? || '-' || i || '-' || j, 'GBP', CAST(gpus * 3600 * CAST(? AS DECIMAL(24, 12)) AS DECIMAL(18, 6)),
                'Usage', start, start + INTERVAL 1 HOUR, 'runpod', 'serverless_gpu', ?, 'runpod|' || ? || '|' || i || '|' || j,
-               'test', 'hourly.json', 'hourly', CAST(i * 10 + j AS INTEGER), ?, 'H100-80GB-SXM', gpus * 3600, 'ep-' || j
+               'test', 'hourly.json', 'hourly', CAST(i * 10 + j AS INTEGER), ?, 'H100-80GB-SXM', gpus * 3600, 'ep-' || j,
+               json_object('team', ?)
         FROM lines
         """,
-        [_at(NOV), days * 24, pattern, pattern, team, per_second, team, team, INGESTED_AT],
+        [_at(NOV), days * 24, pattern, pattern, team, per_second, team, team, INGESTED_AT, team],
     )
 
 

@@ -166,7 +166,7 @@ def test_untrusted_names_stay_text_in_the_browser(chromium, sample, tmp_path):
     con = connect(path)
     try:
         con.execute("UPDATE config.teams SET team = ? WHERE team = 'vision'", [EVIL_TEAM])
-        con.execute("UPDATE billing_line_items SET x_team = ? WHERE x_team = 'vision'", [EVIL_TEAM])
+        con.execute("UPDATE config.attribution_rules SET team = ? WHERE team = 'vision'", [EVIL_TEAM])  # the team comes from the rules
         con.execute("UPDATE billing_line_items SET x_gpu_class = ? WHERE x_gpu_class = 'RTX4090-24GB'", [EVIL_MODEL])
         assert all(r.status == "ok" for r in operations.build_models(con))
     finally:

@@ -79,7 +79,7 @@ def evil(sample: Path, tmp_path_factory) -> Path:
     con = connect(path)
     try:
         con.execute("UPDATE config.teams SET team = ? WHERE team = 'vision'", [EVIL_TEAM])
-        con.execute("UPDATE billing_line_items SET x_team = ? WHERE x_team = 'vision'", [EVIL_TEAM])
+        con.execute("UPDATE config.attribution_rules SET team = ? WHERE team = 'vision'", [EVIL_TEAM])  # the team comes from the rules
         con.execute("UPDATE billing_line_items SET x_model = ? WHERE x_model = 'gpt-4o-mini-2024-07-18' AND x_team = 'assistant'",
                     [EVIL_MODEL])
         assert all(r.status == "ok" for r in operations.build_models(con))

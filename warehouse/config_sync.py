@@ -11,7 +11,7 @@ def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
     """Replace the config tables with the current file's content, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for t in ("settings", "teams", "dedicated_servers", "throughput"):
+        for t in ("settings", "teams", "dedicated_servers", "throughput", "attribution_rules"):
             con.execute(f"DELETE FROM config.{t}")
         con.execute(
             "INSERT INTO config.settings VALUES (?, ?, ?, ?, ?)",
@@ -29,8 +29,18 @@ def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
         rows = [[t.model_class, t.gpu, t.tokens_per_second, t.utilisation, m] for t in cfg.throughput for m in (t.models or ["*"])]
         if rows:
             con.executemany("INSERT INTO config.throughput VALUES (?, ?, ?, ?, ?)", rows)
+        # In file order: the ordinal decides which matching rule wins.  One INSERT of parallel
+        # lists (an organisation may have thousands of rules; executemany goes row by row).
+        rules = cfg.attribution
+        con.execute(
+            "INSERT INTO config.attribution_rules (ordinal, match_kind, match_value, tag_key, provider, team) "
+            "SELECT unnest(range(len($m))), unnest($m), unnest($v), unnest($k), unnest($p), unnest($t)",
+            {"m": [r.match for r in rules], "v": [r.value for r in rules], "k": [r.tag_key for r in rules],
+             "p": [r.provider for r in rules], "t": [r.team for r in rules]},
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return {"teams": len(cfg.teams), "dedicated_servers": len(cfg.dedicated_servers), "throughput": len(rows)}
+    return {"teams": len(cfg.teams), "dedicated_servers": len(cfg.dedicated_servers), "throughput": len(rows),
+            "attribution_rules": len(cfg.attribution)}

@@ -1,12 +1,13 @@
 -- materialized: view
--- Billed line items, one row per line, with the charge day and month (UTC) and the team they were attributed to at ingest. Amounts stay in the billing currency.
+-- Billed line items, one row per line, with the charge day and month (UTC) and their team: the one the winning [[attribution]] rule names (stg_line_attribution, from the current rules), 'unallocated' when no rule matches. Amounts stay in the billing currency.
 SELECT
     x_line_id                                   AS line_id,
     CAST(ChargePeriodStart AS DATE)             AS charge_date,
     CAST(date_trunc('month', ChargePeriodStart) AS DATE) AS charge_month,
     ChargePeriodStart                           AS period_start,
     ChargePeriodEnd                             AS period_end,
-    x_team                                      AS team,
+    coalesce(a.team, 'unallocated')             AS team,
+    a.attribution_rule                          AS attribution_rule,
     x_provider                                  AS provider,
     x_product_kind                              AS product_kind,
     ChargeCategory                              AS charge_category,
@@ -33,7 +34,7 @@ SELECT
     x_api_key_id                                AS api_key_id,
     x_endpoint_id                               AS endpoint_id,
     SubAccountId                                AS sub_account_id,
-    Tags                                        AS tags,
+    b.Tags                                      AS tags,
     coalesce(x_input_tokens, 0)                 AS input_tokens,
     coalesce(x_cached_input_tokens, 0)          AS cached_input_tokens,
     coalesce(x_cache_write_tokens, 0)           AS cache_write_tokens,
@@ -42,4 +43,10 @@ SELECT
     x_source_format                             AS source_format,
     x_source_file                               AS source_file,
     x_source_row                                AS source_row
-FROM {{ source('raw', 'billing_line_items') }}
+FROM {{ source('raw', 'billing_line_items') }} b
+LEFT JOIN {{ ref('stg_line_attribution') }} a   -- the line's combination of keys (NULL matching NULL)
+    ON a.provider = b.x_provider AND a.sub_account_id IS NOT DISTINCT FROM b.SubAccountId
+   AND a.billing_account_id IS NOT DISTINCT FROM b.BillingAccountId AND a.project_id IS NOT DISTINCT FROM b.x_project_id
+   AND a.workspace_id IS NOT DISTINCT FROM b.x_workspace_id AND a.api_key_id IS NOT DISTINCT FROM b.x_api_key_id
+   AND a.endpoint_id IS NOT DISTINCT FROM b.x_endpoint_id AND a.resource_id IS NOT DISTINCT FROM b.ResourceId
+   AND a.tags IS NOT DISTINCT FROM b.Tags

@@ -22,6 +22,7 @@ SOURCE_ASSETS = {
     ("config", "teams"): "org_config",
     ("config", "dedicated_servers"): "org_config",
     ("config", "throughput"): "org_config",
+    ("config", "attribution_rules"): "org_config",
     ("raw", "alerts"): "alerts",
 }
 
