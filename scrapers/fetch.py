@@ -126,11 +126,15 @@ def parse_payload(source: Source, payload: bytes) -> list[PriceRecord]:
     positive = [r for r in records if r.amount > 0]
     if not positive:
         raise ParseError(source.source_id, "every price parsed as zero or a sentinel")
-    missing_gpu = [g for g in source.expected_gpu_models if g not in {r.gpu_model for r in positive}]
-    missing_sku = [s for s in source.expected_skus if s not in {r.sku for r in positive}]
-    if missing_gpu or missing_sku:
-        raise ParseError(source.source_id, f"expected prices are missing: {', '.join(missing_gpu + missing_sku)}")
+    _check_expected(source, positive, "")
     return records
+
+
+def _check_expected(source: Source, records: list[PriceRecord], after: str) -> None:
+    missing_gpu = [g for g in source.expected_gpu_models if g not in {r.gpu_model for r in records}]
+    missing_sku = [s for s in source.expected_skus if s not in {r.sku for r in records}]
+    if missing_gpu or missing_sku:
+        raise ParseError(source.source_id, f"expected prices are missing{after}: {', '.join(missing_gpu + missing_sku)}")
 
 
 def _finish(source: Source, out: FetchOutcome, payload: bytes, url: str, fetched_at: datetime) -> FetchOutcome:
@@ -140,6 +144,8 @@ def _finish(source: Source, out: FetchOutcome, payload: bytes, url: str, fetched
     out.payload_sha256 = sha256(payload)
     try:
         screened = screen(source, parse_payload(source, payload))
+        # a catalog whose unit changed wholesale loses its expected models to the bounds: a failure, named
+        _check_expected(source, screened.keep, " once implausible entries are dropped")
     except ParseError as e:
         out.status, out.error = "failed", str(e)
         return out

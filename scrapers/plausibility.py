@@ -58,6 +58,8 @@ CURRENCIES = ("USD", "EUR", "GBP")
 def check(r: PriceRecord) -> str | None:
     """Why ``r`` is implausible, or None.  Zero is not judged here (see ``screen``)."""
     where = f"{r.sku} {r.component}{f' {r.tier}' if r.tier else ''}{f' {r.region}' if r.region else ''}"
+    if not r.amount.is_finite():
+        return f"{where}: {r.amount} is not a finite price"
     if r.amount < 0:
         return f"{where}: negative price {r.amount} {r.currency}/{r.unit}"
     if r.currency not in CURRENCIES:

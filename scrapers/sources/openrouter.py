@@ -42,8 +42,6 @@ TOKEN_FIELDS = {
     "input_cache_write": "cache_write_token",
 }
 SENTINEL = Decimal("-1")
-# A per-token price above $0.01 ($10,000 per 1M tokens) means the unit changed.
-MAX_PLAUSIBLE_PER_TOKEN = Decimal("0.01")
 MIN_MODELS = 50
 
 
@@ -110,7 +108,9 @@ class OpenRouterSource(Source):
         return records
 
     def _amount(self, value: object, what: str) -> Decimal:
-        """A decimal string as Decimal; ``-1`` passes through as the 'no price' sentinel."""
+        """A decimal string as Decimal.  Its range is left to the plausibility gates
+        (``scrapers.plausibility``): in a catalog, a negative (the ``-1`` 'no price' sentinel) or
+        implausible entry is dropped alone and counted, never a failure of the whole catalog."""
         if not isinstance(value, str):
             raise self.fail(f"{what}: expected a decimal string, got {type(value).__name__}")
         try:
@@ -119,10 +119,6 @@ class OpenRouterSource(Source):
             raise self.fail(f"{what}: {value!r} is not a decimal number") from None
         if not amount.is_finite():
             raise self.fail(f"{what}: {value!r} is not finite")
-        if amount == SENTINEL:
-            return amount
-        if amount < 0 or amount > MAX_PLAUSIBLE_PER_TOKEN:
-            raise self.fail(f"{what}: {value!r} is not a plausible USD-per-token price")
         return amount
 
     def _rec(self, provider: str, sku: str, component: str, amount: Decimal, unit: str, model_id: str) -> PriceRecord:

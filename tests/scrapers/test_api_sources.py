@@ -395,14 +395,23 @@ def test_openrouter_vendor_prefix_becomes_provider(model_id, provider, sku):
     assert split_model_id(model_id) == (provider, sku)
 
 
-def test_openrouter_changed_layout_is_a_parse_error():
+def test_openrouter_changed_layout_is_a_parse_error(tmp_path):
     doc = json.loads(capture(OPENROUTER))
     with pytest.raises(ParseError, match="'data' list is missing"):
         OPENROUTER.parse(json.dumps({"models": doc["data"]}).encode())
+    # one entry per million instead of per token ($2.5 a token) is an implausible entry of a catalog: the
+    # plausibility gates drop it alone (tests/test_price_gates.py); every entry so is a failure, named
+    from scrapers.plausibility import screen
+
     per_million = json.loads(capture(OPENROUTER))
     next(m for m in per_million["data"] if m["id"] == "openai/gpt-4o")["pricing"]["prompt"] = "2.5"
-    with pytest.raises(ParseError, match="openai/gpt-4o pricing.prompt: '2.5' is not a plausible USD-per-token price"):
-        OPENROUTER.parse(json.dumps(per_million).encode())
+    screened = screen(OPENROUTER, OPENROUTER.parse(json.dumps(per_million).encode()))
+    assert [x for x in screened.implausible if "2.5" in x] == ["gpt-4o input_token: 2.5 USD/token is outside the plausible 0.0000000005..0.002"]
+    for m in per_million["data"]:
+        m["pricing"] = {k: str(Decimal(v) * 1000000) if v not in ("-1", "0") else v for k, v in m["pricing"].items()}
+    (tmp_path / "openrouter.json").write_text(json.dumps(per_million))
+    [failed] = fetch_all([OPENROUTER], "snapshot", snapshot_dir=tmp_path)
+    assert failed.status == "failed" and "expected prices are missing once implausible entries are dropped" in failed.error
     numbers = json.loads(capture(OPENROUTER))
     numbers["data"][0]["pricing"]["prompt"] = 0.0
     with pytest.raises(ParseError, match="expected a decimal string"):
