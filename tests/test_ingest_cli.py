@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from spendwatch.cli import main
@@ -16,7 +16,6 @@ from spendwatch.cli import main
 FOCUS = Path(__file__).parent / "fixtures" / "focus"
 AWS = FOCUS / "aws_focus_1.2_2026-10.csv"
 REJECTS = FOCUS / "rejects_focus_2026-09.csv"
-MICRO = Decimal("0.000001")
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
@@ -37,10 +36,9 @@ def test_json_output_reports_each_file(capsys, tmp_path):
     assert (r["format"], r["rows_read"], r["rows_loaded"], r["rows_rejected"], r["rows_replaced"]) == (
         "focus", len(rows), len(rows), 0, 0)
     assert r["already_ingested"] is False and r["error"] is None and r["first_rejects"] == []
-    # Billed: the file's BilledCost, each stored to 6 decimal places (docs/formats.md), summed
-    # exactly; period: its earliest start and latest end.
-    stored = sum(Decimal(x["BilledCost"]).quantize(MICRO, ROUND_HALF_UP) for x in rows)
-    assert {k: Decimal(v) for k, v in r["billed"].items()} == {"USD": stored}
+    # Billed: the file's own exact sum of BilledCost (stored as DECIMAL(38, 18)); period: its
+    # earliest start and latest end.
+    assert {k: Decimal(v) for k, v in r["billed"].items()} == {"USD": sum(Decimal(x["BilledCost"]) for x in rows)}
     assert r["period_start"] == min(x["ChargePeriodStart"] for x in rows).replace("Z", "")
     assert r["period_end"] == max(x["ChargePeriodEnd"] for x in rows).replace("Z", "")
 
@@ -59,14 +57,16 @@ def test_table_output_lists_the_first_rejects_with_their_reasons(capsys, tmp_pat
     assert code == 0
     line = next(x for x in out.splitlines() if "rejects_focus_2026-09.csv" in x and "focus" in x.split("│")[2])
     cells = [c.strip() for c in line.split("│")[1:-1]]
-    # 14 data rows: rows 1 and 14 are good, rows 2-13 each fail a check (see test_ingest_focus).
-    assert cells[:6] == ["rejects_focus_2026-09.csv", "focus", "14", "2", "12", "0"]
-    assert "rejects_focus_2026-09.csv: 12 rejected row(s), not loaded:" in out
+    # 14 data rows: rows 1 and 14 are good, rows 9 and 10 load with a tag note, the ten
+    # others each fail a check (see test_ingest_focus).
+    assert cells[:7] == ["rejects_focus_2026-09.csv", "focus", "14", "4", "10", "2", "0"]
+    assert "rejects_focus_2026-09.csv: 10 rejected row(s), not loaded:" in out
+    assert "rejects_focus_2026-09.csv: 2 row(s) loaded with a data-quality note: SELECT * FROM ingest_notes" in out
     assert "  row 2, BilledCost: BilledCost is not a number (was 'n/a')" in out
     assert "  row 3, BillingCurrency: unknown currency code (not ISO 4217) (was 'XYZ')" in out
     assert "  row 6, ChargePeriodStart: ChargePeriodStart is not a date/time (was '2026-09-31T00:00:00Z')" in out
     assert "row 7," not in out  # five rows listed, the other seven pointed to
-    assert "  ... and 7 more: SELECT * FROM ingest_rejects WHERE file_hash = '" in out
+    assert "  ... and 5 more: SELECT * FROM ingest_rejects WHERE file_hash = '" in out
 
 
 def test_every_failed_check_of_a_listed_row_is_shown(capsys, tmp_path):

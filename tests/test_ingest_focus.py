@@ -99,15 +99,15 @@ def test_aws_focus_1_2_maps_every_column(con, sample_config):
         "US East (N. Virginia)", "ZV9JJYFC5QE6ECVB", "ZV9JJYFC5QE6ECVB.JRTCKXETXF.6YS6EN2CT7", None, "vision", "aws",
         "other", None, "focus", 1,
     )
-    # S3 at 7 decimals rounds half up to 6; tax and credit keep their categories and signs.
+    # S3 at 7 decimals is kept exactly (DECIMAL(38, 18)); tax and credit keep their categories and signs.
     assert lines(con, "BilledCost, ChargeCategory") [6:] == [
-        (D("1.135347"), "Usage"), (D("10.116"), "Usage"), (D("27.58"), "Tax"), (D("-50"), "Credit")]
+        (D("1.1353467"), "Usage"), (D("10.116"), "Usage"), (D("27.58"), "Tax"), (D("-50"), "Credit")]
 
 
 def test_list_columns_are_kept_as_given(con, sample_config):
     ingest_file(con, AWS, sample_config)
-    # ListCost is DECIMAL(18, 6): the S3 line's 1.1353467 is stored rounded half up to 1.135347.
-    given = [(D(r["ListCost"]).quantize(D("0.000001"), ROUND_HALF_UP) if r["ListCost"] else None,
+    # ListCost is DECIMAL(38, 18): the S3 line's 1.1353467 is stored exactly.
+    given = [(D(r["ListCost"]) if r["ListCost"] else None,
               D(r["ListUnitPrice"]) if r["ListUnitPrice"] else None,
               D(r["PricingQuantity"]) if r["PricingQuantity"] else None, r["InvoiceId"], r["ChargeClass"] or None)
              for r in csv_rows(AWS)]
@@ -133,7 +133,8 @@ def test_focus_1_3_provider_names_are_used_as_is(con, sample_config):
 
 
 def test_dirty_export_is_cleaned(con, sample_config):
-    r = ingest_file(con, FOCUS / "dirty_focus_2026-09.csv", sample_config)
+    # Its slash dates (9/1/26) read either way: the order is given, as spendwatch asks for it.
+    r = ingest_file(con, FOCUS / "dirty_focus_2026-09.csv", sample_config, date_order="mdy")
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (4, 4, 0)
     got = lines(con, "BilledCost, BillingCurrency, ChargeCategory, ChargePeriodStart, ChargePeriodEnd, ListCost, "
                      "SkuPriceId, ResourceId, Tags->>'team', json_keys(Tags), x_team")
@@ -154,7 +155,7 @@ def test_dirty_export_is_cleaned(con, sample_config):
 
 def test_every_reject_reason_names_row_and_column(con, sample_config):
     r = ingest_file(con, FOCUS / "rejects_focus_2026-09.csv", sample_config)
-    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (14, 2, 12)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (14, 4, 10, 2)
     assert rejects(con) == [
         (2, "BilledCost", "BilledCost is not a number", "n/a"),
         (3, "BillingCurrency", "unknown currency code (not ISO 4217)", "XYZ"),
@@ -163,16 +164,23 @@ def test_every_reject_reason_names_row_and_column(con, sample_config):
         (6, "ChargePeriodStart", "ChargePeriodStart is not a date/time", "2026-09-31T00:00:00Z"),
         (7, "BilledCost", "BilledCost is empty", None),
         (8, "BilledCost", "BilledCost currency symbol does not match BillingCurrency USD", "€4.61"),
-        (9, "Tags", "Tags is not a JSON object", '["team", "platform"]'),
-        (10, "Tags", "Tags has duplicate keys once trimmed", '{"team": "platform", " team": "vision"}'),
         (11, "BillingPeriodEnd", "BillingPeriodEnd is before BillingPeriodStart", "2026-09-01T00:00:00Z"),
         (12, "ServiceProviderName", "ServiceProviderName is empty", None),
         (13, "BilledCost", "BilledCost is not a number", "abc"),
         (13, "BillingCurrency", "unknown currency code (not ISO 4217)", "EURO"),
         (13, "ChargePeriodEnd", "ChargePeriodEnd is before ChargePeriodStart", "2026-09-13T00:00:00Z"),
     ]
-    assert lines(con, "x_source_row, BilledCost") == [(1, D("4.608")), (14, D("4.608"))]
-    assert con.execute("SELECT rows_read, rows_loaded, rows_rejected FROM ingested_files").fetchone() == (14, 2, 12)
+    # Tag dirt is no reason to lose money: rows 9 and 10 load, each with a note.
+    # Row 10's "team" (written without spaces) wins over " team"; row 9's tags are not loaded.
+    assert lines(con, "x_source_row, BilledCost, Tags->>'team', x_team") == [
+        (1, D("4.608"), "platform", "platform"), (9, D("4.608"), None, "unallocated"),
+        (10, D("4.608"), "platform", "platform"), (14, D("4.608"), "platform", "platform")]
+    assert con.execute("SELECT row_number, column_name, note, raw FROM ingest_notes ORDER BY row_number").fetchall() == [
+        (9, "Tags", "Tags is not a JSON object: not loaded (the cell is kept here)", '["team", "platform"]'),
+        (10, "Tags", "Tags has keys that are equal once trimmed: the key written without spaces kept (else the first)",
+         '{"team": "platform", " team": "vision"}')]
+    assert con.execute("SELECT rows_read, rows_loaded, rows_rejected, rows_noted FROM ingested_files").fetchone() == (
+        14, 4, 10, 2)
 
 
 def test_namespaced_headers_load(con, sample_config, tmp_path):
@@ -252,7 +260,7 @@ def test_offsets_with_a_space_and_a_lowercase_z_are_dates(con, sample_config, tm
 
 
 def test_spec_saas_example_with_dollar_amounts_and_us_dates(con, sample_config):
-    r = ingest_file(con, FOCUS / "simple_saas_agreements_c.csv", sample_config)
+    r = ingest_file(con, FOCUS / "simple_saas_agreements_c.csv", sample_config, date_order="mdy")
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 3, 0)
     # "$10,100.00 " ... with periods 4/1/25-5/1/25, 5/1/25-6/1/25, 6/1/25-7/1/25
     assert lines(con, "BilledCost, ListUnitPrice, PricingQuantity, ChargePeriodStart, ChargePeriodEnd, "
@@ -267,7 +275,7 @@ def test_spec_saas_example_with_dollar_amounts_and_us_dates(con, sample_config):
 def test_spec_examples_load_fully_and_reconcile(con, sample_config, name):
     path = FOCUS / name
     rows = csv_rows(path)  # utf-8-sig: the a2 file starts with a byte-order mark
-    r = ingest_file(con, path, sample_config)
+    r = ingest_file(con, path, sample_config, date_order="mdy")  # the spec's m/d/yy dates all read either way
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (len(rows), len(rows), 0)
     assert r.totals == {"USD": sum(D(x["BilledCost"]) for x in rows)}
 
@@ -506,6 +514,8 @@ def everything(con) -> dict[str, list[tuple]]:
         "files": con.execute("SELECT * EXCLUDE (ingested_at) FROM ingested_files ORDER BY file_hash").fetchall(),
         "rejects": con.execute("SELECT * EXCLUDE (rejected_at) FROM ingest_rejects "
                                "ORDER BY file_hash, row_number, column_name, reason").fetchall(),
+        "notes": con.execute("SELECT * EXCLUDE (noted_at) FROM ingest_notes "
+                             "ORDER BY file_hash, row_number, column_name, note").fetchall(),
     }
 
 
@@ -521,14 +531,14 @@ def test_one_pass_into_the_warehouse_equals_staging_first(sample_config, tmp_pat
 
     direct = connect(tmp_path / "direct.duckdb")
     for f in MIXED:
-        ingest_file(direct, f, sample_config, fmt="focus")
+        ingest_file(direct, f, sample_config, fmt="focus", date_order="mdy")
     real = focus.stage
-    monkeypatch.setattr(focus, "stage", lambda c, path: real(c, path))  # no `lines`: the staged path
+    monkeypatch.setattr(focus, "stage", lambda c, path, options=None: real(c, path, options=options))  # staged path
     staged = connect(tmp_path / "staged.duckdb")
     for f in MIXED:
-        ingest_file(staged, f, sample_config, fmt="focus")
+        ingest_file(staged, f, sample_config, fmt="focus", date_order="mdy")
     a, b = everything(direct), everything(staged)
-    assert len(a["lines"]) > 20 and len(a["rejects"]) > 20
+    assert len(a["lines"]) > 20 and len(a["rejects"]) > 20 and len(a["notes"]) >= 2
     assert a == b
 
 
@@ -547,7 +557,7 @@ def test_values_missing_from_the_first_rows_take_the_full_rules(con, sample_conf
     ]
     p = tmp_path / "late.csv"
     p.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
-    r = ingest_file(con, p, sample_config)
+    r = ingest_file(con, p, sample_config, date_order="mdy")
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (6, 4, 2)
     assert lines(con, "x_source_row, BillingCurrency, ChargeCategory, ChargePeriodStart, ChargePeriodEnd, x_provider, "
                       "x_product_kind") == [
@@ -566,11 +576,11 @@ def test_sampled_values_and_fast_branches_change_nothing(sample_config, tmp_path
 
     fast = connect(tmp_path / "fast.duckdb")
     for f in MIXED[:4]:
-        ingest_file(fast, f, sample_config, fmt="focus")
+        ingest_file(fast, f, sample_config, fmt="focus", date_order="mdy")
     monkeypatch.setattr(focus, "SAMPLE_ROWS", 0)
     full = connect(tmp_path / "full.duckdb")
     for f in MIXED[:4]:
-        ingest_file(full, f, sample_config, fmt="focus")
+        ingest_file(full, f, sample_config, fmt="focus", date_order="mdy")
     assert everything(fast) == everything(full)
 
 

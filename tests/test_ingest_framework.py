@@ -360,7 +360,7 @@ def test_a_billing_period_spelled_otherwise_is_the_same_scope(con, sample_config
     assert tax != rows[9]
     p = tmp_path / "tax.csv"
     p.write_text(rows[0] + "\n" + tax + "\n", encoding="utf-8")
-    assert ingest_file(con, p, sample_config).rows_replaced == 10
+    assert ingest_file(con, p, sample_config, date_order="mdy").rows_replaced == 10
 
 
 # --------------------------------------------------------------------------- rollback
@@ -648,7 +648,7 @@ def test_sample_org_attributes_focus_lines_by_team_tag(con, sample_config):
     assert teams == [
         ("platform", "attribution[6]", 2, Decimal("9.216000")),
         ("research", "attribution[6]", 1, Decimal("68.064000")),
-        ("unallocated", None, 4, Decimal("-16.676653")),
+        ("unallocated", None, 4, Decimal("-16.6766533")),  # 1.1353467 + 27.58 - 50 + 4.608, exactly
         ("vision", "attribution[6]", 3, Decimal("54.883000")),
     ]
 

@@ -56,6 +56,12 @@ def error_summary(e: BaseException) -> str:
     if not lines:
         return type(e).__name__
     first = lines[0]
+    cells = next((re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", x) for x in lines
+                  if "Expected Number of Columns" in x), None)
+    if "CSV Error on Line" in first and cells and int(cells.group(2)) > int(cells.group(1)):
+        line = first.split("CSV Error on Line:", 1)[1].strip()
+        return (f"line {line} has more cells ({cells.group(2)}) than the header has columns ({cells.group(1)}): "
+                "an unquoted comma in a value?")
     if "CSV Error on Line" in first:
         # The reason is the last line before DuckDB's suggestions and reader options; the
         # offending line before it (which may itself span lines) is left out.
@@ -141,14 +147,20 @@ def symbol_mismatch_sql(expr: str, currency_expr: str) -> str:
     )
 
 
-def timestamp_sql(expr: str) -> str:
+def timestamp_sql(expr: str, date_order: str = "mdy") -> str:
     """SQL parsing a cleaned date/time cell into a UTC TIMESTAMP, NULL when it is not one.
 
     Accepted: ISO 8601 with ``T`` or a space, with or without seconds/fractions, ``Z``
     (or ``z``) or no zone (read as UTC, as FOCUS requires), an explicit offset, with or
-    without a space before it (converted to UTC), a bare date; and US-style ``m/d/yy`` / ``m/d/yyyy`` dates with an optional
-    ``H:MM[:SS]`` time, as in the FOCUS specification's own examples.
+    without a space before it (converted to UTC), a bare date; and slash dates ``m/d/yy`` /
+    ``m/d/yyyy`` (the FOCUS specification's own examples), or ``d/m/...`` with ``date_order``
+    ``dmy``, with an optional ``H:MM[:SS]`` time.  Which order a file's column uses is decided
+    by the caller (see ``slash_date_evidence_sql``), never cell by cell.
     """
+    if date_order not in ("mdy", "dmy"):
+        raise ValueError(f"date order must be mdy or dmy, not {date_order!r}")
+    md = "%m/%d" if date_order == "mdy" else "%d/%m"
+    formats = ", ".join(f"'{md}/{y}{t}'" for t in ("", " %H:%M", " %H:%M:%S") for y in ("%y", "%Y"))
     e = expr
     iso_naive = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?[Zz]?$"
     iso_offset = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)? ?[+-]\d{2}(:?\d{2})?$"
@@ -161,10 +173,53 @@ def timestamp_sql(expr: str) -> str:
         f"WHEN regexp_full_match({e}, '{iso_naive}') THEN TRY_CAST(upper({e}) AS TIMESTAMP) "
         f"WHEN regexp_full_match({e}, '{iso_offset}') "
         f"THEN timezone('UTC', TRY_CAST(regexp_replace(upper({e}), ' ([+-])', '\\1') AS TIMESTAMPTZ)) "
-        f"WHEN regexp_full_match({e}, '{us_date}') THEN try_strptime({e}, "
-        "['%m/%d/%y', '%m/%d/%Y', '%m/%d/%y %H:%M', '%m/%d/%Y %H:%M', '%m/%d/%y %H:%M:%S', '%m/%d/%Y %H:%M:%S']) "
+        f"WHEN regexp_full_match({e}, '{us_date}') THEN try_strptime({e}, [{formats}]) "
         "END"
     )
+
+
+SLASH_DATE = r"^\d{1,2}/\d{1,2}/(\d{2}|\d{4})( \d{1,2}:\d{2}(:\d{2})?)?$"
+
+
+def slash_date_evidence_sql(expr: str) -> list[str]:
+    """Aggregates over a text column telling its slash dates' order: [day-first, month-first, ambiguous, examples].
+
+    A first field above 12 can only be a day (day-first evidence), a second field above 12
+    only a day (month-first evidence); both fields 12 or less and different read two ways
+    (ambiguous).  The last aggregate is the first value of each kind, for messages.
+    """
+    e = f"trim({expr})"
+    slash = f"contains({expr}, '/') AND regexp_full_match({e}, '{SLASH_DATE}')"
+    first = f"TRY_CAST(split_part({e}, '/', 1) AS INTEGER)"
+    second = f"TRY_CAST(split_part({e}, '/', 2) AS INTEGER)"
+    dmy, mdy = f"{slash} AND {first} > 12", f"{slash} AND {second} > 12"
+    amb = f"{slash} AND {first} <= 12 AND {second} <= 12 AND {first} <> {second}"
+    return [f"count(*) FILTER (WHERE {dmy})", f"count(*) FILTER (WHERE {mdy})", f"count(*) FILTER (WHERE {amb})",
+            f"[min({e}) FILTER (WHERE {dmy}), min({e}) FILTER (WHERE {mdy}), min({e}) FILTER (WHERE {amb})]"]
+
+
+def decide_date_order(path: object, column: str, evidence: tuple, given: str | None) -> str:
+    """The order of one column's slash dates from its evidence (``slash_date_evidence_sql``), or a UsageError.
+
+    ``given`` (the user's ``--date-order`` or ``[exports.date_order]``) wins; otherwise a
+    column with day-first evidence only is dmy, month-first only mdy, both is an error,
+    and one whose dates all read two ways is an error asking for the order.
+    """
+    from spendwatch.errors import UsageError
+
+    dmy, mdy, ambiguous, (dmy_eg, mdy_eg, amb_eg) = evidence
+    if given:
+        return given
+    if dmy and mdy:
+        raise UsageError(f"{path}: column {column} has day-first dates ({dmy_eg}) and month-first dates ({mdy_eg}); "
+                         "a date must read the same way on every row: correct the file")
+    if dmy:
+        return "dmy"
+    if ambiguous and not mdy:
+        raise UsageError(f"{path}: column {column} has slash dates such as {amb_eg} that read either way and no date "
+                         "that tells day from month: pass --date-order dmy|mdy, or set date_order for this source "
+                         "in spendwatch.toml ([exports.date_order])")
+    return "mdy"
 
 
 def currency_list() -> list[str]:

@@ -48,6 +48,7 @@ import duckdb
 from warehouse.ingest import (
     error_summary,
     GZIP_MAGIC,
+    number_sql,
     ISO_4217_CODES,
     LineSink,
     clean_sql,
@@ -59,6 +60,8 @@ from warehouse.ingest import (
     symbol_mismatch_sql,
     timestamp_sql,
 )
+from warehouse.ingest.sqlkit import decide_date_order, slash_date_evidence_sql
+from warehouse.ingest.staging import NOTED
 from warehouse.loaders import UnreadableFile
 
 FORMAT = "focus"
@@ -108,8 +111,10 @@ MANDATORY = ("BilledCost", "BillingCurrency", "ChargeCategory", "ChargePeriodSta
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CURRENCY_REASON = "'unknown currency code (not ISO 4217)'"
 
-MONEY = {"BilledCost": "DECIMAL(18, 6)", "EffectiveCost": "DECIMAL(18, 6)", "ListCost": "DECIMAL(18, 6)",
-         "ContractedCost": "DECIMAL(18, 6)", "ListUnitPrice": "DECIMAL(24, 12)", "ContractedUnitPrice": "DECIMAL(24, 12)"}
+# Costs and unit prices exactly as written, to 18 decimals (migration 009); more decimals are
+# rounded with a data-quality note.
+MONEY = {c: "DECIMAL(38, 18)" for c in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ListUnitPrice",
+                                        "ContractedUnitPrice")}
 QUANTITIES = {"PricingQuantity": "DECIMAL(24, 6)", "ConsumedQuantity": "DECIMAL(24, 6)"}
 TIMESTAMPS = ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd")
 
@@ -204,8 +209,8 @@ _CSV_READ = ("read_csv($path, all_varchar = true, header = true, delim = ',', qu
 _QUOTED_BREAKS = "does not support null_padding in conjunction with quoted new lines"
 
 
-def _source_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, dict[str, object], str]:
-    """The DuckDB relation that reads the file, its parameters, and 'csv' or 'parquet'.
+def _source_sql(path: Path) -> tuple[str, str, dict[str, object], str]:
+    """The DuckDB relations that read the file (parallel, serial), their parameters, and 'csv' or 'parquet'.
 
     CSV cells are read as text; blank cells and the literal NULL / null are NULL; a row
     with fewer cells than the header is padded with NULLs (the FinOps validator's own samples
@@ -213,23 +218,36 @@ def _source_sql(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, dict[s
     cell when rows are padded, so a file with one is read by the serial scanner instead
     (``parallel = false``), which allows it.  The serial scanner costs the 2M-row bench
     export ~17% more time and 300 MB more peak memory, so it is used only where needed:
-    a row count on a separate cursor (outside the ingest's transaction, which an error
-    would abort) finds out first.  Should that count miss one, the parallel read fails
-    the file with the error; it never reads it wrongly.
+    the probe (``_probe``) finds out first.
     """
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic.startswith(PARQUET_MAGIC):
-        return "read_parquet($path)", {"path": str(path)}, "parquet"
+        return "read_parquet($path)", "read_parquet($path)", {"path": str(path)}, "parquet"
     params = {"path": str(path), "compression": "gzip" if magic[:2] == GZIP_MAGIC else "none"}
-    rel = _CSV_READ.format(parallel="")
-    try:
-        with con.cursor() as probe:
-            probe.execute(f"SELECT count(*) FROM {rel}", params).fetchone()
-    except duckdb.Error as e:  # any other problem surfaces, naming the file, on the real read
-        if _QUOTED_BREAKS in str(e):
-            rel = _CSV_READ.format(parallel="parallel = false, ")
-    return rel, params, "csv"
+    return _CSV_READ.format(parallel=""), _CSV_READ.format(parallel="parallel = false, "), params, "csv"
+
+
+def _probe(con: duckdb.DuckDBPyConnection, rels: tuple[str, str], params: dict[str, object],
+           dated: dict[str, str]) -> tuple[str, dict[str, tuple]]:
+    """One scan before the load: whether the parallel reader can read the file, and each date column's slash dates.
+
+    ``dated`` maps stored date columns to their text headers.  Runs on a separate cursor,
+    outside the ingest's transaction (which an error would abort).  Returns the relation to
+    read with and, per date column, its evidence (``slash_date_evidence_sql``).  Should the
+    probe fail otherwise, the real read fails the file with the error; it never reads it wrongly.
+    """
+    exprs = ["count(*)"] + [x for h in dated.values() for x in slash_date_evidence_sql(quote_ident(h))]
+    for rel in rels:
+        try:
+            with con.cursor() as probe:
+                row = probe.execute(f"SELECT {', '.join(exprs)} FROM {rel}", params).fetchone()
+        except duckdb.Error as e:
+            if _QUOTED_BREAKS in str(e) and rel != rels[-1]:
+                continue
+            return rel, {}
+        return rel, {c: tuple(row[1 + 4 * i: 5 + 4 * i]) for i, c in enumerate(dated)}
+    return rels[-1], {}
 
 
 @dataclass(frozen=True)
@@ -240,19 +258,30 @@ class _Source:
     params: dict[str, object]
     cmap: ColumnMap
     sample: list[dict[str, object]]  # the first SAMPLE_ROWS rows of the file, by header
+    date_orders: dict[str, str]  # date column -> 'mdy' | 'dmy' for its slash dates
+    unknown: list[str]  # headers that are no FOCUS column (kept out, noted)
 
 
-def _open(con: duckdb.DuckDBPyConnection, path: Path) -> _Source:
-    """Read the header (and the first rows) and build the numbered relation of the raw cells."""
-    rel, params, kind = _source_sql(con, path)
+def _open(con: duckdb.DuckDBPyConnection, path: Path, date_order: str | None = None) -> _Source:
+    """Read the header (and the first rows), decide each date column's order, build the numbered relation."""
+    parallel, serial, params, kind = _source_sql(path)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {serial}", params).fetchall()
+    except duckdb.Error as e:
+        raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {error_summary(e)}") from None
+    cmap = map_columns([d[0] for d in described])
+    types = {d[0]: str(d[1]).upper() for d in described}
+    dated = {c: cmap.source[c] for c in TIMESTAMPS if c in cmap.source and types[cmap.source[c]] == "VARCHAR"}
+    rel, evidence = (_probe(con, (parallel, serial) if kind == "csv" else (parallel,), params, dated)
+                     if kind == "csv" or dated else (parallel, {}))
+    orders = {c: decide_date_order(path, cmap.source[c], ev, date_order) for c, ev in evidence.items()}
     try:
         cur = con.execute(f"SELECT * FROM {rel} LIMIT {SAMPLE_ROWS}", params)
         names = [d[0] for d in cur.description]
-        types = {d[0]: str(d[1]).upper() for d in cur.description}
         head = cur.fetchall()
     except duckdb.Error as e:
         raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {error_summary(e)}") from None
-    cmap = map_columns(names)
+    unknown = [n for n in names if canonical_name(n) is None and n.lower() != "file_row_number"]
 
     def raw(col: str) -> str:
         """The source cell as text, NULL when the column is absent."""
@@ -272,7 +301,7 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path) -> _Source:
     else:  # WITH ORDINALITY numbers the data rows in file order (the scan runs on one thread)
         rows = f"SELECT CAST(ordinality AS INTEGER) AS rn, {cells} FROM {rel} WITH ORDINALITY"
     sample = [dict(zip([d[0] for d in cur.description], r)) for r in head] if kind == "csv" else []
-    return _Source(rows, params, cmap, sample)
+    return _Source(rows, params, cmap, sample, orders, unknown)
 
 
 @dataclass(frozen=True)
@@ -306,54 +335,70 @@ def _memo(con: duckdb.DuckDBPyConnection, name: str, cell: str, values: list[str
     return _Memo(f"CASE {cell} {' '.join(whens)} ELSE {full} END", params)
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path, lines: LineSink | None = None) -> int:
+def stage(con: duckdb.DuckDBPyConnection, path: Path, lines: LineSink | None = None,
+          options: dict[str, object] | None = None) -> int:
     """Validate every row of a FOCUS file into billing lines and rejects; return the number of data rows.
 
     With ``lines`` (the framework's direct sink) the rows go straight into
     billing_line_items in one pass over the file; without, into ``stage_lines``.
     Either way a row failing a check has a NULL x_natural_key, and only then is the
     file read again for those rows, writing one ``stage_rejects`` row per failed check
-    with its raw cell.
+    with its raw cell; likewise for loaded rows with a data-quality note (``stage_notes``).
+    ``options["date_order"]`` (dmy / mdy) overrides the order decided from the dates.
     """
-    src = _open(con, path)
+    src = _open(con, path, (options or {}).get("date_order"))
     (already,) = con.execute("SELECT count(*) FROM stage_lines").fetchone()
     if already:
         raise RuntimeError("focus.stage needs an empty stage_lines (call create_stage_tables first)")
+    if src.unknown:  # optional columns FOCUS does not define: kept out of the lines, said once per file
+        con.executemany("INSERT INTO stage_notes VALUES (NULL, ?, 'not a FOCUS column: not loaded', NULL)",
+                        [[h] for h in src.unknown])
     parsed, params = _parsed_sql(con, src)
     exprs = dict(_stage_exprs())
     ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in _checks(src.cmap)) or "true"
+    noted = " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in _notes(src.cmap)) or "false"
     exprs["x_natural_key"] = f"CASE WHEN {ok} THEN {exprs['x_natural_key']} END"
+    exprs[NOTED] = f"({ok}) AND ({noted})"
     select = f"SELECT {', '.join(f'{e} AS {quote_ident(c)}' for c, e in exprs.items())} FROM ({parsed}) p"
 
     if lines is not None:
         total = lines.insert(select, params, list(exprs))
         if lines.rejected:
-            _write_rejects(con, src, parsed, params, "SELECT x_source_row FROM stage_rejected")
+            _write_checks(con, src, parsed, params, "SELECT x_source_row FROM stage_rejected", "stage_rejects",
+                          _checks(src.cmap))
+        if lines.noted:
+            _write_checks(con, src, parsed, params, "SELECT x_source_row FROM stage_noted", "stage_notes",
+                          _notes(src.cmap))
         return total
-    cols = ", ".join(quote_ident(c) for c in exprs)
-    con.execute(f"INSERT INTO stage_lines ({cols}) SELECT {cols} FROM ({select}) s", params)
-    total, bad = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE x_natural_key IS NULL) FROM stage_lines"
+    cols = ", ".join(quote_ident(c) for c in exprs if c != NOTED)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stage_focus AS SELECT * FROM ({select}) s", params)
+    con.execute(f"INSERT INTO stage_lines ({cols}) SELECT {cols} FROM stage_focus")
+    total, bad, with_notes = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE x_natural_key IS NULL), count(*) FILTER (WHERE {NOTED}) FROM stage_focus"
     ).fetchone()
     if bad:
-        _write_rejects(con, src, parsed, params, "SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL")
+        _write_checks(con, src, parsed, params, "SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL",
+                      "stage_rejects", _checks(src.cmap))
         con.execute("DELETE FROM stage_lines WHERE x_natural_key IS NULL")
+    if with_notes:
+        _write_checks(con, src, parsed, params, f"SELECT x_source_row FROM stage_focus WHERE {NOTED}", "stage_notes",
+                      _notes(src.cmap))
+    con.execute("DROP TABLE IF EXISTS temp.stage_focus")
     return int(total)
 
 
-def _write_rejects(con: duckdb.DuckDBPyConnection, src: _Source, parsed: str, params: dict[str, object],
-                   rejected_rows: str) -> None:
-    """Read the rejected rows again: one stage_rejects row per failed check, with the raw cell."""
-    checks = _checks(src.cmap)
+def _write_checks(con: duckdb.DuckDBPyConnection, src: _Source, parsed: str, params: dict[str, object],
+                  rows: str, table: str, checks: list[tuple[str, str, str]]) -> None:
+    """Read the given rows again: one row in ``table`` (stage_rejects / stage_notes) per check that holds, with the raw cell."""
     structs = ", ".join(
         f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, v := {_r(col)}) END"
         for i, (col, cond, reason) in enumerate(checks)
     )
     con.execute(
-        "INSERT INTO stage_rejects (row_number, column_name, reason, raw) "
+        f"INSERT INTO {table} "
         "SELECT rn, e.c, e.r, left(e.v, 500) FROM ("
         f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p"
-        f"   WHERE rn IN ({rejected_rows})"
+        f"   WHERE rn IN ({rows})"
         ") ORDER BY rn, e.i",
         params,
     )
@@ -371,7 +416,7 @@ def _p(col: str) -> str:
 _ISO_Z = "____-__-__T__:__:__Z"
 
 
-def _timestamp(cell: str) -> str:
+def _timestamp(cell: str, date_order: str = "mdy") -> str:
     """SQL for a raw date/time cell as a UTC TIMESTAMP (``timestamp_sql`` of the trimmed cell).
 
     A cell in the common ``2026-10-01T00:00:00Z`` shape starting with a digit has nothing
@@ -379,7 +424,7 @@ def _timestamp(cell: str) -> str:
     straight away; any other cell takes the full rules.
     """
     return (f"CASE WHEN {cell} LIKE '{_ISO_Z}' AND ascii({cell}) BETWEEN 48 AND 57 THEN TRY_CAST({cell} AS TIMESTAMP) "
-            f"ELSE {lazy_sql(f'trim({cell})', timestamp_sql('cell'))} END")
+            f"ELSE {lazy_sql(f'trim({cell})', timestamp_sql('cell', date_order))} END")
 
 
 def _tags_object(cell: str) -> str:
@@ -416,7 +461,7 @@ def _parsed_sql(con: duckdb.DuckDBPyConnection, src: _Source) -> tuple[str, dict
         currency = _r("BillingCurrency") if c in MONEY else None
         out.append((f"p_{c}", decimal_sql(_r(c), t, currency_expr=currency)))
     for c in TIMESTAMPS:
-        out.append((f"p_{c}", _timestamp(_r(c))))
+        out.append((f"p_{c}", _timestamp(_r(c), src.date_orders.get(c, "mdy"))))
     whens = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in CHARGE_CATEGORIES)
     out.append(("p_ChargeCategory", memo("m_cat", "ChargeCategory", f"CASE lower(trim({{cell}})) {whens} END")))
     out.append(("p_tags_obj", _tags_object(_r("Tags"))))
@@ -471,12 +516,19 @@ def _duplicate_trimmed_keys(obj: str) -> str:
 def _trimmed_tags(obj: str) -> str:
     """SQL for the Tags object with every key trimmed (rebuilt only when a key may carry spaces).
 
-    NULL when trimming would make two keys equal (that row is rejected by ``_checks``).
+    Keys equal once trimmed (AWS exports hold both ``"org"`` and ``" org"``) keep one value:
+    the key written without spaces wins, else the first; the row loads with a note (``_notes``).
+    Keys keep their order.
     """
-    rebuilt = (f"to_json(map_from_entries(list_transform(map_entries(CAST(CAST({obj} AS JSON) AS MAP(VARCHAR, JSON))), "
-               "lambda e: struct_pack(key := trim(e.key), value := e.value))))")
+    entries = (f"list_transform(json_keys({obj}), lambda k, i: struct_pack(exact := CASE WHEN k = trim(k) THEN 0 ELSE 1 END, "
+               f"i := i, key := trim(k), value := json_extract({obj}, '/' || replace(replace(k, '~', '~0'), '/', '~1'))))")
+    ranked = f"list_sort({entries})"  # exact keys first, then by position
+    kept = ("list_filter(r, lambda e, j: NOT list_contains(list_transform(r[1:j - 1], lambda x: x.key), e.key))")
+    rebuilt = (f"to_json(map_from_entries(list_transform(list_sort(list_transform({lazy_sql(ranked, kept, 'r')}, "
+               "lambda e: struct_pack(i := e.i, key := e.key, value := e.value))), "
+               "lambda e: struct_pack(key := e.key, value := e.value))))")
     return (f"CAST(CASE WHEN {obj} IS NULL THEN NULL WHEN NOT {_maybe_spaced_keys(obj)} THEN {obj} "
-            f"WHEN {_duplicate_trimmed_keys(obj)} THEN NULL ELSE {rebuilt} END AS JSON)")
+            f"ELSE {rebuilt} END AS JSON)")
 
 
 def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
@@ -491,9 +543,10 @@ def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
             out.append((c, f"{r(c)} IS NULL", f"'{c} is empty'"))
     for c in (*MONEY, *QUANTITIES):
         if c in present:
+            plain = number_sql(f"replace(regexp_replace({r(c)}, '[$£€]', '', 'g'), ',', '')", "DOUBLE")
             reason = (f"CASE WHEN {symbol_mismatch_sql(r(c), p('currency'))} "
                       f"THEN '{c} currency symbol does not match BillingCurrency ' || coalesce({p('currency')}, 'NULL') "
-                      f"WHEN TRY_CAST(replace(regexp_replace({r(c)}, '[$£€]', '', 'g'), ',', '') AS DOUBLE) IS NOT NULL "
+                      f"WHEN isfinite({plain}) "
                       f"THEN '{c} is out of range' ELSE '{c} is not a number' END")
             out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL", reason))
     if "BillingCurrency" in present:
@@ -507,9 +560,32 @@ def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
     for start, end in (("ChargePeriodStart", "ChargePeriodEnd"), ("BillingPeriodStart", "BillingPeriodEnd")):
         if start in present and end in present:
             out.append((end, f"{p(end)} < {p(start)}", f"'{end} is before {start}'"))
+    return out
+
+
+def _notes(cmap: ColumnMap) -> list[tuple[str, str, str]]:
+    """(column, SQL true when a loaded row deserves a data-quality note, SQL note) for every note.
+
+    Dirt that does not stop the money, currency, dates or identity being read: the row
+    loads, and the note says what was done with the cell.
+    """
+    r, p = _r, _p
+    present = set(cmap.source)
+    out: list[tuple[str, str, str]] = []
+    for c in MONEY:
+        if c in present:  # more decimals than DECIMAL(38, 18) holds (a long cell first: cheap)
+            out.append((c, f"length({r(c)}) > 20 AND regexp_matches({r(c)}, '[.][0-9]{{19,}}')",
+                        f"'{c} has more than 18 decimals: rounded to ' || CAST({p(c)} AS VARCHAR)"))
+    if "BillingCurrency" in present:
+        out.append(("BillingCurrency", f"{r('BillingCurrency')} <> p_currency",
+                    "'BillingCurrency written ' || " + r("BillingCurrency") + " || ', read as ' || p_currency"))
+    if "ChargeCategory" in present:
+        out.append(("ChargeCategory", f"{r('ChargeCategory')} <> {p('ChargeCategory')}",
+                    f"'ChargeCategory written ' || {r('ChargeCategory')} || ', read as ' || {p('ChargeCategory')}"))
     if "Tags" in present:
-        out.append(("Tags", f"{r('Tags')} IS NOT NULL AND p_tags_obj IS NULL", "'Tags is not a JSON object'"))
+        out.append(("Tags", f"{r('Tags')} IS NOT NULL AND p_tags_obj IS NULL",
+                    "'Tags is not a JSON object: not loaded (the cell is kept here)'"))
         out.append(("Tags", f"CASE WHEN p_tags_obj IS NULL THEN false WHEN NOT {_maybe_spaced_keys('p_tags_obj')} THEN false "
                             f"ELSE {_duplicate_trimmed_keys('p_tags_obj')} END",
-                    "'Tags has duplicate keys once trimmed'"))
+                    "'Tags has keys that are equal once trimmed: the key written without spaces kept (else the first)'"))
     return out
