@@ -6,6 +6,7 @@ import dagster as dg
 
 from spendwatch.config import Config
 from spendwatch.delivery import BOT_TOKEN_ENV, DEFAULT_WEBHOOK_ENV, SLACK_API_BASE, Routing, SlackSender
+from spendwatch.delivery.routing import API_URL_ENV
 
 
 class SlackResource(dg.ConfigurableResource):
@@ -40,4 +41,5 @@ def _env_or_none(name: str):
 
 def build_slack_resource() -> SlackResource:
     """The Slack resource for this environment: secrets through EnvVar, so they never reach run config or logs."""
-    return SlackResource(default_webhook_url=_env_or_none(DEFAULT_WEBHOOK_ENV), bot_token=_env_or_none(BOT_TOKEN_ENV))
+    return SlackResource(default_webhook_url=_env_or_none(DEFAULT_WEBHOOK_ENV), bot_token=_env_or_none(BOT_TOKEN_ENV),
+                         api_url=os.environ.get(API_URL_ENV) or SLACK_API_BASE)

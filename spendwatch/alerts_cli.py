@@ -230,7 +230,8 @@ def _conditions(args) -> int:
 
 def _send(args) -> int:
     from spendwatch.config import load_config
-    from spendwatch.delivery import Routing, SlackSender, send_pending
+    from spendwatch.delivery import SLACK_API_BASE, Routing, SlackSender, send_pending
+    from spendwatch.delivery.routing import API_URL_ENV
     from spendwatch.render import one_line
     from warehouse import alerts as wa
 
@@ -238,7 +239,8 @@ def _send(args) -> int:
     con = _connect(read_only=False)
     try:
         requeued = wa.retry_failed(con) if args.retry_failed else []
-        with SlackSender(Routing.from_config(cfg)) as sender:
+        api = os.environ.get(API_URL_ENV) or SLACK_API_BASE
+        with SlackSender(Routing.from_config(cfg), api_url=api) as sender:
             res = send_pending(con, sender)
     finally:
         con.close()

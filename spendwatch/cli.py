@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from spendwatch import __version__, alerts_cli, breakeven_cli, files_cli, prices_cli
+from spendwatch.core.redact import redact
 from spendwatch.errors import SpendwatchError, UsageError
 from spendwatch.render import one_line
 
@@ -374,9 +375,13 @@ def cmd_review(args) -> int:
 def cmd_config(args) -> int:
     from spendwatch.config import load_config
 
+    from spendwatch.delivery import unset_webhooks
+
     cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
     print(f"{cfg.path}: ok — {len(cfg.teams)} teams, {len(cfg.attribution)} attribution rules, "
           f"{len(cfg.dedicated_servers)} dedicated servers, reporting currency {cfg.reporting_currency}")
+    for warning in unset_webhooks(cfg):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -393,16 +398,16 @@ def main(argv: list[str] | None = None) -> int:
         _apply_globals(args)
         return COMMANDS[args.command](args)
     except UsageError as e:  # messages may quote untrusted text (file names, cells): one clean line
-        print(f"error: {one_line(e)}", file=sys.stderr)
+        print(f"error: {one_line(redact(e))}", file=sys.stderr)
         return 2
     except SpendwatchError as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
+        print(f"error: {one_line(redact(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # unexpected: still one line, no traceback, exit 1
         msg = str(e).splitlines()[0] if str(e) else ""
-        print(f"error: {type(e).__name__}: {one_line(msg)}", file=sys.stderr)
+        print(f"error: {type(e).__name__}: {one_line(redact(msg))}", file=sys.stderr)
         if os.environ.get("SPENDWATCH_DEBUG"):
             raise
         return 1

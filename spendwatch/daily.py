@@ -26,6 +26,37 @@ def _instance():
     return dg.DagsterInstance.ephemeral()
 
 
+class _SafeFormatter(logging.Formatter):
+    """What reaches the terminal from Dagster's log: secrets redacted, control characters and bidi overrides removed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from spendwatch.core.redact import redact
+        from spendwatch.render import one_line
+
+        return one_line(redact(super().format(record)))
+
+
+def safe_console_logger():
+    """Dagster's console logger, each line made safe for a terminal (a file name or an error body can carry escapes)."""
+    import sys
+
+    import dagster as dg
+
+    @dg.logger(
+        {"log_level": dg.Field(str, is_required=False, default_value="INFO"),
+         "name": dg.Field(str, is_required=False, default_value="dagster")},
+        description="The console log, redacted and stripped of control characters.",
+    )
+    def console(init_context):
+        logger = logging.Logger(init_context.logger_config["name"], level=init_context.logger_config["log_level"])
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_SafeFormatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
+        logger.addHandler(handler)
+        return logger
+
+    return console
+
+
 def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
     """Execute daily_spend_job for one day's partition; return success and a short report."""
     import dagster as dg
@@ -40,7 +71,7 @@ def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
         from spendwatch.errors import UsageError
 
         raise UsageError(f"--date {key}: outside the daily partitions ({first} .. {keys[-1] if keys else '?'})")
-    job = defs.resolve_job_def("daily_spend_job")
+    job = defs.resolve_job_def("daily_spend_job").with_logger_defs({"console": safe_console_logger()})
     logging.getLogger("dagster").setLevel(logging.WARNING)
     inst = instance or _instance()
     result = job.execute_in_process(
@@ -62,4 +93,7 @@ def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
         if ev.event_type_value == "STEP_FAILURE":
             err = ev.event_specific_data.error
             lines.append(f"  step {ev.step_key} failed: {err.message.strip().splitlines()[0] if err else ''}")
-    return result.success, lines
+    from spendwatch.core.redact import redact
+    from spendwatch.render import one_line
+
+    return result.success, [one_line(redact(line)) for line in lines]  # step errors quote untrusted text

@@ -16,6 +16,7 @@ from spendwatch.core.redact import register
 
 DEFAULT_WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
 BOT_TOKEN_ENV = "SLACK_BOT_TOKEN"
+API_URL_ENV = "SLACK_API_URL"  # the Web API's base URL, for a Slack-compatible endpoint (default https://slack.com/api/)
 
 @dataclass(frozen=True)
 class Destination:

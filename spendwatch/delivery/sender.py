@@ -41,6 +41,7 @@ from spendwatch.delivery.messages import (
     CONSOLE, AlertMessage, build_message, build_resolved, console_markup, resolved_text,
 )
 from spendwatch.delivery.routing import Destination, Routing
+from spendwatch.render import one_line
 
 log = logging.getLogger("spendwatch.delivery")
 # slack-sdk logs every failure (and, at DEBUG, every body) on its own: we report each outcome once, redacted.
@@ -290,7 +291,7 @@ class SlackSender:
                 err = f"{what}: {self._reason(e, secrets)}"
                 attempts.append(Attempt(at, outcome, error=err))
                 return done(outcome, error=err)
-            body_x = excerpt(body, BODY_EXCERPT, secrets)
+            body_x = one_line(excerpt(body, BODY_EXCERPT, secrets))  # redacted whole, cut, one clean line
             status, error, rate_limited = self._classify(dest, code, body, body_x)
             if rate_limited:
                 retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"), cap=RETRY_AFTER_CAP)
@@ -309,7 +310,7 @@ class SlackSender:
 
     @staticmethod
     def _reason(e: BaseException, secrets: list[str]) -> str:
-        return excerpt(redact_exception(e, secrets), BODY_EXCERPT)
+        return one_line(excerpt(redact_exception(e, secrets), BODY_EXCERPT))
 
     def _post_webhook(self, dest: Destination, payload: dict[str, Any]):
         resp = self._webhook(dest).send_dict(payload)
