@@ -47,6 +47,7 @@ def iter_export_files(paths: Iterable[str | os.PathLike],
     A folder is walked without following symlinks out of it: a symlink (to a file or a
     folder) whose target lies outside the folder is reported to ``skipped`` with the
     reason and never read; one whose target lies inside is read once, at its real place.
+    A path given directly (not found by walking) is read as given.
     """
     out: list[Path] = []
     seen: set[Path] = set()
@@ -84,8 +85,8 @@ def _walk(root: Path, skipped: Callable[[Path, str], None] | None) -> list[Path]
             f = here / n
             if _hidden(f.relative_to(root)):
                 continue
-            if f.is_symlink() and not _inside(f, real_root):
-                if skipped:
+            if f.is_symlink():  # inside: read at its real place (walked anyway); outside: never read
+                if not _inside(f, real_root) and skipped:
                     skipped(f, f"symlink to a file outside {root}, not read")
                 continue
             if f.is_file():
