@@ -1,10 +1,15 @@
-"""Bench: deliver 1,000 pending alerts to a local Slack-like server that fails 10 % with 500 and 5 % with 429.
+"""Bench: deliver 1,000 alerts to a local Slack stand-in that fails, rate-limits, answers too late, and kills the sender.
 
-The alerts are raised by the real evaluation (200 teams x 5 months over their threshold), then
-send passes run until none is pending (at most --max-passes).  The server picks each answer with a
-seeded RNG, honours nothing itself, and counts deliveries per alert id (read from the message).
-Prints delivered, duplicated (must be 0), lost (must be 0), passes and wall time.
-Usage: python bench/alerts.py [--alerts 1000] [--concurrency 8] [--retry-after 0.05] [--seed 20261201]
+For each path (the bot's chat.postMessage and an incoming webhook) the alerts are raised by the real
+evaluation (200 teams x 5 months over their threshold) and delivered by send passes run in a child
+process, until none is pending.  The stand-in picks each answer with a seeded RNG: 10 % 500, 5 % 429
+with Retry-After, 2 % a success slower than the sender's timeout (posted, but the answer comes too
+late), else 200.  Once half the alerts are posted it kills the sender with SIGKILL in the middle of its
+batch, and a new sender takes over.  It counts what reached the channel per alert (from the message
+metadata or text).  Prints, per path, delivered, duplicated and lost (the bot's target is 0 and 0;
+a webhook cannot read the channel, so the slow successes and the batch in flight at the kill may be
+posted twice: README, "Alerts"), the passes, the kills and wall time.
+Usage: python bench/alerts.py [--alerts 1000] [--concurrency 8] [--retry-after 0.05] [--seed 20261201] [--path bot|webhook|both]
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import re
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -22,46 +30,92 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
-
-from spendwatch.delivery import Routing, SlackSender, send_pending
-from warehouse import alerts as wa
-from warehouse.db import connect
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 ALERT_ID = re.compile(r"spendwatch alert #(\d+)")
 MONTHS = ("2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01", "2026-11-01")
+HOOK = "/services/TBENCH/BBENCH/bench"
+TIMEOUT = 1.0  # the sender's; a slow success answers after SLOW seconds
+SLOW = 1.6
 
 
 class FlakySlack:
-    """A webhook endpoint: 10 % 500, 5 % 429 with Retry-After, else 200 "ok" and one delivery counted."""
+    """Webhook, chat.postMessage and conversations.history with seeded faults; counts posts per alert id."""
 
-    def __init__(self, seed: int, retry_after: float, p500: float = 0.10, p429: float = 0.05) -> None:
+    def __init__(self, seed: int, retry_after: float, kill_after: int, p500=0.10, p429=0.05, pslow=0.02) -> None:
         self.rng = random.Random(seed)
-        self.retry_after, self.p500, self.p429 = retry_after, p500, p429
+        self.retry_after, self.p500, self.p429, self.pslow = retry_after, p500, p429, pslow
         self.lock = threading.Lock()
         self.deliveries: Counter[int] = Counter()
-        self.answers: Counter[int] = Counter()
+        self.answers: Counter[str] = Counter()
+        self.messages: list[dict] = []
+        self.kill_after, self.child_pid, self.kills = kill_after, None, 0
 
-    def __call__(self, request: Request) -> Response:
+    def _pick(self) -> str:
+        r = self.rng.random()
+        return "500" if r < self.p500 else "429" if r < self.p500 + self.p429 else "slow" if r < self.p500 + self.p429 + self.pslow else "200"
+
+    def _posted(self, alert_id: int) -> None:
+        self.deliveries[alert_id] += 1
+        if self.kill_after and sum(self.deliveries.values()) == self.kill_after and self.child_pid:
+            os.kill(self.child_pid, signal.SIGKILL)  # Slack has it; the sender dies before it hears so
+            self.kills += 1
+
+    def webhook(self, request):
+        from werkzeug import Response
+
         payload = json.loads(request.get_data())
-        context = payload["blocks"][-1]["elements"][0]["text"]
-        alert_id = int(ALERT_ID.search(context).group(1))
+        alert_id = int(ALERT_ID.search(payload["blocks"][-1]["elements"][0]["text"]).group(1))
         with self.lock:
-            r = self.rng.random()
-            status = 500 if r < self.p500 else 429 if r < self.p500 + self.p429 else 200
-            self.answers[status] += 1
-            if status == 200:
-                self.deliveries[alert_id] += 1
-        if status == 500:
+            answer = self._pick()
+            self.answers[answer] += 1
+            if answer in ("200", "slow"):
+                self._posted(alert_id)
+        if answer == "500":
             return Response("rollup_error", status=500)
-        if status == 429:
+        if answer == "429":
             return Response("rate_limited", status=429, headers={"Retry-After": f"{self.retry_after:g}"})
+        if answer == "slow":
+            time.sleep(SLOW)
         return Response("ok", status=200)
 
+    def post(self, request):
+        from werkzeug import Response
 
-def build_warehouse(path: Path, n_alerts: int) -> tuple[object, float, int]:
-    """A warehouse with n_alerts threshold_crossed conditions, evaluated once; returns (con, seconds, alerts)."""
+        payload = json.loads(request.get_data())
+        alert_id = int(payload["metadata"]["event_payload"]["key"].split(":")[0])
+        with self.lock:
+            answer = self._pick()
+            self.answers[answer] += 1
+            if answer in ("200", "slow"):
+                ts = f"{time.time():.6f}"
+                self.messages.append({"ts": ts, "text": payload["text"], "metadata": payload["metadata"], "channel": payload["channel"]})
+                self._posted(alert_id)
+        if answer == "500":
+            return Response("<html>bad gateway</html>", status=500)
+        if answer == "429":
+            return Response(json.dumps({"ok": False, "error": "ratelimited"}), status=429,
+                            headers={"Retry-After": f"{self.retry_after:g}"}, content_type="application/json")
+        if answer == "slow":
+            time.sleep(SLOW)
+        return Response(json.dumps({"ok": True, "channel": payload["channel"], "ts": ts}), content_type="application/json")
+
+    def history(self, request):
+        from werkzeug import Response
+
+        args = request.values
+        oldest = float(args.get("oldest") or 0)
+        with self.lock:
+            msgs = [m for m in reversed(self.messages) if float(m["ts"]) >= oldest and m["channel"] == args.get("channel")]
+        return Response(json.dumps({"ok": True, "messages": msgs, "has_more": False}), content_type="application/json")
+
+
+def build_warehouse(path: Path, n_alerts: int) -> tuple[float, int]:
+    """A warehouse with n_alerts threshold_crossed conditions, evaluated once; returns (seconds, alerts)."""
+    from warehouse import alerts as wa
+    from warehouse.db import connect
+
     con = connect(path)
     con.execute(
         """CREATE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
@@ -72,6 +126,8 @@ def build_warehouse(path: Path, n_alerts: int) -> tuple[object, float, int]:
         """CREATE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2), hosted_api DECIMAL(18,2),
            total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)"""
     )
+    con.execute("""CREATE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
+                   model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""")
     teams = -(-n_alerts // len(MONTHS))
     con.execute(
         """INSERT INTO threshold_flags
@@ -84,7 +140,85 @@ def build_warehouse(path: Path, n_alerts: int) -> tuple[object, float, int]:
     )
     t = time.perf_counter()
     ev = wa.evaluate(con, as_of=date(2026, 11, 27), months_back=4)
-    return con, time.perf_counter() - t, len(ev.raised)
+    con.close()
+    return time.perf_counter() - t, len(ev.raised)
+
+
+def child(db: str, path: str, url: str, concurrency: int, max_passes: int) -> int:
+    """One sender process: send passes until nothing is pending; prints one JSON line per pass."""
+    from spendwatch.delivery import Routing, SlackSender, send_pending
+    from warehouse.db import connect
+
+    con = connect(db)
+    if path == "bot":
+        class EveryTeam(dict):  # every team's alerts to one bot channel
+            def get(self, key, default=None):
+                return "C0BENCH"
+
+        routing = Routing(team_env={}, team_channel=EveryTeam(), urls={}, bot_token="xoxb-0000000000-bench")
+    else:
+        routing = Routing.from_config(None, environ={"SLACK_WEBHOOK_URL": url + HOOK})
+    with SlackSender(routing, concurrency=concurrency, timeout=TIMEOUT, max_retry_after=1.0, api_url=url + "/api/") as sender:
+        for _ in range(max_passes):
+            t = time.perf_counter()
+            res = send_pending(con, sender)
+            print(json.dumps({"attempted": res.attempted, "sent": res.sent, "retry": res.retry, "unknown": res.unknown,
+                              "deferred": res.deferred, "failed": res.failed, "pending": res.pending,
+                              "seconds": round(time.perf_counter() - t, 2)}), flush=True)
+            if res.pending == 0:
+                break
+    con.close()
+    return 0
+
+
+def run_path(path: str, args) -> bool:
+    from pytest_httpserver import HTTPServer
+
+    slack = FlakySlack(args.seed, args.retry_after, kill_after=args.alerts // 2)
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.expect_request(HOOK, method="POST").respond_with_handler(slack.webhook)
+    server.expect_request("/api/chat.postMessage").respond_with_handler(slack.post)
+    server.expect_request("/api/conversations.history").respond_with_handler(slack.history)
+    server.start()
+    tmp = tempfile.TemporaryDirectory(prefix="spendwatch-bench-alerts-")
+    passes: list[dict] = []
+    try:
+        db = str(Path(tmp.name) / "warehouse.duckdb")
+        eval_s, raised = build_warehouse(Path(db), args.alerts)
+        url = server.url_for("").rstrip("/")
+        t0 = time.perf_counter()
+        for _ in range(5):  # a new sender after each kill
+            proc = subprocess.Popen([sys.executable, __file__, "--child", db, "--path", path, "--url", url,
+                                     "--concurrency", str(args.concurrency), "--max-passes", str(args.max_passes)],
+                                    stdout=subprocess.PIPE, text=True)
+            slack.child_pid = proc.pid
+            out, _ = proc.communicate()
+            passes += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+            if proc.returncode == 0:
+                break
+        wall = time.perf_counter() - t0
+        import duckdb
+
+        con = duckdb.connect(db, read_only=True)
+        stored_sent = {r[0] for r in con.execute("SELECT alert_id FROM alerts WHERE delivery = 'sent'").fetchall()}
+        all_ids = {r[0] for r in con.execute("SELECT alert_id FROM alerts").fetchall()}
+        con.close()
+    finally:
+        server.clear()
+        server.stop()
+        tmp.cleanup()
+    delivered = {i for i, n in slack.deliveries.items() if n >= 1}
+    duplicated = sum(n - 1 for n in slack.deliveries.values() if n > 1)
+    lost = len(all_ids - delivered) + len(delivered ^ stored_sent)
+    print(f"[{path}] alerts raised: {raised} (evaluation {eval_s:.2f} s)")
+    for i, p in enumerate(passes, 1):
+        print(f"  pass {i}: {p['attempted']} tried, {p['sent']} sent, {p['retry']} retry, {p['unknown']} no answer, "
+              f"{p['deferred']} deferred, {p['failed']} failed, {p['pending']} still pending ({p['seconds']:.2f} s)")
+    print(f"  requests: {sum(slack.answers.values())} ({', '.join(f'{k}: {v}' for k, v in sorted(slack.answers.items()))}),"
+          f" sender killed with SIGKILL {slack.kills} time(s)")
+    print(f"  delivered: {len(delivered)}  duplicated: {duplicated}  lost: {lost}")
+    print(f"  wall time: {wall:.2f} s ({len(delivered) / wall:.0f} alerts/s, concurrency {args.concurrency})")
+    return lost == 0 and (path != "bot" or duplicated == 0)
 
 
 def main() -> int:
@@ -94,49 +228,16 @@ def main() -> int:
     ap.add_argument("--retry-after", type=float, default=0.05, help="seconds the server asks for on a 429")
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--max-passes", type=int, default=20)
+    ap.add_argument("--path", choices=["bot", "webhook", "both"], default="both")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        return child(args.child, args.path, args.url, args.concurrency, args.max_passes)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-    slack = FlakySlack(args.seed, args.retry_after)
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.expect_request("/services/TBENCH/BBENCH/bench", method="POST").respond_with_handler(slack)
-    server.start()
-    tmp = tempfile.TemporaryDirectory(prefix="spendwatch-bench-alerts-")
-    try:
-        con, eval_s, raised = build_warehouse(Path(tmp.name) / "warehouse.duckdb", args.alerts)
-        routing = Routing.from_config(None, environ={"SLACK_WEBHOOK_URL": server.url_for("/services/TBENCH/BBENCH/bench")})
-        passes = []
-        t0 = time.perf_counter()
-        with SlackSender(routing, concurrency=args.concurrency, max_retry_after=1.0) as sender:
-            for _ in range(args.max_passes):
-                t = time.perf_counter()
-                res = send_pending(con, sender)
-                passes.append((res, time.perf_counter() - t))
-                if res.pending == 0:
-                    break
-        wall = time.perf_counter() - t0
-        stored_sent = {r[0] for r in con.execute("SELECT alert_id FROM alerts WHERE delivery = 'sent'").fetchall()}
-        all_ids = {r[0] for r in con.execute("SELECT alert_id FROM alerts").fetchall()}
-        con.close()
-    finally:
-        server.clear()
-        server.stop()
-        tmp.cleanup()
-
-    delivered = {i for i, n in slack.deliveries.items() if n >= 1}
-    duplicated = sum(n - 1 for n in slack.deliveries.values() if n > 1)
-    lost = len(all_ids - delivered) + len(delivered ^ stored_sent)
-    requests = sum(slack.answers.values())
-    print(f"alerts raised: {raised} (evaluation {eval_s:.2f} s)")
-    for i, (res, secs) in enumerate(passes, 1):
-        print(f"  pass {i}: {res.attempted} tried, {res.sent} sent, {res.retry} retry, {res.deferred} deferred, "
-              f"{res.failed} failed, {res.pending} still pending ({secs:.2f} s)")
-    print(f"requests: {requests} (200: {slack.answers[200]}, 500: {slack.answers[500]}, 429: {slack.answers[429]})")
-    print(f"delivered: {len(delivered)}  duplicated: {duplicated}  lost: {lost}  passes: {len(passes)}")
-    print(f"wall time: {wall:.2f} s ({len(delivered) / wall:.0f} alerts/s, concurrency {args.concurrency})")
-    ok = duplicated == 0 and lost == 0 and len(delivered) == raised == args.alerts
+    ok = all([run_path(p, args) for p in (("bot", "webhook") if args.path == "both" else (args.path,))])
     if not ok:
-        print("FAIL: every alert must be delivered exactly once", file=sys.stderr)
+        print("FAIL: an alert was lost, or the bot path posted one twice", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -26,8 +26,8 @@ from spendwatch.delivery.routing import Routing
 from spendwatch.delivery.sender import Outcome, Request, SlackSender
 from warehouse import alerts as wa
 
-FLUSH_EVERY = 20          # outcomes recorded per transaction at most ...
-FLUSH_SECONDS = 0.1       # ... and at least this often while answers arrive
+FLUSH_EVERY = 1           # outcomes recorded per transaction at most (1: each answer as it comes, the smallest
+FLUSH_SECONDS = 0.1       # window for a webhook duplicate after a crash) ... and at least this often
 
 
 @dataclass
