@@ -4,7 +4,7 @@ For every team (and the unallocated spend) it gathers: spend by kind; variable s
 against the threshold with its status and crossing dates; the serverless-vs-dedicated
 break-even verdicts, the hybrid plan and the API-vs-self-host comparison; invoice-audit
 findings with the amounts at stake; the price changes that touched what the team used;
-and, for the organisation, unallocated spend, failed alerts, today's break-even table
+and, for the organisation, unallocated spend, attribution coverage per month, failed alerts, today's break-even table
 and how fresh the data is (last price fetch per source, last export per provider).
 
 :func:`review_data` returns all of it as one dict of plain values (Decimal, date, str);
@@ -44,7 +44,7 @@ MONEY_CURRENCY: dict[str, str] = {
         "monthly_saving", "cost_at_best", "cost_at_zero", "saving", "api_cost", "api_cost_per_1m", "selfhost_cost_per_1m",
         "selfhost_monthly_cost", "cost", "cost_per_used_hour", "serverless_per_gpu_hour", "serverless_cost_for_used_hours",
         "serverless_per_hour", "billed", "expected", "amount_at_stake", "unit_price", "amount", "old_amount", "new_amount",
-        "amount_at_stake_total",
+        "amount_at_stake_total", "attributed_spend", "unallocated_spend",
     )},
     "threshold": "threshold_currency",
     "amount_at_stake_reporting": "reporting_currency",
@@ -145,6 +145,11 @@ ORG_SECTIONS: tuple[Section, ...] = (
         Col("attribution_key", "value"), Col("amount", "amount", "money"), Col("lines", "lines", "int"),
         Col("last_charge", "last charge", "date"),
     ), "everything was attributed", 25),
+    Section("attribution_coverage", "Attribution coverage: the share of spend a rule attributed, per month", (
+        Col("month", "month"), Col("total_spend", "spend", "money"), Col("attributed_spend", "attributed", "money"),
+        Col("unallocated_spend", "unallocated", "money"), Col("coverage", "coverage", "fraction"),
+        Col("lines", "lines", "int"), Col("attributed_lines", "attributed lines", "int"),
+    ), "no spend yet"),
     Section("failed_alerts", "Alerts Slack refused", (
         Col("alert_id", "id", "int"), Col("kind", "kind", "enum"), Col("team", "team"), Col("period", "period"),
         Col("subject", "subject"), Col("destination", "destination"), Col("attempts", "attempts", "int"),
@@ -188,6 +193,7 @@ _ORG_PATH: dict[str, tuple[str, ...]] = {
     "price_sources": ("freshness", "price_sources"),
     "exports": ("freshness", "exports"),
     "ingest_rejects": ("freshness", "ingest_rejects"),
+    "attribution_coverage": ("attribution_coverage",),
 }
 
 
@@ -331,6 +337,7 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
         teams.append(t)
 
     unalloc_lines = _if_built(con, "stg_line_items_fx", lambda: rq.unallocated_spend(con, month))
+    coverage = _if_built(con, "stg_line_items_fx", lambda: rq.attribution_coverage(con, until=month))
     exports = rq.export_freshness(con)
     for e in exports:
         e["last_file_name"] = _basename(e["last_file"])
@@ -370,6 +377,7 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
             "total": rq.unallocated_total(con, month) if rq.relation_exists(con, "stg_line_items_fx") else Decimal("0.00"),
             "lines": unalloc_lines,
         },
+        "attribution_coverage": coverage,
         "failed_alerts": alerts,
         "breakeven_table": btable,
         "held_prices": held,

@@ -275,3 +275,68 @@ def test_spendwatch_run_re_attributes_stored_lines(sample_warehouse, tmp_path):
         assert con.execute("SELECT count(*) FROM team_monthly_spend WHERE team = 'assistant' AND total_spend <> 0").fetchone() == (0,)
     finally:
         con.close()
+
+
+# --------------------------------------------------------------------------- coverage in the review
+
+def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
+    """GBP lines (no conversion), rule: project p1 -> team a.  Worked by hand, per month:
+    Sep: p1 £100, no key £50            -> spend £150.00, attributed £100.00, unallocated £50.00, 100/150 = 66.6667 %
+    Oct: p1 £30 and a -£10 credit, no key £20 -> £40.00, £20.00, £20.00, 50 %
+    Nov: p1 £80                          -> £80.00, £80.00, £0.00, 100 %
+    Dec: p1 £10, a no-key credit of -£10 -> £0.00, £10.00, -£10.00, no share (the month nets to zero)."""
+    import csv as csvlib
+    import io
+
+    from spendwatch.review import render_review, review_data
+
+    con = connect(tmp_path / "w.duckdb")
+    operations.sync(con, load_config(_config(tmp_path, '[[attribution]]\nmatch = "project"\nvalue = "p1"\nteam = "a"\n')))
+    lines = [(date(2026, 9, 3), "100", "p1"), (date(2026, 9, 4), "50", None), (date(2026, 10, 1), "30", "p1"),
+             (date(2026, 10, 2), "-10", "p1"), (date(2026, 10, 3), "20", None), (date(2026, 11, 5), "80", "p1"),
+             (date(2026, 12, 1), "10", "p1"), (date(2026, 12, 2), "-10", None)]
+    for n, (day, cost, project) in enumerate(lines, start=1):
+        start = datetime(day.year, day.month, day.day)
+        con.execute(
+            "INSERT INTO billing_line_items (x_line_id, BillingCurrency, BilledCost, ChargeCategory, ChargePeriodStart, "
+            "ChargePeriodEnd, x_provider, x_product_kind, x_team, x_natural_key, x_source_format, x_source_file, "
+            "x_source_hash, x_source_row, x_ingested_at, x_project_id) VALUES (?, 'GBP', ?, 'Usage', ?, ?, 'openai', "
+            "'hosted_api', 'unallocated', ?, 'test', 'hand.csv', ?, ?, ?, ?)",
+            [f"line-{n}", D(cost), start, start + timedelta(days=1), f"k{n}", "0" * 64, n, start, project])
+    assert all(r.status == "ok" for r in operations.build_models(con))
+    now = datetime(2026, 12, 5, 6, 0)
+    want = [
+        {"month": "2026-09", "currency": "GBP", "total_spend": D("150.00"), "attributed_spend": D("100.00"),
+         "unallocated_spend": D("50.00"), "coverage": D("0.666667"), "lines": 2, "attributed_lines": 1},
+        {"month": "2026-10", "currency": "GBP", "total_spend": D("40.00"), "attributed_spend": D("20.00"),
+         "unallocated_spend": D("20.00"), "coverage": D("0.500000"), "lines": 3, "attributed_lines": 2},
+        {"month": "2026-11", "currency": "GBP", "total_spend": D("80.00"), "attributed_spend": D("80.00"),
+         "unallocated_spend": D("0.00"), "coverage": D("1.000000"), "lines": 1, "attributed_lines": 1},
+        {"month": "2026-12", "currency": "GBP", "total_spend": D("0.00"), "attributed_spend": D("10.00"),
+         "unallocated_spend": D("-10.00"), "coverage": None, "lines": 2, "attributed_lines": 1},
+    ]
+    assert review_data(con, date(2026, 12, 1), now=now)["attribution_coverage"] == want
+    assert review_data(con, date(2026, 10, 1), now=now)["attribution_coverage"] == want[:2]  # months up to the reviewed one
+
+    doc = json.loads(render_review(con, date(2026, 12, 1), None, "json"))
+    assert doc["attribution_coverage"][0] == {**{k: str(v) for k, v in want[0].items()}, "lines": 2, "attributed_lines": 1}
+    rows = [r for r in csvlib.DictReader(io.StringIO(render_review(con, date(2026, 12, 1), None, "csv")))
+            if r["section"] == "attribution_coverage"]
+    assert {(r["row"], r["field"]): (r["value"], r["currency"]) for r in rows if r["row"] == "1"} == {
+        ("1", "month"): ("2026-09", ""), ("1", "currency"): ("GBP", ""), ("1", "total_spend"): ("150.00", "GBP"),
+        ("1", "attributed_spend"): ("100.00", "GBP"), ("1", "unallocated_spend"): ("50.00", "GBP"),
+        ("1", "coverage"): ("0.666667", ""), ("1", "lines"): ("2", ""), ("1", "attributed_lines"): ("1", "")}
+    md = render_review(con, date(2026, 12, 1), None, "markdown")
+    assert "| 2026-09 | £150.00 | £100.00 | £50.00 | 66.7 % | 2 | 1 |" in md
+    assert "| 2026-12 | £0.00 | £10.00 | -£10.00 | — | 2 | 1 |" in md
+    table = render_review(con, date(2026, 12, 1), None, "table")
+    assert "Attribution coverage" in table and "66.7 %" in table and "50.0 %" in table
+    html = render_review(con, date(2026, 12, 1), None, "html")
+    assert "Attribution coverage" in html and "66.7 %" in html and "100.0 %" in html
+
+    # Without the rule nothing is attributed: the same months, coverage 0 (the review follows the rules, not x_team).
+    operations.sync(con, load_config(_config(tmp_path, "")))
+    assert all(r.status == "ok" for r in operations.build_models(con))
+    assert [(r["month"], r["attributed_spend"], r["coverage"]) for r in review_data(con, date(2026, 11, 1), now=now)["attribution_coverage"]] == [
+        ("2026-09", D("0.00"), D("0.000000")), ("2026-10", D("0.00"), D("0.000000")), ("2026-11", D("0.00"), D("0.000000"))]
+    con.close()

@@ -288,6 +288,30 @@ def unallocated_total(con: duckdb.DuckDBPyConnection, month: date) -> Any:
     return total
 
 
+def attribution_coverage(con: duckdb.DuckDBPyConnection, until: date | None = None) -> list[dict[str, Any]]:
+    """Per month up to ``until``: the spend an attribution rule attributed, the unallocated rest, and the share attributed.
+
+    Sums in the reporting currency before rounding; ``coverage`` is attributed / total (NULL when the month nets to 0).
+    """
+    return _rows(
+        con,
+        """
+        SELECT strftime(charge_month, '%Y-%m') AS month, any_value(reporting_currency) AS currency,
+               CAST(sum(amount_reporting) AS DECIMAL(18, 2)) AS total_spend,
+               CAST(coalesce(sum(amount_reporting) FILTER (WHERE attribution_rule IS NOT NULL), 0) AS DECIMAL(18, 2)) AS attributed_spend,
+               CAST(coalesce(sum(amount_reporting) FILTER (WHERE attribution_rule IS NULL), 0) AS DECIMAL(18, 2)) AS unallocated_spend,
+               CAST(coalesce(sum(amount_reporting) FILTER (WHERE attribution_rule IS NOT NULL), 0)
+                    / nullif(sum(amount_reporting), 0) AS DECIMAL(9, 6)) AS coverage,
+               count(*) AS lines, count(attribution_rule) AS attributed_lines
+        FROM stg_line_items_fx
+        WHERE ? IS NULL OR charge_month <= ?
+        GROUP BY charge_month
+        ORDER BY charge_month
+        """,
+        [until, until],
+    )
+
+
 # --- prices that moved -------------------------------------------------------------------
 
 
