@@ -10,7 +10,7 @@ from spendwatch.render import markdown_table
 
 @dg.asset(group_name="config", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL)
 def org_config(context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SpendwatchSettings) -> dg.MaterializeResult:
-    """The teams, thresholds, dedicated servers and throughput assumptions of spendwatch.toml, mirrored into the config schema."""
+    """The teams, thresholds, attribution rules, dedicated servers and throughput assumptions of spendwatch.toml, mirrored into the config schema."""
     cfg = settings.load()
     with warehouse.open() as con:
         counts = operations.sync(con, cfg)
@@ -19,6 +19,7 @@ def org_config(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
         metadata={
             "config_path": str(cfg.path),
             "teams": counts["teams"],
+            "attribution_rules": counts["attribution_rules"],
             "dedicated_servers": counts["dedicated_servers"],
             "thresholds": dg.MetadataValue.md(markdown_table(["team", "monthly threshold", "currency"], rows)),
         }
