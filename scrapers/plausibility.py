@@ -74,7 +74,7 @@ def check(r: PriceRecord) -> str | None:
     elif r.component == "instance":
         hi = hi * WHOLE_INSTANCE_FACTOR
     if not lo <= amount <= hi:
-        shown = f"{amount:.6g}" if per else f"{r.amount}"
+        shown = f"{amount.normalize():f}" if abs(amount) < 10**9 else f"{amount.normalize():E}"
         return f"{where}: {shown} {r.currency}/{r.unit}{per} is outside the plausible {lo:f}..{hi:f}"
     return None
 

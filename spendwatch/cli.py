@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     s = psub.add_parser("sources", help="per source: last live fetch, the capture the prices in force come from, age, stale")
     _common(s)
+    s.add_argument("--format", choices=["table", "json"], default="table")
     prices_cli.add_accept_parser(psub, _common)
     sh = psub.add_parser("show", help="prices in force, cheapest first per GPU class or model, with their age")
     _common(sh)

@@ -88,6 +88,16 @@ def sources(args: argparse.Namespace) -> int:
         rows = freshness(con)
     finally:
         con.close()
+    if getattr(args, "format", "table") == "json":
+        import json
+        import sys
+
+        out = [{**{k: r[k] for k in ("source_id", "provider", "discontinued", "stale", "stale_reason", "held_prices",
+                                      "last_status", "last_error")}, **describe(r),
+                "capture_date": r["capture_date"].isoformat() if r["capture_date"] else None,
+                "capture_basis": r["capture_basis"]} for r in rows]
+        sys.stdout.write(json.dumps(out, indent=1, default=str) + "\n")
+        return 0
     t = Table(title="price sources: freshness of the prices in force")
     for c in ("source", "last live fetch", "last attempt", "prices in force from", "age (days)", "max", "stale", "held",
               "error"):

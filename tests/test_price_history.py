@@ -12,7 +12,7 @@ from werkzeug import Response
 
 from scrapers.base import Request, Source
 from scrapers.fetch import FetchPolicy, fetch_all
-from warehouse.prices import apply_outcome, source_status
+from warehouse.prices import apply_outcome
 
 T1 = datetime(2026, 11, 1, 6, 0)
 T2 = datetime(2026, 11, 2, 6, 0)
@@ -128,8 +128,8 @@ def _assert_kept_and_named(con, res, needle):
     assert res.status == "failed"
     assert "fakegpu" in res.error and needle in res.error
     assert open_prices(con) == {"H100 SXM": Decimal("2.69")}
-    [st] = source_status(con)
-    assert st["stale"] and needle in st["last_error"]
+    status, error = con.execute("SELECT status, error FROM price_fetches ORDER BY attempted_at DESC LIMIT 1").fetchone()
+    assert status == "failed" and needle in error
 
 
 def test_timeout_keeps_last_good_prices(con, httpserver):
@@ -166,6 +166,53 @@ def test_429_honours_retry_after(con, httpserver):
     src = FakeGpuSource(httpserver.url_for("/p"))
     outcome, res = refresh(con, src, T1, FetchPolicy(timeout=1, attempts=3, backoff=0.01, sleep=fake_sleep))
     assert res.status == "ok" and waits == [1.5]
+
+
+@pytest.mark.parametrize(("header", "wait"), [("1e12", 2.0), ("inf", 2.0), ("nan", 2.0), ("soon", 2.0), ("0.25", 0.25)])
+def test_retry_after_is_capped_whatever_the_server_says(con, httpserver, header, wait):
+    """1e12, inf, nan or garbage count as the cap (max_delay = 2 s here): never a crash, never an endless wait."""
+    waits = []
+
+    async def fake_sleep(s):
+        waits.append(s)
+
+    httpserver.expect_ordered_request("/p").respond_with_data("slow down", status=429, headers={"Retry-After": header})
+    httpserver.expect_ordered_request("/p").respond_with_data(body(H100_SXM="2.49"))
+    src = FakeGpuSource(httpserver.url_for("/p"))
+    _, res = refresh(con, src, T1, FetchPolicy(timeout=1, attempts=3, backoff=0.01, max_delay=2, sleep=fake_sleep))
+    assert res.status == "ok" and waits == [wait]
+
+
+def test_retry_after_as_a_date(con, httpserver):
+    from email.utils import format_datetime
+    from datetime import timedelta, timezone
+
+    waits = []
+
+    async def fake_sleep(s):
+        waits.append(s)
+
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    httpserver.expect_ordered_request("/p").respond_with_data("slow down", status=503, headers={"Retry-After": when})
+    httpserver.expect_ordered_request("/p").respond_with_data(body(H100_SXM="2.49"))
+    src = FakeGpuSource(httpserver.url_for("/p"))
+    _, res = refresh(con, src, T1, FetchPolicy(timeout=1, attempts=3, backoff=0.01, max_delay=60, sleep=fake_sleep))
+    assert res.status == "ok" and len(waits) == 1 and 27 <= waits[0] <= 30
+
+
+def test_a_wait_past_the_pass_budget_leaves_the_source_for_the_next_pass(con, httpserver):
+    src = _seed(con, httpserver)
+    waits = []
+
+    async def fake_sleep(s):
+        waits.append(s)
+
+    httpserver.expect_request("/p").respond_with_data("slow down", status=429, headers={"Retry-After": "120"})
+    outcome, res = refresh(con, src, T2, FetchPolicy(timeout=1, attempts=3, max_delay=600, budget_seconds=30, sleep=fake_sleep))
+    assert waits == [] and (outcome.status, res.status) == ("deferred", "deferred")
+    assert "left for the next pass" in res.error and "120" in res.error
+    assert open_prices(con) == {"H100 SXM": Decimal("2.69")}
+    assert con.execute("SELECT status FROM price_fetches ORDER BY attempted_at DESC LIMIT 1").fetchone() == ("deferred",)
 
 
 def test_persistent_500_keeps_prices(con, httpserver):

@@ -248,19 +248,3 @@ def accept_held(con: duckdb.DuckDBPyConnection, source_id: str) -> list[PriceRec
         con.execute("ROLLBACK")
         raise
     return [r for r, _ in taken]
-
-
-def source_status(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Per source: last attempt, last success, and whether it is stale (last attempt failed)."""
-    rows = con.execute(
-        """WITH last AS (
-             SELECT source_id, arg_max(status, attempted_at) AS last_status, arg_max(error, attempted_at) AS last_error,
-                    max(attempted_at) AS last_attempt,
-                    max(CASE WHEN status = 'ok' THEN attempted_at END) AS last_success
-             FROM price_fetches GROUP BY source_id)
-           SELECT source_id, last_status, last_error, last_attempt, last_success,
-                  (last_status = 'failed') AS stale
-           FROM last ORDER BY source_id"""
-    ).fetchall()
-    keys = ("source_id", "last_status", "last_error", "last_attempt", "last_success", "stale")
-    return [dict(zip(keys, r)) for r in rows]
