@@ -193,7 +193,8 @@ SELECT price_key, source_id, provider, product_kind, sku, component, unit, regio
        valid_from + INTERVAL (m) MONTH,
        CASE WHEN hash(price_key) % 3 = 0 AND m < 11 THEN valid_from + INTERVAL (m + 1) MONTH END,
        fetched_at + INTERVAL (m) MONTH, source_url, payload_sha256,
-       CASE WHEN hash(price_key) % 3 = 0 AND m < 11 THEN 'changed' END
+       CASE WHEN hash(price_key) % 3 = 0 AND m < 11 THEN 'changed' END,
+       term_months, billing, upfront_amount, min_units
 FROM _ph_base, range(12) r(m)
 WHERE hash(price_key) % 3 = 0 OR m = 0
     """,
