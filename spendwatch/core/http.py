@@ -305,9 +305,31 @@ def _status_retry(policy: HttpPolicy) -> Callable[[httpx.Response], Retry | None
     return check
 
 
-class _Attempts:
-    def __init__(self) -> None:
+class _Call:
+    """What ``request`` and ``arequest`` share: the policy, the attempt count, and how an outcome ends."""
+
+    def __init__(self, method: str, url: str, policy: HttpPolicy | None, budget: Budget | None, where: str | None,
+                 secrets: Iterable[str], on_attempt: Callable[[int], None] | None):
+        self.policy = policy or HttpPolicy()
+        self.where = where or f"{method} {httpx.URL(url).copy_with(query=None)}"
+        self.rules = dict(classify=_classify_httpx, policy=self.policy, budget=budget, where=self.where,
+                          result_retry=_status_retry(self.policy))
+        self.secrets = tuple(secrets)
+        self.on_attempt = on_attempt
         self.n = 0
+
+    def next_attempt(self) -> None:
+        self.n += 1
+        if self.on_attempt is not None:
+            self.on_attempt(self.n)
+
+    def failure(self, exc: BaseException) -> HttpError:
+        return _http_error(exc, self.where, self.n, self.policy, self.secrets)
+
+    def result(self, resp: httpx.Response, return_last: bool) -> httpx.Response:
+        if resp.status_code in self.policy.retry_status and not return_last:
+            raise _status_error(resp, self.where, self.n)
+        return resp
 
 
 def _http_error(exc: BaseException, where: str, attempts: int, policy: HttpPolicy, secrets: Iterable[str]) -> HttpError:
@@ -337,27 +359,20 @@ def request(client: httpx.Client, method: str, url: str, *, policy: HttpPolicy |
             where: str | None = None, secrets: Iterable[str] = (), on_attempt: Callable[[int], None] | None = None,
             return_last: bool = False, **kwargs: Any) -> httpx.Response:
     """One request with the retry rules (sync).  See the module docstring."""
-    policy = policy or HttpPolicy()
-    where = where or f"{method} {httpx.URL(url).copy_with(query=None)}"
-    count = _Attempts()
+    call = _Call(method, url, policy, budget, where, secrets, on_attempt)
 
     def attempt() -> httpx.Response:
-        count.n += 1
-        if on_attempt is not None:
-            on_attempt(count.n)
-        return client.request(method, url, timeout=policy.timeout, **kwargs)
+        call.next_attempt()
+        return client.request(method, url, timeout=call.policy.timeout, **kwargs)
 
     failure: HttpError | None = None
     try:
-        resp = retry_call(attempt, classify=_classify_httpx, policy=policy, budget=budget, where=where,
-                          result_retry=_status_retry(policy))
+        resp = retry_call(attempt, **call.rules)
     except (httpx.HTTPError, RetryDeferred) as e:
-        failure = _http_error(e, where, count.n, policy, tuple(secrets))
+        failure = call.failure(e)
     if failure is not None:  # raised outside the except: httpx's exception (request, headers) is not its __context__
         raise failure
-    if resp.status_code in policy.retry_status and not return_last:
-        raise _status_error(resp, where, count.n)
-    return resp
+    return call.result(resp, return_last)
 
 
 async def arequest(client: httpx.AsyncClient, method: str, url: str, *, policy: HttpPolicy | None = None,
@@ -365,24 +380,17 @@ async def arequest(client: httpx.AsyncClient, method: str, url: str, *, policy: 
                    on_attempt: Callable[[int], None] | None = None, return_last: bool = False,
                    **kwargs: Any) -> httpx.Response:
     """One request with the retry rules (async).  See the module docstring."""
-    policy = policy or HttpPolicy()
-    where = where or f"{method} {httpx.URL(url).copy_with(query=None)}"
-    count = _Attempts()
+    call = _Call(method, url, policy, budget, where, secrets, on_attempt)
 
     async def attempt() -> httpx.Response:
-        count.n += 1
-        if on_attempt is not None:
-            on_attempt(count.n)
-        return await client.request(method, url, timeout=policy.timeout, **kwargs)
+        call.next_attempt()
+        return await client.request(method, url, timeout=call.policy.timeout, **kwargs)
 
     failure: HttpError | None = None
     try:
-        resp = await aretry_call(attempt, classify=_classify_httpx, policy=policy, budget=budget, where=where,
-                                 result_retry=_status_retry(policy))
+        resp = await aretry_call(attempt, **call.rules)
     except (httpx.HTTPError, RetryDeferred) as e:
-        failure = _http_error(e, where, count.n, policy, tuple(secrets))
-    if failure is not None:  # raised outside the except: httpx's exception (request, headers) is not its __context__
+        failure = call.failure(e)
+    if failure is not None:
         raise failure
-    if resp.status_code in policy.retry_status and not return_last:
-        raise _status_error(resp, where, count.n)
-    return resp
+    return call.result(resp, return_last)
