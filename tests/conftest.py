@@ -31,6 +31,32 @@ def sample_config():
     return load_config(EXAMPLE_CONFIG)
 
 
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """The sample organisation's warehouse, built once, offline: config, the recorded prices (with the configured
+    backfill) as of 2026-12-01 06:00, the bundled ECB rates, every sample export, every model.
+
+    Shared by the tests that need it: open it read-only, or copy the file before changing anything.
+    """
+    from datetime import datetime
+
+    from spendwatch import operations
+    from warehouse.db import connect
+
+    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    cfg = load_config(EXAMPLE_CONFIG)
+    con = connect(path)
+    try:
+        operations.sync(con, cfg)
+        operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
+        operations.refresh_fx(con, mode="offline")
+        assert [r.error for r in operations.ingest(con, cfg, cfg.export_paths()) if r.error] == []
+        assert all(r.status == "ok" for r in operations.build_models(con))
+    finally:
+        con.close()
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch, tmp_path):
     """No test reads the developer's own warehouse, config or secrets."""

@@ -18,8 +18,6 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from spendwatch import operations
 from spendwatch.config import EXAMPLE_CONFIG, PROJECT_ROOT, load_config
 from warehouse.db import connect
@@ -215,23 +213,6 @@ def _spend(con) -> dict[tuple[str, str], Decimal]:
 def _month_totals(con) -> list[tuple]:
     """Each month's spend in the reporting currency, summed before any rounding."""
     return con.execute("SELECT charge_month, sum(amount_reporting) FROM stg_line_items_fx GROUP BY 1 ORDER BY 1").fetchall()
-
-
-@pytest.fixture(scope="module")
-def sample_warehouse(tmp_path_factory) -> Path:
-    """The sample organisation, offline, every model built with the sample's rules."""
-    path = tmp_path_factory.mktemp("attribution") / "warehouse.duckdb"
-    cfg = load_config(EXAMPLE_CONFIG)
-    con = connect(path)
-    try:
-        operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
-        operations.refresh_fx(con, mode="offline")
-        operations.sync(con, cfg)
-        assert [r.error for r in operations.ingest(con, cfg, cfg.export_paths()) if r.error] == []
-        assert all(r.status == "ok" for r in operations.build_models(con))
-    finally:
-        con.close()
-    return path
 
 
 def test_a_rule_change_re_attributes_three_months(sample_warehouse, tmp_path):

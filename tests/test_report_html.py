@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from spendwatch import operations
-from spendwatch.config import EXAMPLE_CONFIG, load_config
 from spendwatch.review import render_review, review_data
 from warehouse.db import connect
 
@@ -40,19 +39,6 @@ _CHART_STATE = """() => Array.from(document.querySelectorAll('div.plotly-graph-d
 }))"""
 
 
-def _build(path: Path) -> None:
-    cfg = load_config(EXAMPLE_CONFIG)
-    con = connect(path)
-    try:
-        operations.sync(con, cfg)
-        operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
-        operations.refresh_fx(con, mode="offline")
-        assert [r.error for r in operations.ingest(con, cfg, cfg.export_paths()) if r.error] == []
-        assert all(r.status == "ok" for r in operations.build_models(con))
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     """The browser, or a skip (a failure when SPENDWATCH_REQUIRE_CHROMIUM=1)."""
@@ -66,10 +52,8 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("html") / "warehouse.duckdb"
-    _build(path)
-    return path
+def sample(sample_warehouse) -> Path:
+    return sample_warehouse  # conftest.py: built once, read-only here (changes go to a copy)
 
 
 def _html(path: Path, month: date = NOV, team: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """docs/warehouse.md stays true: every table and view is documented, column by column, and every example query runs.
 
-The sample organisation's warehouse is built offline under tmp_path with the same functions
+The sample organisation's warehouse (tests/conftest.py: sample_warehouse) is built offline with the same functions
 the CLI calls (config sync, price refresh from the recorded snapshots with the configured
 backfill, the bundled ECB rates, every export in examples/exports, every model).
 """
@@ -8,13 +8,11 @@ backfill, the bundled ECB rates, every export in examples/exports, every model).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from spendwatch import operations
-from spendwatch.config import EXAMPLE_CONFIG, PROJECT_ROOT, load_config
+from spendwatch.config import PROJECT_ROOT
 from warehouse.db import connect
 
 DOC = PROJECT_ROOT / "docs" / "warehouse.md"
@@ -22,19 +20,8 @@ _HEADING = re.compile(r"^###\s+`(?:(config)\.)?([a-z_][a-z0-9_]*)`", re.M)
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("docs") / "warehouse.duckdb"
-    cfg = load_config(EXAMPLE_CONFIG)
-    con = connect(path)
-    try:
-        operations.sync(con, cfg)
-        operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
-        operations.refresh_fx(con, mode="offline")
-        assert [r.error for r in operations.ingest(con, cfg, cfg.export_paths()) if r.error] == []
-        assert all(r.status == "ok" for r in operations.build_models(con))
-    finally:
-        con.close()
-    return path
+def warehouse(sample_warehouse) -> Path:
+    return sample_warehouse  # conftest.py: the sample organisation's warehouse, built once
 
 
 def _doc_sections() -> dict[tuple[str, str], str]:
