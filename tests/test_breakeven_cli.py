@@ -163,7 +163,7 @@ def _tracked_warehouse(tmp_path: Path) -> tuple[Path, Path]:
         ("modal", "modal", "serverless_gpu", "Nvidia H100", "second", None, "0.001097", "USD"),             # x 3600 x 0.75 = £2.9619/h
     ]
     for i, (src, prov, kind, sku, unit, tier, amount, ccy) in enumerate(prices):
-        con.execute("INSERT INTO price_sources VALUES (?, ?, ?, false, false, NULL)", [src, prov, kind])
+        con.execute("INSERT INTO price_sources (source_id, provider, product_kind, is_catalog, discontinued, url) VALUES (?, ?, ?, false, false, NULL)", [src, prov, kind])
         con.execute(
             """INSERT INTO price_history (price_key, source_id, provider, product_kind, sku, component, unit, tier, gpu_model,
                                           gpu_count, amount, currency, valid_from, fetched_at)

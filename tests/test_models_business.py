@@ -81,7 +81,7 @@ class Warehouse:
               region: str | None = None, is_catalog: bool = False) -> None:
         """One period in force of one price (and its source in the registry)."""
         self.con.execute(
-            "INSERT INTO price_sources SELECT ?, ?, ?, ?, false, NULL WHERE NOT EXISTS (SELECT 1 FROM price_sources WHERE source_id = ?)",
+            "INSERT INTO price_sources (source_id, provider, product_kind, is_catalog, discontinued, url) SELECT ?, ?, ?, ?, false, NULL WHERE NOT EXISTS (SELECT 1 FROM price_sources WHERE source_id = ?)",
             [source_id, provider, kind, is_catalog, source_id],
         )
         key = hashlib.sha256("|".join(map(str, (source_id, provider, kind, sku, component, unit, region, tier))).encode()).hexdigest()
