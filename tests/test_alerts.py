@@ -7,7 +7,7 @@ in a DuckDB file under tmp_path; every expected figure below is worked out from 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -258,7 +258,7 @@ def test_dedicated_cheaper_says_why_with_the_break_even_and_the_hybrid_plan(con)
     set_flags(con, [])
     make_breakeven(con)
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert "dedicated_cheaper" in ev.evaluated and list(ev.skipped) == ["invoice_discrepancy"] and not ev.notes
+    assert "dedicated_cheaper" in ev.evaluated and list(ev.skipped) == ["invoice_discrepancy", "source_stale"] and not ev.notes
     [a] = wa.list_alerts(con, "all")
     assert (a.kind, a.team, a.period, a.subject) == ("dedicated_cheaper", "search", "2026-11", "RTX5090-32GB")
     msg = build_message(message_of(a))
@@ -272,7 +272,7 @@ def test_dedicated_cheaper_says_why_with_the_break_even_and_the_hybrid_plan(con)
 def test_missing_models_skip_their_kind_and_leave_its_alerts_alone(con):
     set_flags(con, [])
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert set(ev.skipped) == {"dedicated_cheaper", "invoice_discrepancy"}
+    assert set(ev.skipped) == {"dedicated_cheaper", "invoice_discrepancy", "source_stale"}
     assert "not built yet" in ev.skipped["dedicated_cheaper"]
     make_breakeven(con, with_hybrid=False)
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
@@ -368,35 +368,38 @@ def fetch(con, source, at, status, error=None):
                 [source, at, at, status, error])
 
 
-def test_source_stale_after_a_day_of_failures_and_resolved_when_it_recovers(con):
+def captured(con, source, days_ago, status="ok", error=None, prices=True):
+    """A fetch of ``source`` whose capture is ``days_ago`` days old (source_freshness measures from now)."""
+    at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0) - timedelta(days=days_ago)
+    con.execute("INSERT INTO price_fetches (source_id, attempted_at, observed_at, mode, status, error, captured_at)"
+                " VALUES (?, ?, ?, 'live', ?, ?, ?)", [source, at, at, status, error, at if status == "ok" else None])
+    if prices and status == "ok":
+        con.execute("""INSERT INTO price_history (price_key, source_id, provider, product_kind, sku, component, unit, amount, currency,
+                       valid_from, fetched_at) VALUES (?, ?, ?, 'serverless_gpu', 'H100', 'gpu', 'second', 0.001, 'USD', ?, ?)
+                       ON CONFLICT DO NOTHING""", [f"{source}:H100", source, source, at, at])
+    return at
+
+
+def test_source_stale_follows_source_freshness_once_per_episode_and_resolves_when_fresh(con):
+    from warehouse import models as sqlmodels
+
     set_flags(con, [])
-    t0 = datetime(2026, 11, 26, 6)
-    for sid, disc in (("lambda_cloud", False), ("modal", False), ("hetzner", False), ("fireworks", False), ("banana", True), ("replicate", False)):
-        con.execute("INSERT INTO price_sources (source_id, provider, product_kind, is_catalog, discontinued, url)"
-                    " VALUES (?, ?, 'x', false, ?, NULL)", [sid, sid, disc])
-    fetch(con, "lambda_cloud", t0, "ok")
-    fetch(con, "lambda_cloud", t0 + timedelta(hours=6), "failed", "HTTP 503 from https://cloud.lambdalabs.com/api/v1/instance-types")
-    fetch(con, "lambda_cloud", t0 + timedelta(hours=30), "failed", "HTTP 503")       # 30 h after the last ok: stale
-    fetch(con, "modal", t0, "ok")
-    fetch(con, "modal", t0 + timedelta(hours=10), "failed", "timeout")              # 10 h: not yet
-    fetch(con, "hetzner", t0, "failed", "parse")
-    fetch(con, "hetzner", t0 + timedelta(hours=25), "failed", "parse")              # never ok, 25 h of failures: stale
-    fetch(con, "fireworks", t0, "failed", "x")
-    fetch(con, "fireworks", t0 + timedelta(hours=5), "failed", "x")                 # never ok, 5 h: not yet
-    fetch(con, "banana", t0, "failed", "gone")
-    fetch(con, "banana", t0 + timedelta(hours=48), "failed", "gone")                # discontinued: never
-    fetch(con, "replicate", t0, "failed", "x")
-    fetch(con, "replicate", t0 + timedelta(hours=40), "ok")                         # recovered
-    fetch(con, "replicate", t0 + timedelta(hours=41), "skipped")
+    for sid, disc in (("lambda_cloud", False), ("modal", False), ("banana", True)):
+        con.execute("INSERT INTO price_sources (source_id, provider, product_kind, is_catalog, discontinued, url, max_age_days)"
+                    " VALUES (?, ?, 'x', false, ?, NULL, 7)", [sid, sid, disc])
+    old = captured(con, "lambda_cloud", 10)                       # captured 10 days ago, max 7: stale
+    captured(con, "lambda_cloud", 1, "failed", "HTTP 503 from https://cloud.lambdalabs.com/api/v1/instance-types")
+    captured(con, "modal", 2)                                     # 2 days: fresh
+    captured(con, "banana", 30)                                   # discontinued: never stale
+    assert [r.status for r in sqlmodels.build(con, select=["source_freshness"])] == ["ok"]
     wa.evaluate(con, as_of=AS_OF, now=NOW)
-    found = {a.subject: a for a in wa.list_alerts(con, "all", kind="source_stale")}
-    assert set(found) == {"lambda_cloud", "hetzner"}
-    lam = found["lambda_cloud"]
-    assert (lam.period, lam.details["failures"], lam.details["failing_since"], lam.details["last_ok"]) == (
-        "2026-11-26", 2, "2026-11-26 12:00", "2026-11-26 06:00")
-    fetch(con, "lambda_cloud", t0 + timedelta(hours=40), "ok")
-    ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert ev.resolved == [lam.alert_id]
+    [lam] = wa.list_alerts(con, "all", kind="source_stale")
+    assert (lam.subject, lam.period, lam.details["age_days"], lam.details["max_age_days"]) == (
+        "lambda_cloud", f"{old:%Y-%m-%d}", 10, 7)
+    assert lam.details["stale_reason"] == "prices in force are 10 days old (max 7)"
+    assert wa.evaluate(con, as_of=AS_OF, now=NOW + timedelta(hours=1)).raised == []  # once per episode
+    captured(con, "lambda_cloud", 0)                              # a new capture: fresh again
+    assert wa.evaluate(con, as_of=AS_OF, now=NOW + timedelta(hours=2)).resolved == [lam.alert_id]
 
 
 def test_ingest_rejects_alert_per_file_with_its_reasons(con):

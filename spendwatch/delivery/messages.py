@@ -31,7 +31,7 @@ KIND_TITLES = {
     "dedicated_cheaper": "Dedicated GPUs would be cheaper",
     "invoice_discrepancy": "Invoice does not match the prices in force",
     "price_change": "A provider changed a price you pay",
-    "source_stale": "A price source has been failing for over a day",
+    "source_stale": "A price source is stale",
     "ingest_rejects": "Rows rejected from an export file",
     "run_failure": "The daily spendwatch run failed",
 }
@@ -281,11 +281,15 @@ def _price_change(a: AlertMessage, st: _Style) -> _Parts:
 
 def _source_stale(a: AlertMessage, st: _Style) -> _Parts:
     d = a.details
-    last_ok = str(d.get("last_ok") or "")[:16] or "never"
-    what = (f"Price source {st.bold(st.esc(d.get('source_id') or a.subject))} has failed every attempt since "
-            f"{st.esc(str(d.get('failing_since') or '')[:16])} UTC ({st.esc(d.get('failures'))} attempts); last good fetch: {st.esc(last_ok)}.")
-    figures = [("Failing since", st.esc(str(d.get("failing_since") or "")[:16])), ("Last success", st.esc(last_ok)),
-               ("Failed attempts", st.esc(d.get("failures"))), ("Last error", st.esc(redact(d.get("last_error"))) or "—")]
+    captured = str(d.get("capture_date") or "") or "never"
+    reason = st.esc(d.get("stale_reason") or "stale")
+    what = (f"Price source {st.bold(st.esc(d.get('source_id') or a.subject))} is stale: {reason}"
+            f" (prices in force captured {st.esc(captured)}).")
+    figures = [("Captured", st.esc(captured)),
+               ("Age", f"{st.esc(d.get('age_days'))} days (max {st.esc(d.get('max_age_days'))})" if d.get("age_days") is not None else "—"),
+               ("Last live fetch", st.esc(d.get("last_live_fetch") or "never")),
+               ("Last attempt", " ".join(st.esc(x) for x in (d.get("last_attempt"), d.get("last_status")) if x) or "—"),
+               ("Last error", st.esc(redact(d.get("last_error"))) or "—")]
     why = (f"Until it recovers, prices from {st.esc(d.get('provider') or d.get('source_id'))} are the last good ones (kept, never wiped): "
            "a price change there goes unnoticed and the break-even may be out of date.")
     return _Parts(what, figures, why, "spendwatch prices sources")
