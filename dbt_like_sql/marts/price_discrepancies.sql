@@ -1,4 +1,4 @@
--- Where a provider's own price and a cross-check catalog (OpenRouter, genai-prices) price the same model and component, and disagree by more than 1 %: both prices per 1M tokens and the difference. A disagreement is a finding to show, not noise.
+-- Where a provider's own price and a cross-check catalog (OpenRouter, genai-prices, LiteLLM's cost map) price the same model and component (a catalog's aliases of one model are folded by its parser, so a model appears once), and disagree by more than 1 %: both prices per 1M tokens and the difference. A disagreement is a finding to show, not noise.
 WITH own AS (
     SELECT provider, sku, component, source_id, amount_per_1m_tokens, currency
     FROM {{ ref('prices_normalised') }}
