@@ -129,7 +129,7 @@ class AwsEc2Source(Source):
         and join them into one CSV in the price list's own layout.  If ``url`` serves a price list CSV
         itself (the all-regions ``current/index.csv``, a mirror, a recorded capture), that one file is used."""
         first = await get(url)
-        if first.lstrip().startswith(b'"FormatVersion"'):
+        if first[:64].lstrip().startswith(b'"FormatVersion"'):
             files, bodies = [("all regions", url)], {url: first}
         else:
             files, bodies = self.region_files(first, url), {}
@@ -186,9 +186,10 @@ class AwsEc2Source(Source):
     # --- helpers -----------------------------------------------------------
     def _filtered(self, payload: bytes, what: str) -> tuple[list[str], list[str], list[tuple]]:
         """(the disclaimer lines, the header, the rows of accelerated families passing FILTER), read by DuckDB."""
-        if not payload.strip():
+        head = payload[:65536]  # the disclaimer lines and the header; slicing, never copying a region's file
+        if not head.strip() and not payload.strip():
             raise self.fail(f"{what}: empty payload")
-        lines = payload.split(b"\n", DISCLAIMER_LINES + 1)[: DISCLAIMER_LINES + 1]
+        lines = head.split(b"\n", DISCLAIMER_LINES + 1)[: DISCLAIMER_LINES + 1]
         if len(lines) <= DISCLAIMER_LINES or not lines[0].startswith(b'"FormatVersion"'):
             raise self.fail(f"{what}: not an AWS price list CSV (no FormatVersion line and {DISCLAIMER_LINES} disclaimer lines)")
         # The header is read here and given to DuckDB, so a ragged row is an error, never a re-sniffed layout.
