@@ -142,6 +142,14 @@ class Audit(_Strict):
     tolerance_abs: Decimal = Field(default=Decimal("1"), ge=0, description="In the reporting currency")
 
 
+class Anomalies(_Strict):
+    """Spend anomaly detection (docs/anomalies.md): a day is flagged when all three hold."""
+
+    floor: Decimal = Field(default=Decimal("25"), ge=0, description="Smallest excess over expected, in the reporting currency")
+    min_excess_pct: Decimal = Field(default=Decimal("0.25"), ge=0, description="Smallest excess as a fraction of expected (0.25 = 25 %)")
+    z_threshold: Decimal = Field(default=Decimal("3.5"), gt=0, description="Smallest robust z-score")
+
+
 class Review(_Strict):
     base_url: str | None = Field(default=None, description="Where the HTML review is published; alerts link to the team's section")
 
@@ -156,6 +164,7 @@ class Config(_Strict):
     exports: Exports = Exports()
     prices: Prices = Prices()
     audit: Audit = Audit()
+    anomalies: Anomalies = Anomalies()
     review: Review = Review()
 
     # Not part of the file: where it was loaded from, for resolving relative paths.

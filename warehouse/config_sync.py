@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from spendwatch.config import Config
+from warehouse.anomalies import sync_anomaly_settings
 
 
 def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
@@ -17,6 +18,7 @@ def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
             "INSERT INTO config.settings VALUES (?, ?, ?, ?, ?)",
             [cfg.reporting_currency, cfg.defaults.monthly_threshold, cfg.audit.tolerance_pct, cfg.audit.tolerance_abs, str(cfg.path) if cfg.path else None],
         )
+        sync_anomaly_settings(con, cfg)
         con.executemany(
             "INSERT INTO config.teams VALUES (?, ?, ?, ?, ?, ?)",
             [[t.name, t.lead, cfg.threshold(t.name), cfg.reporting_currency, cfg.webhook_env(t.name), t.slack_channel] for t in cfg.teams],

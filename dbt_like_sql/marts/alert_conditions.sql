@@ -6,3 +6,4 @@ UNION ALL BY NAME SELECT kind, team, period, subject, details FROM {{ ref('alert
 UNION ALL BY NAME SELECT kind, team, period, subject, details FROM {{ ref('alert_price_change') }}
 UNION ALL BY NAME SELECT kind, team, period, subject, details FROM {{ ref('alert_source_stale') }}
 UNION ALL BY NAME SELECT kind, team, period, subject, details FROM {{ ref('alert_ingest_rejects') }}
+UNION ALL BY NAME SELECT kind, team, period, subject, details FROM {{ ref('alert_anomaly') }}

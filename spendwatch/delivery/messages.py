@@ -34,6 +34,7 @@ KIND_TITLES = {
     "source_stale": "A price source is stale",
     "ingest_rejects": "Rows rejected from an export file",
     "run_failure": "The daily spendwatch run failed",
+    "spend_anomaly": "Unusual spend",
 }
 _CLIP = 200
 
@@ -325,10 +326,50 @@ def _run_failure(a: AlertMessage, st: _Style) -> _Parts:
     return _Parts(what, figures, why, cmd)
 
 
+def _anomaly(a: AlertMessage, st: _Style) -> _Parts:
+    d, cur = a.details, a.details.get("currency")
+    scope = str(d.get("scope") or "*")
+    what_of = "spend" if scope == "*" else f"{st.esc(scope.split(':', 1)[-1])} spend"
+    days = d.get("days") or 1
+    since = f" (day {st.esc(days)} of an incident since {st.esc(d.get('incident_start'))})" if int(days) > 1 else ""
+    if d.get("reason") == "new_spend":
+        what = (f"{_team_label(a.team, st)} spent {st.bold(money(_dec(d, 'actual'), cur))} at {st.esc(d.get('provider'))} on "
+                f"{st.esc(d.get('latest_day'))}: its first {what_of} there.")
+    else:
+        what = (f"{_team_label(a.team, st)}'s {st.esc(d.get('provider'))} {what_of} was {st.bold(money(_dec(d, 'actual'), cur))} on "
+                f"{st.esc(d.get('latest_day'))} against {money(_dec(d, 'expected'), cur)} expected{since}.")
+    price, volume = _dec(d, "price_effect"), _dec(d, "volume_effect")
+    figures = [("Actual / expected", f"{money(_dec(d, 'actual'), cur)} / {money(_dec(d, 'expected'), cur)}"),
+               ("Excess", f"{money(_dec(d, 'excess'), cur)} ({_pct(_dec(d, 'excess_pct'))})"),
+               ("Price effect", money(price, cur)), ("Volume effect", money(volume, cur)),
+               ("Expected band", f"{money(_dec(d, 'band_low'), cur)} – {money(_dec(d, 'band_high'), cur)}")]
+    if int(days) > 1:
+        figures.append(("Incident so far", f"{st.esc(days)} days, {money(_dec(d, 'total_excess'), cur)} over"))
+    tops = [x if isinstance(x, Mapping) else _json_obj(x) for x in (d.get("top_lines") or [])[:3]]
+    lines = "; ".join(f"{st.esc(x.get('line'))} {money(_dec(x, 'amount'), cur)} (was {money(_dec(x, 'before'), cur)})" for x in tops if x)
+    if lines:
+        figures.append(("Top lines", lines))
+    driver = "a price change" if price is not None and volume is not None and abs(price) > abs(volume) else "more use"
+    why = (f"Mostly {driver}: the price effect is the change in the unit price in force × the quantity, the volume effect the change "
+           "in quantity × the old price. A day back inside the band resolves it; a lasting new level becomes the baseline.")
+    cmd = shlex.join(["spendwatch", "anomalies", "--team", a.team, "--month", a.period[:7]])
+    return _Parts(what, figures, why, cmd)
+
+
+def _json_obj(x: Any) -> Mapping[str, Any]:
+    import json
+
+    try:
+        v = json.loads(x) if isinstance(x, str) else {}
+    except ValueError:
+        return {}
+    return v if isinstance(v, Mapping) else {}
+
+
 _COMPOSERS: dict[str, Callable[[AlertMessage, _Style], _Parts]] = {
     "threshold_crossed": _threshold, "threshold_projected": _threshold, "dedicated_cheaper": _dedicated,
     "invoice_discrepancy": _invoice, "price_change": _price_change, "source_stale": _source_stale,
-    "ingest_rejects": _ingest, "run_failure": _run_failure,
+    "ingest_rejects": _ingest, "run_failure": _run_failure, "spend_anomaly": _anomaly,
 }
 
 
@@ -404,6 +445,7 @@ RESOLVED_WHY = {
     "source_stale": "the price source is fresh again",
     "ingest_rejects": "the file's rejected rows are gone (fixed and delivered again)",
     "run_failure": "the run succeeded",
+    "spend_anomaly": "spend is back inside the expected band",
 }
 
 

@@ -23,6 +23,7 @@ MARTS: dict[str, tuple[tuple[str, ...], bool]] = {
     "alert_price_change": (("price_change",), True),
     "alert_source_stale": (("source_stale",), False),
     "alert_ingest_rejects": (("ingest_rejects",), True),
+    "alert_anomaly": (("spend_anomaly",), True),
 }
 CONDITIONS_MODEL = "alert_conditions"
 

@@ -19,7 +19,7 @@ STATES = ("open", "acked", "snoozed", "resolved", "escalated")
 DELIVERIES = ("pending", "sent", "failed", "cancelled", "suppressed")
 EVALUATED_KINDS = (
     "threshold_crossed", "threshold_projected", "dedicated_cheaper", "invoice_discrepancy",
-    "price_change", "source_stale", "ingest_rejects",
+    "price_change", "source_stale", "ingest_rejects", "spend_anomaly",
 )
 KINDS = (*EVALUATED_KINDS, "run_failure")
 MONTHS_BACK = 1  # besides the as-of month, the month before it (provider data and invoices arrive late)
