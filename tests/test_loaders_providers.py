@@ -215,7 +215,7 @@ def test_openai_costs_reject_reasons(con, tmp_path):
         (6, "end_time"), (7, "start_time"),
     ]
     reasons = [r["reason"] for r in rejects]
-    assert reasons[0] == "non-numeric amount abc"
+    assert reasons[0] == "amount.value abc is not a number"
     assert reasons[1].startswith("unknown currency eur")
     assert reasons[2] == "missing mandatory field: amount.value"
     assert reasons[3] == "missing mandatory field: amount.currency"
@@ -336,8 +336,8 @@ def test_anthropic_cost_rejects_and_rfc3339_offsets(con, tmp_path):
     assert line["ChargePeriodStart"] == datetime(2026, 11, 1)  # 01:00+01:00 is midnight UTC
     assert line["BilledCost"] == Decimal("5.00")
     assert [(r["row_number"], r["column_name"], r["reason"]) for r in rejects] == [
-        (2, "amount", "non-numeric amount 12,5"),
-        (3, "currency", "unknown currency EUR (Anthropic reports USD)"),
+        (2, "amount", "amount 12,5 is not a number"),
+        (3, "currency", "unknown currency EUR (Anthropic bills in USD)"),
         (4, "amount", "missing mandatory field: amount"),
         (5, "starting_at", "starting_at yesterday is not an RFC 3339 timestamp"),
     ]
@@ -423,7 +423,7 @@ def test_runpod_bucket_inference_volumes_and_rejects(con, tmp_path):
     assert lines[1]["ChargePeriodEnd"] == datetime(2026, 10, 2)
     assert [(r["row_number"], r["column_name"]) for r in rejects] == [
         (3, "amount"), (4, "gpuTypeId"), (5, "time"), (6, "timeBilledMs")]
-    assert rejects[0]["reason"] == "non-numeric amount n/a"
+    assert rejects[0]["reason"] == "amount n/a is not a number"
     assert "cannot tell a pod from a serverless endpoint" in rejects[1]["reason"]
 
     single = write_json(tmp_path, "one.json", [{"amount": 9.5, "endpointId": "ep1", "time": "2026-11-01T00:00:00Z",
@@ -482,7 +482,7 @@ def test_modal_cli_json_shape_and_rejects(con, tmp_path):
     assert line["BilledCost"] == Decimal("1.25") and line["ChargePeriodEnd"] == datetime(2026, 11, 2)
     assert [(r["row_number"], r["column_name"]) for r in rejects] == [
         (2, "cost"), (3, "object_id"), (4, "tags"), (5, "interval_start")]
-    assert rejects[0]["reason"] == "non-numeric amount abc"
+    assert rejects[0]["reason"] == "cost abc is not a number"
 
     no_cost = write_csv(tmp_path, "m.csv", [["Object ID", "Description", "Environment", "Interval Start", "Total"],
                                              ["ap-1", "x", "main", "2026-11-01T00:00:00", "1"]])
@@ -633,7 +633,7 @@ def test_ingest_keeps_rejects_and_rolls_back_unreadable_files(con, tmp_path):
     result = ingest_file(con, write_json(tmp_path, "cost.json", report), cfg)
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
     assert con.execute("SELECT row_number, column_name, reason FROM ingest_rejects").fetchall() == [
-        (2, "amount", "non-numeric amount lots")]
+        (2, "amount", "amount lots is not a number")]
     broken = tmp_path / "broken.json"
     broken.write_text('[{"amount": 1.0, "time": "2026-11-01T00:00:00Z", "timeBilledMs": 5}')
     with pytest.raises(UnreadableFile):

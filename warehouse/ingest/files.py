@@ -16,16 +16,40 @@ from warehouse.ingest.sqlkit import GZIP_MAGIC, HEAD_BYTES
 from warehouse.loaders import UnreadableFile
 
 def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
-    """The first ``size`` bytes of the file's content, gunzipped when the file is gzip-compressed."""
+    """The first ``size`` bytes of the file's content, gunzipped when the file is gzip-compressed.
+
+    A UTF-16 file (byte-order mark, or a NUL byte in every other place) is an
+    ``UnreadableFile`` naming its encoding: exports are read as UTF-8.
+    """
     try:
         with open(path, "rb") as f:
             raw = f.read(size)
-            if raw[:2] != GZIP_MAGIC:
-                return raw
-        with gzip.open(path, "rb") as g:
-            return g.read(size)
+        if raw[:2] == GZIP_MAGIC:
+            with gzip.open(path, "rb") as g:
+                raw = g.read(size)
     except (OSError, EOFError, zlib.error) as e:  # also a truncated or corrupt gzip stream
         raise UnreadableFile(f"{path}: cannot read: {e}") from None
+    encoding = utf16(raw)
+    if encoding:
+        raise UnreadableFile(f"{path}: the file is {encoding} text; spendwatch reads exports as UTF-8: "
+                             "save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")
+    return raw
+
+
+def utf16(head: bytes) -> str | None:
+    """'UTF-16 (little-endian)' / 'UTF-16 (big-endian)' when the bytes look like UTF-16 text, else None."""
+    if head.startswith(b"\xff\xfe"):
+        return "UTF-16 (little-endian)"
+    if head.startswith(b"\xfe\xff"):
+        return "UTF-16 (big-endian)"
+    sample = head[:512]
+    if len(sample) >= 8:
+        odd, even = sample[1::2], sample[0::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "UTF-16 (little-endian)"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "UTF-16 (big-endian)"
+    return None
 
 
 def file_sha256(path: Path) -> str:

@@ -129,6 +129,8 @@ def resolve_loader(path: Path, fmt: str) -> Loader:
     loaders = discover_loaders()
     if fmt == "auto":
         fmt = detect_format(path)
+    else:
+        read_head(path, 4096)  # an unreadable or UTF-16 file says so before any loader reads it
     try:
         return loaders[fmt]
     except KeyError:

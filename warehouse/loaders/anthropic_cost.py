@@ -20,13 +20,13 @@ Unit traps handled here:
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
-import duckdb
-
+from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY
-from warehouse.ingest import number_sql
-from warehouse.loaders.openai_costs import RFC3339_SQL, admin_results, drop_temp, head_text
+from warehouse.loaders._declared import Declared, amount, billed, iso, key, period, usage_line, usd
+from warehouse.loaders._io import RFC3339_SQL, admin_results, head_text
 
 FORMAT = "anthropic_cost"
 SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
@@ -47,110 +47,35 @@ def sniff(path: Path, head: bytes) -> bool:
     )
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Stage every cost result of the file: a valid one into stage_lines, any other into stage_rejects; return results read."""
-    admin_results(con, path, "_sw_anthropic_cost_raw", "Anthropic")
-    try:
-        con.execute(_PARSE_SQL)
-        con.execute(_REJECTS_SQL)
-        con.execute(_LINES_SQL)
-        return con.execute("SELECT count(*) FROM _sw_anthropic_cost").fetchone()[0]
-    finally:
-        drop_temp(con, "_sw_anthropic_cost_raw")
-        drop_temp(con, "_sw_anthropic_cost")
+_START, _END = "bucket ->> '$.starting_at'", "bucket ->> '$.ending_at'"
+# Anthropic's bucket: RFC 3339 starting_at / ending_at (converted to UTC).
+BUCKET_PERIOD = (f"{RFC3339_SQL.format(_START)} AS period_start, {RFC3339_SQL.format(_END)} AS period_end, "
+                 f"{_START} AS start_raw, {_END} AS end_raw")
+BUCKET_CHECKS = period("starting_at", "ending_at", "start_raw", "end_raw", "period_start", "period_end", label="bucket ")
+_GROUPS = ("workspace_id", "description", "cost_type", "model", "token_type", "service_tier", "context_window",
+           "inference_geo", "speed")
 
-
-_PARSE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _sw_anthropic_cost AS
-WITH fields AS (
-    SELECT
-        x_source_row,
-        CAST(res AS VARCHAR) AS raw,
-        bucket ->> '$.starting_at' AS start_raw,
-        bucket ->> '$.ending_at' AS end_raw,
-        res ->> '$.amount' AS amount_raw,
-        res ->> '$.currency' AS currency_raw,
-        res ->> '$.workspace_id' AS workspace_id,
-        res ->> '$.description' AS description,
-        res ->> '$.cost_type' AS cost_type,
-        res ->> '$.model' AS model,
-        res ->> '$.token_type' AS token_type,
-        res ->> '$.service_tier' AS service_tier,
-        res ->> '$.context_window' AS context_window,
-        res ->> '$.inference_geo' AS inference_geo,
-        res ->> '$.speed' AS speed
-    FROM _sw_anthropic_cost_raw
-), typed AS (
-    SELECT *,
-        {RFC3339_SQL.format('start_raw')} AS period_start,
-        {RFC3339_SQL.format('end_raw')} AS period_end,
-        {number_sql('amount_raw', 'DECIMAL(38, 10)')} AS amount_cents
-    FROM fields
+LOADER = Declared(
+    format=FORMAT,
+    read=partial(admin_results, provider="Anthropic"),
+    parse=f"""
+    SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {BUCKET_PERIOD},
+        res ->> '$.amount' AS amount_raw, res ->> '$.currency' AS currency_raw,
+        -- cents -> dollars in exact decimal arithmetic ("123.45" -> 1.2345)
+        {number_sql("res ->> '$.amount'", 'DECIMAL(38, 16)')} * CAST(0.01 AS DECIMAL(3, 2)) AS amount,
+        {", ".join(f"res ->> '$.{g}' AS {g}" for g in _GROUPS)}
+    FROM {{raw}}""",
+    checks=[*BUCKET_CHECKS, *amount("amount", "amount_raw", "amount", "1e12"), *usd("currency", "currency_raw", "Anthropic")],
+    lines=f"""
+    SELECT {usage_line('Anthropic', 'anthropic')}, {billed('amount')},
+        workspace_id AS SubAccountId, coalesce(description, cost_type, 'Claude API usage') AS ChargeDescription,
+        'Claude API' AS ServiceName, 'AI and Machine Learning' AS ServiceCategory, model AS SkuId,
+        CASE WHEN model IS NOT NULL
+             THEN model || '|' || coalesce(service_tier, '') || '|' || coalesce(token_type, '') || '|' || coalesce(context_window, '')
+        END AS SkuPriceId,
+        'hosted_api' AS x_product_kind, workspace_id AS x_workspace_id, model AS x_model,
+        'anthropic|cost|' || {key(*_GROUPS, iso('period_start'), iso('period_end'))} AS base_key,
+        x_source_row
+    FROM {{accepted}}""",
 )
-SELECT *,
-    -- cents -> dollars in exact decimal arithmetic ("123.45" -> 1.2345)
-    amount_cents * CAST(0.01 AS DECIMAL(3, 2)) AS amount,
-    CASE
-        WHEN start_raw IS NULL THEN {{'col': 'starting_at', 'reason': 'missing mandatory field: bucket starting_at'}}
-        WHEN end_raw IS NULL THEN {{'col': 'ending_at', 'reason': 'missing mandatory field: bucket ending_at'}}
-        WHEN period_start IS NULL THEN {{'col': 'starting_at', 'reason': 'starting_at ' || start_raw || ' is not an RFC 3339 timestamp'}}
-        WHEN period_end IS NULL THEN {{'col': 'ending_at', 'reason': 'ending_at ' || end_raw || ' is not an RFC 3339 timestamp'}}
-        WHEN period_end <= period_start THEN {{'col': 'ending_at', 'reason': 'ending_at is not after starting_at (end before start)'}}
-        WHEN amount_raw IS NULL THEN {{'col': 'amount', 'reason': 'missing mandatory field: amount'}}
-        WHEN amount_cents IS NULL THEN {{'col': 'amount', 'reason': 'non-numeric amount ' || amount_raw}}
-        WHEN abs(amount_cents) >= 1e14 THEN {{'col': 'amount', 'reason': 'amount ' || amount_raw || ' is out of range'}}
-        WHEN currency_raw IS NULL THEN {{'col': 'currency', 'reason': 'missing mandatory field: currency'}}
-        WHEN upper(trim(currency_raw)) <> 'USD' THEN {{'col': 'currency', 'reason': 'unknown currency ' || currency_raw || ' (Anthropic reports USD)'}}
-    END AS problem
-FROM typed
-"""
-
-_REJECTS_SQL = """
-INSERT INTO stage_rejects BY NAME
-SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
-FROM _sw_anthropic_cost WHERE problem IS NOT NULL
-"""
-
-_LINES_SQL = """
-INSERT INTO stage_lines BY NAME
-WITH lines AS (
-    SELECT *,
-        'anthropic|cost|' || coalesce(workspace_id, '') || '|' || coalesce(description, '') || '|'
-            || coalesce(cost_type, '') || '|' || coalesce(model, '') || '|' || coalesce(token_type, '') || '|'
-            || coalesce(service_tier, '') || '|' || coalesce(context_window, '') || '|'
-            || coalesce(inference_geo, '') || '|' || coalesce(speed, '') || '|'
-            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|'
-            || strftime(period_end, '%Y-%m-%dT%H:%M:%SZ') AS base_key
-    FROM _sw_anthropic_cost WHERE problem IS NULL
-)
-SELECT
-    workspace_id AS SubAccountId,
-    'USD' AS BillingCurrency,
-    amount AS BilledCost,
-    amount AS EffectiveCost,
-    CASE WHEN amount < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
-    coalesce(description, cost_type, 'Claude API usage') AS ChargeDescription,
-    'Usage-Based' AS ChargeFrequency,
-    period_start AS ChargePeriodStart,
-    period_end AS ChargePeriodEnd,
-    date_trunc('month', period_start) AS BillingPeriodStart,
-    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
-    'Anthropic' AS InvoiceIssuerName,
-    'Anthropic' AS ServiceProviderName,
-    'Anthropic' AS HostProviderName,
-    'Claude API' AS ServiceName,
-    'AI and Machine Learning' AS ServiceCategory,
-    model AS SkuId,
-    CASE WHEN model IS NOT NULL
-         THEN model || '|' || coalesce(service_tier, '') || '|' || coalesce(token_type, '') || '|' || coalesce(context_window, '')
-    END AS SkuPriceId,
-    'anthropic' AS x_provider,
-    'hosted_api' AS x_product_kind,
-    workspace_id AS x_workspace_id,
-    model AS x_model,
-    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
-                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
-        AS x_natural_key,
-    x_source_row
-FROM lines
-"""
+stage = LOADER.stage

@@ -70,7 +70,8 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Validate every invoice row into stage_lines / stage_rejects; return the number of data rows."""
     with open(path, "rb") as f:
         compression = "gzip" if f.read(2) == GZIP_MAGIC else "none"
-    rel = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+    rel = ("read_csv($path, all_varchar = true, header = true, hive_partitioning = false, delim = ',', "
+           "quote = '\"', escape = '\"', "
            "null_padding = true, parallel = false, compression = $compression)")  # serial: quoted line breaks allowed
     params: dict[str, object] = {"path": str(path), "compression": compression}
     try:

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.ingest import number_sql
+from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY, UnreadableFile
-from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_csv_rows, register_gpu_classes
+from warehouse.loaders._declared import gpu_classes, METERED, Check, Declared, count, iso, key, missing, period, usage_line
+from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_csv_rows
 
 FORMAT = "fireworks_billing"
 SCOPE = ("BillingAccountId", DAY)  # the export has no account: the day
@@ -55,41 +56,34 @@ def sniff(path: Path, head: bytes) -> bool:
     return set(REQUIRED_COLUMNS) <= header
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Stage every metrics row (valid -> metering line, other -> reject); return rows read."""
+def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """The CSV's rows into ``table``: the metering columns (optional ones NULL when absent) and ``raw``."""
     columns = read_csv_rows(con, path, "_sw_fireworks_csv", "Fireworks billing-metrics")
     try:
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise UnreadableFile(f"{path}: Fireworks billing-metrics CSV lacks column(s) {', '.join(missing)}")
+        missing_columns = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing_columns:
+            raise UnreadableFile(f"{path}: Fireworks billing-metrics CSV lacks column(s) {', '.join(missing_columns)}")
         optional = ", ".join(f'"{c}"' if c in columns else f"NULL AS {c}" for c in _OPTIONAL_COLUMNS)
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _sw_fireworks_raw AS
-            SELECT x_source_row, {", ".join(REQUIRED_COLUMNS)}, {optional}, raw FROM _sw_fireworks_csv
-            """
-        )
-        con.execute(_PARSE_SQL)
-        register_gpu_classes(con, "SELECT accelerator_type FROM _sw_fireworks", "_sw_fireworks_gpu")
-        con.execute(_REJECTS_SQL)
-        con.execute(_LINES_SQL)
-        return con.execute("SELECT count(*) FROM _sw_fireworks").fetchone()[0]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                    f"SELECT x_source_row, {', '.join(REQUIRED_COLUMNS)}, {optional}, raw FROM _sw_fireworks_csv")
     finally:
-        drop_temp(con, "_sw_fireworks_csv", "_sw_fireworks_raw", "_sw_fireworks", "_sw_fireworks_gpu")
+        drop_temp(con, "_sw_fireworks_csv")
 
 
-_PARSE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _sw_fireworks AS
+_PARSE = f"""
 WITH typed AS (
     SELECT *,
         {RFC3339_SQL.format('start_time')} AS period_start,
         {RFC3339_SQL.format('end_time')} AS period_end_raw,
+        nullif(trim(start_time), '') AS start_given, nullif(trim(end_time), '') AS end_given,
+        nullif(trim(accelerator_seconds), '') AS seconds_given,
         {number_sql("nullif(trim(accelerator_seconds), '')", 'DECIMAL(38, 3)')} AS acc_seconds,
+        nullif(trim(prompt_tokens), '') AS prompt_given, nullif(trim(completion_tokens), '') AS completion_given,
         {COUNT_SQL.format("nullif(trim(prompt_tokens), '')")} AS prompt,
         {COUNT_SQL.format("nullif(trim(completion_tokens), '')")} AS completion,
         nullif(trim(accelerator_type), '') AS accelerator,
         nullif(trim(base_model_name), '') AS model
-    FROM _sw_fireworks_raw
+    FROM {{raw}}
 )
 SELECT *,
     greatest(period_end_raw, period_start + INTERVAL 1 SECOND) AS period_end,
@@ -97,76 +91,45 @@ SELECT *,
         WHEN upper(coalesce(usage_type, '')) SIMILAR TO '.*(FINE_TUN|TRAIN).*' THEN 'other'
         WHEN acc_seconds > 0 THEN 'dedicated_gpu'
         ELSE 'hosted_api'
-    END AS product_kind,
-    CASE
-        WHEN nullif(trim(start_time), '') IS NULL THEN {{'col': 'start_time', 'reason': 'missing mandatory field: start_time'}}
-        WHEN nullif(trim(end_time), '') IS NULL THEN {{'col': 'end_time', 'reason': 'missing mandatory field: end_time'}}
-        WHEN period_start IS NULL THEN {{'col': 'start_time', 'reason': 'start_time ' || start_time || ' is not a timestamp'}}
-        WHEN period_end_raw IS NULL THEN {{'col': 'end_time', 'reason': 'end_time ' || end_time || ' is not a timestamp'}}
-        WHEN period_end_raw < period_start THEN {{'col': 'end_time', 'reason': 'end_time is before start_time (end before start)'}}
-        WHEN nullif(trim(usage_type), '') IS NULL THEN {{'col': 'usage_type', 'reason': 'missing mandatory field: usage_type'}}
-        WHEN nullif(trim(accelerator_seconds), '') IS NOT NULL AND (acc_seconds IS NULL OR acc_seconds < 0)
-            THEN {{'col': 'accelerator_seconds', 'reason': 'accelerator_seconds ' || accelerator_seconds || ' is not a number of seconds'}}
-        WHEN acc_seconds >= 1e12
-            THEN {{'col': 'accelerator_seconds', 'reason': 'accelerator_seconds ' || accelerator_seconds || ' is out of range'}}
-        WHEN nullif(trim(prompt_tokens), '') IS NOT NULL AND (prompt IS NULL OR prompt < 0)
-            THEN {{'col': 'prompt_tokens', 'reason': 'prompt_tokens ' || prompt_tokens || ' is not a token count'}}
-        WHEN nullif(trim(completion_tokens), '') IS NOT NULL AND (completion IS NULL OR completion < 0)
-            THEN {{'col': 'completion_tokens', 'reason': 'completion_tokens ' || completion_tokens || ' is not a token count'}}
-        WHEN acc_seconds IS NULL AND prompt IS NULL AND completion IS NULL
-            THEN {{'col': 'accelerator_seconds', 'reason': 'row meters nothing: no accelerator_seconds, prompt_tokens or completion_tokens'}}
-    END AS problem
+    END AS product_kind
 FROM typed
 """
 
-_REJECTS_SQL = """
-INSERT INTO stage_rejects BY NAME
-SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
-FROM _sw_fireworks WHERE problem IS NOT NULL
-"""
+# An event's end may equal its start (second resolution); only an end before the start is refused.
+_CHECKS = [
+    *period("start_time", "end_time", "start_given", "end_given", "period_start", "period_end_raw",
+            what="a timestamp", strict=False),
+    missing("usage_type", "nullif(trim(usage_type), '')"),
+    Check("accelerator_seconds", "seconds_given IS NOT NULL AND (acc_seconds IS NULL OR acc_seconds < 0)",
+          "'accelerator_seconds ' || accelerator_seconds || ' is not a number of seconds'"),
+    Check("accelerator_seconds", "acc_seconds >= 1e12", "'accelerator_seconds ' || accelerator_seconds || ' is out of range'"),
+    *count("prompt_tokens", "prompt_given", "prompt"),
+    *count("completion_tokens", "completion_given", "completion"),
+    Check("accelerator_seconds", "acc_seconds IS NULL AND prompt IS NULL AND completion IS NULL",
+          "'row meters nothing: no accelerator_seconds, prompt_tokens or completion_tokens'"),
+]
 
-_LINES_SQL = """
-INSERT INTO stage_lines BY NAME
-WITH lines AS (
-    SELECT f.*, g.gpu_class,
-        'fireworks|' || coalesce(email, '') || '|' || usage_type || '|' || coalesce(accelerator, '') || '|'
-            || coalesce(model, '') || '|' || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|'
-            || strftime(period_end, '%Y-%m-%dT%H:%M:%SZ') AS base_key
-    FROM _sw_fireworks f LEFT JOIN _sw_fireworks_gpu g ON g.raw = f.accelerator
-    WHERE problem IS NULL
-)
-SELECT
+
+
+_LINES = f"""
+SELECT {usage_line('Fireworks AI', 'fireworks')}, {METERED},
     email AS BillingAccountName,
-    'USD' AS BillingCurrency,
-    CAST(0 AS DECIMAL(18, 6)) AS BilledCost,
-    CAST(0 AS DECIMAL(18, 6)) AS EffectiveCost,
     CASE WHEN product_kind = 'dedicated_gpu' THEN acc_seconds ELSE coalesce(prompt, 0) + coalesce(completion, 0) END
         AS ConsumedQuantity,
     CASE WHEN product_kind = 'dedicated_gpu' THEN 'Accelerator-Seconds' ELSE 'Tokens' END AS ConsumedUnit,
-    'Usage' AS ChargeCategory,
     usage_type || coalesce(': ' || model, '') || coalesce(' on ' || accelerator, '')
         || ' (metering only, priced later)' AS ChargeDescription,
-    'Usage-Based' AS ChargeFrequency,
-    period_start AS ChargePeriodStart,
-    period_end AS ChargePeriodEnd,
-    date_trunc('month', period_start) AS BillingPeriodStart,
-    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
-    'Fireworks AI' AS InvoiceIssuerName,
-    'Fireworks AI' AS ServiceProviderName,
-    'Fireworks AI' AS HostProviderName,
     'Fireworks AI' AS ServiceName,
     CASE WHEN product_kind = 'dedicated_gpu' THEN 'Compute' ELSE 'AI and Machine Learning' END AS ServiceCategory,
-    coalesce(model, accelerator) AS SkuId,
-    'fireworks' AS x_provider,
-    product_kind AS x_product_kind,
-    gpu_class AS x_gpu_class,
-    CASE WHEN acc_seconds > 0 THEN acc_seconds END AS x_gpu_seconds,
-    model AS x_model,
-    prompt AS x_input_tokens,
-    completion AS x_output_tokens,
-    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
-                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
-        AS x_natural_key,
+    coalesce(model, accelerator) AS SkuId, product_kind AS x_product_kind, g.gpu_class AS x_gpu_class,
+    CASE WHEN acc_seconds > 0 THEN acc_seconds END AS x_gpu_seconds, model AS x_model,
+    prompt AS x_input_tokens, completion AS x_output_tokens,
+    'fireworks|' || {key('email', 'usage_type', 'accelerator', 'model', iso('period_start'), iso('period_end'))} AS base_key,
     x_source_row
-FROM lines
+FROM {{accepted}} f LEFT JOIN _sw_fireworks_gpu g ON g.raw = f.accelerator
 """
+
+LOADER = Declared(
+    format=FORMAT, read=_read, parse=_PARSE, checks=_CHECKS, lines=_LINES,
+    prepare=gpu_classes("accelerator_type", "_sw_fireworks_gpu"))
+stage = LOADER.stage

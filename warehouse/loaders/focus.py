@@ -204,8 +204,12 @@ SAMPLE_ROWS = 2048
 MEMO_VALUES = 8
 
 
-_CSV_READ = ("read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+_CSV_READ = ("read_csv($path, all_varchar = true, header = true, hive_partitioning = false, delim = ',', "
+             "quote = '\"', escape = '\"', "
              "null_padding = true, {parallel}nullstr = ['', 'NULL', 'null'], compression = $compression)")
+# hive_partitioning off: AWS writes exports under BILLING_PERIOD=YYYY-MM/ folders, which DuckDB
+# would otherwise add as a column (the file's own cells are the whole truth).
+_PARQUET_READ = "read_parquet($path, hive_partitioning = false)"
 _QUOTED_BREAKS = "does not support null_padding in conjunction with quoted new lines"
 
 
@@ -223,7 +227,7 @@ def _source_sql(path: Path) -> tuple[str, str, dict[str, object], str]:
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic.startswith(PARQUET_MAGIC):
-        return "read_parquet($path)", "read_parquet($path)", {"path": str(path)}, "parquet"
+        return _PARQUET_READ, _PARQUET_READ, {"path": str(path)}, "parquet"
     params = {"path": str(path), "compression": "gzip" if magic[:2] == GZIP_MAGIC else "none"}
     return _CSV_READ.format(parallel=""), _CSV_READ.format(parallel="parallel = false, "), params, "csv"
 
@@ -260,6 +264,11 @@ class _Source:
     sample: list[dict[str, object]]  # the first SAMPLE_ROWS rows of the file, by header
     date_orders: dict[str, str]  # date column -> 'mdy' | 'dmy' for its slash dates
     unknown: list[str]  # headers that are no FOCUS column (kept out, noted)
+    header_cells: int | None = None  # set when some row has more cells than the header: its column count
+
+    @property
+    def checks(self) -> list[tuple[str, str, str]]:
+        return _checks(self.cmap, self.header_cells)
 
 
 def _open(con: duckdb.DuckDBPyConnection, path: Path, date_order: str | None = None) -> _Source:
@@ -281,7 +290,10 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, date_order: str | None = N
         head = cur.fetchall()
     except duckdb.Error as e:
         raise UnreadableFile(f"{path}: cannot read as FOCUS {kind}: {error_summary(e)}") from None
-    unknown = [n for n in names if canonical_name(n) is None and n.lower() != "file_row_number"]
+    # DuckDB names the cells of rows longer than the header as extra columns: such rows are rejected.
+    header_cells = _header_cells(path) if kind == "csv" else None
+    extra = names[header_cells:] if header_cells is not None and len(names) > header_cells else []
+    unknown = [n for n in names if canonical_name(n) is None and n.lower() != "file_row_number" and n not in extra]
 
     def raw(col: str) -> str:
         """The source cell as text, NULL when the column is absent."""
@@ -295,13 +307,16 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, date_order: str | None = N
         return clean_sql(text)
 
     cells = ", ".join(f"{raw(c)} AS {_r(c)}" for c in STORED)
+    if extra:
+        cells += f", coalesce({', '.join(quote_ident(e) for e in extra)}) AS {_r(EXTRA)}"
     if kind == "parquet" and "file_row_number" not in {n.lower() for n in names}:
         # Parquet knows its row numbers: the scan stays parallel.
-        rows = f"SELECT CAST(file_row_number + 1 AS INTEGER) AS rn, {cells} FROM read_parquet($path, file_row_number = true)"
+        rows = (f"SELECT CAST(file_row_number + 1 AS INTEGER) AS rn, {cells} "
+                "FROM read_parquet($path, file_row_number = true, hive_partitioning = false)")
     else:  # WITH ORDINALITY numbers the data rows in file order (the scan runs on one thread)
         rows = f"SELECT CAST(ordinality AS INTEGER) AS rn, {cells} FROM {rel} WITH ORDINALITY"
     sample = [dict(zip([d[0] for d in cur.description], r)) for r in head] if kind == "csv" else []
-    return _Source(rows, params, cmap, sample, orders, unknown)
+    return _Source(rows, params, cmap, sample, orders, unknown, header_cells if extra else None)
 
 
 @dataclass(frozen=True)
@@ -355,7 +370,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, lines: LineSink | None = N
                         [[h] for h in src.unknown])
     parsed, params = _parsed_sql(con, src)
     exprs = dict(_stage_exprs())
-    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in _checks(src.cmap)) or "true"
+    ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in src.checks) or "true"
     noted = " OR ".join(f"coalesce({cond}, false)" for _, cond, _ in _notes(src.cmap)) or "false"
     exprs["x_natural_key"] = f"CASE WHEN {ok} THEN {exprs['x_natural_key']} END"
     exprs[NOTED] = f"({ok}) AND ({noted})"
@@ -365,7 +380,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, lines: LineSink | None = N
         total = lines.insert(select, params, list(exprs))
         if lines.rejected:
             _write_checks(con, src, parsed, params, "SELECT x_source_row FROM stage_rejected", "stage_rejects",
-                          _checks(src.cmap))
+                          src.checks)
         if lines.noted:
             _write_checks(con, src, parsed, params, "SELECT x_source_row FROM stage_noted", "stage_notes",
                           _notes(src.cmap))
@@ -378,7 +393,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, lines: LineSink | None = N
     ).fetchone()
     if bad:
         _write_checks(con, src, parsed, params, "SELECT x_source_row FROM stage_lines WHERE x_natural_key IS NULL",
-                      "stage_rejects", _checks(src.cmap))
+                      "stage_rejects", src.checks)
         con.execute("DELETE FROM stage_lines WHERE x_natural_key IS NULL")
     if with_notes:
         _write_checks(con, src, parsed, params, f"SELECT x_source_row FROM stage_focus WHERE {NOTED}", "stage_notes",
@@ -402,6 +417,20 @@ def _write_checks(con: duckdb.DuckDBPyConnection, src: _Source, parsed: str, par
         ") ORDER BY rn, e.i",
         params,
     )
+
+
+EXTRA = "cells beyond the header"  # the check's column name for a row longer than the header
+
+
+def _header_cells(path: Path) -> int | None:
+    """How many columns the file's header line names (None when it cannot be parsed here)."""
+    from warehouse.ingest import read_head
+
+    text = read_head(path).decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        return len(next(csv.reader(io.StringIO(text))))
+    except (StopIteration, csv.Error):
+        return None
 
 
 def _r(col: str) -> str:
@@ -531,10 +560,13 @@ def _trimmed_tags(obj: str) -> str:
             f"ELSE {rebuilt} END AS JSON)")
 
 
-def _checks(cmap: ColumnMap) -> list[tuple[str, str, str]]:
+def _checks(cmap: ColumnMap, header_cells: int | None = None) -> list[tuple[str, str, str]]:
     """(column, SQL true when the row fails, SQL reason) for every validation rule."""
     r, p = _r, _p
     out: list[tuple[str, str, str]] = []
+    if header_cells is not None:
+        out.append((EXTRA, f"{r(EXTRA)} IS NOT NULL",
+                    f"'the row has more cells than the header has columns ({header_cells}): an unquoted comma?'"))
     for c in cmap.missing_mandatory:
         out.append((c, "true", f"'missing mandatory column {c}'"))
     present = set(cmap.source)

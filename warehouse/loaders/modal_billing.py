@@ -35,9 +35,10 @@ from pathlib import Path
 import duckdb
 
 from scrapers.gpus import try_normalise_gpu
-from warehouse.ingest import number_sql
+from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY, UnreadableFile
-from warehouse.loaders.openai_costs import RFC3339_SQL, drop_temp, first_char, head_text, read_csv_rows, read_json_docs
+from warehouse.loaders._declared import Check, Declared, amount, billed, iso, key, missing, usage_line
+from warehouse.loaders._io import RFC3339_SQL, drop_temp, first_char, head_text, read_csv_rows, read_json_docs
 
 FORMAT = "modal_billing"
 SCOPE = ("BillingAccountId", DAY)  # the report has no account: the day
@@ -62,24 +63,13 @@ def sniff(path: Path, head: bytes) -> bool:
     return header[: len(CSV_COLUMNS)] == CSV_COLUMNS
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Stage every report row (valid -> stage_lines, other -> stage_rejects); return rows read."""
-    if first_char(path) in ("[", "{"):
-        _read_json(con, path)
-    else:
-        _read_csv(con, path)
-    try:
-        con.execute(_PARSE_SQL)
-        _register_description_gpus(con)
-        con.execute(_REJECTS_SQL)
-        con.execute(_LINES_SQL)
-        return con.execute("SELECT count(*) FROM _sw_modal").fetchone()[0]
-    finally:
-        drop_temp(con, "_sw_modal_raw", "_sw_modal", "_sw_modal_gpu", "_sw_modal_tag_gpu")
+def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """The CLI's CSV, or its --json / the API's rows, into ``table`` with the normalised column names."""
+    (_read_json if first_char(path) in ("[", "{") else _read_csv)(con, path, table)
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Load the CLI CSV into ``_sw_modal_raw`` with the normalised column names (file order kept)."""
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Load the CLI CSV into ``table`` with the normalised column names (file order kept)."""
     columns = read_csv_rows(con, path, "_sw_modal_csv", "Modal billing")
     try:
         missing = [c for c in CSV_COLUMNS if c not in columns]
@@ -88,7 +78,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         tags = '"Tags"' if "Tags" in columns else "NULL"
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _sw_modal_raw AS
+            CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT x_source_row,
                    "Object ID" AS object_id, "Description" AS description, "Environment" AS environment,
                    "Interval Start" AS start_raw, "Cost" AS cost_raw, {tags} AS tags_raw, raw
@@ -99,8 +89,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         drop_temp(con, "_sw_modal_csv")
 
 
-def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Load CLI ``--json`` or API-dump rows into ``_sw_modal_raw`` with the normalised column names."""
+def _read_json(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Load CLI ``--json`` or API-dump rows into ``table`` with the normalised column names."""
     read_json_docs(con, path, "_sw_modal_docs", "Modal billing")
     try:
         bad = con.execute(
@@ -108,10 +98,11 @@ def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             "ORDER BY doc_i LIMIT 1"
         ).fetchone()
         if bad is not None:
-            raise UnreadableFile(f"{path}: JSON value {bad[0]} is not a Modal billing row or array of rows")
+            raise UnreadableFile(f"{path}: JSON value {bad[0]} is not a Modal billing row or array of rows "
+                                 "(expected $[*] or one row object)")
         con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _sw_modal_raw AS
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
             WITH listed AS (
                 SELECT doc_i, CASE WHEN json_type(doc) = 'ARRAY' AND NOT in_array THEN CAST(doc AS JSON[]) ELSE [doc] END AS rows
                 FROM _sw_modal_docs
@@ -150,13 +141,13 @@ def gpu_in_description(description: str) -> str | None:
     return None
 
 
-def _register_description_gpus(con: duckdb.DuckDBPyConnection) -> None:
+def _register_description_gpus(con: duckdb.DuckDBPyConnection, parsed: str) -> list[str]:
     """Map each distinct description, and each distinct ``gpu`` tag value, to a GPU class.
 
     Modal's report does not say which GPU an object ran on; teams that tag their apps
     (``{"gpu": "H100"}``) get the class from the tag, others from a description that names it.
     """
-    names = [r[0] for r in con.execute("SELECT DISTINCT description FROM _sw_modal WHERE description IS NOT NULL").fetchall()]
+    names = [r[0] for r in con.execute(f"SELECT DISTINCT description FROM {parsed} WHERE description IS NOT NULL").fetchall()]
     classes = [gpu_in_description(n) for n in names]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _sw_modal_gpu AS "
@@ -166,7 +157,8 @@ def _register_description_gpus(con: duckdb.DuckDBPyConnection) -> None:
     tag_values = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT json_extract_string(tags, '$.gpu') FROM _sw_modal WHERE json_extract_string(tags, '$.gpu') IS NOT NULL"
+            f"SELECT DISTINCT json_extract_string(tags, '$.gpu') FROM {parsed} "
+            "WHERE json_extract_string(tags, '$.gpu') IS NOT NULL"
         ).fetchall()
     ]
     con.execute(
@@ -174,16 +166,16 @@ def _register_description_gpus(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT unnest(CAST(? AS VARCHAR[])) AS tag_gpu, unnest(CAST(? AS VARCHAR[])) AS gpu_class",
         [tag_values, [try_normalise_gpu(v) for v in tag_values]],
     )
+    return ["_sw_modal_gpu", "_sw_modal_tag_gpu"]
 
 
-_PARSE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _sw_modal AS
+_PARSE = f"""
 WITH typed AS (
     SELECT *,
         {RFC3339_SQL.format('start_raw')} AS period_start,
-        {number_sql('cost_raw', 'DECIMAL(38, 12)')} AS cost,
+        {number_sql('cost_raw', 'DECIMAL(38, 18)')} AS cost,
         CASE WHEN nullif(trim(tags_raw), '') IS NOT NULL THEN TRY_CAST(tags_raw AS JSON) END AS tags
-    FROM _sw_modal_raw
+    FROM {{raw}}
 ), starts AS (
     SELECT period_start, lead(period_start) OVER (ORDER BY period_start) AS next_start
     FROM (SELECT DISTINCT period_start FROM typed WHERE period_start IS NOT NULL)
@@ -192,68 +184,34 @@ WITH typed AS (
                   OR min(next_start - period_start) < INTERVAL 1 DAY THEN 'hour' ELSE 'day' END AS resolution
     FROM starts
 )
-SELECT typed.*, resolution.resolution,
-    period_start + CASE resolution.resolution WHEN 'hour' THEN INTERVAL 1 HOUR ELSE INTERVAL 1 DAY END AS period_end,
-    CASE
-        WHEN nullif(trim(object_id), '') IS NULL THEN {{'col': 'object_id', 'reason': 'missing mandatory field: Object ID'}}
-        WHEN nullif(trim(start_raw), '') IS NULL THEN {{'col': 'interval_start', 'reason': 'missing mandatory field: Interval Start'}}
-        WHEN period_start IS NULL THEN {{'col': 'interval_start', 'reason': 'Interval Start ' || start_raw || ' is not an ISO 8601 timestamp'}}
-        WHEN nullif(trim(cost_raw), '') IS NULL THEN {{'col': 'cost', 'reason': 'missing mandatory field: Cost'}}
-        WHEN cost IS NULL THEN {{'col': 'cost', 'reason': 'non-numeric amount ' || cost_raw}}
-        WHEN abs(cost) >= 1e12 THEN {{'col': 'cost', 'reason': 'amount ' || cost_raw || ' is out of range'}}
-        WHEN nullif(trim(tags_raw), '') IS NOT NULL AND json_type(tags) IS DISTINCT FROM 'OBJECT'
-            THEN {{'col': 'tags', 'reason': 'Tags ' || tags_raw || ' is not a JSON object'}}
-    END AS problem
+SELECT typed.*, resolution.resolution, nullif(trim(cost_raw), '') AS cost_given,
+    period_start + CASE resolution.resolution WHEN 'hour' THEN INTERVAL 1 HOUR ELSE INTERVAL 1 DAY END AS period_end
 FROM typed, resolution
 """
 
-_REJECTS_SQL = """
-INSERT INTO stage_rejects BY NAME
-SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
-FROM _sw_modal WHERE problem IS NOT NULL
-"""
+_CHECKS = [
+    missing("object_id", "nullif(trim(object_id), '')", "Object ID"),
+    missing("interval_start", "nullif(trim(start_raw), '')", "Interval Start"),
+    Check("interval_start", "period_start IS NULL", "'Interval Start ' || start_raw || ' is not an ISO 8601 timestamp'"),
+    *amount("cost", "cost_given", "cost", label="Cost"),
+    Check("tags", "nullif(trim(tags_raw), '') IS NOT NULL AND json_type(tags) IS DISTINCT FROM 'OBJECT'",
+          "'Tags ' || tags_raw || ' is not a JSON object'"),
+]
 
-_LINES_SQL = """
-INSERT INTO stage_lines BY NAME
-WITH lines AS (
-    SELECT m.*, coalesce(tg.gpu_class, g.gpu_class) AS gpu_class,
-        'modal|' || coalesce(environment, '') || '|' || object_id || '|'
-            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') AS base_key
-    FROM _sw_modal m
-    LEFT JOIN _sw_modal_gpu g USING (description)
-    LEFT JOIN _sw_modal_tag_gpu tg ON tg.tag_gpu = json_extract_string(m.tags, '$.gpu')
-    WHERE problem IS NULL
-)
-SELECT
-    environment AS SubAccountId,
-    environment AS SubAccountName,
-    'USD' AS BillingCurrency,
-    cost AS BilledCost,
-    cost AS EffectiveCost,
-    CASE WHEN cost < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
+_LINES = f"""
+SELECT {usage_line('Modal', 'modal')}, {billed('cost')},
+    environment AS SubAccountId, environment AS SubAccountName,
     coalesce(description, object_id) || ' (' || CASE resolution WHEN 'hour' THEN 'hourly' ELSE 'daily' END || ')'
         AS ChargeDescription,
-    'Usage-Based' AS ChargeFrequency,
-    period_start AS ChargePeriodStart,
-    period_end AS ChargePeriodEnd,
-    date_trunc('month', period_start) AS BillingPeriodStart,
-    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
-    'Modal' AS InvoiceIssuerName,
-    'Modal' AS ServiceProviderName,
-    'Modal' AS HostProviderName,
-    'Modal' AS ServiceName,
-    'Compute' AS ServiceCategory,
-    object_id AS ResourceId,
-    description AS ResourceName,
-    tags AS Tags,
-    'modal' AS x_provider,
-    'serverless_gpu' AS x_product_kind,
-    environment AS x_workspace_id,
-    object_id AS x_endpoint_id,
-    gpu_class AS x_gpu_class,
-    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
-                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
-        AS x_natural_key,
+    'Modal' AS ServiceName, 'Compute' AS ServiceCategory, object_id AS ResourceId, description AS ResourceName,
+    tags AS Tags, 'serverless_gpu' AS x_product_kind, environment AS x_workspace_id, object_id AS x_endpoint_id,
+    coalesce(tg.gpu_class, g.gpu_class) AS x_gpu_class,
+    'modal|' || {key('environment', 'object_id', iso('period_start'))} AS base_key,
     x_source_row
-FROM lines
+FROM {{accepted}} m
+LEFT JOIN _sw_modal_gpu g USING (description)
+LEFT JOIN _sw_modal_tag_gpu tg ON tg.tag_gpu = json_extract_string(m.tags, '$.gpu')
 """
+
+LOADER = Declared(format=FORMAT, read=_read, parse=_PARSE, checks=_CHECKS, lines=_LINES, prepare=_register_description_gpus)
+stage = LOADER.stage

@@ -14,202 +14,24 @@ Unit traps handled here:
 * ``currency`` is lower case (``"usd"``); it is stored upper case.  OpenAI bills in
   USD only, so any other currency is rejected as unknown.
 * ``start_time`` / ``end_time`` are Unix seconds, UTC.
-
-This module also holds the few helpers the provider loaders share (they live in
-one of the owning loader modules rather than a separate package module):
-:func:`head_text`, :func:`first_char`, :data:`RFC3339_SQL`, :data:`COUNT_SQL`,
-:func:`register_gpu_classes`, :func:`drop_temp`, :func:`insertion_order_kept`,
-:func:`read_json_docs`, :func:`read_csv_rows` and :func:`admin_results`
-(Anthropic's Admin API mirrors OpenAI's page envelope, with ``starting_at`` /
-``ending_at`` instead of ``start_time`` / ``end_time``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
-import duckdb
-
-from scrapers.gpus import try_normalise_gpu
-from warehouse.ingest import GZIP_MAGIC, error_summary, number_sql
-from warehouse.loaders import DAY, UnreadableFile
+from warehouse.ingest.sqlkit import number_sql
+from warehouse.loaders import DAY
+from warehouse.loaders._declared import Declared, amount, billed, iso, key, period, usage_line, usd
+from warehouse.loaders._io import COUNT_SQL, admin_results, head_text
 
 FORMAT = "openai_costs"
 SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
 
 _RESULT_OBJECT = re.compile(r'"object"\s*:\s*"organization\.costs\.result"')
 _PAGE_OBJECT = re.compile(r'"object"\s*:\s*"(page|bucket)"')
-
-
-def head_text(head: bytes) -> str:
-    """The sniffed bytes as text, without a UTF-8 byte-order mark (undecodable bytes replaced)."""
-    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
-
-
-# RFC 3339 / ISO text -> UTC TIMESTAMP.  A value with an offset (or "Z", or " UTC") is
-# converted to UTC; an offset-less value is taken as UTC, never as the session time zone.
-RFC3339_SQL = (
-    "CASE WHEN NOT regexp_matches({0}, '^\\s*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN NULL "
-    "WHEN regexp_matches({0}, '([Zz]|[+-][0-9]{{2}}:?[0-9]{{2}}| UTC)$') "
-    "THEN TRY_CAST({0} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE TRY_CAST({0} AS TIMESTAMP) END"
-)
-
-
-# A whole count (tokens, seconds since the epoch, GPUs) -> BIGINT; NULL for text, fractions or a
-# count of 10^15 or more (no bucket holds a quadrillion tokens; the bound keeps sums of a few
-# counts far inside BIGINT and the DECIMAL(24, 6) quantity columns, so such a record is
-# rejected instead of overflowing and failing the whole file).
-# (A plain TRY_CAST to BIGINT would silently round "12.5" to 13; DuckDB's casts also read
-# "1_000" as 1000, which no export means, so an underscore makes any number NULL.)
-COUNT_SQL = (
-    "CASE WHEN contains({0}, '_') THEN NULL "
-    "WHEN TRY_CAST({0} AS DECIMAL(38, 6)) = trunc(TRY_CAST({0} AS DECIMAL(38, 6))) "
-    "AND abs(TRY_CAST({0} AS DECIMAL(38, 6))) < 1e15 "
-    "THEN CAST(TRY_CAST({0} AS DECIMAL(38, 6)) AS BIGINT) END"
-)
-
-
-def register_gpu_classes(con: duckdb.DuckDBPyConnection, source_sql: str, table: str) -> None:
-    """Create ``table(raw, gpu_class)`` mapping each distinct provider GPU name to its normalised class.
-
-    ``source_sql`` selects one VARCHAR column of provider GPU names.  Names that
-    ``scrapers.gpus`` does not know map to NULL (the raw name stays in SkuId, so the
-    line is visible as unclassified instead of being mislabelled or dropped).
-    """
-    names = [r[0] for r in con.execute(f"SELECT DISTINCT n FROM ({source_sql}) AS s(n) WHERE n IS NOT NULL").fetchall()]
-    classes = [try_normalise_gpu(n) for n in names]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS "
-        "SELECT unnest(CAST(? AS VARCHAR[])) AS raw, unnest(CAST(? AS VARCHAR[])) AS gpu_class",
-        [names, classes],
-    )
-
-
-def drop_temp(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
-    """Drop a loader's scratch temp tables.
-
-    Inside a transaction that already failed nothing can run (the rollback drops
-    them anyway); that case is ignored so the original error is the one reported.
-    """
-    for table in tables:
-        try:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-        except duckdb.TransactionException:
-            return
-
-
-@contextmanager
-def insertion_order_kept(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Keep file order while reading into a temp table, so ``rowid`` is the record's ordinal in the file.
-
-    The ingest framework turns ``preserve_insertion_order`` off for memory; row
-    numbers must still follow the file, so it is switched on around the read only.
-    Row ids of one insert are contiguous in insertion order (inside a transaction
-    they start at a large offset), so the ordinal is ``rowid - min(rowid) + 1``.
-    """
-    (kept,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    if kept:
-        yield
-        return
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        yield
-    finally:
-        con.execute("SET preserve_insertion_order = false")
-
-
-# Largest single JSON value read (a file that is one big object, e.g. a wrapper of many records).
-MAX_JSON_BYTES = 256 * 1024 * 1024
-
-
-def first_char(path: Path) -> str:
-    """The file's first non-blank character (of its content when gzipped), or '' for an empty file.
-
-    A file that cannot be read (a truncated or corrupt gzip stream) is an ``UnreadableFile``.
-    """
-    from warehouse.ingest import read_head
-
-    return head_text(read_head(path, 4096)).lstrip()[:1]
-
-
-def last_char(path: Path) -> str:
-    """The file's last non-blank character ('' for a gzip file: its end is checked by decompressing)."""
-    with path.open("rb") as f:
-        if f.read(2) == GZIP_MAGIC:
-            return "]"  # a truncated gzip stream fails on its own (EOFError -> UnreadableFile)
-        size = f.seek(0, 2)
-        f.seek(max(0, size - 4096))
-        tail = f.read().rstrip()
-    return tail[-1:].decode("latin-1")
-
-
-def read_json_docs(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: str) -> None:
-    """Read the file's JSON into ``table(doc_i, doc, in_array)``, numbered 1.. in file order.
-
-    A file whose top level is an array is streamed element by element (each element
-    one row, ``in_array`` true), so a large export never has to fit in memory as one
-    value; otherwise each top-level value is one row (``in_array`` false).
-    """
-    in_array = first_char(path) == "["
-    if in_array and last_char(path) != "]":  # DuckDB's array reader accepts an array cut off after a comma
-        raise UnreadableFile(f"{path}: not a readable {what} JSON file: the top-level array is not closed "
-                             "(a truncated file?)")
-    try:
-        with insertion_order_kept(con):
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
-                "SELECT json AS doc FROM read_json_objects(?, format = ?, maximum_object_size = ?)",
-                [str(path), "array" if in_array else "unstructured", MAX_JSON_BYTES],
-            )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable {what} JSON file: {error_summary(e)}") from None
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            f"SELECT rowid - (SELECT min(rowid) FROM {table}_read) + 1 AS doc_i, doc, ? AS in_array FROM {table}_read",
-            [in_array],
-        )
-    finally:
-        drop_temp(con, f"{table}_read")
-    if not in_array and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
-        drop_temp(con, table)
-        raise UnreadableFile(f"{path}: empty file, no {what} JSON in it")
-
-
-def read_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, table: str, what: str) -> list[str]:
-    """Read the CSV (header row, every cell as text) into ``table`` with ``x_source_row`` = 1-based data row.
-
-    Returns the header's column names.  Also adds ``raw``, the row as a JSON object,
-    for rejects.  A file that is not well-formed CSV is unreadable as a whole.
-    """
-    try:
-        with insertion_order_kept(con):
-            # gzip by content, not by name; a short row padded with NULLs (the loader's checks
-            # then reject it) rather than failing the file; the serial reader, which allows
-            # a quoted line break in a padded file (see warehouse.loaders.focus).
-            with path.open("rb") as f:
-                compression = "gzip" if f.read(2) == GZIP_MAGIC else "none"
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
-                "SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
-                "null_padding = true, parallel = false, compression = ?)",
-                [str(path), compression],
-            )
-    except duckdb.Error as e:
-        raise UnreadableFile(f"{path}: not a readable {what} CSV: {error_summary(e)}") from None
-    try:
-        columns = [r[0] for r in con.execute(f"DESCRIBE {table}_read").fetchall()]
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            f"SELECT CAST(s.rowid - (SELECT min(rowid) FROM {table}_read) + 1 AS INTEGER) AS x_source_row, s.*, "
-            f"CAST(to_json(s) AS VARCHAR) AS raw FROM {table}_read AS s"
-        )
-    finally:
-        drop_temp(con, f"{table}_read")
-    return columns
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -220,186 +42,43 @@ def sniff(path: Path, head: bytes) -> bool:
     return bool(_RESULT_OBJECT.search(text) and _PAGE_OBJECT.search(text))
 
 
-def admin_results(con: duckdb.DuckDBPyConnection, path: Path, table: str, provider: str) -> None:
-    """Flatten saved Admin-API pages into ``table(x_source_row, bucket JSON, res JSON)``.
+# Unix seconds between 1970 and 3000; anything else is not a bucket boundary.
+UNIX_SECONDS = "CASE WHEN TRY_CAST({0} AS BIGINT) BETWEEN 0 AND 32503680000 THEN " + COUNT_SQL + " END"
 
-    One row per result, numbered 1.. in file order, page-major then bucket-major
-    (page 1 bucket 1 result 1, result 2, ..., page 1 bucket 2 result 1, ...).  The
-    file may hold one page object, a JSON array of pages, or several concatenated
-    page objects.  A page without a ``data`` array or a bucket without a
-    ``results`` array makes the file unreadable (nothing could be staged from it
-    without silently losing records).
-    """
-    read_json_docs(con, path, f"{table}_docs", f"{provider} Admin API")
-    try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {table}_pages AS
-            WITH listed AS (
-                SELECT doc_i,
-                       CASE WHEN json_type(doc) = 'ARRAY' AND NOT in_array THEN CAST(doc AS JSON[]) ELSE [doc] END AS pages
-                FROM {table}_docs
-            )
-            SELECT row_number() OVER (ORDER BY doc_i, page_i) AS page_no, page
-            FROM (SELECT doc_i, unnest(pages) AS page, generate_subscripts(pages, 1) AS page_i FROM listed)
-            """
-        )
-    finally:
-        drop_temp(con, f"{table}_docs")
-    try:
-        bad_page = con.execute(
-            f"""SELECT page_no, coalesce(json_type(page), 'nothing') FROM {table}_pages
-                WHERE json_type(page) IS DISTINCT FROM 'OBJECT'
-                   OR json_type(page -> '$.data') IS DISTINCT FROM 'ARRAY'
-                ORDER BY page_no LIMIT 1"""
-        ).fetchone()
-        if bad_page is not None:
-            raise UnreadableFile(
-                f"{path}: page {bad_page[0]} is not a {provider} Admin API page (no 'data' array of buckets)"
-            )
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {table}_buckets AS
-            SELECT page_no, bucket_i, bucket
-            FROM (
-                SELECT page_no, unnest(b) AS bucket, generate_subscripts(b, 1) AS bucket_i
-                FROM (SELECT page_no, CAST(page -> '$.data' AS JSON[]) AS b FROM {table}_pages)
-            )
-            """
-        )
-        bad_bucket = con.execute(
-            f"""SELECT page_no, bucket_i FROM {table}_buckets
-                WHERE json_type(bucket -> '$.results') IS DISTINCT FROM 'ARRAY'
-                ORDER BY page_no, bucket_i LIMIT 1"""
-        ).fetchone()
-        if bad_bucket is not None:
-            raise UnreadableFile(
-                f"{path}: page {bad_bucket[0]} bucket {bad_bucket[1]} has no 'results' array"
-            )
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
-            SELECT CAST(row_number() OVER (ORDER BY page_no, bucket_i, res_i) AS INTEGER) AS x_source_row,
-                   bucket, res
-            FROM (
-                SELECT page_no, bucket_i, bucket, unnest(r) AS res, generate_subscripts(r, 1) AS res_i
-                FROM (SELECT *, CAST(bucket -> '$.results' AS JSON[]) AS r FROM {table}_buckets)
-            )
-            """
-        )
-    finally:
-        drop_temp(con, f"{table}_pages")
-        drop_temp(con, f"{table}_buckets")
+_START, _END = "bucket ->> '$.start_time'", "bucket ->> '$.end_time'"
+BUCKET_PERIOD = (f"make_timestamp(({UNIX_SECONDS.format(_START)}) * 1000000) AS period_start, "
+                 f"make_timestamp(({UNIX_SECONDS.format(_END)}) * 1000000) AS period_end, "
+                 f"{_START} AS start_raw, {_END} AS end_raw")
+BUCKET_CHECKS = period("start_time", "end_time", "start_raw", "end_raw", "period_start", "period_end",
+                       what="Unix seconds", label="bucket ")
 
-
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Stage every cost result of the file (valid -> stage_lines, other -> stage_rejects); return results read."""
-    admin_results(con, path, "_sw_openai_costs_raw", "OpenAI")
-    try:
-        con.execute(_PARSE_SQL)
-        con.execute(_REJECTS_SQL)
-        con.execute(_LINES_SQL)
-        return con.execute("SELECT count(*) FROM _sw_openai_costs").fetchone()[0]
-    finally:
-        drop_temp(con, "_sw_openai_costs_raw")
-        drop_temp(con, "_sw_openai_costs")
-
-
-_PARSE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _sw_openai_costs AS
-WITH fields AS (
-    SELECT
-        x_source_row,
-        CAST(res AS VARCHAR) AS raw,
-        bucket ->> '$.start_time' AS start_raw,
-        bucket ->> '$.end_time' AS end_raw,
+LOADER = Declared(
+    format=FORMAT,
+    read=partial(admin_results, provider="OpenAI"),
+    parse=f"""
+    SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {BUCKET_PERIOD},
         -- a JSON number comes back as its shortest decimal text: the float dollars, exactly as written
         res ->> '$.amount.value' AS amount_raw,
+        {number_sql("res ->> '$.amount.value'", 'DECIMAL(38, 18)')} AS amount,
         res ->> '$.amount.currency' AS currency_raw,
-        res ->> '$.line_item' AS line_item,
-        res ->> '$.project_id' AS project_id,
-        res ->> '$.project_name' AS project_name,
-        res ->> '$.api_key_id' AS api_key_id,
-        res ->> '$.quantity' AS quantity_raw,
+        res ->> '$.line_item' AS line_item, res ->> '$.project_id' AS project_id,
+        res ->> '$.project_name' AS project_name, res ->> '$.api_key_id' AS api_key_id,
+        res ->> '$.quantity' AS quantity_raw, {number_sql("res ->> '$.quantity'", 'DECIMAL(38, 6)')} AS quantity,
         res ->> '$.quantity_unit' AS quantity_unit
-    FROM _sw_openai_costs_raw
-), typed AS (
-    SELECT *,
-        -- Unix seconds between 1970 and 3000; anything else is not a bucket boundary
-        CASE WHEN TRY_CAST(start_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('start_raw')} END AS start_s,
-        CASE WHEN TRY_CAST(end_raw AS BIGINT) BETWEEN 0 AND 32503680000 THEN {COUNT_SQL.format('end_raw')} END AS end_s,
-        {number_sql('amount_raw', 'DECIMAL(38, 12)')} AS amount,
-        upper(trim(currency_raw)) AS currency,
-        {number_sql('quantity_raw', 'DECIMAL(38, 6)')} AS quantity
-    FROM fields
+    FROM {{raw}}""",
+    checks=[*BUCKET_CHECKS, *amount("amount.value", "amount_raw", "amount"), *usd("amount.currency", "currency_raw", "OpenAI"),
+            *amount("quantity", "quantity_raw", "quantity", "1e15", optional=True)],
+    lines=f"""
+    SELECT {usage_line('OpenAI', 'openai')}, {billed('amount')},
+        project_id AS SubAccountId, project_name AS SubAccountName,
+        quantity AS PricingQuantity, quantity_unit AS PricingUnit, quantity AS ConsumedQuantity, quantity_unit AS ConsumedUnit,
+        coalesce(line_item, 'OpenAI API usage') AS ChargeDescription,
+        'OpenAI API' AS ServiceName, 'AI and Machine Learning' AS ServiceCategory, line_item AS SkuId,
+        'hosted_api' AS x_product_kind, project_id AS x_project_id, api_key_id AS x_api_key_id,
+        -- line items read "<model>, <token kind>" (e.g. "gpt-4o-2024-08-06, cached input")
+        CASE WHEN line_item LIKE '%, %' THEN split_part(line_item, ', ', 1) END AS x_model,
+        'openai|costs|' || {key('project_id', 'line_item', 'api_key_id', iso('period_start'), iso('period_end'))} AS base_key,
+        x_source_row
+    FROM {{accepted}}""",
 )
-SELECT *,
-    make_timestamp(start_s * 1000000) AS period_start,
-    make_timestamp(end_s * 1000000) AS period_end,
-    CASE
-        WHEN start_raw IS NULL THEN {{'col': 'start_time', 'reason': 'missing mandatory field: bucket start_time'}}
-        WHEN end_raw IS NULL THEN {{'col': 'end_time', 'reason': 'missing mandatory field: bucket end_time'}}
-        WHEN start_s IS NULL THEN {{'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not Unix seconds'}}
-        WHEN end_s IS NULL THEN {{'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not Unix seconds'}}
-        WHEN end_s <= start_s THEN {{'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}}
-        WHEN amount_raw IS NULL THEN {{'col': 'amount.value', 'reason': 'missing mandatory field: amount.value'}}
-        WHEN amount IS NULL THEN {{'col': 'amount.value', 'reason': 'non-numeric amount ' || amount_raw}}
-        WHEN abs(amount) >= 1e12 THEN {{'col': 'amount.value', 'reason': 'amount ' || amount_raw || ' is out of range'}}
-        WHEN currency_raw IS NULL THEN {{'col': 'amount.currency', 'reason': 'missing mandatory field: amount.currency'}}
-        WHEN currency <> 'USD' THEN {{'col': 'amount.currency', 'reason': 'unknown currency ' || currency_raw || ' (OpenAI bills in USD)'}}
-        WHEN quantity_raw IS NOT NULL AND quantity IS NULL THEN {{'col': 'quantity', 'reason': 'non-numeric quantity ' || quantity_raw}}
-        WHEN abs(quantity) >= 1e15 THEN {{'col': 'quantity', 'reason': 'quantity ' || quantity_raw || ' is out of range'}}
-    END AS problem
-FROM typed
-"""
-
-_REJECTS_SQL = """
-INSERT INTO stage_rejects BY NAME
-SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
-FROM _sw_openai_costs WHERE problem IS NOT NULL
-"""
-
-_LINES_SQL = """
-INSERT INTO stage_lines BY NAME
-WITH lines AS (
-    SELECT *,
-        'openai|costs|' || coalesce(project_id, '') || '|' || coalesce(line_item, '') || '|'
-            || coalesce(api_key_id, '') || '|' || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|'
-            || strftime(period_end, '%Y-%m-%dT%H:%M:%SZ') AS base_key
-    FROM _sw_openai_costs WHERE problem IS NULL
-)
-SELECT
-    project_id AS SubAccountId,
-    project_name AS SubAccountName,
-    'USD' AS BillingCurrency,
-    amount AS BilledCost,
-    amount AS EffectiveCost,
-    quantity AS PricingQuantity,
-    quantity_unit AS PricingUnit,
-    quantity AS ConsumedQuantity,
-    quantity_unit AS ConsumedUnit,
-    CASE WHEN amount < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
-    coalesce(line_item, 'OpenAI API usage') AS ChargeDescription,
-    'Usage-Based' AS ChargeFrequency,
-    period_start AS ChargePeriodStart,
-    period_end AS ChargePeriodEnd,
-    date_trunc('month', period_start) AS BillingPeriodStart,
-    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
-    'OpenAI' AS InvoiceIssuerName,
-    'OpenAI' AS ServiceProviderName,
-    'OpenAI' AS HostProviderName,
-    'OpenAI API' AS ServiceName,
-    'AI and Machine Learning' AS ServiceCategory,
-    line_item AS SkuId,
-    'openai' AS x_provider,
-    'hosted_api' AS x_product_kind,
-    project_id AS x_project_id,
-    api_key_id AS x_api_key_id,
-    -- line items read "<model>, <token kind>" (e.g. "gpt-4o-2024-08-06, cached input")
-    CASE WHEN line_item LIKE '%, %' THEN split_part(line_item, ', ', 1) END AS x_model,
-    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
-                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
-        AS x_natural_key,
-    x_source_row
-FROM lines
-"""
+stage = LOADER.stage

@@ -44,9 +44,10 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.ingest import number_sql
+from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY, UnreadableFile
-from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
+from warehouse.loaders._declared import gpu_classes, Check, Declared, amount, billed, iso, key, missing, usage_line
+from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs
 
 FORMAT = "runpod_billing"
 SCOPE = ("ServiceName", DAY)  # dataset: pods, endpoints or network volumes; the bucket day
@@ -70,21 +71,8 @@ def sniff(path: Path, head: bytes) -> bool:
     return bool(_RECORD_KEY.search(text) and _TIME.search(text) and _AMOUNT.search(text))
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Stage every billing record (valid -> stage_lines, other -> stage_rejects); return records read."""
-    _read_records(con, path)
-    try:
-        con.execute(_PARSE_SQL)
-        register_gpu_classes(con, "SELECT gpu_type_id FROM _sw_runpod", "_sw_runpod_gpu")
-        con.execute(_REJECTS_SQL)
-        con.execute(_LINES_SQL)
-        return con.execute("SELECT count(*) FROM _sw_runpod").fetchone()[0]
-    finally:
-        drop_temp(con, "_sw_runpod_raw", "_sw_runpod", "_sw_runpod_gpu")
-
-
-def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Load the file's records into ``_sw_runpod_raw(x_source_row, grp, resource, bucket_size, rec)``.
+def _read_records(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Load the file's records into ``table(x_source_row, grp, resource, bucket_size, rec)``.
 
     ``grp`` is one response: the whole file for the bare array (streamed record by
     record), each wrapper object otherwise; the bucket size is inferred per response.
@@ -105,11 +93,12 @@ def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             elif bad[3] is not None and bad[3] not in BUCKET_SIZES:
                 reason = f"unknown bucketSize {bad[3]!r} (expected one of {', '.join(BUCKET_SIZES)})"
             else:
-                reason = "expected the JSON array of billing records the API returns, or an object with a 'records' array"
+                reason = ("expected the JSON array of billing records the API returns ($[*]), or an object with "
+                          "a 'records' array ($.records[*])")
             raise UnreadableFile(f"{path}: JSON value {bad[0]}: {reason}")
         con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _sw_runpod_raw AS
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
             WITH wrapped AS (
                 SELECT doc_i AS grp, CAST(doc -> '$.records' AS JSON[]) AS recs,
                        doc ->> '$.resource' AS resource, doc ->> '$.bucketSize' AS bucket_size
@@ -131,8 +120,7 @@ def _read_records(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         drop_temp(con, "_sw_runpod_docs")
 
 
-_PARSE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _sw_runpod AS
+_PARSE = f"""
 WITH fields AS (
     SELECT
         x_source_row, grp, resource AS wrapper_resource, bucket_size AS wrapper_bucket,
@@ -147,21 +135,21 @@ WITH fields AS (
         rec ->> '$.podId' AS pod_id,
         rec ->> '$.gpuTypeId' AS gpu_type_id,
         rec ->> '$.networkVolumeId' AS network_volume_id
-    FROM _sw_runpod_raw
+    FROM {{raw}}
 ), typed AS (
     SELECT *,
         {RFC3339_SQL.format('time_raw')} AS period_start,
         -- a JSON number comes back as its shortest decimal text: the float dollars, exactly as written
-        {number_sql('amount_raw', 'DECIMAL(38, 12)')} AS amount,
+        {number_sql('amount_raw', 'DECIMAL(38, 18)')} AS amount,
         {number_sql('ms_raw', 'DECIMAL(38, 3)')} AS billed_ms,
         {number_sql('disk_raw', 'DECIMAL(24, 6)')} AS disk_gb,
         TRY_CAST({COUNT_SQL.format('gpu_count_raw')} AS INTEGER) AS gpu_count,
-        coalesce(resource_hint, CASE
+        coalesce(wrapper_resource, CASE
             WHEN endpoint_id IS NOT NULL THEN 'endpoints'
             WHEN pod_id IS NOT NULL THEN 'pods'
             WHEN gpu_type_id IS NULL THEN 'networkvolumes'
         END) AS resource
-    FROM (SELECT *, wrapper_resource AS resource_hint FROM fields)
+    FROM fields
 ), starts AS (
     SELECT grp, period_start, lead(period_start) OVER (PARTITION BY grp ORDER BY period_start) AS next_start
     FROM (SELECT DISTINCT grp, period_start FROM typed WHERE period_start IS NOT NULL)
@@ -180,62 +168,39 @@ WITH fields AS (
 SELECT *,
     period_start + CASE bucket
         WHEN 'hour' THEN INTERVAL 1 HOUR WHEN 'day' THEN INTERVAL 1 DAY WHEN 'week' THEN INTERVAL 7 DAY
-        WHEN 'month' THEN INTERVAL 1 MONTH WHEN 'year' THEN INTERVAL 1 YEAR END AS period_end,
-    CASE
-        WHEN rec_type IS DISTINCT FROM 'OBJECT' THEN {{'col': NULL, 'reason': 'record is not a JSON object'}}
-        WHEN time_raw IS NULL THEN {{'col': 'time', 'reason': 'missing mandatory field: time'}}
-        WHEN period_start IS NULL THEN {{'col': 'time', 'reason': 'time ' || time_raw || ' is not an RFC 3339 timestamp'}}
-        WHEN amount_raw IS NULL THEN {{'col': 'amount', 'reason': 'missing mandatory field: amount'}}
-        WHEN amount IS NULL THEN {{'col': 'amount', 'reason': 'non-numeric amount ' || amount_raw}}
-        WHEN abs(amount) >= 1e12 THEN {{'col': 'amount', 'reason': 'amount ' || amount_raw || ' is out of range'}}
-        WHEN ms_raw IS NOT NULL AND (billed_ms IS NULL OR billed_ms < 0) THEN {{'col': 'timeBilledMs', 'reason': 'timeBilledMs ' || ms_raw || ' is not a duration in milliseconds'}}
-        WHEN billed_ms / 1000 * coalesce(gpu_count, 1) >= 1e14 THEN {{'col': 'timeBilledMs', 'reason': 'timeBilledMs ' || ms_raw || ' is out of range'}}
-        WHEN disk_raw IS NOT NULL AND (disk_gb IS NULL OR disk_gb < 0) THEN {{'col': 'diskSpaceBilledGb', 'reason': 'diskSpaceBilledGb ' || disk_raw || ' is not a size in GB'}}
-        WHEN gpu_count_raw IS NOT NULL AND (gpu_count IS NULL OR gpu_count < 1) THEN {{'col': 'gpuCount', 'reason': 'gpuCount ' || gpu_count_raw || ' is not a GPU count'}}
-        WHEN resource IS NULL THEN {{'col': 'gpuTypeId', 'reason': 'record grouped by gpuTypeId alone: cannot tell a pod from a serverless endpoint (save the response with spendwatch''s RunPod puller, or group by podId / endpointId)'}}
-    END AS problem
+        WHEN 'month' THEN INTERVAL 1 MONTH WHEN 'year' THEN INTERVAL 1 YEAR END AS period_end
 FROM bucketed
 """
 
-_REJECTS_SQL = """
-INSERT INTO stage_rejects BY NAME
-SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
-FROM _sw_runpod WHERE problem IS NOT NULL
-"""
+_CHECKS = [
+    Check(None, "rec_type IS DISTINCT FROM 'OBJECT'", "'record is not a JSON object'"),
+    missing("time", "time_raw"),
+    Check("time", "period_start IS NULL", "'time ' || time_raw || ' is not an RFC 3339 timestamp'"),
+    *amount("amount", "amount_raw", "amount"),
+    Check("timeBilledMs", "ms_raw IS NOT NULL AND (billed_ms IS NULL OR billed_ms < 0)",
+          "'timeBilledMs ' || ms_raw || ' is not a duration in milliseconds'"),
+    Check("timeBilledMs", "billed_ms / 1000 * coalesce(gpu_count, 1) >= 1e14", "'timeBilledMs ' || ms_raw || ' is out of range'"),
+    Check("diskSpaceBilledGb", "disk_raw IS NOT NULL AND (disk_gb IS NULL OR disk_gb < 0)",
+          "'diskSpaceBilledGb ' || disk_raw || ' is not a size in GB'"),
+    Check("gpuCount", "gpu_count_raw IS NOT NULL AND (gpu_count IS NULL OR gpu_count < 1)",
+          "'gpuCount ' || gpu_count_raw || ' is not a GPU count'"),
+    Check("gpuTypeId", "resource IS NULL",
+          "'record grouped by gpuTypeId alone: cannot tell a pod from a serverless endpoint (save the response with "
+          "spendwatch''s RunPod puller, or group by podId / endpointId)'"),
+]
 
-_LINES_SQL = """
-INSERT INTO stage_lines BY NAME
-WITH lines AS (
-    SELECT r.*, g.gpu_class,
-        CASE WHEN billed_ms IS NOT NULL AND resource <> 'networkvolumes'
-             THEN billed_ms / 1000 * coalesce(gpu_count, 1) END AS gpu_seconds,
-        'runpod|' || resource || '|' || coalesce(endpoint_id, '') || '|' || coalesce(pod_id, '') || '|'
-            || coalesce(gpu_type_id, '') || '|' || coalesce(network_volume_id, '') || '|'
-            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') AS base_key
-    FROM _sw_runpod r LEFT JOIN _sw_runpod_gpu g ON g.raw = r.gpu_type_id
-    WHERE problem IS NULL
-)
-SELECT
-    'USD' AS BillingCurrency,
-    amount AS BilledCost,
-    amount AS EffectiveCost,
+
+
+_LINES = f"""
+SELECT {usage_line('RunPod', 'runpod')}, {billed('amount')},
     CASE WHEN resource = 'networkvolumes' THEN disk_gb ELSE billed_ms / 1000 END AS ConsumedQuantity,
     CASE WHEN resource = 'networkvolumes' THEN CASE WHEN disk_gb IS NOT NULL THEN 'GB' END
          ELSE CASE WHEN billed_ms IS NOT NULL THEN 'Seconds' END END AS ConsumedUnit,
-    CASE WHEN amount < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
     CASE resource
         WHEN 'endpoints' THEN 'Serverless endpoint ' || coalesce(endpoint_id, pod_id, '') || coalesce(' on ' || gpu_type_id, '')
         WHEN 'pods' THEN 'Pod ' || coalesce(pod_id, '') || coalesce(' on ' || gpu_type_id, '')
         ELSE 'Network volume ' || coalesce(network_volume_id, '') || coalesce(' (' || disk_raw || ' GB)', '')
     END || ' per ' || bucket AS ChargeDescription,
-    'Usage-Based' AS ChargeFrequency,
-    period_start AS ChargePeriodStart,
-    period_end AS ChargePeriodEnd,
-    date_trunc('month', period_start) AS BillingPeriodStart,
-    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
-    'RunPod' AS InvoiceIssuerName,
-    'RunPod' AS ServiceProviderName,
-    'RunPod' AS HostProviderName,
     CASE resource WHEN 'endpoints' THEN 'RunPod Serverless' WHEN 'pods' THEN 'RunPod Pods'
                   ELSE 'RunPod Network Volumes' END AS ServiceName,
     CASE WHEN resource = 'networkvolumes' THEN 'Storage' ELSE 'Compute' END AS ServiceCategory,
@@ -244,16 +209,17 @@ SELECT
     CASE resource WHEN 'endpoints' THEN 'Serverless Endpoint' WHEN 'pods' THEN 'Pod'
                   ELSE 'Network Volume' END AS ResourceType,
     gpu_type_id AS SkuId,
-    'runpod' AS x_provider,
     CASE resource WHEN 'endpoints' THEN 'serverless_gpu' WHEN 'pods' THEN 'dedicated_gpu' ELSE 'other' END
         AS x_product_kind,
-    endpoint_id AS x_endpoint_id,
-    gpu_class AS x_gpu_class,
-    gpu_count AS x_gpu_count,
-    gpu_seconds AS x_gpu_seconds,
-    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
-                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
-        AS x_natural_key,
+    endpoint_id AS x_endpoint_id, g.gpu_class AS x_gpu_class, gpu_count AS x_gpu_count,
+    CASE WHEN billed_ms IS NOT NULL AND resource <> 'networkvolumes'
+         THEN billed_ms / 1000 * coalesce(gpu_count, 1) END AS x_gpu_seconds,
+    'runpod|' || {key('resource', 'endpoint_id', 'pod_id', 'gpu_type_id', 'network_volume_id', iso('period_start'))} AS base_key,
     x_source_row
-FROM lines
+FROM {{accepted}} r LEFT JOIN _sw_runpod_gpu g ON g.raw = r.gpu_type_id
 """
+
+LOADER = Declared(
+    format=FORMAT, read=_read_records, parse=_PARSE, checks=_CHECKS, lines=_LINES,
+    prepare=gpu_classes("gpu_type_id", "_sw_runpod_gpu"))
+stage = LOADER.stage

@@ -36,9 +36,10 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.ingest import number_sql
+from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY, UnreadableFile
-from warehouse.loaders.openai_costs import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs, register_gpu_classes
+from warehouse.loaders._declared import gpu_classes, Check, Declared, amount, billed, count, iso, key, missing, period, usage_line, usd
+from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs
 
 FORMAT = "together_billing"
 SCOPE = ("BillingAccountId", DAY)  # the export has no account: the day
@@ -58,8 +59,8 @@ def sniff(path: Path, head: bytes) -> bool:
     return text.startswith(("{", "[")) and bool(_OBJECT.search(text))
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Stage every usage item (valid -> stage_lines, other -> stage_rejects); return items read."""
+def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """The items of every together.billing_usage object into ``table(x_source_row, item)``."""
     read_json_docs(con, path, "_sw_together_docs", "Together billing")
     try:
         bad = con.execute(
@@ -71,11 +72,12 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         ).fetchone()
         if bad is not None:
             raise UnreadableFile(
-                f"{path}: JSON value {bad[0]} is not a together.billing_usage object with a 'data' array"
+                f"{path}: JSON value {bad[0]} is not a together.billing_usage object with a 'data' array "
+                "(expected $.object = together.billing_usage and $.data[*])"
             )
         con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _sw_together_raw AS
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT CAST(row_number() OVER (ORDER BY doc_i, item_i) AS INTEGER) AS x_source_row, item
             FROM (
                 SELECT doc_i, unnest(items) AS item, generate_subscripts(items, 1) AS item_i
@@ -83,17 +85,11 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             )
             """
         )
-        con.execute(_PARSE_SQL, [list(USAGE_TYPES), list(USAGE_TYPES.values())])
-        register_gpu_classes(con, "SELECT hardware FROM _sw_together", "_sw_together_gpu")
-        con.execute(_REJECTS_SQL)
-        con.execute(_LINES_SQL)
-        return con.execute("SELECT count(*) FROM _sw_together").fetchone()[0]
     finally:
-        drop_temp(con, "_sw_together_docs", "_sw_together_raw", "_sw_together", "_sw_together_gpu")
+        drop_temp(con, "_sw_together_docs")
 
 
-_PARSE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _sw_together AS
+_PARSE = f"""
 WITH kinds AS (
     SELECT unnest(CAST(? AS VARCHAR[])) AS usage_type, unnest(CAST(? AS VARCHAR[])) AS product_kind
 ), fields AS (
@@ -113,97 +109,63 @@ WITH kinds AS (
         item ->> '$.billed_seconds' AS seconds_raw,
         item ->> '$.cost' AS cost_raw,
         item ->> '$.currency' AS currency_raw
-    FROM _sw_together_raw
-), typed AS (
-    SELECT fields.*, kinds.product_kind,
-        {RFC3339_SQL.format('start_raw')} AS period_start,
-        {RFC3339_SQL.format('end_raw')} AS period_end,
-        {COUNT_SQL.format('prompt_raw')} AS prompt,
-        {COUNT_SQL.format('cached_raw')} AS cached,
-        {COUNT_SQL.format('completion_raw')} AS completion,
-        {number_sql('seconds_raw', 'DECIMAL(38, 3)')} AS billed_seconds,
-        TRY_CAST(regexp_extract(hardware, '^([0-9]+)x[_-]', 1) AS INTEGER) AS gpu_count,
-        {number_sql('cost_raw', 'DECIMAL(38, 12)')} AS cost
-    FROM fields LEFT JOIN kinds USING (usage_type)
+    FROM {{raw}}
 )
-SELECT *,
-    CASE
-        WHEN start_raw IS NULL THEN {{'col': 'start_time', 'reason': 'missing mandatory field: start_time'}}
-        WHEN end_raw IS NULL THEN {{'col': 'end_time', 'reason': 'missing mandatory field: end_time'}}
-        WHEN period_start IS NULL THEN {{'col': 'start_time', 'reason': 'start_time ' || start_raw || ' is not an RFC 3339 timestamp'}}
-        WHEN period_end IS NULL THEN {{'col': 'end_time', 'reason': 'end_time ' || end_raw || ' is not an RFC 3339 timestamp'}}
-        WHEN period_end <= period_start THEN {{'col': 'end_time', 'reason': 'end_time is not after start_time (end before start)'}}
-        WHEN usage_type IS NULL THEN {{'col': 'usage_type', 'reason': 'missing mandatory field: usage_type'}}
-        WHEN product_kind IS NULL THEN {{'col': 'usage_type', 'reason': 'unknown usage_type ' || usage_type}}
-        WHEN cost_raw IS NULL THEN {{'col': 'cost', 'reason': 'missing mandatory field: cost'}}
-        WHEN cost IS NULL THEN {{'col': 'cost', 'reason': 'non-numeric amount ' || cost_raw}}
-        WHEN abs(cost) >= 1e12 THEN {{'col': 'cost', 'reason': 'amount ' || cost_raw || ' is out of range'}}
-        WHEN currency_raw IS NULL THEN {{'col': 'currency', 'reason': 'missing mandatory field: currency'}}
-        WHEN upper(trim(currency_raw)) <> 'USD' THEN {{'col': 'currency', 'reason': 'unknown currency ' || currency_raw || ' (Together bills in USD)'}}
-        WHEN prompt_raw IS NOT NULL AND (prompt IS NULL OR prompt < 0) THEN {{'col': 'prompt_tokens', 'reason': 'prompt_tokens ' || prompt_raw || ' is not a token count'}}
-        WHEN cached_raw IS NOT NULL AND (cached IS NULL OR cached < 0) THEN {{'col': 'cached_prompt_tokens', 'reason': 'cached_prompt_tokens ' || cached_raw || ' is not a token count'}}
-        WHEN completion_raw IS NOT NULL AND (completion IS NULL OR completion < 0) THEN {{'col': 'completion_tokens', 'reason': 'completion_tokens ' || completion_raw || ' is not a token count'}}
-        WHEN coalesce(cached, 0) > coalesce(prompt, 0) THEN {{'col': 'cached_prompt_tokens', 'reason': 'cached_prompt_tokens (' || cached || ') exceed prompt_tokens (' || coalesce(prompt, 0) || '); they must be a subset of it'}}
-        WHEN seconds_raw IS NOT NULL AND (billed_seconds IS NULL OR billed_seconds < 0) THEN {{'col': 'billed_seconds', 'reason': 'billed_seconds ' || seconds_raw || ' is not a number of seconds'}}
-        WHEN billed_seconds * coalesce(gpu_count, 1) >= 1e14 THEN {{'col': 'billed_seconds', 'reason': 'billed_seconds ' || seconds_raw || ' is out of range'}}
-    END AS problem
-FROM typed
+SELECT fields.*, kinds.product_kind,
+    {RFC3339_SQL.format('start_raw')} AS period_start,
+    {RFC3339_SQL.format('end_raw')} AS period_end,
+    {COUNT_SQL.format('prompt_raw')} AS prompt,
+    {COUNT_SQL.format('cached_raw')} AS cached,
+    {COUNT_SQL.format('completion_raw')} AS completion,
+    {number_sql('seconds_raw', 'DECIMAL(38, 3)')} AS billed_seconds,
+    TRY_CAST(regexp_extract(hardware, '^([0-9]+)x[_-]', 1) AS INTEGER) AS gpu_count,
+    {number_sql('cost_raw', 'DECIMAL(38, 18)')} AS cost
+FROM fields LEFT JOIN kinds USING (usage_type)
 """
 
-_REJECTS_SQL = """
-INSERT INTO stage_rejects BY NAME
-SELECT x_source_row AS row_number, problem.col AS column_name, problem.reason AS reason, raw
-FROM _sw_together WHERE problem IS NOT NULL
-"""
+_CHECKS = [
+    *period("start_time", "end_time", "start_raw", "end_raw", "period_start", "period_end"),
+    missing("usage_type", "usage_type"),
+    Check("usage_type", "product_kind IS NULL", "'unknown usage_type ' || usage_type"),
+    *amount("cost", "cost_raw", "cost"),
+    *usd("currency", "currency_raw", "Together"),
+    *count("prompt_tokens", "prompt_raw", "prompt"),
+    *count("cached_prompt_tokens", "cached_raw", "cached"),
+    *count("completion_tokens", "completion_raw", "completion"),
+    Check("cached_prompt_tokens", "coalesce(cached, 0) > coalesce(prompt, 0)",
+          "'cached_prompt_tokens (' || cached || ') exceed prompt_tokens (' || coalesce(prompt, 0) || '); "
+          "they must be a subset of it'"),
+    Check("billed_seconds", "seconds_raw IS NOT NULL AND (billed_seconds IS NULL OR billed_seconds < 0)",
+          "'billed_seconds ' || seconds_raw || ' is not a number of seconds'"),
+    Check("billed_seconds", "billed_seconds * coalesce(gpu_count, 1) >= 1e14",
+          "'billed_seconds ' || seconds_raw || ' is out of range'"),
+]
 
-_LINES_SQL = """
-INSERT INTO stage_lines BY NAME
-WITH lines AS (
-    SELECT t.*, g.gpu_class,
-        'together|' || usage_type || '|' || coalesce(model, '') || '|' || coalesce(endpoint_id, '') || '|'
-            || coalesce(hardware, '') || '|' || coalesce(api_key_id, '') || '|'
-            || strftime(period_start, '%Y-%m-%dT%H:%M:%SZ') || '|'
-            || strftime(period_end, '%Y-%m-%dT%H:%M:%SZ') AS base_key
-    FROM _sw_together t LEFT JOIN _sw_together_gpu g ON g.raw = t.hardware
-    WHERE problem IS NULL
-)
-SELECT
-    'USD' AS BillingCurrency,
-    cost AS BilledCost,
-    cost AS EffectiveCost,
+
+
+_LINES = f"""
+SELECT {usage_line('Together AI', 'together')}, {billed('cost')},
     CASE WHEN product_kind = 'dedicated_gpu' THEN billed_seconds ELSE coalesce(prompt, 0) + coalesce(completion, 0) END
         AS ConsumedQuantity,
     CASE WHEN product_kind = 'dedicated_gpu' THEN CASE WHEN billed_seconds IS NOT NULL THEN 'Seconds' END ELSE 'Tokens' END
         AS ConsumedUnit,
-    CASE WHEN cost < 0 THEN 'Credit' ELSE 'Usage' END AS ChargeCategory,
     usage_type || coalesce(': ' || model, '') || coalesce(' on ' || hardware, '') AS ChargeDescription,
-    'Usage-Based' AS ChargeFrequency,
-    period_start AS ChargePeriodStart,
-    period_end AS ChargePeriodEnd,
-    date_trunc('month', period_start) AS BillingPeriodStart,
-    date_trunc('month', period_start) + INTERVAL 1 MONTH AS BillingPeriodEnd,
-    'Together AI' AS InvoiceIssuerName,
-    'Together AI' AS ServiceProviderName,
-    'Together AI' AS HostProviderName,
     'Together AI' AS ServiceName,
     CASE WHEN product_kind = 'dedicated_gpu' THEN 'Compute' ELSE 'AI and Machine Learning' END AS ServiceCategory,
-    endpoint_id AS ResourceId,
-    CASE WHEN endpoint_id IS NOT NULL THEN 'Dedicated Endpoint' END AS ResourceType,
-    coalesce(model, hardware) AS SkuId,
-    'together' AS x_provider,
-    product_kind AS x_product_kind,
-    api_key_id AS x_api_key_id,
-    endpoint_id AS x_endpoint_id,
-    gpu_class AS x_gpu_class,
-    gpu_count AS x_gpu_count,
+    endpoint_id AS ResourceId, CASE WHEN endpoint_id IS NOT NULL THEN 'Dedicated Endpoint' END AS ResourceType,
+    coalesce(model, hardware) AS SkuId, product_kind AS x_product_kind, api_key_id AS x_api_key_id,
+    endpoint_id AS x_endpoint_id, g.gpu_class AS x_gpu_class, gpu_count AS x_gpu_count,
     CASE WHEN product_kind = 'dedicated_gpu' THEN billed_seconds * coalesce(gpu_count, 1) END AS x_gpu_seconds,
-    model AS x_model,
-    CASE WHEN prompt IS NOT NULL THEN prompt - coalesce(cached, 0) END AS x_input_tokens,
-    cached AS x_cached_input_tokens,
-    completion AS x_output_tokens,
-    base_key || CASE WHEN row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1
-                     THEN '#' || row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) ELSE '' END
-        AS x_natural_key,
+    model AS x_model, CASE WHEN prompt IS NOT NULL THEN prompt - coalesce(cached, 0) END AS x_input_tokens,
+    cached AS x_cached_input_tokens, completion AS x_output_tokens,
+    'together|' || {key('usage_type', 'model', 'endpoint_id', 'hardware', 'api_key_id', iso('period_start'), iso('period_end'))}
+        AS base_key,
     x_source_row
-FROM lines
+FROM {{accepted}} t LEFT JOIN _sw_together_gpu g ON g.raw = t.hardware
 """
+
+LOADER = Declared(
+    format=FORMAT, read=_read, parse=_PARSE, checks=_CHECKS, lines=_LINES,
+    prepare=gpu_classes("hardware", "_sw_together_gpu"),
+                  params=(list(USAGE_TYPES), list(USAGE_TYPES.values())))
+stage = LOADER.stage
