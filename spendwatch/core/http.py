@@ -197,10 +197,10 @@ class HttpPolicy:
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for s in secrets:
-        if s:
-            text = text.replace(s, "[redacted]")
-    return text
+    """The one redaction (spendwatch.core.redact): the given secrets, and URL credentials, tokens and keys."""
+    from spendwatch.core.redact import redact
+
+    return redact(text, secrets)
 
 
 class _Rules:
