@@ -65,3 +65,23 @@ def test_motherduck_token_never_printed(monkeypatch):
         connect(f"md:spend?motherduck_token={token}")
     assert not any(token[i:i + 6] in str(err.value) for i in range(len(token) - 5))
     assert redact_dsn(f"md:spend?motherduck_token={token}") == f"md:spend?motherduck_token={MASK}"
+
+
+def test_an_http_error_naming_a_url_with_a_token_is_redacted():
+    import asyncio
+
+    from spendwatch.core.http import HttpError, HttpPolicy, arequest
+
+    token = "Pq8Rs7Tu6Vw5Xy4Za3Bc2De1"
+
+    def refuse(request):
+        raise httpx.ConnectError(f"cannot connect to {request.url}")
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+            await arequest(client, "GET", f"https://prices.example/v1/gpus?api_key={token}", policy=HttpPolicy(attempts=1),
+                           where=f"https://prices.example/v1/gpus?api_key={token}")
+
+    with pytest.raises(HttpError) as err:
+        asyncio.run(go())
+    assert not any(token[i:i + 6] in str(err.value) for i in range(len(token) - 5))

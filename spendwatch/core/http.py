@@ -154,7 +154,9 @@ class HttpError(Exception):
 
     def __init__(self, message: str, *, kind: str, status: int | None = None, attempts: int = 0,
                  retry_after: float | None = None, cause: str | None = None, detail: str | None = None):
-        super().__init__(message)
+        from spendwatch.core.redact import redact
+
+        super().__init__(redact(message))  # a URL in the message may carry a token in its query or path
         self.kind = kind
         self.status = status
         self.attempts = attempts
