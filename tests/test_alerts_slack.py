@@ -394,3 +394,15 @@ def test_untrusted_names_cannot_format_or_ping_in_slack(con):
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "&amp;amp;" in text
     shown = text[text.index("evil "):text.index("evil ") + 60]
     assert not any(ch in shown for ch in "*_~`")
+
+
+def test_config_check_prints_the_warning(tmp_path, capsys, monkeypatch):
+    from spendwatch import cli
+
+    org = tmp_path / "spendwatch.toml"
+    org.write_text('[[teams]]\nname = "search"\nslack_webhook_env = "SLACK_WEBHOOK_SEARCH"\n[exports]\npaths = []\n')
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.example/default")
+    assert cli.main(["config", "check", "--config", str(org)]) == 0
+    err = capsys.readouterr().err
+    assert err == ("warning: team search: webhook variable SLACK_WEBHOOK_SEARCH is not set; "
+                   "its alerts go to the default webhook (SLACK_WEBHOOK_URL)\n")
