@@ -48,6 +48,8 @@ class Team(_Strict):
     monthly_threshold: Decimal | None = Field(default=None, gt=0)
     slack_webhook_env: str | None = None
     slack_channel: str | None = None
+    max_commitment_months: int | None = Field(default=None, ge=0, description="Longest offer term the team accepts (default [decisions])")
+    production: bool = Field(default=True, description="Self-hosting adds the redundancy servers of [decisions]")
 
 
 class AttributionRule(_Strict):
@@ -101,6 +103,36 @@ class Throughput(_Strict):
     tokens_per_second: Decimal = Field(gt=0)
     utilisation: Decimal = Field(default=Decimal("0.6"), gt=0, le=1)
     models: list[str] = Field(default_factory=list, description="model ids (glob) in this class")
+
+
+# Closed models cannot be self-hosted: each maps to the open-weight class that could stand in for it,
+# with a caveat shown beside every figure.  Used when spendwatch.toml has no [[selfhost_equivalents]].
+DEFAULT_EQUIVALENT_CAVEAT = "an open-weight stand-in, not the same model: check its quality on your own evaluations first"
+DEFAULT_SELFHOST_EQUIVALENTS = (
+    ("large", ("gpt-4o", "gpt-4o-2*", "gpt-4.1", "gpt-4.1-2*", "claude-sonnet*", "claude-3-5-sonnet*", "claude-3-7-sonnet*")),
+    ("small", ("gpt-4o-mini*", "gpt-4.1-mini*", "gpt-4.1-nano*", "claude-haiku*", "claude-3-5-haiku*", "claude-3-haiku*")),
+)
+# Model families published with open weights: these are self-hosted as themselves.
+DEFAULT_OPEN_WEIGHT = ("*llama*", "*qwen*", "*mistral*", "*mixtral*", "*deepseek*", "*gpt-oss*", "*gemma*", "*phi-*")
+
+
+class SelfhostEquivalent(_Strict):
+    """Closed models (globs) and the open-weight [[throughput]] class that stands in for them."""
+
+    models: list[str] = Field(min_length=1)
+    model_class: str
+    caveat: str = DEFAULT_EQUIVALENT_CAVEAT
+
+
+class Decisions(_Strict):
+    """Assumptions of the decisions (break-even, hybrid plan, API against self-host, thresholds)."""
+
+    max_commitment_months: int = Field(default=0, ge=0, description="Longest offer term a verdict may use (0: no commitment)")
+    redundancy_servers: int = Field(default=1, ge=0, description="Extra servers for production self-hosting (1 = N+1)")
+    ops_cost_per_server_month: Decimal = Field(default=Decimal("0"), ge=0, description="Operations cost per self-hosted server-month, reporting currency")
+    cache_read_weight: Decimal = Field(default=Decimal("0.1"), ge=0, le=1, description="A cache-read token counts as this many tokens of self-host work")
+    tax_in_thresholds: bool = Field(default=False, description="Count tax lines in the variable spend thresholds apply to")
+    open_weight_models: list[str] = Field(default_factory=lambda: list(DEFAULT_OPEN_WEIGHT))
 
 
 class Exports(_Strict):
@@ -161,6 +193,8 @@ class Config(_Strict):
     attribution: list[AttributionRule] = Field(default_factory=list)
     dedicated_servers: list[DedicatedServer] = Field(default_factory=list)
     throughput: list[Throughput] = Field(default_factory=list)
+    selfhost_equivalents: list[SelfhostEquivalent] | None = None
+    decisions: Decisions = Decisions()
     exports: Exports = Exports()
     prices: Prices = Prices()
     audit: Audit = Audit()
@@ -226,6 +260,16 @@ class Config(_Strict):
     def threshold(self, name: str) -> Decimal:
         t = self.team(name)
         return t.monthly_threshold if t.monthly_threshold is not None else self.defaults.monthly_threshold
+
+    def max_commitment(self, name: str) -> int:
+        t = self.team(name)
+        return t.max_commitment_months if t.max_commitment_months is not None else self.decisions.max_commitment_months
+
+    def equivalents(self) -> list[tuple[str, str, str]]:
+        """(closed model glob, open-weight class, caveat): the file's [[selfhost_equivalents]] or the documented default."""
+        if self.selfhost_equivalents is not None:
+            return [(m, e.model_class, e.caveat) for e in self.selfhost_equivalents for m in e.models]
+        return [(m, cls, DEFAULT_EQUIVALENT_CAVEAT) for cls, pats in DEFAULT_SELFHOST_EQUIVALENTS for m in pats]
 
     def webhook_env(self, name: str | None) -> str:
         if name and name != UNALLOCATED:

@@ -52,18 +52,23 @@ class Warehouse:
 
     # --- config -------------------------------------------------------------
     def config(self, teams: dict[str, Decimal | None], reporting_currency: str = "GBP",
-               tolerance_pct: str = "0.01", tolerance_abs: str = "1") -> None:
-        """Write a spendwatch.toml with these teams (name -> threshold override) and sync it."""
+               tolerance_pct: str = "0.01", tolerance_abs: str = "1", extra: str = "",
+               team_settings: dict[str, str] | None = None) -> None:
+        """Write a spendwatch.toml with these teams (name -> threshold override) and sync it.
+
+        ``team_settings`` adds TOML lines to a team's table, ``extra`` is appended to the file."""
         lines = [f'reporting_currency = "{reporting_currency}"', "", "[defaults]", "monthly_threshold = 1500", "",
                  "[audit]", f"tolerance_pct = {tolerance_pct}", f"tolerance_abs = {tolerance_abs}", ""]
         for name, threshold in teams.items():
             lines += ["[[teams]]", f'name = "{name}"']
             if threshold is not None:
                 lines.append(f"monthly_threshold = {threshold}")
+            if team_settings and name in team_settings:
+                lines.append(team_settings[name])
             lines.append("")
         # Each hand-made line carries its team as the tag "team" (see line()); a value that is no declared team
         # ("unallocated") matches no rule.
-        lines += ["[[attribution]]", 'match = "tag"', 'tag_key = "team"', ""]
+        lines += ["[[attribution]]", 'match = "tag"', 'tag_key = "team"', "", extra]
         toml = self.path.parent / "spendwatch.toml"
         toml.write_text("\n".join(lines), encoding="utf-8")
         sync_config(self.con, load_config(toml))
@@ -78,7 +83,8 @@ class Warehouse:
     def price(self, *, source_id: str, provider: str, kind: str, sku: str, component: str, unit: str,
               amount: str, currency: str, valid_from: datetime, valid_to: datetime | None = None,
               gpu_model: str | None = None, gpu_count: int | None = None, tier: str | None = None,
-              region: str | None = None, is_catalog: bool = False) -> None:
+              region: str | None = None, is_catalog: bool = False, term_months: int = 0, billing: str | None = None,
+              upfront_amount: str | None = None, min_units: int | None = None) -> None:
         """One period in force of one price (and its source in the registry)."""
         self.con.execute(
             "INSERT INTO price_sources (source_id, provider, product_kind, is_catalog, discontinued, url) SELECT ?, ?, ?, ?, false, NULL WHERE NOT EXISTS (SELECT 1 FROM price_sources WHERE source_id = ?)",
@@ -87,10 +93,15 @@ class Warehouse:
         key = hashlib.sha256("|".join(map(str, (source_id, provider, kind, sku, component, unit, region, tier))).encode()).hexdigest()
         self.con.execute(
             """INSERT INTO price_history (price_key, source_id, provider, product_kind, sku, component, unit, region, tier,
-                                          gpu_model, gpu_count, amount, currency, valid_from, valid_to, fetched_at, closed_reason)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                          gpu_model, gpu_count, amount, currency, valid_from, valid_to, fetched_at, closed_reason,
+                                          term_months, billing, upfront_amount, min_units)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [key, source_id, provider, kind, sku, component, unit, region, tier, gpu_model, gpu_count, D(amount), currency,
-             valid_from, valid_to, valid_from, "changed" if valid_to else None],
+             valid_from, valid_to, valid_from, "changed" if valid_to else None,
+             term_months if kind == "dedicated_gpu" else None,
+             billing or ({"hour": "hourly", "month": "monthly"}.get(unit) if kind == "dedicated_gpu" else None),
+             D(upfront_amount) if upfront_amount else None,
+             (min_units or gpu_count or 1) if kind == "dedicated_gpu" else None],
         )
 
     # --- billing lines ------------------------------------------------------------
@@ -126,6 +137,12 @@ class Warehouse:
         return line_id
 
     # --- models -------------------------------------------------------------------
+    def data_through(self, day: date, provider: str = "runpod") -> None:
+        """Mark ``provider``'s export as complete through the end of ``day``: a zero-cost usage line of no team
+        ending at the next midnight (stg_data_horizon reads how far each provider's data reaches)."""
+        end = datetime(day.year, day.month, day.day) + timedelta(days=1)
+        self.line(start=end - timedelta(hours=1), end=end, cost="0", team="unallocated", provider=provider, kind="other")
+
     def build(self) -> None:
         results = build(self.con, load_project())
         failed = [(r.model, r.status, r.error) for r in results if r.status != "ok"]
@@ -190,6 +207,7 @@ def test_domain_worked_example(wh):
     # Serverless: 10 days x 100,000 GPU-s at £40.00 -> 1,000,000 GPU-s for £400.00, so s = 400 / 1,000,000 = £0.0004/s.
     for d in range(10):
         _serverless(wh, "vision", NOV + timedelta(days=d), "100000", "40.00")
+    wh.data_through(date(2026, 11, 30))  # November is closed: the window is the calendar month
     wh.build()
 
     offers = {r["sku"]: r["monthly_reporting"] for r in wh.rows("SELECT sku, monthly_reporting FROM stg_dedicated_offers WHERE month = ?", [NOV])}
@@ -222,6 +240,7 @@ def test_february_and_a_31_day_month_give_different_breakeven(wh):
     for month in (date(2027, 1, 1), date(2027, 2, 1), date(2028, 2, 1)):
         # 1,000,000 GPU-s for £400.00 each month -> s = £0.0004/s
         _serverless(wh, "vision", month, "1000000", "400.00")
+    wh.data_through(date(2028, 2, 29))  # every month closed
     wh.build()
     got = {r["month"]: r for r in wh.rows("SELECT * FROM breakeven")}
     # January 2027: T = 31 x 86,400 = 2,678,400; s x T = 1,071.36; u* = 800 / 1,071.36 = 0.7467144...
@@ -256,6 +275,7 @@ def test_verdicts_either_side_of_breakeven_and_near(wh):
     _serverless(wh, "above", NOV, "2240000", "896.00")
     # fleet: 5,000,000 s = £2,000; 5,000,000 / 2,592,000 = 1.93 GPUs -> 2 dedicated GPUs = £1,600; 400 over, > 160
     _serverless(wh, "fleet", NOV, "5000000", "2000.00")
+    wh.data_through(date(2026, 11, 30))
     wh.build()
     got = {r["team"]: r for r in wh.rows("SELECT * FROM breakeven")}
     assert {t: got[t]["breakeven_utilisation"] for t in got} == {t: D("0.771605") for t in got}
@@ -278,6 +298,7 @@ def test_no_dedicated_offer_for_the_class(wh):
     wh.config({"vision": None})
     _dedicated(wh, "L40S-48GB", "800.00", sku="L40S 48GB")
     _serverless(wh, "vision", NOV, "3600", "1.80", gpu="RTXA5000-24GB")
+    wh.data_through(date(2026, 11, 30))
     wh.build()
     b = wh.one("SELECT * FROM breakeven")
     assert (b["verdict"], b["dedicated_monthly"], b["breakeven_utilisation"], b["monthly_saving"]) == ("no_dedicated_offer", None, None, None)
@@ -296,6 +317,7 @@ def test_breakeven_reports_the_cheapest_offers_own_details(wh):
     wh.fx(date(2026, 11, 2), USD="1.16", GBP="0.87")  # 1 USD = 0.75 GBP
     _h100_offers(wh)
     _serverless(wh, "research", NOV, "100000", "100.00", gpu=H100)
+    wh.data_through(date(2026, 11, 30))
     wh.build()
     offers = {r["provider"]: r for r in wh.rows("SELECT * FROM stg_dedicated_offers WHERE month = ?", [NOV])}
     # RunPod: $2.69 x 24 h x 30 days = $1,936.80 a month; x 0.75 = £1,452.60 (dearer than GigaGPU's £1,400).
@@ -657,12 +679,13 @@ def test_fx_at_the_rate_of_the_charge_date(wh):
 # =============================================================================================
 
 # DECIMAL columns that are not money: quantities, ratios and rates.
-_NOT_MONEY = ("utilisation", "seconds", "fx_rate", "rate_to_reporting", "tokens", "hours", "gpus", "quantity", "pct")
+_NOT_MONEY = ("utilisation", "seconds", "fx_rate", "rate_to_reporting", "tokens", "hours", "gpus", "quantity", "pct", "term_months")
 # Models whose money stays in the currency it was quoted in, although they read a converted model.
 _NATIVE_ONLY = {"price_discrepancies": "compares a provider's and a catalog's price in their own currency"}
 # Models whose money figures are sums of many lines, each converted at its own charge day's rate: no single
 # rate date exists for the row, so they must be built on models that carry the rate and its date per line.
-_AGGREGATES = {"team_monthly_spend", "threshold_flags", "api_vs_selfhost", "dedicated_utilisation"}
+_AGGREGATES = {"team_monthly_spend", "threshold_flags", "api_vs_selfhost", "dedicated_utilisation", "int_window_usage",
+               "recommendations"}
 
 
 def _money_columns(con, table: str) -> list[str]:

@@ -6,6 +6,7 @@ import duckdb
 
 from spendwatch.config import Config
 from warehouse.anomalies import sync_anomaly_settings
+from warehouse.decision_config import sync_decisions
 
 
 def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
@@ -40,6 +41,7 @@ def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
             {"m": [r.match for r in rules], "v": [r.value for r in rules], "k": [r.tag_key for r in rules],
              "p": [r.provider for r in rules], "t": [r.team for r in rules]},
         )
+        sync_decisions(con, cfg)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

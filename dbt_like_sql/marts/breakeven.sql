@@ -1,69 +1,95 @@
--- Per month, team and GPU class used on serverless: the GPU-seconds and the utilisation of one GPU (GPU-seconds / seconds in that calendar month), the serverless cost, the cheapest dedicated offer for the class in force that month, the break-even utilisation u* = D / (s x T) and break-even GPU-hours D / (s x 3600) where s is the team's effective serverless price per GPU-second, the verdict (dedicated_cheaper, serverless_cheaper, or near within 10 %) and the monthly saving if the team moved.
-WITH usage AS (
-    SELECT
-        charge_month AS month, team, gpu_class,
-        any_value(reporting_currency) AS currency,
-        sum(gpu_seconds)              AS gpu_seconds,
-        sum(amount_reporting)         AS serverless_cost,
-        bool_or(gpu_seconds_estimated) AS gpu_seconds_estimated
-    FROM {{ ref('stg_serverless_usage') }}
-    WHERE gpu_seconds > 0
-    GROUP BY ALL
+-- Per month, team and GPU class used on serverless, over the decision window (int_decision_windows: the calendar month when closed, else the trailing 30 days ending at the last complete day of data; window_start, window_end, window_kind): the GPU-seconds and the utilisation of one GPU (GPU-seconds / seconds in the window), the serverless cost, and the cheapest dedicated offer for the class priced over the same window (int_window_offers: each day at the price in force / the days of its month), chosen by what the team would pay for the whole units it needs (dedicated_units: GPUs needed rounded up to the offer's min_units, so a team needing 2 GPUs is not offered an 8-GPU node at an eighth of its price) among offers whose term does not exceed the team's max_commitment_months (default 0: none). dedicated_monthly is one GPU of that offer for the window. The break-even utilisation u* = D / (s x T) and break-even GPU-hours D / (s x 3600) with s the team's effective serverless price per GPU-second; breakeven_note 'never cheaper' when u* >= 100 %. The verdict (dedicated_cheaper, serverless_cheaper, near within 10 %) and the saving if the team moved. Beside it, the cheapest committed offer (term, upfront amount, effective monthly cost and what it would save), shown, never used for the verdict beyond max_commitment_months.
+WITH w AS (
+    SELECT w.*, u.currency, u.gpu_seconds, u.serverless_cost AS serverless_cost_raw, CAST(u.serverless_cost AS DECIMAL(18, 2)) AS serverless_cost, u.gpu_seconds_estimated, u.peak_demand_gpus,
+           coalesce(td.max_commitment_months, ds.max_commitment_months, 0) AS max_commitment_months
+    FROM {{ ref('int_decision_windows') }} w
+    JOIN {{ ref('int_window_usage') }} u USING (month, team, gpu_class)
+    LEFT JOIN {{ source('config', 'team_decisions') }} td ON td.team = w.team
+    LEFT JOIN {{ source('config', 'decision_settings') }} ds ON true
+),
+base AS (
+    SELECT *,
+           CAST(CAST(serverless_cost_raw AS DOUBLE) / CAST(gpu_seconds AS DOUBLE) AS DECIMAL(24, 12)) AS serverless_price_per_second,
+           CAST(greatest(1, ceil(CAST(gpu_seconds AS DOUBLE) / seconds_in_window)) AS INTEGER) AS gpus_needed
+    FROM w
+),
+priced AS (
+    SELECT b.month, b.team, b.gpu_class, b.max_commitment_months, o.*  EXCLUDE (gpu_class, window_start, window_end),
+           CAST(ceil(b.gpus_needed / o.min_units) * o.min_units AS INTEGER) AS units,
+           CAST(ceil(b.gpus_needed / o.min_units) * o.min_units * o.window_cost_per_gpu AS DECIMAL(18, 2)) AS units_cost
+    FROM base b
+    JOIN {{ ref('int_window_offers') }} o
+      ON o.gpu_class = b.gpu_class AND o.window_start = b.window_start AND o.window_end = b.window_end
 ),
 -- arg_min skips a NULL argument (it would take the tier or rate date of another offer): arg_min_null where it can be NULL.
 cheapest AS (
-    SELECT month, gpu_class,
-           arg_min(provider, monthly_reporting)  AS dedicated_provider,
-           arg_min(source_id, monthly_reporting) AS dedicated_source_id,
-           arg_min(sku, monthly_reporting)       AS dedicated_sku,
-           arg_min_null(tier, monthly_reporting) AS dedicated_tier,
-           arg_min(amount, monthly_reporting)    AS dedicated_price,
-           arg_min(currency, monthly_reporting)  AS dedicated_price_currency,
-           arg_min(unit, monthly_reporting)      AS dedicated_price_unit,
-           arg_min_null(fx_rate, monthly_reporting) AS dedicated_fx_rate,
-           arg_min_null(fx_rate_date, monthly_reporting) AS dedicated_fx_rate_date,
-           min(monthly_reporting)                AS dedicated_monthly
-    FROM {{ ref('stg_dedicated_offers') }}
+    SELECT month, team, gpu_class,
+           arg_min(provider, (units_cost, window_cost_per_gpu, offer_key))   AS dedicated_provider,
+           arg_min(source_id, (units_cost, window_cost_per_gpu, offer_key))  AS dedicated_source_id,
+           arg_min(sku, (units_cost, window_cost_per_gpu, offer_key))        AS dedicated_sku,
+           arg_min_null(tier, (units_cost, window_cost_per_gpu, offer_key))  AS dedicated_tier,
+           arg_min(amount, (units_cost, window_cost_per_gpu, offer_key))     AS dedicated_price,
+           arg_min(currency, (units_cost, window_cost_per_gpu, offer_key))   AS dedicated_price_currency,
+           arg_min(unit, (units_cost, window_cost_per_gpu, offer_key))       AS dedicated_price_unit,
+           arg_min(term_months, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_term_months,
+           arg_min(min_units, (units_cost, window_cost_per_gpu, offer_key))  AS dedicated_min_units,
+           arg_min(is_org_server, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_is_org_server,
+           arg_min_null(fx_rate, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_fx_rate,
+           arg_min_null(fx_rate_date, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_fx_rate_date,
+           arg_min(window_cost_per_gpu, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_monthly,
+           arg_min(units, (units_cost, window_cost_per_gpu, offer_key))      AS dedicated_units
+    FROM priced
+    WHERE NOT committed OR term_months <= max_commitment_months
     GROUP BY ALL
 ),
-base AS (
-    SELECT
-        u.month, u.team, u.gpu_class,
-        CAST(u.gpu_seconds AS DECIMAL(20, 3))                                   AS gpu_seconds,
-        u.gpu_seconds_estimated,
-        CAST(day(last_day(u.month)) AS BIGINT) * 86400                          AS seconds_in_month,
-        u.currency,
-        CAST(u.serverless_cost AS DECIMAL(18, 2))                               AS serverless_cost,
-        CAST(CAST(u.serverless_cost AS DOUBLE) / CAST(u.gpu_seconds AS DOUBLE) AS DECIMAL(24, 12)) AS serverless_price_per_second,
-        c.* EXCLUDE (month, gpu_class)
-    FROM usage u
-    LEFT JOIN cheapest c ON c.month = u.month AND c.gpu_class = u.gpu_class
+committed AS (
+    SELECT month, team, gpu_class,
+           arg_min(provider || ' ' || sku || coalesce(' (' || tier || ')', ''), (units_cost, offer_key)) AS committed_offer,
+           arg_min(term_months, (units_cost, offer_key))          AS committed_term_months,
+           arg_min(billing, (units_cost, offer_key))              AS committed_billing,
+           arg_min_null(upfront_amount, (units_cost, offer_key))  AS committed_upfront_amount,
+           arg_min(currency, (units_cost, offer_key))             AS committed_currency,
+           arg_min(window_cost_per_gpu, (units_cost, offer_key))  AS committed_monthly,
+           arg_min(units, (units_cost, offer_key))                AS committed_units,
+           min(units_cost)                                        AS committed_cost
+    FROM priced
+    WHERE committed
+    GROUP BY ALL
 ),
 calc AS (
-    SELECT
-        *,
-        CAST(CAST(gpu_seconds AS DOUBLE) / seconds_in_month AS DECIMAL(12, 6)) AS utilisation,
-        CASE WHEN dedicated_monthly IS NOT NULL THEN
-            CAST(CAST(dedicated_monthly AS DOUBLE) / (CAST(serverless_price_per_second AS DOUBLE) * seconds_in_month) AS DECIMAL(12, 6))
-        END AS breakeven_utilisation,
-        CASE WHEN dedicated_monthly IS NOT NULL THEN
-            CAST(CAST(dedicated_monthly AS DOUBLE) / (CAST(serverless_price_per_second AS DOUBLE) * 3600) AS DECIMAL(18, 2))
-        END AS breakeven_gpu_hours,
-        CAST(greatest(1, ceil(CAST(gpu_seconds AS DOUBLE) / seconds_in_month)) AS INTEGER) AS gpus_needed
-    FROM base
+    SELECT b.*, c.* EXCLUDE (month, team, gpu_class), k.* EXCLUDE (month, team, gpu_class),
+           CAST(CAST(b.gpu_seconds AS DOUBLE) / b.seconds_in_window AS DECIMAL(12, 6)) AS utilisation,
+           CASE WHEN c.dedicated_monthly IS NOT NULL THEN
+               CAST(CAST(c.dedicated_monthly AS DOUBLE) / (CAST(b.serverless_price_per_second AS DOUBLE) * b.seconds_in_window) AS DECIMAL(12, 6))
+           END AS breakeven_utilisation,
+           CASE WHEN c.dedicated_monthly IS NOT NULL THEN
+               CAST(CAST(c.dedicated_monthly AS DOUBLE) / (CAST(b.serverless_price_per_second AS DOUBLE) * 3600) AS DECIMAL(18, 2))
+           END AS breakeven_gpu_hours,
+           CAST(c.dedicated_units * c.dedicated_monthly AS DECIMAL(18, 2)) AS dedicated_cost
+    FROM base b
+    LEFT JOIN cheapest c USING (month, team, gpu_class)
+    LEFT JOIN committed k USING (month, team, gpu_class)
 )
 SELECT
-    month, team, gpu_class, gpu_seconds, gpu_seconds_estimated, seconds_in_month, utilisation,
+    month, team, gpu_class, window_kind, window_start, window_end, window_days, data_through,
+    CAST(gpu_seconds AS DECIMAL(20, 3)) AS gpu_seconds, gpu_seconds_estimated,
+    CAST(day(last_day(month)) AS BIGINT) * 86400 AS seconds_in_month, seconds_in_window, utilisation, peak_demand_gpus,
     currency, serverless_cost, serverless_price_per_second,
     dedicated_provider, dedicated_source_id, dedicated_sku, dedicated_tier, dedicated_price, dedicated_price_currency,
-    dedicated_price_unit, dedicated_monthly, dedicated_fx_rate AS fx_rate, dedicated_fx_rate_date AS fx_rate_date,
-    breakeven_utilisation, breakeven_gpu_hours, gpus_needed,
-    CAST(gpus_needed * dedicated_monthly AS DECIMAL(18, 2)) AS dedicated_cost,
+    dedicated_price_unit, dedicated_term_months, dedicated_min_units, dedicated_is_org_server,
+    dedicated_monthly, dedicated_fx_rate AS fx_rate, dedicated_fx_rate_date AS fx_rate_date,
+    breakeven_utilisation, breakeven_gpu_hours,
+    CASE WHEN breakeven_utilisation >= 1 THEN 'never cheaper' END AS breakeven_note,
+    gpus_needed, dedicated_units, dedicated_cost,
+    max_commitment_months,
     CASE
         WHEN dedicated_monthly IS NULL THEN 'no_dedicated_offer'
-        WHEN abs(serverless_cost - gpus_needed * dedicated_monthly) <= 0.10 * gpus_needed * dedicated_monthly THEN 'near'
-        WHEN serverless_cost > gpus_needed * dedicated_monthly THEN 'dedicated_cheaper'
+        WHEN abs(serverless_cost - dedicated_cost) <= 0.10 * dedicated_cost THEN 'near'
+        WHEN serverless_cost > dedicated_cost THEN 'dedicated_cheaper'
         ELSE 'serverless_cheaper'
     END AS verdict,
-    CAST(serverless_cost - gpus_needed * dedicated_monthly AS DECIMAL(18, 2)) AS monthly_saving
+    CAST(serverless_cost - dedicated_cost AS DECIMAL(18, 2)) AS monthly_saving,
+    committed_offer, committed_term_months, committed_billing, committed_upfront_amount, committed_currency,
+    committed_monthly, committed_units, CAST(committed_cost AS DECIMAL(18, 2)) AS committed_cost,
+    CAST(serverless_cost - committed_cost AS DECIMAL(18, 2)) AS committed_saving
 FROM calc

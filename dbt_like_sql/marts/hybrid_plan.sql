@@ -1,26 +1,26 @@
--- Per month, team and GPU class with hourly serverless data: the number k of dedicated GPUs that minimises k x D + s x 3600 x sum over hours of max(0, demand - k), where demand is the GPUs in use each hour, D the cheapest dedicated monthly price and s the team's effective serverless price per GPU-second; with the cost at that k and at k = 0 (all serverless), and the date of the ECB rate D was converted at. Ties go to the smaller k.
-WITH hourly_lines AS (
-    SELECT charge_month AS month, team, gpu_class, date_trunc('hour', period_start) AS hour_start, gpu_seconds
-    FROM {{ ref('stg_serverless_usage') }}
-    WHERE gpu_seconds > 0 AND period_end - period_start <= INTERVAL 1 HOUR
+-- Per month, team and GPU class with hourly serverless data, over the decision window of breakeven (window_start, window_end): the number k of dedicated GPUs that minimises k x D + s x 3600 x sum over the window's hours of max(0, demand - k), where demand is the GPUs in use each hour, D one GPU of the verdict's dedicated offer for the window and s the team's effective serverless price per GPU-second; k is a whole number of the offer's rentable units (multiples of min_units). With the cost at that k and at k = 0 (all serverless), and the date of the ECB rate D was converted at. Ties go to the smaller k.
+WITH params AS (
+    SELECT b.month, b.team, b.gpu_class, b.currency, b.window_start, b.window_end, b.dedicated_monthly,
+           b.serverless_price_per_second, b.fx_rate_date, coalesce(b.dedicated_min_units, 1) AS min_units
+    FROM {{ ref('breakeven') }} b
+    WHERE b.dedicated_monthly IS NOT NULL
 ),
--- only team-months whose every serverless line for the class is hourly or finer
+lines AS (
+    SELECT p.month, p.team, p.gpu_class, u.period_start, u.period_end, u.gpu_seconds
+    FROM params p
+    JOIN {{ ref('stg_serverless_usage') }} u
+      ON u.team = p.team AND u.gpu_class = p.gpu_class AND u.charge_date BETWEEN p.window_start AND p.window_end
+    WHERE u.gpu_seconds > 0
+),
+-- only windows whose every serverless line for the class is hourly or finer
 complete AS (
-    SELECT charge_month AS month, team, gpu_class
-    FROM {{ ref('stg_serverless_usage') }}
-    WHERE gpu_seconds > 0
-    GROUP BY ALL
+    SELECT month, team, gpu_class FROM lines GROUP BY ALL
     HAVING bool_and(period_end - period_start <= INTERVAL 1 HOUR)
 ),
 demand AS (
-    SELECT h.month, h.team, h.gpu_class, h.hour_start, sum(h.gpu_seconds) / 3600.0 AS gpus
-    FROM hourly_lines h JOIN complete USING (month, team, gpu_class)
+    SELECT l.month, l.team, l.gpu_class, date_trunc('hour', l.period_start) AS hour_start, sum(l.gpu_seconds) / 3600.0 AS gpus
+    FROM lines l JOIN complete USING (month, team, gpu_class)
     GROUP BY ALL
-),
-params AS (
-    SELECT b.month, b.team, b.gpu_class, b.currency, b.dedicated_monthly, b.serverless_price_per_second, b.fx_rate_date
-    FROM {{ ref('breakeven') }} b
-    WHERE b.dedicated_monthly IS NOT NULL
 ),
 peaks AS (
     SELECT month, team, gpu_class, count(*) AS hours_observed, max(gpus) AS peak
@@ -28,7 +28,8 @@ peaks AS (
 ),
 candidates AS (
     SELECT p.month, p.team, p.gpu_class, k.k
-    FROM peaks p, LATERAL (SELECT unnest(range(0, CAST(ceil(p.peak) AS BIGINT) + 1)) AS k) k
+    FROM peaks p JOIN params pr USING (month, team, gpu_class),
+         LATERAL (SELECT unnest(range(0, CAST(ceil(p.peak / pr.min_units) * pr.min_units AS BIGINT) + 1, pr.min_units)) AS k) k
 ),
 costs AS (
     SELECT c.month, c.team, c.gpu_class, c.k,
@@ -47,7 +48,7 @@ best AS (
     FROM costs GROUP BY ALL
 )
 SELECT
-    b.month, b.team, b.gpu_class, pr.currency,
+    b.month, b.team, b.gpu_class, pr.currency, pr.window_start, pr.window_end,
     CAST(pk.hours_observed AS INTEGER)        AS hours_observed,
     CAST(pk.peak AS DECIMAL(12, 3))           AS peak_demand_gpus,
     CAST(b.best_k AS INTEGER)                 AS best_k,
@@ -55,6 +56,7 @@ SELECT
     CAST(b.cost_at_zero AS DECIMAL(18, 2))    AS cost_at_zero,
     CAST(b.cost_at_zero - b.cost_at_best AS DECIMAL(18, 2)) AS saving,
     pr.dedicated_monthly,
+    pr.min_units                              AS dedicated_min_units,
     pr.serverless_price_per_second,
     pr.fx_rate_date
 FROM best b

@@ -1,4 +1,4 @@
--- For every calendar month with spend, each dedicated GPU offer in force during that month (valid for any part of it), priced per GPU for the whole month in its own currency and in the reporting currency at the ECB rate of the month's last day (or the latest rate before it). Hourly prices count every hour of the calendar month. Each offer says what it commits you to: its minimum term in months (0 for none), its billing (hourly, monthly, or upfront with upfront_amount in its own currency) and its smallest rentable unit in GPUs (min_units); the monthly figures do not yet weigh them.
+-- For every calendar month with spend, each dedicated GPU offer in force during that month (valid for any part of it; stg_offer_prices: the tracked offers and the organisation's own servers at contract price), priced per GPU for the whole month in its own currency and in the reporting currency at the ECB rate of the month's last day (or the latest rate before it). Hourly prices count every hour of the calendar month. Each offer says what it commits you to: its minimum term in months (0 for none; committed when longer), its billing (hourly, monthly, or upfront with upfront_amount in its own currency) and its smallest rentable unit in GPUs (min_units). Verdicts read decision windows (int_window_offers); this table is the monthly list of offers.
 WITH months AS (
     SELECT DISTINCT charge_month AS month FROM {{ ref('stg_line_items') }}
 ),
@@ -13,16 +13,14 @@ offers AS (
             WHEN 'hour' THEN CAST(p.amount_per_gpu * 24 * day(last_day(m.month)) AS DECIMAL(24, 12))
         END AS monthly_per_gpu
     FROM months m
-    JOIN {{ ref('stg_gpu_prices') }} p
-      ON p.product_kind = 'dedicated_gpu'
-     AND p.unit IN ('month', 'hour')
-     AND p.valid_from < (m.month + INTERVAL 1 MONTH)
+    JOIN {{ ref('stg_offer_prices') }} p
+      ON p.valid_from < (m.month + INTERVAL 1 MONTH)
      AND (p.valid_to IS NULL OR p.valid_to > m.month)
 )
 SELECT
     o.month, o.gpu_class, o.provider, o.source_id, o.sku, o.tier, o.region, o.unit, o.amount, o.amount_per_gpu,
     o.currency, o.monthly_per_gpu, o.valid_from, o.valid_to,
-    o.term_months, o.billing, o.upfront_amount, o.min_units,
+    o.term_months, o.billing, o.upfront_amount, o.min_units, o.committed, o.is_org_server,
     s.reporting_currency,
     CASE WHEN o.currency = s.reporting_currency THEN CAST(1 AS DECIMAL(18, 10)) ELSE fx.rate_to_reporting END AS fx_rate,
     CASE WHEN o.currency = s.reporting_currency THEN NULL ELSE fx.rate_date END AS fx_rate_date,

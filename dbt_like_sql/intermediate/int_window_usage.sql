@@ -1,0 +1,27 @@
+-- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, and the busiest hour's demand in GPUs (peak_demand_gpus, from lines of an hour or less; NULL when the team's lines are coarser).
+WITH lines AS (
+    SELECT w.month, w.team, w.gpu_class, u.*  EXCLUDE (team, gpu_class)
+    FROM {{ ref('int_decision_windows') }} w
+    JOIN {{ ref('stg_serverless_usage') }} u
+      ON u.team = w.team AND u.gpu_class = w.gpu_class AND u.charge_date BETWEEN w.window_start AND w.window_end
+    WHERE u.gpu_seconds > 0
+),
+hours AS (
+    SELECT month, team, gpu_class, date_trunc('hour', period_start) AS hour_start, sum(gpu_seconds) / 3600.0 AS gpus
+    FROM lines
+    GROUP BY ALL
+),
+peaks AS (
+    SELECT month, team, gpu_class, max(gpus) AS peak FROM hours GROUP BY ALL
+)
+SELECT
+    l.month, l.team, l.gpu_class,
+    any_value(l.reporting_currency)      AS currency,
+    sum(l.gpu_seconds)                   AS gpu_seconds,
+    sum(l.amount_reporting)              AS serverless_cost,
+    bool_or(l.gpu_seconds_estimated)     AS gpu_seconds_estimated,
+    bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) AS hourly,
+    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN CAST(any_value(p.peak) AS DECIMAL(12, 3)) END AS peak_demand_gpus
+FROM lines l
+LEFT JOIN peaks p USING (month, team, gpu_class)
+GROUP BY l.month, l.team, l.gpu_class
