@@ -114,6 +114,14 @@ AWS_DISCREPANCY_BILLED_HOURS = 8
 RUNPOD_DOUBLE_BILLED_DAY = date(2026, 10, 14)
 RUNPOD_DOUBLE_BILLED_HOURS = (12, 13, 14, 15, 16)
 
+# --- The one spend anomaly the detector must find (docs/anomalies.md) ----------------
+# Team assistant, Tuesday 27 October (after its October threshold crossing on the 23rd): a client
+# retry loop re-sent failed gpt-4o calls all afternoon, so that day's gpt-4o traffic (requests and
+# tokens of every kind) is 2.5 times what was drawn.  Scaling after the draw leaves every other value
+# of the files as it was.
+RETRY_LOOP_DAY = date(2026, 10, 27)
+RETRY_LOOP_FACTOR = Decimal("2.5")
+
 
 def q(value: Decimal, places: str = "0.000001") -> Decimal:
     """Round money half-up to a fixed number of places (default: six, like DECIMAL(18, 6))."""
@@ -375,6 +383,8 @@ def openai_days(rng: random.Random, ledger: Ledger) -> list[OpenAIDay]:
         # Team assistant: a gpt-4o chat product with a gpt-4o-mini router in front.
         f = weekday_factor(d, 0.72) * growth
         out.append(_openai_day(rng, d, "proj_assistant", "gpt-4o-2024-08-06", 27_000_000 * f, 0.45, 0.11, 2600))
+        if d == RETRY_LOOP_DAY:
+            out[-1] = _retry_loop(out[-1])
         out.append(_openai_day(rng, d, "proj_assistant", "gpt-4o-mini-2024-07-18", 42_000_000 * f, 0.30, 0.12, 1400))
         # Team search: gpt-4o-mini as a reranker (long inputs, tiny outputs).
         m = search_multiplier(d) * weekday_factor(d, 0.85)
@@ -389,6 +399,15 @@ def openai_days(rng: random.Random, ledger: Ledger) -> list[OpenAIDay]:
         total = sum(row.cost(piece) for piece in ("input", "cached input", "output"))
         ledger.add(row.day, teams.get(row.project, UNALLOCATED), "openai", "variable", total)
     return out
+
+
+def _retry_loop(row: OpenAIDay) -> OpenAIDay:
+    """The day's requests and tokens times RETRY_LOOP_FACTOR (whole tokens, rounded half up)."""
+    def scale(n: int) -> int:
+        return int((Decimal(n) * RETRY_LOOP_FACTOR).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    return OpenAIDay(row.day, row.project, row.model, scale(row.input_tokens), scale(row.cached_tokens),
+                     scale(row.output_tokens), scale(row.requests))
 
 
 def _openai_day(

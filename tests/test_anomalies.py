@@ -209,3 +209,30 @@ def test_an_incident_is_one_alert_resolved_when_spend_is_back_in_the_band(wh):
     ev = evaluate(wh.con, as_of=day(59), now=at(60))
     assert alert.alert_id in ev.resolved
     assert "back inside the expected band" in resolved_text(msg)
+
+
+def test_the_sample_organisation_shows_its_one_anomaly(sample_warehouse):
+    """examples/README.md: the retry loop of 27 Oct is found and explained as volume; the steady teams raise nothing."""
+    from warehouse.anomalies import anomalies
+    from warehouse.db import connect
+
+    con = connect(sample_warehouse, read_only=True)
+    try:
+        found = anomalies(con)
+        oct27 = [a for a in found if a.charge_date == date(2026, 10, 27)]
+    finally:
+        con.close()
+    assert {a.team for a in found} <= {"assistant", "research", "search"}   # vision, platform, unallocated: nothing
+    assert [(a.team, a.provider, a.scope) for a in oct27] == [
+        ("assistant", "openai", "*"), ("assistant", "openai", "model:gpt-4o-2024-08-06")]
+    # gpt-4o that day, from the cost file: $96.419158 + $35.074706 + $70.165 = $201.658864,
+    # x 0.83658 / 1.115 (ECB, 27 Oct) = £151.30
+    gpt4o = oct27[1]
+    assert gpt4o.actual == D("151.30") and gpt4o.currency == "GBP"
+    assert all(a.price_effect == 0 and a.volume_effect == a.excess and a.reason == "spike" for a in oct27)
+    assert "gpt-4o-2024-08-06" in gpt4o.top_lines[0]["line"]
+    # the assistant's other days and scopes: nothing
+    assert [a.charge_date for a in found if a.team == "assistant"] == [date(2026, 10, 27)] * 2
+    # documented, real in the data: research's one-day p4d runs and search's launch ramp (one incident)
+    assert sorted({a.charge_date for a in found if a.team == "research"}) == [date(2026, 9, 16), date(2026, 10, 8), date(2026, 11, 12)]
+    assert len({a.incident_id for a in found if a.team == "search"}) == 1

@@ -23,6 +23,7 @@ SOURCE_ASSETS = {
     ("config", "dedicated_servers"): "org_config",
     ("config", "throughput"): "org_config",
     ("config", "attribution_rules"): "org_config",
+    ("config", "anomaly_settings"): "org_config",
     ("raw", "alerts"): "alerts",
 }
 
