@@ -90,8 +90,13 @@ def _records_table(records: list[PriceRecord]) -> pa.Table:
         "note": [r.note for r in records],
         "source_url": [r.source_url for r in records],
         "payload_sha256": [r.payload_sha256 for r in records],
+        # What a dedicated offer commits you to (migration 012); decimals as strings, like amount.
+        "term_months": [None if r.term_months is None else str(r.term_months) for r in records],
+        "billing": [r.billing for r in records],
+        "upfront_amount": [None if r.upfront_amount is None else str(r.upfront_amount) for r in records],
+        "min_units": [r.min_units for r in records],
     }
-    schema = pa.schema([(k, pa.int32() if k == "gpu_count" else pa.string()) for k in cols])
+    schema = pa.schema([(k, pa.int32() if k in ("gpu_count", "min_units") else pa.string()) for k in cols])
     return pa.table(cols, schema=schema)
 
 
@@ -199,7 +204,7 @@ def _load_observations(con, records: list[PriceRecord]) -> None:
     con.register("_obs", obs)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _obs_t AS SELECT *, CAST(amount AS DECIMAL(24,12)) AS amt, "
-            "false AS held FROM _obs")
+            "CAST(term_months AS DECIMAL(6,2)) AS term, CAST(upfront_amount AS DECIMAL(24,12)) AS upfront, false AS held FROM _obs")
     finally:
         con.unregister("_obs")
 
@@ -214,7 +219,9 @@ def _write_observations(con, source_id: str, observed_at: datetime, *, close_mis
                  FROM price_history h2 LEFT JOIN _obs_t o2 ON o2.price_key = h2.price_key
                  WHERE h2.source_id = ? AND h2.valid_to IS NULL
                    AND ((o2.price_key IS NULL AND ?)
-                        OR (NOT o2.held AND (o2.amt <> h2.amount OR o2.currency <> h2.currency)))) o
+                        OR (NOT o2.held AND (o2.amt <> h2.amount OR o2.currency <> h2.currency
+                            OR (o2.term, o2.billing, o2.upfront, o2.min_units)
+                               IS DISTINCT FROM (h2.term_months, h2.billing, h2.upfront_amount, h2.min_units))))) o
            WHERE h.price_key = o.k AND h.valid_to IS NULL""",
         [observed_at, source_id, close_missing],
     ).fetchone()[0]
@@ -223,7 +230,7 @@ def _write_observations(con, source_id: str, observed_at: datetime, *, close_mis
            SELECT o.price_key, o.source_id, o.provider, o.product_kind, o.sku, o.component, o.unit,
                   o.region, o.tier, o.gpu_model, o.gpu_count, o.amt AS amount, o.currency, o.note,
                   ? AS valid_from, NULL AS valid_to, ? AS fetched_at, o.source_url, o.payload_sha256,
-                  NULL AS closed_reason
+                  NULL AS closed_reason, o.term AS term_months, o.billing, o.upfront AS upfront_amount, o.min_units
            FROM _obs_t o
            WHERE NOT o.held
              AND NOT EXISTS (SELECT 1 FROM price_history h WHERE h.price_key = o.price_key AND h.valid_to IS NULL)""",
