@@ -295,7 +295,7 @@ def test_day_first_dates_are_read_day_first_on_every_row(con, sample_config, tmp
 def test_a_column_ambiguous_throughout_asks_for_the_order(con, sample_config, tmp_path):
     rows = dated_rows(["01/10/2026", "02/10/2026"])
     p = write_csv(tmp_path / "amb.csv", rows)
-    with pytest.raises(UsageError, match=r"column ChargePeriodStart has slash dates such as 01/10/2026 .*--date-order"):
+    with pytest.raises(UsageError, match=r"column ChargePeriodStart has slash dates such as '01/10/2026' .*--date-order"):
         ingest_file(con, p, sample_config)
     assert stored(con) == (0, 0)
     # The per-source setting in spendwatch.toml answers it.

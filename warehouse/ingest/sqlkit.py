@@ -8,7 +8,9 @@ parameters).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from spendwatch.errors import UsageError
 
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -181,44 +183,49 @@ def timestamp_sql(expr: str, date_order: str = "mdy") -> str:
 SLASH_DATE = r"^\d{1,2}/\d{1,2}/(\d{2}|\d{4})( \d{1,2}:\d{2}(:\d{2})?)?$"
 
 
-def slash_date_evidence_sql(expr: str) -> list[str]:
-    """Aggregates over a text column telling its slash dates' order: [day-first, month-first, ambiguous, examples].
+DAY_FIRST, MONTH_FIRST, EITHER_WAY = 1, 2, 4  # evidence flags of a column's slash dates
 
-    A first field above 12 can only be a day (day-first evidence), a second field above 12
-    only a day (month-first evidence); both fields 12 or less and different read two ways
-    (ambiguous).  The last aggregate is the first value of each kind, for messages.
+
+def slash_date_flags_sql(expr: str) -> str:
+    """An aggregate over a text column: the OR of its slash dates' evidence flags (0 or NULL: none tells).
+
+    ``DAY_FIRST``: a first field above 12 (only a day); ``MONTH_FIRST``: a second field above
+    12; ``EITHER_WAY``: both 12 or less and different (reads two ways).  Only cells holding a
+    '/' are examined further, so a column of ISO dates costs one ``contains`` per row.
     """
-    e = f"trim({expr})"
-    slash = f"contains({expr}, '/') AND regexp_full_match({e}, '{SLASH_DATE}')"
-    first = f"TRY_CAST(split_part({e}, '/', 1) AS INTEGER)"
-    second = f"TRY_CAST(split_part({e}, '/', 2) AS INTEGER)"
-    dmy, mdy = f"{slash} AND {first} > 12", f"{slash} AND {second} > 12"
-    amb = f"{slash} AND {first} <= 12 AND {second} <= 12 AND {first} <> {second}"
-    return [f"count(*) FILTER (WHERE {dmy})", f"count(*) FILTER (WHERE {mdy})", f"count(*) FILTER (WHERE {amb})",
-            f"[min({e}) FILTER (WHERE {dmy}), min({e}) FILTER (WHERE {mdy}), min({e}) FILTER (WHERE {amb})]"]
+    body = (f"CASE WHEN regexp_full_match(cell, '{SLASH_DATE}') THEN list_transform("
+            "[[TRY_CAST(split_part(cell, '/', 1) AS INTEGER), TRY_CAST(split_part(cell, '/', 2) AS INTEGER)]], "
+            f"lambda d: CASE WHEN d[1] > 12 THEN {DAY_FIRST} ELSE 0 END + CASE WHEN d[2] > 12 THEN {MONTH_FIRST} ELSE 0 END "
+            f"+ CASE WHEN d[1] <= 12 AND d[2] <= 12 AND d[1] <> d[2] THEN {EITHER_WAY} ELSE 0 END)[1] ELSE 0 END")
+    return f"bit_or(CASE WHEN contains({expr}, '/') THEN {lazy_sql(f'trim({expr})', body)} END)"
 
 
-def decide_date_order(path: object, column: str, evidence: tuple, given: str | None) -> str:
-    """The order of one column's slash dates from its evidence (``slash_date_evidence_sql``), or a UsageError.
+def slash_date_example_sql(expr: str, flag: int) -> str:
+    """SQL of the first cell of a column showing one evidence flag (for messages)."""
+    return f"min(trim({expr})) FILTER (WHERE contains({expr}, '/') AND ({slash_date_flags_sql(expr).replace('bit_or', '', 1)}) & {flag} <> 0)"
+
+
+def decide_date_order(path: object, column: str, flags: int | None, given: str | None,
+                      example: Callable[[int], str]) -> str:
+    """The order of one column's slash dates from its evidence flags, or a UsageError.
 
     ``given`` (the user's ``--date-order`` or ``[exports.date_order]``) wins; otherwise a
     column with day-first evidence only is dmy, month-first only mdy, both is an error,
     and one whose dates all read two ways is an error asking for the order.
+    ``example(flag)`` gives a cell showing a flag, for the message.
     """
-    from spendwatch.errors import UsageError
-
-    dmy, mdy, ambiguous, (dmy_eg, mdy_eg, amb_eg) = evidence
+    flags = flags or 0
     if given:
         return given
-    if dmy and mdy:
-        raise UsageError(f"{path}: column {column} has day-first dates ({dmy_eg}) and month-first dates ({mdy_eg}); "
-                         "a date must read the same way on every row: correct the file")
-    if dmy:
+    if flags & DAY_FIRST and flags & MONTH_FIRST:
+        raise UsageError(f"{path}: column {column} has day-first dates ({example(DAY_FIRST)}) and month-first dates "
+                         f"({example(MONTH_FIRST)}); a date must read the same way on every row: correct the file")
+    if flags & DAY_FIRST:
         return "dmy"
-    if ambiguous and not mdy:
-        raise UsageError(f"{path}: column {column} has slash dates such as {amb_eg} that read either way and no date "
-                         "that tells day from month: pass --date-order dmy|mdy, or set date_order for this source "
-                         "in spendwatch.toml ([exports.date_order])")
+    if flags & EITHER_WAY and not flags & MONTH_FIRST:
+        raise UsageError(f"{path}: column {column} has slash dates such as {example(EITHER_WAY)} that read either way "
+                         "and no date that tells day from month: pass --date-order dmy|mdy, or set date_order for this "
+                         "source in spendwatch.toml ([exports.date_order])")
     return "mdy"
 
 

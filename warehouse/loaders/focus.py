@@ -60,7 +60,7 @@ from warehouse.ingest import (
     symbol_mismatch_sql,
     timestamp_sql,
 )
-from warehouse.ingest.sqlkit import decide_date_order, slash_date_evidence_sql
+from warehouse.ingest.sqlkit import decide_date_order, slash_date_example_sql, slash_date_flags_sql
 from warehouse.ingest.staging import NOTED
 from warehouse.loaders import UnreadableFile
 
@@ -232,16 +232,17 @@ def _source_sql(path: Path) -> tuple[str, str, dict[str, object], str]:
     return _CSV_READ.format(parallel=""), _CSV_READ.format(parallel="parallel = false, "), params, "csv"
 
 
-def _probe(con: duckdb.DuckDBPyConnection, rels: tuple[str, str], params: dict[str, object],
-           dated: dict[str, str]) -> tuple[str, dict[str, tuple]]:
+def _probe(con: duckdb.DuckDBPyConnection, rels: tuple[str, ...], params: dict[str, object],
+           dated: dict[str, str]) -> tuple[str, dict[str, int | None]]:
     """One scan before the load: whether the parallel reader can read the file, and each date column's slash dates.
 
     ``dated`` maps stored date columns to their text headers.  Runs on a separate cursor,
     outside the ingest's transaction (which an error would abort).  Returns the relation to
-    read with and, per date column, its evidence (``slash_date_evidence_sql``).  Should the
-    probe fail otherwise, the real read fails the file with the error; it never reads it wrongly.
+    read with and, per date column, its evidence flags (``slash_date_flags_sql``; a column
+    of ISO dates costs one ``contains`` per row).  Should the probe fail otherwise, the real
+    read fails the file with the error; it never reads it wrongly.
     """
-    exprs = ["count(*)"] + [x for h in dated.values() for x in slash_date_evidence_sql(quote_ident(h))]
+    exprs = ["count(*)"] + [slash_date_flags_sql(quote_ident(h)) for h in dated.values()]
     for rel in rels:
         try:
             with con.cursor() as probe:
@@ -250,8 +251,15 @@ def _probe(con: duckdb.DuckDBPyConnection, rels: tuple[str, str], params: dict[s
             if _QUOTED_BREAKS in str(e) and rel != rels[-1]:
                 continue
             return rel, {}
-        return rel, {c: tuple(row[1 + 4 * i: 5 + 4 * i]) for i, c in enumerate(dated)}
+        return rel, dict(zip(dated, row[1:]))
     return rels[-1], {}
+
+
+def _example(con: duckdb.DuckDBPyConnection, rel: str, params: dict[str, object], header: str, flag: int) -> str:
+    """A cell of a date column showing an evidence flag (only for an error message)."""
+    with con.cursor() as c:
+        (cell,) = c.execute(f"SELECT {slash_date_example_sql(quote_ident(header), flag)} FROM {rel}", params).fetchone()
+    return repr(cell)
 
 
 @dataclass(frozen=True)
@@ -283,7 +291,9 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, date_order: str | None = N
     dated = {c: cmap.source[c] for c in TIMESTAMPS if c in cmap.source and types[cmap.source[c]] == "VARCHAR"}
     rel, evidence = (_probe(con, (parallel, serial) if kind == "csv" else (parallel,), params, dated)
                      if kind == "csv" or dated else (parallel, {}))
-    orders = {c: decide_date_order(path, cmap.source[c], ev, date_order) for c, ev in evidence.items()}
+    orders = {c: decide_date_order(path, cmap.source[c], flags, date_order,
+                                   lambda flag, h=cmap.source[c]: _example(con, rel, params, h, flag))
+              for c, flags in evidence.items()}
     try:
         cur = con.execute(f"SELECT * FROM {rel} LIMIT {SAMPLE_ROWS}", params)
         names = [d[0] for d in cur.description]
