@@ -10,7 +10,8 @@ Modes:
 
 Every outcome says when its payload was captured (``captured_at``): the fetch time for a
 live fetch; for a recorded file, the date ``captures.json`` in its folder gives (the
-bundled snapshots all have one; ``record`` writes it), else the run's as-of time.
+bundled snapshots all have one; ``record`` writes it), else the run's as-of time for a
+``--snapshot-dir`` folder and unknown (stale) for a bundled snapshot.
 
 A source that fails never stops the others: whatever goes wrong inside one source (HTTP
 errors, a redirect loop, a bad Content-Encoding, a timeout, a parser exception, an
@@ -217,8 +218,10 @@ async def _one_inner(out: FetchOutcome, source: Source, mode: str, client, snaps
         if not path.exists():
             out.error = f"no file {path.name} in {folder}"
             return out
-        out.captured_at, out.capture_basis = capture_dates(folder).get(
-            name, (fetched_at, f"{path}: not in {CAPTURES_FILE}; taken as of the run's as-of time"))
+        # a user's folder without a date for the file: the replay's as-of time; a shipped snapshot: unknown
+        unknown = (fetched_at, f"{path}: not in {CAPTURES_FILE}; taken as of the run's as-of time") if mode == "snapshot" \
+            else (None, f"{path}: not in {CAPTURES_FILE}: capture date unknown")
+        out.captured_at, out.capture_basis = capture_dates(folder).get(name, unknown)
         return _finish(source, out, path.read_bytes(), source.primary_url(), fetched_at)
     assert client is not None
     try:

@@ -54,6 +54,15 @@ def test_an_offline_run_says_its_prices_come_from_recorded_captures_and_how_old_
     assert _row(con, "openai")["capture_date"] == date(2026, 10, 4)
 
 
+def test_every_shipped_snapshot_has_its_capture_date():
+    from scrapers.fetch import capture_dates
+
+    dates = capture_dates(SNAPSHOT_DIR)
+    shipped = {p.name for p in SNAPSHOT_DIR.iterdir() if p.name != "captures.json"}
+    assert shipped <= set(dates), f"no capture date in scrapers/snapshots/captures.json for {sorted(shipped - set(dates))}"
+    assert all(at.date() <= _today() for at, _ in dates.values())
+
+
 def test_prices_sources_shows_never_and_the_capture_date(tmp_path, capsys):
     wh = tmp_path / "w.duckdb"
     assert main(["prices", "refresh", "--offline", "--warehouse", str(wh), "--source", "openai"]) == 0
