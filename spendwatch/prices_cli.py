@@ -107,10 +107,11 @@ def sources(args: argparse.Namespace) -> int:
             t.add_row(*(terminal_escape(v) for v in (r["source_id"], "never", "discontinued", "", "", "", "", "", "")))
             continue
         d = describe(r)
-        last = f"{r['last_status']} ({r['last_mode']}) {r['last_attempt_at']:%Y-%m-%d %H:%M}" if r["last_attempt_at"] else "never"
+        last = f"{r['last_status']} {r['last_mode']} {r['last_attempt_at']:%Y-%m-%d %H:%M}" if r["last_attempt_at"] else "never"
+        aged = r["age_days"] is not None and r["age_days"] > r["max_age_days"]
         t.add_row(*(terminal_escape(v) for v in (
             r["source_id"], d["last_live_fetch"], last, d["prices_from"], "" if r["age_days"] is None else r["age_days"],
-            r["max_age_days"], f"yes: {r['stale_reason']}" if r["stale"] else "", r["held_prices"] or "",
+            r["max_age_days"], ("yes" if aged else f"yes: {r['stale_reason']}") if r["stale"] else "", r["held_prices"] or "",
             r["last_error"] if r["last_status"] in ("failed", "deferred") else "")))
     _console().print(t)
     return 0
