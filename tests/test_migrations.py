@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from warehouse import db
@@ -91,4 +92,37 @@ def test_007_drops_the_bucket_from_runpod_and_modal_keys(tmp_path, monkeypatch, 
         r = ingest_file(con, again, sample_config)
         assert r.rows_replaced == r.rows_loaded > 0
     assert con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone() == before
+    con.close()
+
+
+def test_008_makes_each_earlier_file_a_delivery_scoped_at_the_next_ingest(tmp_path, monkeypatch, sample_config):
+    path = tmp_path / "w.duckdb"
+    every = db.migrations
+    monkeypatch.setattr(db, "migrations", lambda: [m for m in every() if m.version < 8])
+    con = db.connect(path)  # a warehouse as it was before 008: files, no deliveries
+    aws = FOCUS / "aws_focus_1.2_2026-10.csv"
+    ingest_into_old_schema(con, tmp_path, [aws, FOCUS / "azure_focus_1.0_2026-10.csv"], sample_config,
+                           monkeypatch, every)
+    before = con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone()
+    con.close()
+
+    monkeypatch.setattr(db, "migrations", every)
+    con = db.connect(path)
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE NOT scoped) FROM deliveries").fetchone() == (2, 2)
+    assert con.execute("SELECT count(*) FROM billing_line_items WHERE x_delivery_id IS NULL").fetchone() == (0,)
+    assert con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone() == before
+    # The next ingest scopes them first; a correction of the AWS account's October then replaces
+    # its ten lines, and the Azure lines stay.
+    rows = aws.read_text(encoding="utf-8").splitlines()
+    fix = tmp_path / "aws_fix.csv"
+    fix.write_text(rows[0] + "\n" + rows[1] + "\n", encoding="utf-8")
+    r = ingest_file(con, fix, sample_config)
+    assert (r.rows_loaded, r.rows_replaced) == (1, 10)
+    assert con.execute("SELECT count(*) FILTER (WHERE NOT scoped) FROM deliveries").fetchone() == (0,)
+    with aws.open(newline="", encoding="utf-8-sig") as f:
+        aws_rows = list(csv.DictReader(f))
+    # Before 009 the AWS lines were stored to 6 decimals (rounded half up): that is what goes.
+    stored_aws = sum(Decimal(x["BilledCost"]).quantize(Decimal("0.000001"), ROUND_HALF_UP) for x in aws_rows)
+    assert con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone() == (
+        before[0] - 10 + 1, before[1] - stored_aws + Decimal(aws_rows[0]["BilledCost"]))
     con.close()
