@@ -46,10 +46,11 @@ def billing_line_items(
     new = [r for r in results if not r.skipped_duplicate and not r.error]
     rejected = sum(r.rows_rejected for r in results)
     for r in new:
-        context.log.info(f"ingested {r.path.name}: {r.format}, {r.rows_loaded} loaded, {r.rows_rejected} rejected, {r.rows_replaced} replaced")
+        context.log.info(f"ingested {r.path.name}: {r.format}, {r.rows_loaded} loaded, {r.rows_rejected} rejected, "
+                         f"{r.rows_noted} noted, {r.rows_replaced} replaced, {r.rows_restored} restored")
     rows = [
-        (r.path.name, r.format, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_replaced,
-         "yes" if r.skipped_duplicate else "", r.error or "")
+        (r.path.name, r.format, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted, r.rows_replaced,
+         r.rows_restored, "yes" if r.skipped_duplicate else "", r.error or "")
         for r in results
     ]
     return dg.MaterializeResult(
@@ -58,12 +59,14 @@ def billing_line_items(
             "files_ingested": len(new),
             "rows_loaded": sum(r.rows_loaded for r in new),
             "rows_rejected": rejected,
+            "rows_noted": sum(r.rows_noted for r in new),
             "files_failed": len(failed),
             "live_pulls": ", ".join(f"{p.provider}: {'failed' if p.error else f'{len(p.files)} page(s)'}" for p in live) or "no API keys set",
             "line_items_total": total,
             "unallocated_lines": unallocated,
             "files": dg.MetadataValue.md(
-                markdown_table(["file", "format", "read", "loaded", "rejected", "replaced", "already ingested", "error"], rows, limit=None)
+                markdown_table(["file", "format", "read", "loaded", "rejected", "noted", "replaced", "restored",
+                                "already ingested", "error"], rows, limit=None)
             ),
         }
     )

@@ -26,12 +26,15 @@ The contract (the ingest framework in ``warehouse.ingest`` drives it):
 
     * ``stage_lines``: the columns in ``STAGE_COLUMNS`` (all of ``billing_line_items``
       except the ones the framework fills: x_line_id, x_team, x_attribution_rule,
-      x_source_format, x_source_file, x_source_hash, x_ingested_at).  ``x_source_row`` is
-      the 1-based data row (or JSON bucket/result ordinal) in the file, unique within the
-      file, and ``x_natural_key`` identifies the charge across re-deliveries (provider +
-      the grouping keys + the period), so an overlapping export replaces instead of adds.
+      x_source_format, x_source_file, x_source_hash, x_ingested_at, x_delivery_id).
+      ``x_source_row`` is the 1-based data row (or JSON bucket/result ordinal) in the file,
+      unique within the file, and ``x_natural_key`` identifies the charge (provider + the
+      grouping keys + the period); what a file replaces is decided by ``SCOPE``, not by it.
     * ``stage_rejects(row_number INTEGER, column_name VARCHAR, reason VARCHAR, raw VARCHAR)``:
-      every row that cannot be parsed or fails validation, with the reason.
+      every row whose money, currency, dates or identity cannot be read, with the reason.
+    * ``stage_notes(row_number INTEGER, column_name VARCHAR, note VARCHAR, raw VARCHAR)``:
+      data-quality notes on rows that load (row NULL: the whole file), e.g. a tag key
+      trimmed into a duplicate, an odd spelling, an amount rounded.
 
     Every data row of the file ends in exactly one of the two tables
     (read = loaded + rejected).  Return the number of data rows read, when the loader
@@ -48,6 +51,15 @@ The contract (the ingest framework in ``warehouse.ingest`` drives it):
     ``insert`` its row numbers are in the temp table ``stage_rejected(x_source_row)``,
     and the loader writes one ``stage_rejects`` row per failed check for each of them.
     The same checks, transaction and rollback apply (see ``warehouse.ingest.LineSink``).
+    Likewise a row whose pseudo-column ``x_noted`` is true loads and is listed in
+    ``stage_noted(x_source_row)`` for the loader to write its ``stage_notes``.
+
+``stage(..., options: dict)`` (optional keyword)
+    A loader whose ``stage`` takes ``options`` gets the user's reading options, today
+    ``{"date_order": "dmy" | "mdy"}`` (``--date-order``, ``[exports.date_order]``).
+
+The eight provider loaders are declarations (``warehouse.loaders._declared.Declared``):
+the read, the checks with their reasons, the line SQL; ``stage = LOADER.stage``.
 """
 
 from __future__ import annotations
