@@ -75,6 +75,10 @@ def test_a_spike_is_flagged_and_a_smaller_rise_is_not(wh):
     #   (100 96 104 100 96 104 100 -> 100): ratios 0.96 x 7 -> trend 0.96.
     # expected = 100 x 0.96 = 96; spread = 1.4826 x 4 x 0.96 = 5.693184; z = (150 - 96) / 5.693184 = 9.4850...
     # excess 54 >= 25 and 150 >= 1.25 x 96 = 120: flagged.
+    # The pooled spread is smaller: days 15..56 deviate from their own expected by 6.1 % once (day 15),
+    #   then, on the first four days of weeks 4..8 (the trend still the week before's), by 5.77, 4, 8.33,
+    #   3.85 and 4 %, and by 0 on the other 21 days: 42 values, the median (0 + 3.85 %) / 2 = 1.92 %,
+    #   1.4826 x 1.92 % x 96 = 2.74 < 5.69, so the same-weekday spread stands.
     rows = flagged(wh)
     assert [(r["charge_date"], r["scope"], r["reason"]) for r in rows] == [(day(57), "*", "spike")]
     r = rows[0]

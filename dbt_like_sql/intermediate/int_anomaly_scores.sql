@@ -1,4 +1,4 @@
--- Every day of every watched series scored against what was expected (docs/anomalies.md). Usage series: the baseline is the median of the same weekday over the last 8 weeks (the 2 to 8 such days the history holds), times the recent trend: the median, over the 7 days before, of each day's spend divided by its own baseline (a one-day spike cannot move it; a level shift moves it within four days, so it becomes the new baseline after one incident). A bursty series (no spend on at least half of the last 56 days, at least 14 of them) is compared with its bursts instead: the median of its days with spend in the last 56 days, no trend. The spread is 1.4826 x the median absolute deviation around the baseline of the same values (of every one of the last 56 days for a bursty series, quiet days included), times the trend (at least 1 % of expected and 0.01). A day is flagged when its robust z-score (actual - expected) / spread reaches z_threshold, its excess reaches the floor and it is at least min_excess_pct above expected ([anomalies] in spendwatch.toml: 3.5, 25 in the reporting currency, 25 %). Under 14 days of history a series is only checked for new spend: its first day, when the warehouse holds at least 14 days of the organisation's spend before it and that day reaches the floor. A recurring charge is expected at its previous occurrence's amount. band_high is the spend above which a day is flagged, band_low the bottom of the spread band.
+-- Every day of every watched series scored against what was expected (docs/anomalies.md). Usage series: the baseline is the median of the same weekday over the last 8 weeks (the 2 to 8 such days the history holds), times the recent trend: the median, over the 7 days before, of each day's spend divided by its own baseline (a one-day spike cannot move it; a level shift moves it within four days, so it becomes the new baseline after one incident). A bursty series (no spend on at least half of the last 56 days, at least 14 of them) is compared with its bursts instead: the median of its days with spend in the last 56 days, no trend. The spread is 1.4826 x the median absolute deviation around the baseline of the same values (of every one of the last 56 days for a bursty series, quiet days included), times the trend, or, when larger, 1.4826 x expected x the median relative deviation of the last 56 days from their own expected (once 7 exist: a spread from a handful of same weekdays can be far too small); at least 1 % of expected and 0.01. A day is flagged when its robust z-score (actual - expected) / spread reaches z_threshold, its excess reaches the floor and it is at least min_excess_pct above expected ([anomalies] in spendwatch.toml: 3.5, 25 in the reporting currency, 25 %). Under 14 days of history a series is only checked for new spend: its first day, when the warehouse holds at least 14 days of the organisation's spend before it and that day reaches the floor. A recurring charge is expected at its previous occurrence's amount. band_high is the spend above which a day is flagged, band_low the bottom of the spread band.
 WITH params AS (
     SELECT coalesce(a.floor, 25) AS floor, coalesce(a.min_excess_pct, 0.25) AS min_pct,
            CAST(coalesce(a.z_threshold, 3.5) AS DOUBLE) AS z_thr, s.reporting_currency AS currency
@@ -44,10 +44,23 @@ t AS (
             PARTITION BY team, provider, scope ORDER BY charge_date ROWS BETWEEN 7 PRECEDING AND 1 PRECEDING), 1.0) END AS trend
     FROM b3
 ),
-scored AS (
+r AS (   -- each day's deviation from its own expected, relative: pooled over the last 56 days for a steadier spread
     SELECT t.*, baseline * trend AS e,
-           greatest(1.4826 * coalesce(mad, 0) * trend, 0.01 * baseline * trend, 0.01) AS spread
+           CASE WHEN history_days >= 14 AND NOT bursty AND baseline * trend > 0 THEN abs(v / (baseline * trend) - 1) END AS rel_dev
     FROM t
+),
+p AS (
+    SELECT r.*,
+        median(rel_dev) OVER w56 AS pooled_rel_mad, count(rel_dev) OVER w56 AS pooled_n
+    FROM r
+    WINDOW w56 AS (PARTITION BY team, provider, scope ORDER BY charge_date ROWS BETWEEN 56 PRECEDING AND 1 PRECEDING)
+),
+scored AS (
+    SELECT p.*,
+           greatest(1.4826 * coalesce(mad, 0) * trend,
+                    CASE WHEN pooled_n >= 7 THEN 1.4826 * pooled_rel_mad * e ELSE 0 END,
+                    0.01 * e, 0.01) AS spread
+    FROM p
 ),
 usage_rows AS (
     SELECT s.team, s.provider, s.scope, s.series_kind, s.charge_date, s.first_spend, s.history_days, s.actual,
