@@ -258,7 +258,7 @@ def test_dedicated_cheaper_says_why_with_the_break_even_and_the_hybrid_plan(con)
     set_flags(con, [])
     make_breakeven(con)
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert "dedicated_cheaper" in ev.evaluated and list(ev.skipped) == ["invoice_discrepancy", "source_stale"] and not ev.notes
+    assert "dedicated_cheaper" in ev.evaluated and "dedicated_cheaper" not in ev.skipped and "invoice_discrepancy" in ev.skipped and not ev.notes
     [a] = wa.list_alerts(con, "all")
     assert (a.kind, a.team, a.period, a.subject) == ("dedicated_cheaper", "search", "2026-11", "RTX5090-32GB")
     msg = build_message(message_of(a))
@@ -272,7 +272,7 @@ def test_dedicated_cheaper_says_why_with_the_break_even_and_the_hybrid_plan(con)
 def test_missing_models_skip_their_kind_and_leave_its_alerts_alone(con):
     set_flags(con, [])
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert set(ev.skipped) == {"dedicated_cheaper", "invoice_discrepancy", "source_stale"}
+    assert {"dedicated_cheaper", "invoice_discrepancy", "source_stale"} <= set(ev.skipped)
     assert "not built yet" in ev.skipped["dedicated_cheaper"]
     make_breakeven(con, with_hybrid=False)
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)

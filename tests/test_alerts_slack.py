@@ -71,7 +71,7 @@ class FakeSlack:
         status, body, headers = self._answer(self.bot_answers, (200, None, {}))
         if body is None:  # accepted: Slack posts it, then answers
             ts = f"{time.time():.6f}"  # Slack's clock: now
-            self.messages.append({"ts": ts, **payload})
+            self.messages.append({"ts": ts, **payload, "channel": "C0SEARCH"})  # Slack answers with the channel's id
             body = {"ok": True, "channel": "C0SEARCH", "ts": ts}
         if self.on_post:
             self.on_post(req)
@@ -82,6 +82,8 @@ class FakeSlack:
     def _history(self, req: Request) -> Response:
         args = req.values  # slack-sdk posts the Web API's arguments as a form
         assert args.get("include_all_metadata") in ("1", "true", "True")
+        if args.get("channel") != "C0SEARCH":  # conversations.history wants an id, not a #name
+            return Response(json.dumps({"ok": False, "error": "channel_not_found"}), content_type="application/json")
         oldest = float(args.get("oldest") or 0)
         msgs = [{"type": "message", "ts": m["ts"], "text": m["text"], "metadata": m.get("metadata")}
                 for m in reversed(self.messages) if float(m["ts"]) >= oldest and m.get("channel") == args.get("channel")]
@@ -102,13 +104,13 @@ def config(**teams) -> Config:
 
 def webhook_sender(slack, cfg=None, **kw) -> SlackSender:
     return SlackSender(Routing.from_config(cfg or config(search={}), environ={"SLACK_WEBHOOK_URL": slack.hook_url}),
-                       timeout=kw.pop("timeout", 2.0), **kw)
+                       timeout=kw.pop("timeout", 5.0), **kw)
 
 
 def bot_sender(slack, **kw) -> SlackSender:
     cfg = config(search={"slack_channel": "C0SEARCH"})
     return SlackSender(Routing.from_config(cfg, environ={}, bot_token=BOT_TOKEN), api_url=slack.api_url,
-                       timeout=kw.pop("timeout", 2.0), **kw)
+                       timeout=kw.pop("timeout", 5.0), **kw)
 
 
 def spend(con, teams=("search",), status="over", variable="1612.40", lines=()):
@@ -406,3 +408,21 @@ def test_config_check_prints_the_warning(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err == ("warning: team search: webhook variable SLACK_WEBHOOK_SEARCH is not set; "
                    "its alerts go to the default webhook (SLACK_WEBHOOK_URL)\n")
+
+
+def test_a_channel_named_by_name_is_looked_up_by_the_id_slack_gave_it(con, slack):
+    cfg = config(search={"slack_channel": "#search-spend"}, vision={"slack_channel": "#search-spend"})
+    first, second = sorted(raise_alerts(con, teams=("search", "vision")), key=lambda a: a.team)
+
+    def sender(**kw):
+        return SlackSender(Routing.from_config(cfg, environ={}, bot_token=BOT_TOKEN), api_url=slack.api_url, **kw)
+
+    with sender(timeout=2.0) as s:
+        assert send_pending(con, s, now=NOW, ids=[first.alert_id]).sent == 1  # Slack answers with the id C0SEARCH
+    slack.delay = 1.5
+    with sender(timeout=0.5) as s:
+        assert send_pending(con, s, now=NOW, ids=[second.alert_id]).unknown == 1
+    slack.delay = 0.0
+    with sender(timeout=2.0) as s:
+        assert send_pending(con, s, now=NOW + timedelta(minutes=1)).sent == 1
+    assert slack.keys() == [f"{first.alert_id}:1:alert", f"{second.alert_id}:1:alert"]  # no second copy

@@ -85,7 +85,7 @@ def send_pending(con: duckdb.DuckDBPyConnection, sender: SlackSender, now: datet
 
     def request(w: wa.Work) -> Request:
         dest = routing.by_label(w.channel, w.destination)
-        return Request(message_of(w.alert, routing), w.message, dest, w.key, w.thread_ts, w.unknown_since)
+        return Request(message_of(w.alert, routing), w.message, dest, w.key, w.thread_ts, w.unknown_since, w.channel_id)
 
     queue = list(reversed(work))
     try:

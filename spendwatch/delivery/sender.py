@@ -81,6 +81,7 @@ class Request:
     key: str
     thread_ts: str | None = None
     unknown_since: datetime | None = None
+    channel_id: str | None = None  # the id Slack answered with for this channel before, when the config names it
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,8 @@ class SlackSender:
         cursor = None
         for _ in range(HISTORY_PAGES):
             try:
-                resp = self._web().conversations_history(channel=req.destination.slack_channel, oldest=f"{oldest:.6f}",
+                resp = self._web().conversations_history(channel=req.channel_id or req.destination.slack_channel,
+                                                         oldest=f"{oldest:.6f}",
                                                          include_all_metadata=True, limit=200, cursor=cursor)
             except SlackApiError as e:
                 raise RuntimeError(f"conversations.history: {(e.response.data or {}).get('error') if isinstance(e.response.data, dict) else e.response.status_code}") from None
@@ -347,7 +349,7 @@ class SlackSender:
             for m in data.get("messages") or []:
                 meta = m.get("metadata") or {}
                 if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == req.key:
-                    return data.get("channel") or req.destination.slack_channel, m.get("ts")
+                    return req.channel_id or req.destination.slack_channel, m.get("ts")
             cursor = (data.get("response_metadata") or {}).get("next_cursor")
             if not data.get("has_more") or not cursor:
                 return None

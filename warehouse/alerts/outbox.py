@@ -36,6 +36,7 @@ class Work:
     destination: str             # env var name, Slack channel or 'console': never a URL or a token
     thread_ts: str | None = None  # the alert's message in a bot channel (a resolution replies in its thread)
     unknown_since: datetime | None = None
+    channel_id: str | None = None  # bot: the id Slack gave this destination before (conversations.history needs an id)
 
     @property
     def key(self) -> str:
@@ -97,20 +98,24 @@ def due(con: duckdb.DuckDBPyConnection, route: Callable[[str], tuple[str, str]],
                  AND d.message <> 'resolved' AND d.state = 'sent')""",
         [ids, ids], order="resolved_at, alert_id")
     rows = _rows(con, [a.alert_id for a in raised + resolved])
+    ids_by_dest = dict(con.execute(
+        """SELECT destination, max_by(slack_channel, sent_at) FROM alert_deliveries
+           WHERE channel = 'bot' AND slack_channel IS NOT NULL GROUP BY destination""").fetchall())
     out: list[Work] = []
     for a in raised:
         channel, dest = route(a.team)
         row = rows.get((a.alert_id, a.occurrence, a.message_name, channel, dest))
         owed, unknown = _owed(row, now)
         if owed:
-            out.append(Work(a, a.message_name, channel, dest, unknown_since=unknown))
+            out.append(Work(a, a.message_name, channel, dest, unknown_since=unknown, channel_id=ids_by_dest.get(dest)))
     for a in resolved:
         sent = {(k[3], k[4]): r for k, r in rows.items()
                 if k[:2] == (a.alert_id, a.occurrence) and k[2] != "resolved" and r["state"] == "sent"}
         for (channel, dest), r in sent.items():
             owed, unknown = _owed(rows.get((a.alert_id, a.occurrence, "resolved", channel, dest)), now)
             if owed and still_routed(channel, dest):
-                out.append(Work(a, "resolved", channel, dest, thread_ts=r["slack_ts"], unknown_since=unknown))
+                out.append(Work(a, "resolved", channel, dest, thread_ts=r["slack_ts"], unknown_since=unknown,
+                                channel_id=r["slack_channel"] or ids_by_dest.get(dest)))
     return out
 
 
