@@ -22,12 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from warehouse.ingest.sqlkit import number_sql
-from warehouse.loaders._io import COUNT_SQL, drop_temp, register_gpu_classes
+from warehouse.loaders._io import COUNT_SQL, admin_results, drop_temp, register_gpu_classes
+
+RAW, ACCEPTED = "{raw}", "{accepted}"  # placeholders in ``parse`` and ``lines`` (replaced, not formatted)
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,19 @@ def key(*parts: str) -> str:
     return " || '|' || ".join(f"coalesce(CAST({p} AS VARCHAR), '')" for p in parts)
 
 
+def admin(provider: str, bucket_period: str, checks: Sequence[Check], fields: str, lines: str, fmt: str) -> Declared:
+    """The declaration of an Admin-API report (OpenAI, Anthropic): pages of buckets of results.
+
+    ``bucket_period`` selects ``period_start`` / ``period_end`` (and their raw texts) from
+    ``bucket``; ``fields`` the result's fields from ``res``; ``checks`` and ``lines`` as in
+    :class:`Declared`.
+    """
+    return Declared(
+        format=fmt, read=partial(admin_results, provider=provider),
+        parse=f"SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {bucket_period}, {fields} FROM {RAW}",
+        checks=checks, lines=lines)
+
+
 def json_counts(obj: str, fields: dict[str, str]) -> str:
     """SELECT items for whole counts in a JSON record: ``<name>_raw`` (the text) and ``<name>`` (BIGINT) per JSON path."""
     return ", ".join(f"{obj} ->> '{path}' AS {name}_raw, {COUNT_SQL.format(f'{obj} ->> {chr(39)}{path}{chr(39)}')} AS {name}"
@@ -133,9 +149,6 @@ def gpu_classes(column: str, table: str) -> Callable[[duckdb.DuckDBPyConnection,
         register_gpu_classes(con, f"SELECT {column} FROM {parsed}", table)
         return [table]
     return prepare
-
-
-RAW, ACCEPTED = "{raw}", "{accepted}"  # placeholders in ``parse`` and ``lines`` (replaced, not formatted)
 
 
 @dataclass(frozen=True)

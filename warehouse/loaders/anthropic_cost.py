@@ -20,13 +20,12 @@ Unit traps handled here:
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 
 from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY
-from warehouse.loaders._declared import Declared, amount, billed, iso, key, period, usage_line, usd
-from warehouse.loaders._io import RFC3339_SQL, admin_results, head_text
+from warehouse.loaders._declared import admin, amount, billed, iso, key, period, usage_line, usd
+from warehouse.loaders._io import RFC3339_SQL, head_text
 
 FORMAT = "anthropic_cost"
 SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
@@ -55,16 +54,13 @@ BUCKET_CHECKS = period("starting_at", "ending_at", "start_raw", "end_raw", "peri
 _GROUPS = ("workspace_id", "description", "cost_type", "model", "token_type", "service_tier", "context_window",
            "inference_geo", "speed")
 
-LOADER = Declared(
-    format=FORMAT,
-    read=partial(admin_results, provider="Anthropic"),
-    parse=f"""
-    SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {BUCKET_PERIOD},
+LOADER = admin(
+    "Anthropic", BUCKET_PERIOD, fmt=FORMAT,
+    fields=f"""
         res ->> '$.amount' AS amount_raw, res ->> '$.currency' AS currency_raw,
         -- cents -> dollars in exact decimal arithmetic ("123.45" -> 1.2345)
         {number_sql("res ->> '$.amount'", 'DECIMAL(38, 16)')} * CAST(0.01 AS DECIMAL(3, 2)) AS amount,
-        {", ".join(f"res ->> '$.{g}' AS {g}" for g in _GROUPS)}
-    FROM {{raw}}""",
+        {", ".join(f"res ->> '$.{g}' AS {g}" for g in _GROUPS)}""",
     checks=[*BUCKET_CHECKS, *amount("amount", "amount_raw", "amount", "1e12"), *usd("currency", "currency_raw", "Anthropic")],
     lines=f"""
     SELECT {usage_line('Anthropic', 'anthropic')}, {billed('amount')},

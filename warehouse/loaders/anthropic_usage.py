@@ -20,12 +20,11 @@ straight onto ``x_input_tokens`` / ``x_cached_input_tokens`` /
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 
 from warehouse.loaders import DAY
-from warehouse.loaders._declared import METERED, Declared, count, iso, json_counts, key, usage_line
-from warehouse.loaders._io import admin_results, head_text
+from warehouse.loaders._declared import METERED, admin, count, iso, json_counts, key, usage_line
+from warehouse.loaders._io import head_text
 from warehouse.loaders.anthropic_cost import BUCKET_CHECKS, BUCKET_PERIOD
 
 FORMAT = "anthropic_usage"
@@ -56,14 +55,11 @@ _TOKEN_FIELDS = (
 _GROUPS = ("workspace_id", "api_key_id", "model", "service_tier", "context_window", "inference_geo", "speed")
 _WRITE = "coalesce(write_5m, 0) + coalesce(write_1h, 0)"
 
-LOADER = Declared(
-    format=FORMAT,
-    read=partial(admin_results, provider="Anthropic"),
-    parse=f"""
-    SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {BUCKET_PERIOD},
+LOADER = admin(
+    "Anthropic", BUCKET_PERIOD, fmt=FORMAT,
+    fields=f"""
         {json_counts("res", {a: p for a, p, _ in _TOKEN_FIELDS})},
-        {", ".join(f"res ->> '$.{g}' AS {g}" for g in _GROUPS)}
-    FROM {{raw}}""",
+        {", ".join(f"res ->> '$.{g}' AS {g}" for g in _GROUPS)}""",
     checks=[*BUCKET_CHECKS,
             *(c for a, p, mandatory in _TOKEN_FIELDS for c in count(p[2:], f"{a}_raw", a, mandatory=mandatory))],
     lines=f"""

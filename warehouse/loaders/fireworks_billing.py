@@ -28,7 +28,9 @@ import duckdb
 
 from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY, UnreadableFile
-from warehouse.loaders._declared import gpu_classes, METERED, Check, Declared, count, iso, key, missing, period, usage_line
+from warehouse.loaders._declared import (
+    METERED, Check, Declared, count, gpu_classes, iso, key, missing, period, usage_line,
+)
 from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_csv_rows
 
 FORMAT = "fireworks_billing"

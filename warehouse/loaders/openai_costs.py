@@ -19,13 +19,12 @@ Unit traps handled here:
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 
 from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY
-from warehouse.loaders._declared import Declared, amount, billed, iso, key, period, usage_line, usd
-from warehouse.loaders._io import COUNT_SQL, admin_results, head_text
+from warehouse.loaders._declared import admin, amount, billed, iso, key, period, usage_line, usd
+from warehouse.loaders._io import COUNT_SQL, head_text
 
 FORMAT = "openai_costs"
 SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
@@ -52,11 +51,9 @@ BUCKET_PERIOD = (f"make_timestamp(({UNIX_SECONDS.format(_START)}) * 1000000) AS 
 BUCKET_CHECKS = period("start_time", "end_time", "start_raw", "end_raw", "period_start", "period_end",
                        what="Unix seconds", label="bucket ")
 
-LOADER = Declared(
-    format=FORMAT,
-    read=partial(admin_results, provider="OpenAI"),
-    parse=f"""
-    SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {BUCKET_PERIOD},
+LOADER = admin(
+    "OpenAI", BUCKET_PERIOD, fmt=FORMAT,
+    fields=f"""
         -- a JSON number comes back as its shortest decimal text: the float dollars, exactly as written
         res ->> '$.amount.value' AS amount_raw,
         {number_sql("res ->> '$.amount.value'", 'DECIMAL(38, 18)')} AS amount,
@@ -64,8 +61,7 @@ LOADER = Declared(
         res ->> '$.line_item' AS line_item, res ->> '$.project_id' AS project_id,
         res ->> '$.project_name' AS project_name, res ->> '$.api_key_id' AS api_key_id,
         res ->> '$.quantity' AS quantity_raw, {number_sql("res ->> '$.quantity'", 'DECIMAL(38, 6)')} AS quantity,
-        res ->> '$.quantity_unit' AS quantity_unit
-    FROM {{raw}}""",
+        res ->> '$.quantity_unit' AS quantity_unit""",
     checks=[*BUCKET_CHECKS, *amount("amount.value", "amount_raw", "amount"), *usd("amount.currency", "currency_raw", "OpenAI"),
             *amount("quantity", "quantity_raw", "quantity", "1e15", optional=True)],
     lines=f"""

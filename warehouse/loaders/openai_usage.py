@@ -25,12 +25,11 @@ history is keyed on, for pricing the tokens later.
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 
 from warehouse.loaders import DAY
-from warehouse.loaders._declared import METERED, Check, Declared, count, iso, json_counts, key, usage_line
-from warehouse.loaders._io import admin_results, head_text
+from warehouse.loaders._declared import METERED, Check, admin, count, iso, json_counts, key, usage_line
+from warehouse.loaders._io import head_text
 from warehouse.loaders.openai_costs import BUCKET_CHECKS, BUCKET_PERIOD
 
 FORMAT = "openai_usage"
@@ -53,15 +52,12 @@ _TOKENS = {"input": "$.input_tokens", "cached": "$.input_cached_tokens", "write"
            "uncached_reported": "$.input_uncached_tokens", "output": "$.output_tokens"}
 _UNCACHED = "input - coalesce(cached, 0) - coalesce(write, 0)"
 
-LOADER = Declared(
-    format=FORMAT,
-    read=partial(admin_results, provider="OpenAI"),
-    parse=f"""
-    SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {BUCKET_PERIOD},
+LOADER = admin(
+    "OpenAI", BUCKET_PERIOD, fmt=FORMAT,
+    fields=f"""
         {json_counts("res", _TOKENS)},
         res ->> '$.project_id' AS project_id, res ->> '$.user_id' AS user_id, res ->> '$.api_key_id' AS api_key_id,
-        res ->> '$.model' AS model, res ->> '$.batch' AS batch, res ->> '$.service_tier' AS service_tier
-    FROM {{raw}}""",
+        res ->> '$.model' AS model, res ->> '$.batch' AS batch, res ->> '$.service_tier' AS service_tier""",
     checks=[
         *BUCKET_CHECKS,
         *count("input_tokens", "input_raw", "input", mandatory=True),

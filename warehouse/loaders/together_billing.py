@@ -38,7 +38,9 @@ import duckdb
 
 from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY, UnreadableFile
-from warehouse.loaders._declared import gpu_classes, Check, Declared, amount, billed, count, iso, key, missing, period, usage_line, usd
+from warehouse.loaders._declared import (
+    Check, Declared, amount, billed, count, gpu_classes, iso, key, missing, period, usage_line, usd,
+)
 from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs
 
 FORMAT = "together_billing"
