@@ -679,13 +679,13 @@ def test_fx_at_the_rate_of_the_charge_date(wh):
 # =============================================================================================
 
 # DECIMAL columns that are not money: quantities, ratios and rates.
-_NOT_MONEY = ("utilisation", "seconds", "fx_rate", "rate_to_reporting", "tokens", "hours", "gpus", "quantity", "pct", "term_months")
+_NOT_MONEY = ("utilisation", "seconds", "fx_rate", "rate_to_reporting", "tokens", "hours", "gpus", "quantity", "pct", "term_months", "ratio_")
 # Models whose money stays in the currency it was quoted in, although they read a converted model.
 _NATIVE_ONLY = {"price_discrepancies": "compares a provider's and a catalog's price in their own currency"}
 # Models whose money figures are sums of many lines, each converted at its own charge day's rate: no single
 # rate date exists for the row, so they must be built on models that carry the rate and its date per line.
 _AGGREGATES = {"team_monthly_spend", "threshold_flags", "api_vs_selfhost", "dedicated_utilisation", "int_window_usage",
-               "recommendations"}
+               "recommendations", "int_daily_variable", "int_projection_daily"}
 
 
 def _money_columns(con, table: str) -> list[str]:

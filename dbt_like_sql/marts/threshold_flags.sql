@@ -1,4 +1,4 @@
--- Per month and team: variable spend and projected month-end spend against the team's monthly threshold (default 1,500 in the reporting currency), the status (ok, projected_over or over) and the date the threshold was crossed, or is projected to be crossed at the current daily rate.
+-- Per month and team: variable spend and projected month-end spend (team_monthly_spend: actual to date plus a per-provider forecast, with its 80 % band projected_low..projected_high) against the team's monthly threshold (default 1,500 in the reporting currency), the status (over; projected_over when the projection passes it; at_risk when only the band's upper edge does: an early warning; ok) and the date the threshold was crossed, or the first day the projected path (int_projection_daily, actual then forecast day by day) goes over it. 'unallocated' is not a team: it has no threshold (threshold NULL, status 'not_a_team') and is_unallocated marks it.
 WITH teams AS (
     SELECT team, monthly_threshold, threshold_currency FROM {{ source('config', 'teams') }}
 ),
@@ -14,10 +14,22 @@ cumulative AS (
     GROUP BY charge_month, team, charge_date
 ),
 m AS (
-    SELECT s.*, coalesce(t.monthly_threshold, st.default_threshold) AS threshold, st.reporting_currency AS threshold_currency
+    SELECT s.*, CASE WHEN s.team <> 'unallocated' THEN coalesce(t.monthly_threshold, st.default_threshold) END AS threshold,
+           st.reporting_currency AS threshold_currency
     FROM {{ ref('team_monthly_spend') }} s
     LEFT JOIN teams t USING (team)
     CROSS JOIN settings st
+),
+path AS (   -- actual days then forecast days, summed over providers, cumulated
+    SELECT month, team, day, sum(sum(amount)) OVER (PARTITION BY month, team ORDER BY day) AS cum
+    FROM {{ ref('int_projection_daily') }}
+    GROUP BY month, team, day
+),
+projected_cross AS (
+    SELECT p.month, p.team, min(p.day) AS projected_cross_date
+    FROM path p JOIN m ON m.month = p.month AND m.team = p.team
+    WHERE p.cum > m.threshold
+    GROUP BY ALL
 ),
 crossed AS (
     SELECT c.month, c.team, min(c.charge_date) AS crossed_on
@@ -31,21 +43,24 @@ SELECT
     m.currency,
     m.variable_spend,
     m.projected_variable,
+    m.projected_low,
+    m.projected_high,
+    m.band_method,
+    m.backtests,
     m.projection_days_used,
+    m.projection_from,
     CAST(m.threshold AS DECIMAL(18, 2)) AS threshold,
     m.threshold_currency,
     CASE
+        WHEN m.team = 'unallocated' THEN 'not_a_team'
         WHEN m.variable_spend > m.threshold THEN 'over'
         WHEN m.projected_variable > m.threshold THEN 'projected_over'
+        WHEN m.projected_high > m.threshold THEN 'at_risk'
         ELSE 'ok'
     END AS status,
     x.crossed_on,
-    CASE
-        WHEN x.crossed_on IS NULL AND m.projected_variable > m.threshold AND m.variable_spend > 0 THEN
-            -- the first day whose run-rate total is OVER the threshold (the rule of crossed_on): day d with
-            -- d x spend / days > threshold, i.e. d - 1 = floor(threshold x days / spend), exact in whole pence
-            m.month + CAST((CAST(m.threshold * 100 AS BIGINT) * m.projection_days_used) // CAST(m.variable_spend * 100 AS BIGINT) AS INTEGER)
-    END AS projected_cross_date,
+    CASE WHEN x.crossed_on IS NULL AND m.projected_variable > m.threshold THEN pc.projected_cross_date END AS projected_cross_date,
     (m.team = 'unallocated') AS is_unallocated
 FROM m
 LEFT JOIN crossed x ON x.month = m.month AND x.team = m.team
+LEFT JOIN projected_cross pc ON pc.month = m.month AND pc.team = m.team

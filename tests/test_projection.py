@@ -1,0 +1,92 @@
+"""Month-end projection (issue 13, item 2): actual to date plus a per-provider forecast at the recent level with
+weekday factors, the 80 % band from backtesting, at_risk, and a lagging export, against hand-worked values."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tests.test_decisions import make_wh  # noqa: F401  (fixture)
+from tests.test_models_business import Warehouse, _at
+
+D = Decimal
+NOV = date(2026, 11, 1)   # a Sunday
+
+
+def _daily(wh: Warehouse, team: str, provider: str, first: date, last: date, amount) -> None:
+    """One hosted-API line a day, amount(day) GBP, covering the whole day."""
+    d = first
+    while d <= last:
+        wh.line(start=_at(d), end=_at(d + timedelta(days=1)), cost=str(amount(d)), team=team, provider=provider,
+                kind="hosted_api", x_model="gpt-4o-2024-08-06")
+        d += timedelta(days=1)
+
+
+def _flags(wh: Warehouse, team: str) -> dict:
+    return wh.one("SELECT * FROM threshold_flags WHERE month = ? AND team = ?", [NOV, team])
+
+
+def test_weekday_factors_and_a_lagging_provider(make_wh):
+    """OpenAI £100 on weekdays and £40 at weekends through Sun 15 Nov; Anthropic £50 a day, its export 3 days
+    behind (through 12 Nov).  Both since 1 September, so the weekday factors see four whole weeks."""
+    wh = make_wh()
+    wh.config({"alpha": D("3000")})
+    _daily(wh, "alpha", "openai", date(2026, 9, 1), date(2026, 11, 15), lambda d: 40 if d.weekday() >= 5 else 100)
+    _daily(wh, "alpha", "anthropic", date(2026, 9, 1), date(2026, 11, 12), lambda d: 50)
+    wh.build()
+    f = _flags(wh, "alpha")
+    # OpenAI, from its own last day (15 Nov): last 7 days' rate 580/7; the 28-day mean is the same, so the weekday
+    # factor is 100/(580/7) on weekdays, 40/(580/7) at weekends: the forecast is £100 a weekday, £40 a weekend day.
+    # 16-30 Nov: 11 weekdays, 4 weekend days = 1,100 + 160 = 1,260.  Actual 1-15 Nov: 10 weekdays, 5 weekend days = 1,200.
+    # Anthropic, from 12 Nov (not from the team's latest day): actual 12 x 50 = 600, forecast 18 x 50 = 900.
+    # Projected: 1,200 + 1,260 + 600 + 900 = 3,960.  (A team run-rate would say 1,800 / 15 x 30 = 3,600.)
+    assert (f["variable_spend"], f["projected_variable"]) == (D("1800.00"), D("3960.00"))
+    assert (f["projection_days_used"], f["projection_from"]) == (12, date(2026, 11, 12))
+    # The projected path: 1,950 by 15 Nov (1,200 + 15 x 50), then +150 a weekday, +90 a weekend day:
+    # 16: 2,100, 17: 2,250, 18: 2,400, 19: 2,550, 20: 2,700, 21: 2,790, 22: 2,880, 23: 3,030 > 3,000.
+    assert (f["status"], f["crossed_on"], f["projected_cross_date"]) == ("projected_over", None, date(2026, 11, 23))
+    # The band: a periodic history is forecast exactly at every origin (ratio 1): the band is the projection itself.
+    assert (f["projected_low"], f["projected_high"]) == (D("3960.00"), D("3960.00"))
+    assert f["backtests"] >= 5 and f["band_method"].startswith("backtest")
+
+
+def test_a_ramp_is_followed_on_the_8th_and_the_15th(make_wh):
+    """£10 a day until Mon 2 Nov, £30 a day from Tue 3 Nov (a launch).  The month really ends at 20 + 28 x 30 = £860."""
+    got = {}
+    for cut in (date(2026, 11, 8), date(2026, 11, 15)):
+        wh = make_wh(str(cut))
+        wh.config({"ramp": None})
+        _daily(wh, "ramp", "openai", date(2026, 10, 1), cut, lambda d: 30 if d >= date(2026, 11, 3) else 10)
+        wh.build()
+        got[cut] = _flags(wh, "ramp")
+    # 8 Nov (Sun): rate_7d (2-8 Nov) = (10 + 6 x 30) / 7 = 190/7; 28-day mean (12 Oct - 8 Nov) = (22 x 10 + 6 x 30) / 28
+    # = 100/7; last 4 Mondays (2 Nov, 26, 19, 12 Oct) average 10 -> factor 0.7; other weekdays (30, 10, 10, 10) 15 -> 1.05.
+    # Forecast 9-30 Nov: 4 Mondays x 19.00 + 18 days x 28.50 = 76 + 513 = 589; actual 1-8 Nov = 200: projected £789.00
+    # (-8.3 % against £860; the month-to-date run-rate said 200 / 8 x 30 = £750.00, -12.8 %).
+    assert (got[date(2026, 11, 8)]["variable_spend"], got[date(2026, 11, 8)]["projected_variable"]) == (D("200.00"), D("789.00"))
+    # 15 Nov (Sun): rate_7d = 30; 28-day mean (19 Oct - 15 Nov) = (15 x 10 + 13 x 30) / 28 = 135/7; Mondays (9, 2 Nov,
+    # 26, 19 Oct) average 15 -> 7/9; other days (30, 30, 10, 10) 20 -> 28/27.  Forecast 16-30 Nov: 3 Mondays x 70/3
+    # + 12 days x 840/27 = 70 + 373.33 = 443.33; actual 410: projected £853.33 (-0.8 %).
+    assert (got[date(2026, 11, 15)]["variable_spend"], got[date(2026, 11, 15)]["projected_variable"]) == (D("410.00"), D("853.33"))
+
+
+def test_at_risk_when_only_the_band_upper_edge_passes(make_wh):
+    """Ten days of history (1-10 Nov) at £45 a day: fewer than 5 backtests, so the band is 0.75-1.25 of the forecast."""
+    wh = make_wh()
+    wh.config({"beta": None})
+    _daily(wh, "beta", "openai", NOV, date(2026, 11, 10), lambda d: 45)
+    wh.build()
+    f = _flags(wh, "beta")
+    # actual 450, forecast 20 x 45 = 900: projected 1,350 (under 1,500); low 450 + 675 = 1,125; high 450 + 1,125 = 1,575 (over)
+    assert (f["projected_variable"], f["projected_low"], f["projected_high"]) == (D("1350.00"), D("1125.00"), D("1575.00"))
+    assert (f["status"], f["backtests"]) == ("at_risk", 0)
+    assert f["band_method"] == "default 0.75-1.25 (fewer than 5 backtests)"
+
+
+def test_unallocated_is_not_a_team(make_wh):
+    wh = make_wh()
+    wh.config({"beta": None})
+    _daily(wh, "unallocated", "openai", NOV, date(2026, 11, 30), lambda d: 100)   # £3,000: no rule matches it
+    wh.build()
+    f = _flags(wh, "unallocated")
+    assert (f["threshold"], f["status"], f["is_unallocated"]) == (None, "not_a_team", True)
