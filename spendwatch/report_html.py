@@ -223,11 +223,42 @@ def dedicated_figure(team: dict[str, Any], r: dict[str, Any]) -> dict | None:
         {"title": {"text": f"{cur} per month"}, "rangemode": "tozero"})}
 
 
+def anomaly_figure(team: dict[str, Any], series: dict[str, Any]) -> dict | None:
+    """One series' days of the month: actual spend against the expected band, the flagged days marked."""
+    pts = [p for p in series["points"] if p["expected"] is not None]
+    if not pts:
+        return None
+    cur = html_escape(series["currency"])
+    xs = [p["charge_date"].isoformat() for p in pts]
+    hover = "%{x}: %{y:,.2f} " + cur
+    data = [
+        {"type": "scatter", "mode": "lines", "name": "band low", "x": xs, "y": [_f(p["band_low"]) for p in pts],
+         "line": {"color": "rgba(49,130,206,0)"}, "showlegend": False, "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "lines", "name": "expected band", "x": xs, "y": [_f(p["band_high"]) for p in pts],
+         "fill": "tonexty", "fillcolor": "rgba(49,130,206,0.15)", "line": {"color": "rgba(49,130,206,0.4)", "width": 1},
+         "hovertemplate": hover + "<extra>flagged above</extra>"},
+        {"type": "scatter", "mode": "lines", "name": "expected", "x": xs, "y": [_f(p["expected"]) for p in pts],
+         "line": {"color": C_SERVERLESS, "dash": "dash", "width": 1}, "hovertemplate": hover + "<extra>expected</extra>"},
+        {"type": "scatter", "mode": "lines+markers", "name": "actual", "x": xs, "y": [_f(p["actual"]) for p in pts],
+         "line": {"color": C_TOTAL, "width": 2}, "marker": {"size": 4}, "hovertemplate": hover + "<extra>actual</extra>"},
+    ]
+    flagged = [p for p in pts if p["flagged"]]
+    if flagged:
+        data.append({"type": "scatter", "mode": "markers", "name": "anomaly", "x": [p["charge_date"].isoformat() for p in flagged],
+                     "y": [_f(p["actual"]) for p in flagged], "marker": {"color": C_THRESHOLD, "size": 10, "symbol": "x"},
+                     "hovertemplate": hover + "<extra>anomaly</extra>"})
+    scope = "" if series["scope"] == "*" else f" {html_escape(series['scope'])}"
+    return {"data": data, "layout": _layout(
+        f"{html_escape(team['team'])}: {html_escape(series['provider'])}{scope} daily spend against the expected band ({cur})",
+        {"type": "date"}, {"title": {"text": cur}, "rangemode": "tozero"})}
+
+
 def team_figures(team: dict[str, Any], month_start: date, currency: str) -> list[dict]:
     """Every chart of one team's section, in reading order."""
     figs = [monthly_figure(team, currency), cumulative_figure(team, month_start, currency)]
     figs += [breakeven_figure(team, b) for b in team["breakeven"]]
     figs += [dedicated_figure(team, r) for r in team["dedicated_utilisation"]]
+    figs += [anomaly_figure(team, s) for s in team.get("anomaly_bands", [])]
     return [f for f in figs if f is not None]
 
 

@@ -45,6 +45,7 @@ MONEY_CURRENCY: dict[str, str] = {
         "selfhost_monthly_cost", "cost", "cost_per_used_hour", "serverless_per_gpu_hour", "serverless_cost_for_used_hours",
         "serverless_per_hour", "billed", "expected", "amount_at_stake", "unit_price", "amount", "old_amount", "new_amount",
         "amount_at_stake_total", "attributed_spend", "unallocated_spend",
+        "actual", "excess", "price_effect", "volume_effect",
     )},
     "threshold": "threshold_currency",
     "amount_at_stake_reporting": "reporting_currency",
@@ -137,6 +138,12 @@ TEAM_SECTIONS: tuple[Section, ...] = (
         Col("team_uses_provider", "team's provider", "bool"),
     ), "no price changes since the month began", 25, terminal=(
         "changed_at", "used_item", "provider", "sku", "tier", "old_amount", "new_amount", "unit", "change_pct")),
+    Section("anomalies", "Spend anomalies (days far above the expected band; docs/anomalies.md)", (
+        Col("charge_date", "date", "date"), Col("provider", "provider"), Col("scope", "scope"), Col("reason", "reason", "enum"),
+        Col("expected", "expected", "money"), Col("actual", "actual", "money"), Col("excess", "excess", "money"),
+        Col("price_effect", "price effect", "money"), Col("volume_effect", "volume effect", "money"),
+        Col("incident", "incident"), Col("top_line", "top line"),
+    ), "no unusual days", 25),
 )
 
 ORG_SECTIONS: tuple[Section, ...] = (
@@ -271,7 +278,34 @@ def _headlines(t: dict[str, Any]) -> list[str]:
         out.append(f"{len(t['audit'])} invoice-audit finding(s), {money(t['audit_summary']['at_stake_reporting'], cur)} at stake.")
     if t["price_changes"]:
         out.append(f"{len(t['price_changes'])} price change(s) touched what the team used.")
+    if t.get("anomalies"):
+        a = max(t["anomalies"], key=lambda r: r["excess"])
+        out.append(f"{len(t['anomalies'])} day(s) of unusual spend; the largest {a['charge_date']:%d %b}: {a['provider']} "
+                   f"{money(a['actual'], a['currency'])} against {money(a['expected'], a['currency'])} expected "
+                   f"({'mostly price' if abs(a['price_effect']) > abs(a['volume_effect']) else 'mostly volume'}).")
     return out
+
+
+def _anomalies(con: duckdb.DuckDBPyConnection, month: date, team: str | None) -> list[dict[str, Any]]:
+    """The month's spend anomalies (warehouse.anomalies), as review records."""
+    from warehouse.anomalies import anomalies
+
+    out = []
+    for a in anomalies(con, month=f"{month:%Y-%m}", team=team):
+        r = a.as_json() | {k: getattr(a, k) for k in ("charge_date", "expected", "actual", "excess", "price_effect", "volume_effect")}
+        r["incident"] = f"{a.incident_id} day {a.incident_day}" + (" (ongoing)" if a.ongoing else "")
+        r["top_line"] = a.top_lines[0].get("line") if a.top_lines else None
+        out.append(r)
+    return out
+
+
+def _anomaly_bands(con: duckdb.DuckDBPyConnection, recs: list[dict[str, Any]], month: date) -> list[dict[str, Any]]:
+    """For each series with an anomaly this month (at most three), its days: actual against the expected band."""
+    from warehouse.anomalies import band
+
+    series = list(dict.fromkeys((r["provider"], r["scope"]) for r in recs if not r["scope"].startswith("recurring:")))[:3]
+    return [{"team": recs[0]["team"], "provider": p, "scope": sc, "currency": recs[0]["currency"],
+             "points": [vars(b) for b in band(con, recs[0]["team"], p, sc, f"{month:%Y-%m}")]} for p, sc in series]
 
 
 def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team: str | None = None,
@@ -301,6 +335,7 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
     changes = _by_team(_if_built(con, "stg_line_items", lambda: rq.price_changes(con, month, team)))
     history = _by_team(rq.monthly_history(con, team, until=month))
     daily = _by_team(_if_built(con, "fct_spend_daily", lambda: rq.daily_variable(con, month, team)))
+    anomalies = _by_team(_anomalies(con, month, team))
 
     for rows in breakeven.values():
         for b in rows:
@@ -332,7 +367,9 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
             },
             "price_changes": changes.get(name, []),
             "history": history.get(name, []), "daily": daily.get(name, []),
+            "anomalies": anomalies.get(name, []),
         }
+        t["anomaly_bands"] = _anomaly_bands(con, t["anomalies"], month)
         t["headlines"] = _headlines(t)
         teams.append(t)
 

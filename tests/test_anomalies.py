@@ -240,3 +240,28 @@ def test_the_sample_organisation_shows_its_one_anomaly(sample_warehouse):
     # documented, real in the data: research's one-day p4d runs and search's launch ramp (one incident)
     assert sorted({a.charge_date for a in found if a.team == "research"}) == [date(2026, 9, 16), date(2026, 10, 8), date(2026, 11, 12)]
     assert len({a.incident_id for a in found if a.team == "search"}) == 1
+
+
+def test_the_review_shows_the_anomaly_and_its_band(sample_warehouse):
+    from spendwatch.report_html import render_html
+    from spendwatch.review import review_data
+    from warehouse.db import connect
+
+    con = connect(sample_warehouse, read_only=True)
+    try:
+        data = review_data(con, month=date(2026, 10, 1), team="assistant")
+    finally:
+        con.close()
+    (team,) = data["teams"]
+    assert [(a["charge_date"], a["scope"]) for a in team["anomalies"]] == [
+        (date(2026, 10, 27), "*"), (date(2026, 10, 27), "model:gpt-4o-2024-08-06")]
+    assert any("unusual spend" in h and "27 Oct" in h and "mostly volume" in h for h in team["headlines"])
+    band = team["anomaly_bands"][0]
+    assert (band["provider"], band["scope"]) == ("openai", "*")
+    days = {p["charge_date"]: p for p in band["points"]}
+    assert len(days) == 31 and days[date(2026, 10, 27)]["flagged"]
+    assert days[date(2026, 10, 27)]["actual"] > days[date(2026, 10, 27)]["band_high"]
+    assert not any(p["flagged"] for d, p in days.items() if d != date(2026, 10, 27))
+    html = render_html(data)
+    assert "assistant: openai daily spend against the expected band (GBP)" in html
+    assert "Spend anomalies" in html
