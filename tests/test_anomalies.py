@@ -265,3 +265,38 @@ def test_the_review_shows_the_anomaly_and_its_band(sample_warehouse):
     html = render_html(data)
     assert "assistant: openai daily spend against the expected band (GBP)" in html
     assert "Spend anomalies" in html
+
+
+def test_the_floor_is_configurable(wh):
+    # the spike of test_a_spike_is_flagged... (excess 54) under [anomalies] floor = 60: not flagged
+    from spendwatch.config import load_config
+    from warehouse.config_sync import sync_config
+
+    toml = wh.path.parent / "spendwatch.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[anomalies]\nfloor = 60\n", encoding="utf-8")
+    sync_config(wh.con, load_config(toml))
+    for n in range(1, 57):
+        spend(wh, n, cycled(n))
+    spend(wh, 57, 150)
+    wh.build()
+    assert flagged(wh) == []
+    s = wh.one("SELECT expected, band_high FROM int_anomaly_scores WHERE scope = '*' AND charge_date = ?", [day(57)])
+    # band_high = max(96 + 3.5 x 5.693184, 96 + 60, 96 x 1.25) = 156
+    assert s["expected"] == D("96") and s["band_high"] == D("156")
+
+
+def test_the_anomalies_command(sample_warehouse, capsys):
+    import json
+
+    from spendwatch.cli import main
+
+    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-10", "--team", "assistant", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["charge_date"], r["scope"], r["actual"], r["currency"]) for r in rows] == [
+        ("2026-10-27", "*", "158.32", "GBP"), ("2026-10-27", "model:gpt-4o-2024-08-06", "151.30", "GBP")]
+    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-10", "--team", "assistant"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-10-27" in out and "£151.30" in out and "spend anomalies in 2026-10 for team assistant" in out
+    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-09", "--team", "vision"]) == 0
+    assert "no spend anomalies in 2026-09 for team vision" in capsys.readouterr().out
+    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-13"]) == 2
