@@ -132,6 +132,9 @@ class Decisions(_Strict):
     ops_cost_per_server_month: Decimal = Field(default=Decimal("0"), ge=0, description="Operations cost per self-hosted server-month, reporting currency")
     cache_read_weight: Decimal = Field(default=Decimal("0.1"), ge=0, le=1, description="A cache-read token counts as this many tokens of self-host work")
     tax_in_thresholds: bool = Field(default=False, description="Count tax lines in the variable spend thresholds apply to")
+    serverless_cpu_cores_per_gpu: Decimal = Field(default=Decimal("4"), ge=0, description="CPU cores a serverless GPU container reserves (Modal bills them apart)")
+    serverless_memory_gib_per_gpu: Decimal = Field(default=Decimal("32"), ge=0, description="Memory GiB a serverless GPU container reserves")
+    fx_stale_business_days: int = Field(default=3, ge=0, description="An ECB rate older than this many business days before its charge date is stale")
     open_weight_models: list[str] = Field(default_factory=lambda: list(DEFAULT_OPEN_WEIGHT))
 
 

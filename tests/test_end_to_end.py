@@ -83,7 +83,14 @@ def expected_spend() -> dict[tuple[str, str, str], Decimal]:
         for row in csv.DictReader(fh):
             tags = json.loads(row["Tags"]) if row["Tags"] not in ("", "NULL") else {}
             team = tags.get("team") if tags.get("team") in declared else "unallocated"
-            add(date.fromisoformat(row["ChargePeriodStart"][:10]), team, "other", Decimal(row["BilledCost"]), row["BillingCurrency"])
+            # Issue 13: tax lines are kind tax and belong to the organisation, not to unallocated; GPU instance hours
+            # (g5.xlarge, p4d.24xlarge, named in the charge description) are dedicated GPU spend.
+            kind = "other"
+            if row["ChargeCategory"] == "Tax":
+                team, kind = "(organisation)", "tax"
+            elif any(f" {t} " in row["ChargeDescription"] for t in ("g5.xlarge", "p4d.24xlarge")):
+                kind = "dedicated_gpu"
+            add(date.fromisoformat(row["ChargePeriodStart"][:10]), team, kind, Decimal(row["BilledCost"]), row["BillingCurrency"])
     with (EXPORTS / "dedicated_invoices_2026-09_2026-11.csv").open(newline="") as fh:
         for row in csv.DictReader(fh):
             team = "platform" if row["server_id"] == "gg-4090-01" else "unallocated"
@@ -160,13 +167,13 @@ def test_team_monthly_spend_matches_the_files(warehouse):
     con, *_ = warehouse
     expected = expected_spend()
     rows = con.execute(
-        "SELECT strftime(month, '%Y-%m'), team, serverless_gpu, dedicated_gpu, hosted_api, other, variable_spend, total_spend, currency FROM team_monthly_spend"
+        "SELECT strftime(month, '%Y-%m'), team, serverless_gpu, dedicated_gpu, hosted_api, tax, other, variable_spend, total_spend, currency FROM team_monthly_spend"
     ).fetchall()
     assert rows, "team_monthly_spend is empty"
     seen = set()
-    for month, team, sgpu, dgpu, api, other, variable, total, currency in rows:
+    for month, team, sgpu, dgpu, api, tax, other, variable, total, currency in rows:
         assert currency == "GBP"
-        for kind, got in (("serverless_gpu", sgpu), ("dedicated_gpu", dgpu), ("hosted_api", api), ("other", other)):
+        for kind, got in (("serverless_gpu", sgpu), ("dedicated_gpu", dgpu), ("hosted_api", api), ("tax", tax), ("other", other)):
             want = expected.get((month, team, kind), Decimal(0))
             assert abs(got - want) <= Decimal("0.01"), (month, team, kind, got, want)
             seen.add((month, team, kind))

@@ -1,4 +1,4 @@
--- Spend per day, team, provider and product kind: the native amount and currency, the FX rate to the reporting currency with the date of that rate (the latest ECB date on or before the charge day), the converted amount, GPU-seconds in total and by GPU class, and tokens by kind.
+-- Spend per day, team, provider and product kind: the native amount and currency, the FX rate to the reporting currency with the date of that rate (the latest ECB date on or before the charge day), its age in business days and fx_stale when it is older than [decisions] fx_stale_business_days, the converted amount, GPU-seconds in total and by GPU class, and tokens by kind.
 WITH by_class AS (
     SELECT charge_date, team, provider, product_kind, currency, gpu_class, sum(gpu_seconds) AS secs
     FROM {{ ref('stg_line_items_fx') }}
@@ -17,6 +17,8 @@ lines AS (
         any_value(reporting_currency)  AS reporting_currency,
         any_value(fx_rate)             AS fx_rate,
         any_value(fx_rate_date)        AS fx_rate_date,
+        max(fx_rate_age_business_days) AS fx_rate_age_business_days,
+        bool_or(fx_stale)              AS fx_stale,
         sum(billed_cost)               AS amount_native,
         sum(amount_reporting)          AS amount_reporting,
         sum(gpu_seconds)               AS gpu_seconds,
@@ -39,6 +41,8 @@ SELECT
     l.reporting_currency,
     l.fx_rate,
     l.fx_rate_date,
+    l.fx_rate_age_business_days,
+    l.fx_stale,
     CAST(l.amount_reporting AS DECIMAL(18, 6))      AS amount_reporting,
     CAST(l.gpu_seconds AS DECIMAL(20, 3))           AS gpu_seconds,
     coalesce(c.gpu_seconds_by_class, MAP {})        AS gpu_seconds_by_class,

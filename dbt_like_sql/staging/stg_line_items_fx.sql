@@ -1,17 +1,23 @@
 -- materialized: view
--- Every line item with its amount converted to the reporting currency at the ECB rate of its charge day (the latest rate on or before it), the rate and the rate's date kept beside it.
+-- Every line item with its amount converted to the reporting currency at the ECB rate of its charge day (the latest rate on or before it), the rate and the rate's date kept beside it, the rate's age in business days (Monday to Friday after the rate's date up to the charge date; 0 when no conversion was needed) and fx_stale when that age exceeds [decisions] fx_stale_business_days (default 3): a figure converted at a stale rate is marked wherever it is summed.
 WITH day_fx AS (   -- the rate looked up once per currency and charge day (a few thousand pairs), then joined to the lines
-    SELECT d.currency, d.charge_date, fx.rate_to_reporting, fx.rate_date
+    SELECT d.currency, d.charge_date, fx.rate_to_reporting, fx.rate_date,
+           len(list_filter(range(CAST(fx.rate_date AS TIMESTAMP) + INTERVAL 1 DAY, CAST(d.charge_date AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY),
+                           lambda x: isodow(x) < 6)) AS age
     FROM (SELECT DISTINCT currency, charge_date FROM {{ ref('stg_line_items') }}) d
     ASOF LEFT JOIN {{ ref('stg_fx_rates') }} fx
         ON fx.currency = d.currency AND fx.rate_date <= d.charge_date
-)
+),
+stale_after AS (SELECT coalesce(any_value(fx_stale_business_days), 3) AS days FROM {{ source('config', 'decision_settings') }})
 SELECT
     l.*,
     s.reporting_currency,
     CASE WHEN l.currency = s.reporting_currency THEN CAST(1 AS DECIMAL(18, 10)) ELSE fx.rate_to_reporting END AS fx_rate,
     CASE WHEN l.currency = s.reporting_currency THEN l.charge_date ELSE fx.rate_date END                   AS fx_rate_date,
+    CAST(CASE WHEN l.currency = s.reporting_currency THEN 0 ELSE fx.age END AS INTEGER)                    AS fx_rate_age_business_days,
+    coalesce(l.currency <> s.reporting_currency AND fx.age > sa.days, false)                                AS fx_stale,
     CAST(round(l.billed_cost * CASE WHEN l.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 6) AS DECIMAL(18, 6)) AS amount_reporting
 FROM {{ ref('stg_line_items') }} l
 CROSS JOIN {{ source('config', 'settings') }} s
+CROSS JOIN stale_after sa
 LEFT JOIN day_fx fx ON fx.currency = l.currency AND fx.charge_date = l.charge_date

@@ -1,5 +1,5 @@
 -- materialized: view
--- Serverless GPU lines with their GPU class and GPU-seconds. Where an export gives cost but no GPU time (Modal's billing report), GPU-seconds are estimated as cost / the provider's per-GPU-second price in force at the charge time, and flagged as estimated (an upper bound: the cost also covers CPU and memory).
+-- Serverless GPU lines with their GPU class and GPU-seconds. Where an export gives cost but no GPU time (Modal's billing report), GPU-seconds are estimated as cost / what one GPU-second of a container costs at the provider's prices in force at the charge time: the GPU's price plus, where the provider prices CPU cores and memory per second (Modal), the cores and GiB a GPU container reserves ([decisions] serverless_cpu_cores_per_gpu, serverless_memory_gib_per_gpu) at their prices, so the CPU and memory part of the cost is not counted as GPU time; flagged as estimated.
 WITH lines AS (
     SELECT * FROM {{ ref('stg_line_items_fx') }}
     WHERE product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL
@@ -11,12 +11,28 @@ per_second AS (
     WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
       AND coalesce(tier, '') <> 'active'  -- always-on workers, billed around the clock: not a pay-per-use rate
 ),
+components AS (   -- CPU core and memory GiB prices per second (Modal bills them beside the GPU)
+    SELECT provider, component, currency, valid_from, valid_to, amount AS price_per_second
+    FROM {{ source('raw', 'price_history') }}
+    WHERE product_kind = 'serverless_gpu' AND component IN ('cpu', 'memory') AND unit = 'second'
+),
+settings AS (
+    SELECT coalesce(any_value(serverless_cpu_cores_per_gpu), 0) AS cores, coalesce(any_value(serverless_memory_gib_per_gpu), 0) AS gib
+    FROM {{ source('config', 'decision_settings') }}
+),
 estimates AS (
-    SELECT l.line_id, min(p.price_per_second) AS price_per_second
+    SELECT l.line_id,
+           min(p.price_per_second)
+           + coalesce(any_value(st.cores * c.price_per_second) FILTER (WHERE c.component = 'cpu'), 0)
+           + coalesce(any_value(st.gib * c.price_per_second) FILTER (WHERE c.component = 'memory'), 0) AS price_per_second
     FROM lines l
     JOIN per_second p
       ON p.provider = l.provider AND p.gpu_class = l.gpu_class AND p.currency = l.currency
      AND p.valid_from <= l.period_start AND (p.valid_to IS NULL OR p.valid_to > l.period_start)
+    CROSS JOIN settings st
+    LEFT JOIN components c
+      ON c.provider = l.provider AND c.currency = l.currency
+     AND c.valid_from <= l.period_start AND (c.valid_to IS NULL OR c.valid_to > l.period_start)
     WHERE l.gpu_seconds = 0 AND l.billed_cost > 0
     GROUP BY l.line_id
 )
