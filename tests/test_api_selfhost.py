@@ -1,0 +1,62 @@
+"""API against self-host (issue 13, item 6), against hand-worked values: a closed model through its open-weight
+equivalent (with the caveat), a closed model without one, an open-weight model as itself; cache reads weighted;
+N+1 and an operations cost per server-month; near within 10 %."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from tests.test_decisions import make_wh  # noqa: F401  (fixture)
+from tests.test_models_business import Warehouse
+
+D = Decimal
+H100 = "H100-80GB-SXM"
+TOML = """
+[decisions]
+ops_cost_per_server_month = 150
+
+[[throughput]]
+model_class = "large"
+gpu = "H100-80GB-SXM"
+tokens_per_second = 1800
+utilisation = 0.6
+models = ["llama-3.3-70b*"]
+"""
+
+
+def _usage(wh: Warehouse, team: str, provider: str, model: str, cost: str, inp: int, cached: int, out: int) -> None:
+    wh.line(start=datetime(2026, 11, 1), end=datetime(2026, 12, 1), cost=cost, team=team, provider=provider, kind="hosted_api",
+            x_model=model, x_input_tokens=inp, x_cached_input_tokens=cached, x_output_tokens=out)
+
+
+def test_closed_open_and_unmapped_models(make_wh):
+    wh = make_wh()
+    wh.config({"search": None, "labs": None, "batch": None}, extra=TOML, team_settings={"batch": "production = false"})
+    wh.price(source_id="gigagpu", provider="gigagpu", kind="dedicated_gpu", sku="H100 80GB", component="gpu", unit="month",
+             amount="1400.00", currency="GBP", gpu_model=H100, gpu_count=1, valid_from=datetime(2026, 9, 1))
+    # Work tokens: 2,000M input + 300M output + 1,000M cache reads x 0.1 = 2,400M.  One H100 serves
+    # 1,800 tok/s x 0.6 x 30 days x 86,400 s = 2,799.36M tokens in November: 1 GPU, + 1 for N+1 = 2.
+    # Self-host: 2 x (£1,400 + £150 operations) = £3,100.
+    _usage(wh, "search", "anthropic", "claude-sonnet-4-5-20250929", "4000.00", 2_000_000_000, 1_000_000_000, 300_000_000)
+    _usage(wh, "labs", "anthropic", "claude-sonnet-4-5-20250929", "3200.00", 2_000_000_000, 1_000_000_000, 300_000_000)
+    _usage(wh, "search", "google", "gemini-2.5-pro", "500.00", 100_000_000, 0, 10_000_000)
+    # Open weight, served as itself; batch is not production: no redundancy, 1 x £1,550 = £1,550 against £2,000 API.
+    _usage(wh, "batch", "together", "llama-3.3-70b-instruct-turbo", "2000.00", 2_000_000_000, 0, 300_000_000)
+    wh.data_through(date(2026, 11, 30), provider="anthropic")
+    wh.data_through(date(2026, 11, 30), provider="google")
+    wh.data_through(date(2026, 11, 30), provider="together")
+    wh.build()
+    got = {(r["team"], r["model"]): r for r in wh.rows("SELECT * FROM api_vs_selfhost")}
+    s = got[("search", "claude-sonnet-4-5-20250929")]
+    assert (s["open_weight"], s["equivalent_class"], s["selfhost_gpu_class"]) == (False, "large", H100)
+    assert "not the same model" in s["quality_caveat"]
+    assert (s["work_tokens"], s["selfhost_gpus"], s["redundancy_servers"], s["selfhost_monthly_cost"]) == (
+        D("2400000000.0"), 2, 1, D("3100.00"))
+    assert s["verdict"] == "selfhost_cheaper"          # 3,100 < 4,000 by 900, more than 10 % (400)
+    assert got[("labs", "claude-sonnet-4-5-20250929")]["verdict"] == "near"   # |3,100 - 3,200| = 100 <= 320
+    g = got[("search", "gemini-2.5-pro")]
+    assert (g["verdict"], g["model_class"], g["selfhost_monthly_cost"]) == ("no_selfhost_equivalent", None, None)
+    b = got[("batch", "llama-3.3-70b-instruct-turbo")]
+    assert (b["open_weight"], b["quality_caveat"], b["selfhost_gpus"], b["selfhost_monthly_cost"], b["verdict"]) == (
+        True, None, 1, D("1550.00"), "selfhost_cheaper")
