@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from spendwatch import __version__, alerts_cli, anomalies_cli, breakeven_cli, files_cli, prices_cli
+from spendwatch import __version__, alerts_cli, anomalies_cli, breakeven_cli, files_cli, prices_cli, whatif_cli
 from spendwatch.core.redact import redact
 from spendwatch.errors import SpendwatchError, UsageError
 from spendwatch.render import one_line
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("check", help="validate the config and print a summary")
     _common(c)
     breakeven_cli.add_parser(sub)
+    whatif_cli.add_parser(sub)
     alerts_cli.add_parser(sub)
     files_cli.add_parser(sub)
     anomalies_cli.add_parser(sub)
@@ -387,7 +388,7 @@ def cmd_config(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config, "alerts": alerts_cli.run, "breakeven": breakeven_cli.run, "files": files_cli.run, "anomalies": anomalies_cli.run}
+COMMANDS = {"run": cmd_run, "prices": cmd_prices, "ingest": cmd_ingest, "models": cmd_models, "review": cmd_review, "config": cmd_config, "alerts": alerts_cli.run, "breakeven": breakeven_cli.run, "whatif": whatif_cli.run, "files": files_cli.run, "anomalies": anomalies_cli.run}
 
 
 def main(argv: list[str] | None = None) -> int:

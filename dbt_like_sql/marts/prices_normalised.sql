@@ -1,4 +1,4 @@
--- Every price in force, normalised to per hour (and per GPU-hour: a 'gpu' price is for one GPU, an 'instance' price for the machine's gpu_count GPUs) (second x 3600; month / 730.5 hours, the average month) and per 1M tokens, in its own currency and in the reporting currency at the latest ECB rate, with that rate's date.
+-- Every price in force, normalised to per hour (and per GPU-hour: a 'gpu' price is for one GPU, an 'instance' price for the machine's gpu_count GPUs) (second x 3600; month / 730.5 hours, the average month) and per 1M tokens, in its own currency and in the reporting currency at the latest ECB rate, with that rate's date; dedicated offers carry what they commit you to (term_months, billing, upfront_amount, min_units).
 WITH p AS (
     SELECT c.*, s.is_catalog
     FROM {{ ref('prices_current') }} c
@@ -37,7 +37,9 @@ SELECT
          WHEN n.component = 'instance' AND n.gpu_count > 0 THEN CAST(round(n.amount_per_hour * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END / n.gpu_count, 10) AS DECIMAL(24, 10))
     END AS per_gpu_hour_reporting,
     CAST(round(n.amount_per_1m_tokens * CASE WHEN n.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 10) AS DECIMAL(24, 10)) AS per_1m_tokens_reporting,
-    n.valid_from, n.fetched_at, n.source_url
+    n.valid_from, n.fetched_at, n.source_url,
+    coalesce(n.term_months, 0) AS term_months, n.billing, n.upfront_amount,
+    coalesce(n.min_units, coalesce(nullif(n.gpu_count, 0), 1)) AS min_units
 FROM n
 CROSS JOIN settings s
 LEFT JOIN latest_fx fx ON fx.currency = n.currency
