@@ -120,7 +120,8 @@ def build_warehouse(path: Path, n_alerts: int) -> tuple[float, int]:
     con.execute(
         """CREATE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
            projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
-           status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN)"""
+           status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
+           projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)"""
     )
     con.execute(
         """CREATE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2), hosted_api DECIMAL(18,2),
@@ -133,7 +134,7 @@ def build_warehouse(path: Path, n_alerts: int) -> tuple[float, int]:
         """INSERT INTO threshold_flags
            SELECT CAST(m.month AS DATE), 'team-' || lpad(CAST(t.i AS VARCHAR), 4, '0'), 'GBP',
                   CAST(1500 + t.i AS DECIMAL(18,2)), CAST(1600 + t.i AS DECIMAL(18,2)), 28, 1500.00, 'GBP', 'over',
-                  CAST(m.month AS DATE) + 20, NULL, false
+                  CAST(m.month AS DATE) + 20, NULL, false, NULL, NULL, NULL
            FROM range(?) t(i), unnest(?) m(month)
            LIMIT ?""",
         [teams, list(MONTHS), n_alerts],

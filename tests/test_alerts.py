@@ -31,7 +31,8 @@ def set_flags(con, rows):
     con.execute(
         """CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
            projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
-           status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN)"""
+           status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
+           projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)"""
     )
     con.execute(
         """CREATE OR REPLACE TABLE team_monthly_spend (month DATE, team VARCHAR, currency VARCHAR, serverless_gpu DECIMAL(18,2),
@@ -41,7 +42,7 @@ def set_flags(con, rows):
     )
     for month, team, variable, projected, days, threshold, status, crossed, proj_date in rows:
         con.execute(
-            "INSERT INTO threshold_flags VALUES (?, ?, 'GBP', ?, ?, ?, ?, 'GBP', ?, ?, ?, ?)",
+            "INSERT INTO threshold_flags VALUES (?, ?, 'GBP', ?, ?, ?, ?, 'GBP', ?, ?, ?, ?, NULL, NULL, NULL)",
             [month, team, Decimal(variable), Decimal(projected), days, Decimal(threshold), status, crossed, proj_date, team == "unallocated"],
         )
         con.execute(

@@ -117,14 +117,15 @@ def spend(con, teams=("search",), status="over", variable="1612.40", lines=()):
     """threshold_flags / team_monthly_spend for November 2026, and the month's line items (what drove the spend)."""
     con.execute("""CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
                    projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
-                   status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN)""")
+                   status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
+                   projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)""")
     con.execute("""CREATE OR REPLACE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2),
                    hosted_api DECIMAL(18,2), total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)""")
     con.execute("""CREATE OR REPLACE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
                    model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""")
     for t in teams:
         con.execute("INSERT INTO threshold_flags VALUES (DATE '2026-11-01', ?, 'GBP', ?, 1791.56, 27, 1500.00, 'GBP', ?, "
-                    "CASE WHEN ? = 'over' THEN DATE '2026-11-21' END, NULL, false)", [t, Decimal(variable), status, status])
+                    "CASE WHEN ? = 'over' THEN DATE '2026-11-21' END, NULL, false, NULL, NULL, NULL)", [t, Decimal(variable), status, status])
     for row in lines:
         con.execute("INSERT INTO stg_line_items_fx VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
 
@@ -426,3 +427,12 @@ def test_a_channel_named_by_name_is_looked_up_by_the_id_slack_gave_it(con, slack
     with sender(timeout=2.0) as s:
         assert send_pending(con, s, now=NOW + timedelta(minutes=1)).sent == 1
     assert slack.keys() == [f"{first.alert_id}:1:alert", f"{second.alert_id}:1:alert"]  # no second copy
+
+
+def test_threshold_alert_gives_the_projection_band(con):
+    spend(con, status="projected_over", variable="1020.00")
+    con.execute("UPDATE threshold_flags SET projected_low = 1650.00, projected_high = 1940.00, band_method = 'backtest'")
+    wa.evaluate(con, as_of=AS_OF, now=NOW)
+    [a] = wa.list_alerts(con, "all")
+    fields = [f["text"] for b in build_message(message_of(a))["blocks"] if b["type"] == "section" and "fields" in b for f in b["fields"]]
+    assert "*Projection band*\n£1,650.00 – £1,940.00" in fields

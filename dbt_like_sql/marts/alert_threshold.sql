@@ -23,6 +23,8 @@ SELECT CASE f.status WHEN 'over' THEN 'threshold_crossed' ELSE 'threshold_projec
            'month', strftime(f.month, '%Y-%m'), 'team', f.team, 'currency', f.currency,
            'variable_spend', CAST(f.variable_spend AS VARCHAR),
            'projected_variable', CAST(f.projected_variable AS VARCHAR),
+           'projected_low', CAST(f.projected_low AS VARCHAR), 'projected_high', CAST(f.projected_high AS VARCHAR),
+           'band_method', f.band_method,
            'projection_days_used', f.projection_days_used,
            'threshold', CAST(f.threshold AS VARCHAR), 'threshold_currency', f.threshold_currency,
            'crossed_on', CAST(f.crossed_on AS VARCHAR),
