@@ -22,6 +22,7 @@ reason is redacted (whole, before it is cut) and classified:
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import socket
 import threading
@@ -359,8 +360,6 @@ class SlackSender:
     def _classify(dest: Destination, code: int, body: str, body_x: str) -> tuple[str, str | None, bool]:
         """(sent | retry | failed, error, rate_limited) for one HTTP answer."""
         if dest.channel == "bot":
-            import json
-
             try:
                 data = json.loads(body) if body else {}
             except ValueError:
@@ -402,6 +401,4 @@ class SlackSender:
 
 
 def _json_text(data: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(data, default=str)
