@@ -122,6 +122,7 @@ class Breakeven:
             "dedicated_currency": self.rate.quote,
             "breakeven_utilisation": _plain(_q(self.breakeven_utilisation, 6)),
             "breakeven_utilisation_pct": _plain(_q(self.breakeven_utilisation * 100, 2)),
+            "breakeven_note": "never cheaper" if self.breakeven_utilisation >= 1 else None,
             "breakeven_gpu_hours_per_month": _plain(_q(self.breakeven_gpu_hours_per_month, 2)),
             "breakeven_gpu_hours_per_day": _plain(_q(self.breakeven_gpu_hours_per_day, 2)),
             "rate_used": _plain(self.rate.factor),
@@ -142,7 +143,8 @@ class Breakeven:
             f"  rate:                        {self.rate.describe()}",
             f"  serverless all month s x T:  {_money(self.serverless_full_month)} {c}",
             f"  break-even utilisation u*:   {_plain(_q(self.breakeven_utilisation * 100, 2))} % "
-            f"({_plain(_q(self.breakeven_utilisation, 6))} of the month)",
+            f"({_plain(_q(self.breakeven_utilisation, 6))} of the month)"
+            + (": never cheaper (a dedicated GPU costs more than serverless all month)" if self.breakeven_utilisation >= 1 else ""),
             f"  break-even GPU-hours:        {_plain(_q(self.breakeven_gpu_hours_per_month, 2))} per month, "
             f"{_plain(_q(self.breakeven_gpu_hours_per_day, 2))} per day",
             f"  above u*, the dedicated GPU is cheaper; below it, serverless is.",
@@ -178,6 +180,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--rate", metavar="A/B=X", help="exchange rate, 1 A = X B (e.g. USD/GBP=0.7756); default the ECB rate of the month's last day")
     p.add_argument("--gpu", metavar="CLASS", help="use the cheapest tracked serverless and dedicated prices of this GPU class now")
     p.add_argument("--table", action="store_true", help="print the break-even of every tracked GPU class (model breakeven_table)")
+    p.add_argument("--team", metavar="NAME", help="the team's recommendation per GPU class (model recommendations), as the review and Slack give it")
     p.add_argument("--format", choices=["table", "json"], default="table")
     return p
 
@@ -261,7 +264,8 @@ def ecb_rate(con, serverless_ccy: str, dedicated_ccy: str, month: date) -> Rate:
 def run(args: argparse.Namespace) -> int:
     """Run ``spendwatch breakeven``: print u* and the break-even GPU-hours (0), or exit 2 on bad input."""
     pair_given = [opt for attr, opt in _PAIR_OPTIONS if getattr(args, attr, None) is not None]
-    modes = [m for m, on in (("a price pair", bool(pair_given)), ("--gpu", args.gpu is not None), ("--table", args.table)) if on]
+    modes = [m for m, on in (("a price pair", bool(pair_given)), ("--gpu", args.gpu is not None), ("--table", args.table),
+                             ("--team", getattr(args, "team", None) is not None)) if on]
     if not modes:
         raise UsageError("spendwatch breakeven: give a price pair (--serverless AMOUNT --serverless-currency C "
                          "--dedicated AMOUNT --dedicated-currency C), --gpu CLASS or --table")
@@ -271,6 +275,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("spendwatch breakeven: --rate applies to a price pair only")
     if args.table:
         return _table(args)
+    if getattr(args, "team", None) is not None:
+        return _team(args)
     if args.gpu is not None:
         return _gpu(args)
     missing = [opt for attr, opt in _PAIR_OPTIONS if getattr(args, attr, None) is None]
@@ -361,6 +367,65 @@ def _table(args) -> int:
     return 0
 
 
+def _team(args) -> int:
+    """The team's one recommendation per GPU class (model recommendations) for the month (default the latest)."""
+    from spendwatch.render import render_rows
+    from warehouse.queries import table_exists
+
+    con = _connect()
+    try:
+        if not table_exists(con, "recommendations"):
+            raise UsageError("no recommendations in the warehouse: run `spendwatch run` (or `spendwatch models build`) first")
+        month = args.month.replace(day=1) if args.month else con.execute(
+            "SELECT max(month) FROM recommendations WHERE team = ?", [args.team]).fetchone()[0]
+        cur = con.execute(
+            """SELECT month, team, gpu_class, action, dedicated_gpus, saving, currency, window_kind, window_start, window_end,
+                      spare_server_id, spare_server_utilisation, gpu_hours, peak_demand_gpus, breakeven_text, breakeven_verdict,
+                      breakeven_saving, dedicated_provider, dedicated_sku, committed_offer, committed_term_months,
+                      committed_upfront_amount, committed_currency, committed_monthly
+               FROM recommendations WHERE team = ? AND month = ? ORDER BY saving DESC, gpu_class""", [args.team, month])
+        cols = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    finally:
+        con.close()
+    if not rows:
+        raise UsageError(f"--team {args.team!r}: no serverless GPU use to decide on" + (f" in {month:%Y-%m}" if month else ""))
+    if args.format == "json":
+        sys.stdout.write(render_rows(cols, rows, "json").rstrip("\n") + "\n")
+        return 0
+    view = [(r["gpu_class"], recommendation_text(r), f"{r['window_start']} - {r['window_end']}", r["breakeven_text"])
+            for r in (dict(zip(cols, row)) for row in rows)]
+    title = f"{args.team}: what to do, {month:%Y-%m} (over the window shown)"
+    sys.stdout.write(render_rows(["GPU class", "recommendation", "window", "break-even u*"], view, "table", title).rstrip("\n") + "\n")
+    return 0
+
+
+def recommendation_text(r: dict[str, Any]) -> str:
+    """One recommendation row (model recommendations) as the sentence the review, Slack and the CLI share."""
+    cur, team = r["currency"], r["team"]
+    money = f"{_money(r['saving'])} {cur}" if r.get("saving") is not None else ""
+    action = r["action"]
+    if action == "use_spare_capacity":
+        used = f"{_q(r['spare_server_utilisation'] * 100, 0)} % used" if r.get("spare_server_utilisation") is not None else "paid for"
+        text = f"{team}'s load fits on {r['spare_server_id']} ({used}): saves {money} a month at no extra rent"
+    elif action == "hybrid":
+        text = (f"rent {r['dedicated_gpus']} dedicated GPU(s) for the steady core, serverless for the peaks "
+                f"(demand peaks at {r['peak_demand_gpus']} GPUs): saves {money} a month")
+    elif action == "rent_dedicated":
+        text = f"rent {r['dedicated_gpus']} dedicated GPU(s) ({r['dedicated_provider']} {r['dedicated_sku']}): saves {money} a month"
+    elif action == "near":
+        text = "dedicated and serverless cost about the same (within 10 %): stay flexible"
+    elif action == "no_dedicated_offer":
+        text = "no dedicated offer tracked for this GPU class"
+    else:
+        text = "stay on serverless" + (": dedicated is never cheaper" if r.get("breakeven_text") == "never cheaper" else "")
+    if r.get("committed_offer"):
+        upfront = f", {_money(r['committed_upfront_amount'])} {r['committed_currency']} up front" if r.get("committed_upfront_amount") else ""
+        text += (f" (with a {_plain(r['committed_term_months'].normalize())}-month commitment: {r['committed_offer']}, "
+                 f"{_money(r['committed_monthly'])} {cur} a month effective{upfront})")
+    return text
+
+
 def _gpu(args) -> int:
     from spendwatch.render import plain
 
@@ -373,7 +438,11 @@ def _gpu(args) -> int:
     row = _match_class(args.gpu, tracked)
     month = _month_start(args.month) if args.month else row["month"]
     rate = Rate(row["currency"], row["currency"], Decimal(1), "tracked", row.get("fx_rate_date"))
-    result = Breakeven(month, row["serverless_per_second"], row["dedicated_monthly"], rate)
+    dedicated = row["dedicated_monthly"]
+    if row.get("dedicated_unit") == "hour" and row.get("dedicated_per_gpu_hour") is not None:
+        # an hourly offer costs the month's own hours: the same days as T on the serverless side
+        dedicated = _q(row["dedicated_per_gpu_hour"] * 24 * calendar.monthrange(month.year, month.month)[1], 2)
+    result = Breakeven(month, row["serverless_per_second"], dedicated, rate)
     tier = f" ({row['serverless_tier']})" if row.get("serverless_tier") else ""
     extra = {
         "gpu_class": row["gpu_class"],

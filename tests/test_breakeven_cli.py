@@ -235,3 +235,30 @@ def test_bad_input_exits_2_with_one_line(main, capsys, tmp_path, argv, needle):
     err = capsys.readouterr().err.strip()
     assert code == 2, err
     assert len(err.splitlines()) == 1 and needle in err and "Traceback" not in err, err
+
+
+def test_gpu_month_uses_its_own_days_on_both_sides(main, capsys, tmp_path):
+    """An hourly dedicated offer priced for the month asked for: February 2027 has 28 days on both sides."""
+    import duckdb
+
+    wh, toml = _tracked_warehouse(tmp_path)
+    con = duckdb.connect(str(wh))
+    con.execute("DELETE FROM price_history WHERE source_id = 'gigagpu'")   # the hourly RunPod pod is now the cheapest
+    con.close()
+    common = ["--warehouse", str(wh), "--config", str(toml)]
+    feb = _json(main, capsys, "--gpu", "H100", "--month", "2027-02", *common)
+    # D = $2.69 x 0.75 = £2.0175 an hour x 24 x 28 days = £1,355.76 (not the 30-day £1,452.60 of November);
+    # s x T = 0.00082275 x 2,419,200 = 1,990.3968; u* = 1,355.76 / 1,990.3968 = 0.6811506
+    assert (feb["dedicated_monthly"], feb["seconds_in_month"]) == ("1355.76", 2_419_200)
+    assert feb["breakeven_utilisation"] == "0.681151"
+    # 1,355.76 / 2.9619 = 457.73 GPU-hours; / 28 = 16.35 a day
+    assert (feb["breakeven_gpu_hours_per_month"], feb["breakeven_gpu_hours_per_day"]) == ("457.73", "16.35")
+    assert feb["breakeven_note"] is None
+
+
+def test_never_cheaper_when_u_star_is_100_percent_or_more(main, capsys):
+    # D = £1,200, s = £0.0004/s, 30 days: s x T = £1,036.80; u* = 1,200 / 1,036.80 = 1.157407 -> never cheaper
+    out = _json(main, capsys, *_pair("0.0004", "GBP", "1200", "GBP", "2026-11"))
+    assert (out["breakeven_utilisation"], out["breakeven_note"]) == ("1.157407", "never cheaper")
+    assert main(["breakeven", *_pair("0.0004", "GBP", "1200", "GBP", "2026-11")]) == 0
+    assert "never cheaper" in capsys.readouterr().out

@@ -206,3 +206,23 @@ def test_spare_capacity_on_a_paid_server_is_proposed_first(make_wh):
     b = wh.one("SELECT * FROM breakeven WHERE team = 'big'")
     assert (b["dedicated_provider"], b["dedicated_sku"], b["dedicated_tier"], b["dedicated_monthly"], b["dedicated_is_org_server"]) == (
         "gigagpu", "gg-l40s-01", "contract", D("300.00"), True)
+
+
+def test_one_recommendation_text_for_the_review_slack_and_cli(make_wh, capsys, monkeypatch):
+    from spendwatch import cli
+    from spendwatch.breakeven_cli import recommendation_text
+
+    wh = make_wh()
+    wh.config({"platform": None, "vision": None}, extra=SERVER)
+    _offer(wh, "800.00", sku="L40S 48GB")
+    wh.line(start=_at(date(2026, 11, 1)), end=_at(date(2026, 12, 1)), cost="300.00", team="platform", provider="gigagpu",
+            kind="dedicated_gpu", category="Purchase", ResourceId="gg-l40s-01", x_gpu_class=L40S,
+            ConsumedQuantity="144", ConsumedUnit="Hours")
+    _steady(wh, "vision", date(2026, 11, 1), date(2026, 11, 30), lambda d: 16)
+    wh.build()
+    r = wh.one("SELECT * FROM recommendations")
+    assert recommendation_text(r).startswith("vision's load fits on gg-l40s-01 (20 % used): saves 691.20 GBP a month at no extra rent")
+    wh.con.close()
+    assert cli.main(["--warehouse", str(wh.path), "breakeven", "--team", "vision", "--format", "json"]) == 0
+    rows = __import__("json").loads(capsys.readouterr().out)
+    assert [(x["action"], x["saving"]) for x in rows] == [("use_spare_capacity", "691.20")]

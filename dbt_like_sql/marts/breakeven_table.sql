@@ -1,4 +1,4 @@
--- For every GPU class with both a serverless and a dedicated offer in force now: the cheapest of each (per GPU; serverless at pay-per-use rates, so not RunPod's always-on active workers; in the reporting currency at the latest ECB rate), the break-even utilisation u* = D / (s x T) for the current calendar month, and the break-even hours per day, with the date of the ECB rate used (NULL when no conversion was needed). The live version of the comparison spendwatch exists to make.
+-- For every GPU class with both a serverless and a dedicated offer in force now: the cheapest of each (per GPU; serverless at pay-per-use rates, so not RunPod's always-on active workers; in the reporting currency at the latest ECB rate), the break-even utilisation u* = D / (s x T) for the current calendar month, and the break-even hours per day, with the date of the ECB rate used (NULL when no conversion was needed). Dedicated offers are those without commitment rentable one GPU at a time; dedicated_unit says whether the cheapest is priced by the hour (dedicated_per_gpu_hour, so another month is priced with its own days) or by the month. The live version of the comparison spendwatch exists to make.
 WITH now_month AS (
     SELECT CAST(date_trunc('month', max(valid_from)) AS DATE) AS month FROM {{ ref('prices_current') }}
 ),
@@ -33,9 +33,16 @@ dedicated AS (
                     ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_offer,
            arg_min_null(p.fx_rate_date, CASE WHEN p.unit = 'month'
                     THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_fx_rate_date
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_fx_rate_date,
+           arg_min(p.unit, CASE WHEN p.unit = 'month'
+                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_unit,
+           arg_min(p.per_gpu_hour_reporting, CASE WHEN p.unit = 'month'
+                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
+                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_per_gpu_hour
     FROM p CROSS JOIN now_month m
     WHERE p.product_kind = 'dedicated_gpu' AND p.unit IN ('hour', 'month')
+      AND p.term_months = 0 AND p.min_units = 1   -- no commitment, rentable one GPU at a time
     GROUP BY ALL
 )
 SELECT
@@ -47,6 +54,8 @@ SELECT
     CAST(s.s_per_second * 3600 AS DECIMAL(18, 4))                   AS serverless_per_hour,
     d.dedicated_provider, d.dedicated_offer,
     CAST(d.d_monthly AS DECIMAL(18, 2))                             AS dedicated_monthly,
+    d.dedicated_unit,
+    CAST(d.dedicated_per_gpu_hour AS DECIMAL(24, 10))               AS dedicated_per_gpu_hour,
     d.seconds_in_month,
     CAST(d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 6))  AS breakeven_utilisation,
     CAST(d.d_monthly / (s.s_per_second * 3600) AS DECIMAL(18, 2))                AS breakeven_gpu_hours_per_month,
