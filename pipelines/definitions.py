@@ -9,7 +9,7 @@ from pipelines.assets.ingest import billing_line_items
 from pipelines.assets.models import model_assets
 from pipelines.assets.prices import fx_rates, price_history
 from pipelines.assets.review import team_spend_summary
-from pipelines.checks import price_source_checks
+from pipelines.checks import mart_checks, price_source_checks
 from pipelines.jobs import daily_spend_job, daily_spend_schedule, ingest_exports_job
 from pipelines.resources import build_resources
 from pipelines.resources_slack import build_slack_resource
@@ -17,7 +17,7 @@ from pipelines.sensors import exports_inbox_sensor
 
 defs = dg.Definitions(
     assets=[org_config, fx_rates, price_history, billing_line_items, *model_assets(), team_spend_summary, alerts],
-    asset_checks=price_source_checks(),
+    asset_checks=price_source_checks() + mart_checks(),
     jobs=[daily_spend_job, ingest_exports_job],
     schedules=[daily_spend_schedule],
     sensors=[exports_inbox_sensor, slack_run_failure_sensor],

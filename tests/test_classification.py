@@ -96,3 +96,21 @@ def test_stale_fx_is_marked(make_wh):
     # $200 x 0.75 = £150.00 converted at the stale rate
     assert (s["currency_pair"], s["oldest_rate_date"], s["max_age_business_days"], s["amount_reporting"], s["team"]) == (
         "USD/GBP", date(2026, 10, 30), 4, D("150.00"), "search")
+
+
+def test_mart_checks_name_the_stale_pair_and_catch_a_broken_reconciliation(make_wh):
+    from warehouse import mart_checks as mc
+
+    wh = make_wh()
+    wh.config({"search": None})
+    wh.fx(date(2026, 10, 30), USD="1.2", GBP="0.9")
+    wh.line(start=_at(date(2026, 11, 5)), end=_at(date(2026, 11, 6)), cost="200.00", currency="USD", team="search",
+            provider="openai", kind="hosted_api")
+    wh.build()
+    fx = mc.fx_rates_fresh(wh.con)
+    assert not fx.passed and fx.problems == [
+        "USD/GBP 2026-11: converted at the ECB rate of 2026-10-30, 4 business days old by 2026-11-05 (150.00 GBP of spend)"]
+    assert mc.spend_reconciles(wh.con).passed and mc.decisions_have_windows(wh.con).passed
+    wh.con.execute("UPDATE fct_spend_daily SET amount_native = amount_native + 0.02")
+    bad = mc.spend_reconciles(wh.con)
+    assert not bad.passed and bad.problems == ["USD: fct_spend_daily 200.020000 against line items 200.000000"]
