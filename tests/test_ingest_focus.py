@@ -135,7 +135,11 @@ def test_focus_1_3_provider_names_are_used_as_is(con, sample_config):
 def test_dirty_export_is_cleaned(con, sample_config):
     # Its slash dates (9/1/26) read either way: the order is given, as spendwatch asks for it.
     r = ingest_file(con, FOCUS / "dirty_focus_2026-09.csv", sample_config, date_order="mdy")
-    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (4, 4, 0)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (4, 4, 0, 1)
+    # Row 2's odd spellings load, each with a note (its spaced tag keys do not collide: no note).
+    assert con.execute("SELECT row_number, column_name, note FROM ingest_notes ORDER BY row_number, rowid").fetchall() == [
+        (2, "BillingCurrency", 'BillingCurrency " usd " read as USD'),
+        (2, "ChargeCategory", 'ChargeCategory "usage" read as Usage')]
     got = lines(con, "BilledCost, BillingCurrency, ChargeCategory, ChargePeriodStart, ChargePeriodEnd, ListCost, "
                      "SkuPriceId, ResourceId, Tags->>'team', json_keys(Tags), x_team")
     assert got == [

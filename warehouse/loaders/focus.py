@@ -620,10 +620,10 @@ def _notes(cmap: ColumnMap) -> list[tuple[str, str, str]]:
                         f"'{c} has more than 18 decimals: rounded to ' || CAST({p(c)} AS VARCHAR)"))
     if "BillingCurrency" in present:
         out.append(("BillingCurrency", f"{r('BillingCurrency')} <> p_currency",
-                    "'BillingCurrency written ' || " + r("BillingCurrency") + " || ', read as ' || p_currency"))
+                    "'BillingCurrency \"' || " + r("BillingCurrency") + " || '\" read as ' || p_currency"))
     if "ChargeCategory" in present:
         out.append(("ChargeCategory", f"{r('ChargeCategory')} <> {p('ChargeCategory')}",
-                    f"'ChargeCategory written ' || {r('ChargeCategory')} || ', read as ' || {p('ChargeCategory')}"))
+                    f"'ChargeCategory \"' || {r('ChargeCategory')} || '\" read as ' || {p('ChargeCategory')}"))
     if "Tags" in present:
         out.append(("Tags", f"{r('Tags')} IS NOT NULL AND p_tags_obj IS NULL",
                     "'Tags is not a JSON object: not loaded (the cell is kept here)'"))
