@@ -369,6 +369,7 @@ def _table(args) -> int:
 
 def _team(args) -> int:
     """The team's one recommendation per GPU class (model recommendations) for the month (default the latest)."""
+    from spendwatch.recommend import recommendation_text
     from spendwatch.render import render_rows
     from warehouse.queries import table_exists
 
@@ -398,32 +399,6 @@ def _team(args) -> int:
     title = f"{args.team}: what to do, {month:%Y-%m} (over the window shown)"
     sys.stdout.write(render_rows(["GPU class", "recommendation", "window", "break-even u*"], view, "table", title).rstrip("\n") + "\n")
     return 0
-
-
-def recommendation_text(r: dict[str, Any]) -> str:
-    """One recommendation row (model recommendations) as the sentence the review, Slack and the CLI share."""
-    cur, team = r["currency"], r["team"]
-    money = f"{_money(r['saving'])} {cur}" if r.get("saving") is not None else ""
-    action = r["action"]
-    if action == "use_spare_capacity":
-        used = f"{_q(r['spare_server_utilisation'] * 100, 0)} % used" if r.get("spare_server_utilisation") is not None else "paid for"
-        text = f"{team}'s load fits on {r['spare_server_id']} ({used}): saves {money} a month at no extra rent"
-    elif action == "hybrid":
-        text = (f"rent {r['dedicated_gpus']} dedicated GPU(s) for the steady core, serverless for the peaks "
-                f"(demand peaks at {r['peak_demand_gpus']} GPUs): saves {money} a month")
-    elif action == "rent_dedicated":
-        text = f"rent {r['dedicated_gpus']} dedicated GPU(s) ({r['dedicated_provider']} {r['dedicated_sku']}): saves {money} a month"
-    elif action == "near":
-        text = "dedicated and serverless cost about the same (within 10 %): stay flexible"
-    elif action == "no_dedicated_offer":
-        text = "no dedicated offer tracked for this GPU class"
-    else:
-        text = "stay on serverless" + (": dedicated is never cheaper" if r.get("breakeven_text") == "never cheaper" else "")
-    if r.get("committed_offer"):
-        upfront = f", {_money(r['committed_upfront_amount'])} {r['committed_currency']} up front" if r.get("committed_upfront_amount") else ""
-        text += (f" (with a {_plain(r['committed_term_months'].normalize())}-month commitment: {r['committed_offer']}, "
-                 f"{_money(r['committed_monthly'])} {cur} a month effective{upfront})")
-    return text
 
 
 def _gpu(args) -> int:

@@ -250,22 +250,18 @@ def _headlines(t: dict[str, Any]) -> list[str]:
                    + (f", crossed on {th['crossed_on']:%d %b %Y}" if th.get("crossed_on") else "") + ".")
     elif th["status"] == "projected_over":
         out.append(f"Projected over the threshold: {money(th['projected_variable'], cur)} by month end against "
-                   f"{money(th['threshold'], cur)}"
-                   + (f", crossing about {th['projected_cross_date']:%d %b %Y}" if th.get("projected_cross_date") else "") + ".")
+                   f"{money(th['threshold'], cur)}" + _band(th, cur)
+                   + (f", on pace to cross on {th['projected_cross_date']:%d %b %Y}" if th.get("projected_cross_date") else "") + ".")
+    elif th["status"] == "at_risk":
+        out.append(f"At risk: projected {money(th['projected_variable'], cur)} by month end" + _band(th, cur)
+                   + f"; the band's upper edge passes the threshold of {money(th['threshold'], cur)}.")
     else:
         out.append(f"Within the threshold: variable spend {money(th['variable_spend'], cur)} of {money(th['threshold'], cur)}.")
-    for b in t["breakeven"]:
-        if b["verdict"] == "dedicated_cheaper":
-            out.append(f"{b['gpu_class']}: {b['gpus_needed']} dedicated GPU(s) from {b['dedicated_provider']} would save "
-                       f"{money(b['monthly_saving'], b['currency'])} a month (utilisation {_fraction(b['utilisation'])}, "
-                       f"break-even {_fraction(b['breakeven_utilisation'])}).")
-        elif b["verdict"] == "near":
-            out.append(f"{b['gpu_class']}: serverless and dedicated cost about the same (utilisation "
-                       f"{_fraction(b['utilisation'])}, break-even {_fraction(b['breakeven_utilisation'])}).")
-    for h in t["hybrid_plan"]:
-        if h["best_k"] and h["saving"] and h["saving"] > 0:
-            out.append(f"{h['gpu_class']}: {h['best_k']} dedicated GPU(s) for the steady core plus serverless for peaks "
-                       f"saves {money(h['saving'], h['currency'])} a month.")
+    from spendwatch.recommend import recommendation_text
+
+    for r in t.get("recommendations", []):   # one per GPU class: the number Slack and `breakeven --team` give
+        if r["action"] in ("use_spare_capacity", "hybrid", "rent_dedicated", "near"):
+            out.append(f"{r['gpu_class']}: {recommendation_text(r)} (over {r['window_start']:%d %b} - {r['window_end']:%d %b}).")
     for d in t["dedicated_utilisation"]:
         if d.get("serverless_would_be_cheaper"):
             out.append(f"Dedicated server {d['server_id']} was used {_fraction(d['utilisation'])} of the time; the same hours "
@@ -273,7 +269,14 @@ def _headlines(t: dict[str, Any]) -> list[str]:
                        f"instead of {money(d['cost'], d['currency'])}.")
     cheaper = [a for a in t["api_vs_selfhost"] if a["verdict"] == "selfhost_cheaper"]
     if cheaper:
-        out.append(f"Self-hosting looks cheaper for {len(cheaper)} model(s) under the throughput assumptions shown.")
+        stand_ins = [a["model"] for a in cheaper if a.get("equivalent_class")]
+        out.append(f"Self-hosting looks cheaper for {len(cheaper)} model(s) under the throughput assumptions shown"
+                   + (f"; {', '.join(stand_ins)} would be served by an open-weight stand-in (quality not the same: "
+                      "check it on your own evaluations)" if stand_ins else "") + ".")
+    for f in t.get("fx_stale", []):
+        out.append(f"Figures marked: {f['currency_pair']} converted at the ECB rate of {f['oldest_rate_date']:%d %b %Y}, "
+                   f"{f['max_age_business_days']} business days old by {f['last_stale_charge_date']:%d %b} "
+                   f"({money(f['amount_reporting'], f['reporting_currency'])}).")
     if t["audit"]:
         out.append(f"{len(t['audit'])} invoice-audit finding(s), {money(t['audit_summary']['at_stake_reporting'], cur)} at stake.")
     if t["price_changes"]:
@@ -284,6 +287,18 @@ def _headlines(t: dict[str, Any]) -> list[str]:
                    f"{money(a['actual'], a['currency'])} against {money(a['expected'], a['currency'])} expected "
                    f"({'mostly price' if abs(a['price_effect']) > abs(a['volume_effect']) else 'mostly volume'}).")
     return out
+
+
+def _band(th: dict[str, Any], cur: str) -> str:
+    if th.get("projected_low") is None or th.get("projected_high") is None:
+        return ""
+    return f" (80 % band {money(th['projected_low'], cur)} - {money(th['projected_high'], cur)})"
+
+
+def _decision_rows(con: duckdb.DuckDBPyConnection, model: str, month: date, team: str | None) -> list[dict[str, Any]]:
+    """The month's rows of a decision model (recommendations, threshold_flags, fx_staleness), if it is built."""
+    return _if_built(con, model, lambda: rq._rows(
+        con, f'SELECT * FROM "{model}" WHERE month = ? AND (? IS NULL OR team = ?) ORDER BY team', [month, team, team]))
 
 
 def _anomalies(con: duckdb.DuckDBPyConnection, month: date, team: str | None) -> list[dict[str, Any]]:
@@ -336,6 +351,9 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
     history = _by_team(rq.monthly_history(con, team, until=month))
     daily = _by_team(_if_built(con, "fct_spend_daily", lambda: rq.daily_variable(con, month, team)))
     anomalies = _by_team(_anomalies(con, month, team))
+    recommendations = _by_team(_decision_rows(con, "recommendations", month, team))
+    bands = {r["team"]: r for r in _decision_rows(con, "threshold_flags", month, team)}
+    fx_stale = _by_team(_decision_rows(con, "fx_staleness", month, team))
 
     for rows in breakeven.values():
         for b in rows:
@@ -353,6 +371,7 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
         threshold = {k: s[k] for k in ("currency", "variable_spend", "threshold", "threshold_currency", "pct_of_threshold",
                                         "projected_variable", "status", "crossed_on", "projected_cross_date",
                                         "days_with_data", "days_in_month", "last_data_date")}
+        threshold |= {k: bands.get(name, {}).get(k) for k in ("projected_low", "projected_high", "band_method")}
         findings = audit.get(name, [])
         t = {
             "team": name, "lead": s["lead"], "is_unallocated": s["is_unallocated"],
@@ -368,13 +387,15 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
             "price_changes": changes.get(name, []),
             "history": history.get(name, []), "daily": daily.get(name, []),
             "anomalies": anomalies.get(name, []),
+            "recommendations": recommendations.get(name, []), "fx_stale": fx_stale.get(name, []),
         }
         t["anomaly_bands"] = _anomaly_bands(con, t["anomalies"], month)
         t["headlines"] = _headlines(t)
         teams.append(t)
 
     unalloc_lines = _if_built(con, "stg_line_items_fx", lambda: rq.unallocated_spend(con, month))
-    coverage = _if_built(con, "stg_line_items_fx", lambda: rq.attribution_coverage(con, until=month))
+    coverage_built = rq.has_column(con, "stg_line_items_fx", "attribution_rule")  # absent from models built before it
+    coverage = rq.attribution_coverage(con, until=month) if coverage_built else []
     exports = rq.export_freshness(con)
     for e in exports:
         e["last_file_name"] = _basename(e["last_file"])
@@ -388,6 +409,8 @@ def review_data(con: duckdb.DuckDBPyConnection, month: date | None = None, team:
         b["dedicated_offer_full"] = f"{b['dedicated_provider']} {b['dedicated_offer']}"
     sources = rq.price_source_freshness(con, now)
     notes = [f"model {m} is not built: its section is empty" for m in rq.missing_models(con)]
+    if not coverage_built and rq.relation_exists(con, "stg_line_items_fx"):
+        notes.append("the models predate attribution coverage: rebuild them (spendwatch models build) to see it")
     stale = [s["source_id"] for s in sources if s["stale"]]
     if stale:
         notes.append(f"price sources stale (prices in force older than their max age): {', '.join(stale)}")

@@ -210,7 +210,7 @@ def test_spare_capacity_on_a_paid_server_is_proposed_first(make_wh):
 
 def test_one_recommendation_text_for_the_review_slack_and_cli(make_wh, capsys, monkeypatch):
     from spendwatch import cli
-    from spendwatch.breakeven_cli import recommendation_text
+    from spendwatch.recommend import recommendation_text
 
     wh = make_wh()
     wh.config({"platform": None, "vision": None}, extra=SERVER)
