@@ -685,7 +685,8 @@ _NATIVE_ONLY = {"price_discrepancies": "compares a provider's and a catalog's pr
 # Models whose money figures are sums of many lines, each converted at its own charge day's rate: no single
 # rate date exists for the row, so they must be built on models that carry the rate and its date per line.
 _AGGREGATES = {"team_monthly_spend", "threshold_flags", "api_vs_selfhost", "dedicated_utilisation", "int_window_usage",
-               "recommendations", "int_daily_variable", "int_projection_daily", "fx_staleness"}
+               "recommendations", "int_daily_variable", "int_projection_daily", "fx_staleness",
+               "int_anomaly_daily", "int_anomaly_scores", "int_anomaly_explained", "spend_anomalies"}
 
 
 def _money_columns(con, table: str) -> list[str]:

@@ -1,4 +1,4 @@
--- Daily spend per watched series, in the reporting currency: per team and provider (scope '*', every usage line), and per team, provider and model ('model:<id>') or GPU class ('gpu:<class>') where the lines have one. Usage series are dense: one row per day from the series' first spend to the last day the provider's data covers (any team), a day without spend being 0. Recurring charges form one series per charge ('recurring:<resource, SKU or category>') with a row per day the charge falls on. first_spend is the series' first day with spend, org_start the first day of any spend in the warehouse.
+-- Daily spend per watched series, in the reporting currency: per team and provider (scope '*', every usage line), and per team, provider and model ('model:<id>') or GPU class ('gpu:<class>') where the lines have one. Usage series are dense: one row per day from the series' first spend to the last day the provider's data covers (any team), a day without spend being 0. Recurring charges form one series per charge ('recurring:<resource, SKU or category>') with a row per day the charge falls on. first_spend is the series' first day with spend; actual is in the reporting currency (currency), each line converted at its own day's rate.
 WITH lines AS (
     SELECT * FROM {{ ref('int_anomaly_lines') }}
 ),
@@ -27,9 +27,10 @@ recurring AS (
     FROM lines WHERE recurring GROUP BY ALL
 )
 SELECT g.team, g.provider, g.scope, 'usage' AS series_kind, g.charge_date, g.first_spend,
-       CAST(coalesce(d.actual, 0) AS DECIMAL(18, 6)) AS actual
+       CAST(coalesce(d.actual, 0) AS DECIMAL(18, 6)) AS actual, s.reporting_currency AS currency
 FROM grid g LEFT JOIN daily d USING (team, provider, scope, charge_date)
+CROSS JOIN {{ source('config', 'settings') }} s
 UNION ALL
 SELECT team, provider, scope, 'recurring', charge_date, min(charge_date) OVER (PARTITION BY team, provider, scope),
-       CAST(actual AS DECIMAL(18, 6))
-FROM recurring
+       CAST(actual AS DECIMAL(18, 6)), s.reporting_currency
+FROM recurring CROSS JOIN {{ source('config', 'settings') }} s

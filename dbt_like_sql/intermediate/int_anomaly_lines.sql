@@ -5,7 +5,7 @@ SELECT
     l.list_unit_price, l.pricing_quantity, l.sku_id, l.charge_description, l.resource_id, l.endpoint_id,
     l.model, l.gpu_class, l.input_tokens, l.cached_input_tokens, l.cache_write_tokens, l.output_tokens,
     coalesce(s.gpu_seconds, l.gpu_seconds)                   AS gpu_seconds,
-    l.reporting_currency, l.fx_rate, l.amount_reporting,
+    l.reporting_currency, l.fx_rate, l.fx_rate_date, l.amount_reporting,
     CASE WHEN l.model IS NOT NULL THEN 'model' WHEN l.gpu_class IS NOT NULL THEN 'gpu' END AS scope_kind,
     coalesce(l.model, l.gpu_class)                           AS scope_value,
     coalesce(b.ChargeFrequency = 'Recurring', false)         AS recurring,
