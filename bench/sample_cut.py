@@ -86,3 +86,29 @@ def _next_page_empty(f: Path, last: date) -> bool:
     first = json.loads(nxt.read_text())["data"][0]
     start = datetime.fromtimestamp(first["start_time"], timezone.utc).date() if "start_time" in first else _day(first["starting_at"])
     return start > last
+
+
+def build_sample(work: Path, cut: date | None = None, lag: dict[str, int] | None = None) -> Path:
+    """A warehouse of the sample organisation as of ``cut`` (None: every export), built as ``spendwatch run``
+    builds it offline: config, recorded prices, the bundled ECB history, the (cut) exports, every model."""
+    from spendwatch import operations
+    from spendwatch.config import EXAMPLE_CONFIG, load_config
+    from warehouse.db import connect
+
+    work.mkdir(parents=True, exist_ok=True)
+    exports = cut_exports(work / "exports", cut, lag) if cut else SAMPLE
+    cfg = load_config(EXAMPLE_CONFIG)
+    con = connect(work / "warehouse.duckdb")
+    try:
+        operations.sync(con, cfg)
+        operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
+        operations.refresh_fx(con, mode="offline")
+        errors = [r.error for r in operations.ingest(con, cfg, [exports]) if r.error]
+        if errors:
+            raise RuntimeError(f"ingest failed: {errors}")
+        failed = [r.model for r in operations.build_models(con) if r.status != "ok"]
+        if failed:
+            raise RuntimeError(f"models failed: {failed}")
+    finally:
+        con.close()
+    return work / "warehouse.duckdb"
