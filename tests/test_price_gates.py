@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from scrapers.plausibility import BOUNDS
+from scrapers.sources import all_sources
 from spendwatch import operations
 from spendwatch.cli import main
 from spendwatch.errors import UsageError
@@ -86,6 +87,35 @@ def test_a_capture_with_every_price_x1000_fails_whole_and_the_last_good_prices_s
     assert "outside the plausible 0.02..50" in res.error and "more)" in res.error
     assert in_force(con, "runpod_pods") == good
     assert last_fetch(con, "runpod_pods")[:3] == ("failed", 0, 0)
+
+
+SOURCES = [s for s in all_sources() if not s.discontinued]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.source_id)
+@pytest.mark.parametrize("factor", ["1000", "0.001"])
+def test_every_capture_scaled_by_1000_either_way_is_caught(source, factor):
+    """The issue's x1000 RunPod page, and the same on Hetzner, GigaGPU and Lambda: every provider's recorded
+    capture with every price x1000 (or /1000, cents read as dollars) fails its gates whole; a catalog drops
+    the entries that leave the bounds, alone."""
+    import dataclasses
+
+    from scrapers.base import ParseError
+    from scrapers.fetch import SNAPSHOT_DIR, parse_payload
+    from scrapers.plausibility import screen
+
+    payload = source.local_payload() or (SNAPSHOT_DIR / f"{source.source_id}.{source.extension}").read_bytes()
+    records = parse_payload(source, payload)
+    assert screen(source, records).keep  # as recorded, it passes
+    scaled = [dataclasses.replace(r, amount=r.amount * Decimal(factor),
+                                  upfront_amount=None if r.upfront_amount is None else r.upfront_amount * Decimal(factor))
+              for r in records]
+    if source.catalog:
+        out = screen(source, scaled)
+        assert out.implausible and out.keep
+    else:
+        with pytest.raises(ParseError, match=f"^{source.source_id}: implausible price, capture refused: "):
+            screen(source, scaled)
 
 
 def test_one_negative_price_fails_the_capture_and_closes_nothing(con, tmp_path):
