@@ -21,40 +21,42 @@ priced AS (
     JOIN {{ ref('int_window_offers') }} o
       ON o.gpu_class = b.gpu_class AND o.window_start = b.window_start AND o.window_end = b.window_end
 ),
--- arg_min skips a NULL argument (it would take the tier or rate date of another offer): arg_min_null where it can be NULL.
+-- one arg_min of a struct per choice: every field is the chosen offer's own (a NULL tier or rate date included)
 cheapest AS (
     SELECT month, team, gpu_class,
-           arg_min(provider, (units_cost, window_cost_per_gpu, offer_key))   AS dedicated_provider,
-           arg_min(source_id, (units_cost, window_cost_per_gpu, offer_key))  AS dedicated_source_id,
-           arg_min(sku, (units_cost, window_cost_per_gpu, offer_key))        AS dedicated_sku,
-           arg_min_null(tier, (units_cost, window_cost_per_gpu, offer_key))  AS dedicated_tier,
-           arg_min(amount, (units_cost, window_cost_per_gpu, offer_key))     AS dedicated_price,
-           arg_min(currency, (units_cost, window_cost_per_gpu, offer_key))   AS dedicated_price_currency,
-           arg_min(unit, (units_cost, window_cost_per_gpu, offer_key))       AS dedicated_price_unit,
-           arg_min(term_months, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_term_months,
-           arg_min(min_units, (units_cost, window_cost_per_gpu, offer_key))  AS dedicated_min_units,
-           arg_min(is_org_server, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_is_org_server,
-           arg_min_null(fx_rate, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_fx_rate,
-           arg_min_null(fx_rate_date, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_fx_rate_date,
-           arg_min(window_cost_per_gpu, (units_cost, window_cost_per_gpu, offer_key)) AS dedicated_monthly,
-           arg_min(units, (units_cost, window_cost_per_gpu, offer_key))      AS dedicated_units
+           arg_min({'provider': provider, 'source_id': source_id, 'sku': sku, 'tier': tier, 'amount': amount,
+                    'currency': currency, 'unit': unit, 'term_months': term_months, 'min_units': min_units,
+                    'is_org_server': is_org_server, 'fx_rate': fx_rate, 'fx_rate_date': fx_rate_date,
+                    'monthly': window_cost_per_gpu, 'units': units},
+                   (units_cost, window_cost_per_gpu, offer_key)) AS o
     FROM priced
     WHERE NOT committed OR term_months <= max_commitment_months
     GROUP BY ALL
 ),
 committed AS (
     SELECT month, team, gpu_class,
-           arg_min(provider || ' ' || sku || coalesce(' (' || tier || ')', ''), (units_cost, offer_key)) AS committed_offer,
-           arg_min(term_months, (units_cost, offer_key))          AS committed_term_months,
-           arg_min(billing, (units_cost, offer_key))              AS committed_billing,
-           arg_min_null(upfront_amount, (units_cost, offer_key))  AS committed_upfront_amount,
-           arg_min(currency, (units_cost, offer_key))             AS committed_currency,
-           arg_min(window_cost_per_gpu, (units_cost, offer_key))  AS committed_monthly,
-           arg_min(units, (units_cost, offer_key))                AS committed_units,
-           min(units_cost)                                        AS committed_cost
+           arg_min({'offer': provider || ' ' || sku || coalesce(' (' || tier || ')', ''), 'term_months': term_months,
+                    'billing': billing, 'upfront_amount': upfront_amount, 'currency': currency,
+                    'monthly': window_cost_per_gpu, 'units': units, 'cost': units_cost},
+                   (units_cost, offer_key)) AS k
     FROM priced
     WHERE committed
     GROUP BY ALL
+),
+flat AS (
+    SELECT c.month, c.team, c.gpu_class,
+           c.o.provider AS dedicated_provider, c.o.source_id AS dedicated_source_id, c.o.sku AS dedicated_sku,
+           c.o.tier AS dedicated_tier, c.o.amount AS dedicated_price, c.o.currency AS dedicated_price_currency,
+           c.o.unit AS dedicated_price_unit, c.o.term_months AS dedicated_term_months, c.o.min_units AS dedicated_min_units,
+           c.o.is_org_server AS dedicated_is_org_server, c.o.fx_rate AS dedicated_fx_rate, c.o.fx_rate_date AS dedicated_fx_rate_date,
+           c.o.monthly AS dedicated_monthly, c.o.units AS dedicated_units
+    FROM cheapest c
+),
+flat_committed AS (
+    SELECT month, team, gpu_class, k.offer AS committed_offer, k.term_months AS committed_term_months,
+           k.billing AS committed_billing, k.upfront_amount AS committed_upfront_amount, k.currency AS committed_currency,
+           k.monthly AS committed_monthly, k.units AS committed_units, k.cost AS committed_cost
+    FROM committed
 ),
 calc AS (
     SELECT b.*, c.* EXCLUDE (month, team, gpu_class), k.* EXCLUDE (month, team, gpu_class),
@@ -67,8 +69,8 @@ calc AS (
            END AS breakeven_gpu_hours,
            CAST(c.dedicated_units * c.dedicated_monthly AS DECIMAL(18, 2)) AS dedicated_cost
     FROM base b
-    LEFT JOIN cheapest c USING (month, team, gpu_class)
-    LEFT JOIN committed k USING (month, team, gpu_class)
+    LEFT JOIN flat c USING (month, team, gpu_class)
+    LEFT JOIN flat_committed k USING (month, team, gpu_class)
 )
 SELECT
     month, team, gpu_class, window_kind, window_start, window_end, window_days, data_through,
