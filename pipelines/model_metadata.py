@@ -251,7 +251,19 @@ HOOKS: dict[str, Callable[[duckdb.DuckDBPyConnection], dict[str, Any]]] = {
     "stg_token_prices": _stg_token_prices,
     "stg_dedicated_offers": _stg_dedicated_offers,
     "stg_serverless_usage": _stg_serverless_usage,
+    "recommendations": lambda con: _latest_table(con, "recommendations", """
+        SELECT team, gpu_class, action, dedicated_gpus, saving, currency, window_start, window_end, spare_server_id, breakeven_text
+        FROM recommendations WHERE month = ? ORDER BY saving DESC, team, gpu_class"""),
+    "fx_staleness": lambda con: _latest_table(con, "fx_staleness", """
+        SELECT team, currency_pair, oldest_rate_date, max_age_business_days, last_stale_charge_date, amount_reporting, reporting_currency
+        FROM fx_staleness WHERE month = ? ORDER BY amount_reporting DESC, team"""),
 }
+
+
+def _latest_table(con, model: str, sql: str) -> dict[str, Any]:
+    """The latest month of a decision model as the key result (``sql`` takes the month)."""
+    month = _latest(con, model)
+    return _month_meta(month) | {"key_result": _table(con, sql, [month])}
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
