@@ -268,10 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"identical bytes  skipped={again['skipped']}  {again['seconds']:.2f} s (target <= {TARGET_SECOND_S} s)  "
               f"peak RSS {again['rss_mb']:.0f} MB")
         print(f"one-account fix  {restate['rows']:>10,} rows  {restate['seconds']:7.2f} s (target <= {TARGET_CORRECTION_S} s) "
+              f"CPU {restate['cpu']:.1f} s load {restate['load']:.1f} "
               f"into {args.rows:,} lines: replaced {restate['replaced']:,}, {restate['lines']:,} lines after, BilledCost "
               f"total {'matches' if restate['total_matches'] else 'DIFFERS FROM'} the two files  "
               f"peak RSS {restate['rss_mb']:.0f} MB")
-        print(f"A -> B -> A      {cycle['seconds']:7.2f} s: {cycle['restored']:,} lines restored, {cycle['replaced']:,} "
+        print(f"A -> B -> A      {cycle['seconds']:7.2f} s (CPU {cycle['cpu']:.1f} s, load {cycle['load']:.1f}): "
+              f"{cycle['restored']:,} lines restored, {cycle['replaced']:,} "
               f"archived, {cycle['lines']:,} lines after, BilledCost total "
               f"{'matches' if cycle['total_matches'] else 'DIFFERS FROM'} the original file  peak RSS {cycle['rss_mb']:.0f} MB")
         print(f"data check       rows={ing['rows']:,} rejected={ing['rejected']} misnumbered={ing['misnumbered']} "
