@@ -1,30 +1,27 @@
-"""Ingesting usage and invoice exports: every export row becomes a billed line with a team, exactly once.
+"""Ingesting usage and invoice exports: every export row becomes a billed line with a team; corrections replace.
 
-The framework drives the format loaders in ``warehouse.loaders`` (contract in
-``warehouse/loaders/__init__.py``):
+One job per module; the format loaders in ``warehouse.loaders`` (contract in
+``warehouse/loaders/__init__.py``) say how each format reads:
 
-1. ``detect_format`` sniffs the file's content and picks the loader.
-2. ``ingest_file`` hashes the file; a file already ingested (same sha256) is skipped
-   and nothing changes.  Otherwise, in ONE transaction, the loader stages the rows
-   into the temp tables ``stage_lines`` / ``stage_rejects``, the framework attributes
-   every staged line to a team (first matching ``[[attribution]]`` rule, else
-   ``unallocated``), deletes the rows of earlier files that this export restates
-   (same ``x_natural_key``), inserts the new lines, records the file in
-   ``ingested_files`` and its rejects in ``ingest_rejects``, and checks that every
-   row read was either loaded or rejected.  Any failure rolls the whole file back.
-3. ``ingest_paths`` walks files and folders, one transaction per file.
-
-Direct loaders.  Writing every line twice (``stage_lines``, then billing_line_items)
-dominates the cost of a multi-GB export, so a loader whose ``stage`` accepts a third
-argument ``lines`` (a ``LineSink``) may instead hand the framework ONE ``SELECT`` of
-its staged columns: the framework inserts it straight into billing_line_items with
-the line id, the team (the same first-matching-rule attribution, evaluated inline)
-and the provenance.  A row the loader rejects is one whose ``x_natural_key`` is NULL:
-it is inserted marked (``x_source_format = ''``, placeholders in NOT NULL columns),
-its row numbers are listed in ``stage_rejected`` for the loader to write its
-``stage_rejects``, and the framework deletes it before restated rows are replaced.
-Everything else (one transaction, read = loaded + rejected, exactly-once, restatement,
-totals, rollback on any error) is the same as for staged loaders.
+* ``files``: finding exports (folders walked in order, no symlink followed out of them,
+  AWS manifests grouping their parts into one delivery), hashes, a file's first bytes;
+* ``formats``: the loader modules and which one reads a file (``detect_format``);
+* ``deliveries``: the delivery and scope books: the newest delivery of each scope is its
+  truth, superseded lines move to ``billing_line_items_archive``, bytes delivered again
+  become current again, ``forget`` gives a scope back (see that module);
+* ``load``: the transactional load of one delivery (``ingest_delivery``, ``ingest_file``)
+  and of every export under some paths (``ingest_paths``): in ONE transaction the loader
+  stages the rows, the framework attributes and inserts the lines, records the files,
+  their rejects and data-quality notes, records the delivery's scopes and moves the
+  lines it supersedes, and checks that every row read was loaded or rejected; any
+  failure rolls the whole delivery back;
+* ``staging``: the temp tables a loader fills and the direct ``LineSink``: writing every
+  line twice (``stage_lines``, then billing_line_items) dominates the cost of a multi-GB
+  export, so a loader whose ``stage`` accepts ``lines`` hands the framework ONE ``SELECT``
+  inserted straight into billing_line_items (a NULL ``x_natural_key`` marks a reject,
+  ``x_noted`` a row with a note; the loader then writes their reasons);
+* ``settings``: DuckDB settings for one ingest; ``attribution``: today's ingest-time team
+  attribution (``x_team``); ``sqlkit``: the SQL the loaders share.
 
 Everything bulk happens inside DuckDB; Python only passes parameters.
 """
