@@ -478,11 +478,14 @@ def test_modal_cli_json_shape_and_rejects(con, tmp_path):
         {"Object ID": "ap-4", "Description": "svc", "Environment": "main", "Interval Start": "soon", "Cost": "1"},
     ]
     lines, rejects = stage(con, "modal_billing", write_json(tmp_path, "cli.json", rows))
-    (line,) = lines
-    assert line["BilledCost"] == Decimal("1.25") and line["ChargePeriodEnd"] == datetime(2026, 11, 2)
-    assert [(r["row_number"], r["column_name"]) for r in rejects] == [
-        (2, "cost"), (3, "object_id"), (4, "tags"), (5, "interval_start")]
+    # Row 4's tags are not a JSON object: it loads without them, with a note (its money is not lost).
+    assert [(x["x_source_row"], x["BilledCost"], x["Tags"]) for x in lines] == [(1, Decimal("1.25"), None),
+                                                                               (4, Decimal("1"), None)]
+    assert lines[0]["ChargePeriodEnd"] == datetime(2026, 11, 2)
+    assert [(r["row_number"], r["column_name"]) for r in rejects] == [(2, "cost"), (3, "object_id"), (5, "interval_start")]
     assert rejects[0]["reason"] == "cost abc is not a number"
+    assert con.execute("SELECT row_number, column_name, note FROM stage_notes").fetchall() == [
+        (4, "tags", "Tags is not a JSON object: not loaded (the record is kept here)")]
 
     no_cost = write_csv(tmp_path, "m.csv", [["Object ID", "Description", "Environment", "Interval Start", "Total"],
                                              ["ap-1", "x", "main", "2026-11-01T00:00:00", "1"]])

@@ -9,6 +9,7 @@ line.  Each declares a :class:`Declared`:
 * ``parse``: one SELECT over ``{raw}`` (that table) giving each record's fields, typed;
 * ``checks``: :class:`Check` rules, in order; the first that holds rejects the record with
   its column and reason (``missing``, ``amount``, ``usd``, ``count`` build the usual ones);
+  ``notes``: rules whose holding gives a record that loads a data-quality note;
 * ``lines``: one SELECT over ``{accepted}`` (the records no check rejected) giving the
   ``STAGE_COLUMNS`` it fills, and ``base_key``: the charge's identity, which the
   framework suffixes ``#2``, ``#3`` ... for repeats inside one file (real duplicate charges
@@ -162,6 +163,7 @@ class Declared:
     lines: str
     prepare: Callable[[duckdb.DuckDBPyConnection, str], list[str]] | None = None  # -> temp tables it made
     params: Sequence[object] = ()  # positional parameters of ``parse``
+    notes: Sequence[Check] = ()  # data-quality notes on records that load (every one that holds)
 
     def stage(self, con: duckdb.DuckDBPyConnection, path: Path) -> int:
         """Stage every record: a valid one into stage_lines, any other into stage_rejects; return records read."""
@@ -175,6 +177,10 @@ class Declared:
                 made += self.prepare(con, parsed)
             con.execute("INSERT INTO stage_rejects BY NAME SELECT x_source_row AS row_number, problem.col AS column_name, "
                         f"problem.reason AS reason, raw FROM {parsed} WHERE problem IS NOT NULL")
+            for note in self.notes:
+                con.execute(f"INSERT INTO stage_notes BY NAME SELECT x_source_row AS row_number, "
+                            f"{'NULL' if note.column is None else repr(note.column)} AS column_name, {note.reason} AS note, "
+                            f"raw FROM {parsed} WHERE problem IS NULL AND coalesce({note.fails}, false)")
             lines = self.lines.replace(ACCEPTED, f"(SELECT * FROM {parsed} WHERE problem IS NULL)")
             con.execute(
                 "INSERT INTO stage_lines BY NAME SELECT * EXCLUDE (base_key), base_key || CASE WHEN "

@@ -110,7 +110,7 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
     parsed = (
         "SELECT d.*, m.gpu_class, "
         "upper(d.currency) AS cur, "
-        f"{number_sql('d.amount', 'DECIMAL(18, 6)')} AS amount_d, "
+        f"{number_sql('d.amount', 'DECIMAL(38, 18)')} AS amount_d, "
         "CASE WHEN regexp_full_match(d.gpu_count, '[0-9]{1,6}') THEN TRY_CAST(d.gpu_count AS INTEGER) END AS gpu_count_i, "
         f"CASE WHEN regexp_full_match(d.period_start, '{_DATE}') THEN TRY_CAST(d.period_start AS DATE) END AS start_d, "
         f"CASE WHEN regexp_full_match(d.period_end, '{_DATE}') THEN TRY_CAST(d.period_end AS DATE) END AS end_d, "

@@ -194,9 +194,10 @@ _CHECKS = [
     missing("interval_start", "nullif(trim(start_raw), '')", "Interval Start"),
     Check("interval_start", "period_start IS NULL", "'Interval Start ' || start_raw || ' is not an ISO 8601 timestamp'"),
     *amount("cost", "cost_given", "cost", label="Cost"),
-    Check("tags", "nullif(trim(tags_raw), '') IS NOT NULL AND json_type(tags) IS DISTINCT FROM 'OBJECT'",
-          "'Tags ' || tags_raw || ' is not a JSON object'"),
 ]
+# Tags that are not a JSON object are no reason to lose the money: the row loads without them.
+_NOTES = [Check("tags", "nullif(trim(tags_raw), '') IS NOT NULL AND json_type(tags) IS DISTINCT FROM 'OBJECT'",
+                "'Tags is not a JSON object: not loaded (the record is kept here)'")]
 
 _LINES = f"""
 SELECT {usage_line('Modal', 'modal')}, {billed('cost')},
@@ -204,7 +205,7 @@ SELECT {usage_line('Modal', 'modal')}, {billed('cost')},
     coalesce(description, object_id) || ' (' || CASE resolution WHEN 'hour' THEN 'hourly' ELSE 'daily' END || ')'
         AS ChargeDescription,
     'Modal' AS ServiceName, 'Compute' AS ServiceCategory, object_id AS ResourceId, description AS ResourceName,
-    tags AS Tags, 'serverless_gpu' AS x_product_kind, environment AS x_workspace_id, object_id AS x_endpoint_id,
+    CASE WHEN json_type(tags) = 'OBJECT' THEN tags END AS Tags, 'serverless_gpu' AS x_product_kind, environment AS x_workspace_id, object_id AS x_endpoint_id,
     coalesce(tg.gpu_class, g.gpu_class) AS x_gpu_class,
     'modal|' || {key('environment', 'object_id', iso('period_start'))} AS base_key,
     x_source_row
@@ -213,5 +214,6 @@ LEFT JOIN _sw_modal_gpu g USING (description)
 LEFT JOIN _sw_modal_tag_gpu tg ON tg.tag_gpu = json_extract_string(m.tags, '$.gpu')
 """
 
-LOADER = Declared(format=FORMAT, read=_read, parse=_PARSE, checks=_CHECKS, lines=_LINES, prepare=_register_description_gpus)
+LOADER = Declared(format=FORMAT, read=_read, parse=_PARSE, checks=_CHECKS, lines=_LINES, notes=_NOTES,
+                  prepare=_register_description_gpus)
 stage = LOADER.stage
