@@ -44,7 +44,7 @@ MONEY_CURRENCY: dict[str, str] = {
         "monthly_saving", "cost_at_best", "cost_at_zero", "saving", "api_cost", "api_cost_per_1m", "selfhost_cost_per_1m",
         "selfhost_monthly_cost", "cost", "cost_per_used_hour", "serverless_per_gpu_hour", "serverless_cost_for_used_hours",
         "serverless_per_hour", "billed", "expected", "amount_at_stake", "unit_price", "amount", "old_amount", "new_amount",
-        "amount_at_stake_total", "attributed_spend", "unallocated_spend",
+        "amount_at_stake_total", "attributed_spend", "unattributed_spend",
         "actual", "excess", "price_effect", "volume_effect",
     )},
     "threshold": "threshold_currency",
@@ -154,7 +154,7 @@ ORG_SECTIONS: tuple[Section, ...] = (
     ), "everything was attributed", 25),
     Section("attribution_coverage", "Attribution coverage: the share of spend a rule attributed, per month", (
         Col("month", "month"), Col("total_spend", "spend", "money"), Col("attributed_spend", "attributed", "money"),
-        Col("unallocated_spend", "unallocated", "money"), Col("coverage", "coverage", "fraction"),
+        Col("unattributed_spend", "no rule", "money"), Col("coverage", "coverage", "fraction"),
         Col("lines", "lines", "int"), Col("attributed_lines", "attributed lines", "int"),
     ), "no spend yet"),
     Section("failed_alerts", "Alerts Slack refused", (

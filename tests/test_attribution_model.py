@@ -195,6 +195,8 @@ def _expected(changed: bool) -> dict[tuple[str, str, str], Decimal]:
             team = tagged if tagged in declared else "unallocated"
             if changed and row["SubAccountId"] == PLATFORM_ACCOUNT:
                 team = "platform"
+            elif team == "unallocated" and row["ChargeCategory"] == "Tax":
+                team = "(organisation)"  # a tax line no rule attributes belongs to the organisation (stg_line_items)
             out[(row["ChargePeriodStart"][:7], "aws", team)] += Decimal(row["BilledCost"])
     return {k: v for k, v in out.items() if v}
 
@@ -262,7 +264,7 @@ def test_spendwatch_run_re_attributes_stored_lines(sample_warehouse, tmp_path):
 
 def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
     """GBP lines (no conversion), rule: project p1 -> team a.  Worked by hand, per month:
-    Sep: p1 £100, no key £50            -> spend £150.00, attributed £100.00, unallocated £50.00, 100/150 = 66.6667 %
+    Sep: p1 £100, no key £50            -> spend £150.00, attributed £100.00, no rule £50.00, 100/150 = 66.6667 %
     Oct: p1 £30 and a -£10 credit, no key £20 -> £40.00, £20.00, £20.00, 50 %
     Nov: p1 £80                          -> £80.00, £80.00, £0.00, 100 %
     Dec: p1 £10, a no-key credit of -£10 -> £0.00, £10.00, -£10.00, no share (the month nets to zero)."""
@@ -288,13 +290,13 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
     now = datetime(2026, 12, 5, 6, 0)
     want = [
         {"month": "2026-09", "currency": "GBP", "total_spend": D("150.00"), "attributed_spend": D("100.00"),
-         "unallocated_spend": D("50.00"), "coverage": D("0.666667"), "lines": 2, "attributed_lines": 1},
+         "unattributed_spend": D("50.00"), "coverage": D("0.666667"), "lines": 2, "attributed_lines": 1},
         {"month": "2026-10", "currency": "GBP", "total_spend": D("40.00"), "attributed_spend": D("20.00"),
-         "unallocated_spend": D("20.00"), "coverage": D("0.500000"), "lines": 3, "attributed_lines": 2},
+         "unattributed_spend": D("20.00"), "coverage": D("0.500000"), "lines": 3, "attributed_lines": 2},
         {"month": "2026-11", "currency": "GBP", "total_spend": D("80.00"), "attributed_spend": D("80.00"),
-         "unallocated_spend": D("0.00"), "coverage": D("1.000000"), "lines": 1, "attributed_lines": 1},
+         "unattributed_spend": D("0.00"), "coverage": D("1.000000"), "lines": 1, "attributed_lines": 1},
         {"month": "2026-12", "currency": "GBP", "total_spend": D("0.00"), "attributed_spend": D("10.00"),
-         "unallocated_spend": D("-10.00"), "coverage": None, "lines": 2, "attributed_lines": 1},
+         "unattributed_spend": D("-10.00"), "coverage": None, "lines": 2, "attributed_lines": 1},
     ]
     assert review_data(con, date(2026, 12, 1), now=now)["attribution_coverage"] == want
     assert review_data(con, date(2026, 10, 1), now=now)["attribution_coverage"] == want[:2]  # months up to the reviewed one
@@ -305,7 +307,7 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
             if r["section"] == "attribution_coverage"]
     assert {(r["row"], r["field"]): (r["value"], r["currency"]) for r in rows if r["row"] == "1"} == {
         ("1", "month"): ("2026-09", ""), ("1", "currency"): ("GBP", ""), ("1", "total_spend"): ("150.00", "GBP"),
-        ("1", "attributed_spend"): ("100.00", "GBP"), ("1", "unallocated_spend"): ("50.00", "GBP"),
+        ("1", "attributed_spend"): ("100.00", "GBP"), ("1", "unattributed_spend"): ("50.00", "GBP"),
         ("1", "coverage"): ("0.666667", ""), ("1", "lines"): ("2", ""), ("1", "attributed_lines"): ("1", "")}
     md = render_review(con, date(2026, 12, 1), None, "markdown")
     assert "| 2026-09 | £150.00 | £100.00 | £50.00 | 66.7 % | 2 | 1 |" in md

@@ -43,6 +43,15 @@ def relation_exists(con: duckdb.DuckDBPyConnection, name: str, schema: str = "ma
     return n > 0
 
 
+def has_column(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> bool:
+    """Whether a table or view of the main schema has the column (a model built by an older version may lack it)."""
+    (n,) = con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? AND column_name = ?",
+        [relation, column],
+    ).fetchone()
+    return n > 0
+
+
 def missing_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The review's models that are not in the warehouse (their sections will be empty)."""
     return [m for m in REVIEW_MODELS if not relation_exists(con, m)]
@@ -289,7 +298,7 @@ def unallocated_total(con: duckdb.DuckDBPyConnection, month: date) -> Any:
 
 
 def attribution_coverage(con: duckdb.DuckDBPyConnection, until: date | None = None) -> list[dict[str, Any]]:
-    """Per month up to ``until``: the spend an attribution rule attributed, the unallocated rest, and the share attributed.
+    """Per month up to ``until``: the spend an attribution rule attributed, the rest (no rule), and the share attributed.
 
     Sums in the reporting currency before rounding; ``coverage`` is attributed / total (NULL when the month nets to 0).
     """
@@ -299,7 +308,7 @@ def attribution_coverage(con: duckdb.DuckDBPyConnection, until: date | None = No
         SELECT strftime(charge_month, '%Y-%m') AS month, any_value(reporting_currency) AS currency,
                CAST(sum(amount_reporting) AS DECIMAL(18, 2)) AS total_spend,
                CAST(coalesce(sum(amount_reporting) FILTER (WHERE attribution_rule IS NOT NULL), 0) AS DECIMAL(18, 2)) AS attributed_spend,
-               CAST(coalesce(sum(amount_reporting) FILTER (WHERE attribution_rule IS NULL), 0) AS DECIMAL(18, 2)) AS unallocated_spend,
+               CAST(coalesce(sum(amount_reporting) FILTER (WHERE attribution_rule IS NULL), 0) AS DECIMAL(18, 2)) AS unattributed_spend,
                CAST(coalesce(sum(amount_reporting) FILTER (WHERE attribution_rule IS NOT NULL), 0)
                     / nullif(sum(amount_reporting), 0) AS DECIMAL(9, 6)) AS coverage,
                count(*) AS lines, count(attribution_rule) AS attributed_lines
