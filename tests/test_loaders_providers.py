@@ -568,12 +568,17 @@ def test_together_rejects(con, tmp_path):
     doc = {"object": "together.billing_usage", "data": [
         item(), item(usage_type="gpu_cluster"), item(currency="EUR"), item(cost="1.0.0"),
         item(prompt_tokens=10, cached_prompt_tokens=20), item(end_time="2026-10-31T00:00:00Z"),
+        item(usage_type=" Dedicated_Endpoint", hardware="2x_nvidia_h100_80gb_sxm", billed_seconds=3600),
     ]}
     lines, rejects = stage(con, "together_billing", write_json(tmp_path, "t.json", doc))
-    assert [line["x_source_row"] for line in lines] == [1]
+    assert [(line["x_source_row"], line["x_product_kind"], line["x_gpu_seconds"]) for line in lines] == [
+        (1, "hosted_api", None), (7, "dedicated_gpu", Decimal("7200"))]  # 3600 s x 2 GPUs
     assert [(r["row_number"], r["column_name"]) for r in rejects] == [
         (2, "usage_type"), (3, "currency"), (4, "cost"), (5, "cached_prompt_tokens"), (6, "end_time")]
     assert rejects[0]["reason"] == "unknown usage_type gpu_cluster"
+    # The odd spelling of a known usage type reads as that type, with a note.
+    assert con.execute("SELECT row_number, column_name, note FROM stage_notes").fetchall() == [
+        (7, "usage_type", 'usage_type " Dedicated_Endpoint" read as dedicated_endpoint')]
 
 
 # --------------------------------------------------------------------------- end to end
