@@ -88,3 +88,13 @@ def test_amounts_are_exact_and_longer_ones_rounded_with_a_note(con, sample_confi
     assert con.execute("SELECT row_number, column_name, note FROM ingest_notes ORDER BY row_number NULLS FIRST").fetchall() == [
         (None, "x_custom", "not a FOCUS column: not loaded"),
         (3, "BilledCost", "BilledCost has more than 18 decimals: rounded to 0.123456789012345679")]
+
+
+def test_a_provider_csv_with_an_unknown_column_loads_with_a_note(con, sample_config, tmp_path):
+    head = ("email,start_time,end_time,usage_type,accelerator_type,accelerator_seconds,base_model_name,prompt_tokens,"
+            "completion_tokens,region")
+    row = "a@acme.ai,2026-11-01 10:00:00 UTC,2026-11-01 10:00:01 UTC,SERVERLESS,,,llama-v3p1-8b,120,30,us-east"
+    r = ingest_file(con, write(tmp_path, "fw.csv", f"{head}\n{row}\n"), sample_config)
+    assert (r.format, r.rows_loaded, r.rows_rejected) == ("fireworks_billing", 1, 0)
+    assert con.execute("SELECT row_number, column_name, note FROM ingest_notes").fetchall() == [
+        (None, "region", "not a column of this format: not loaded")]

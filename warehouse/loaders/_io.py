@@ -259,3 +259,11 @@ def admin_results(con: duckdb.DuckDBPyConnection, path: Path, table: str, provid
         drop_temp(con, f"{table}_buckets")
 
 
+
+
+def note_unknown_columns(con: duckdb.DuckDBPyConnection, columns: list[str], known: tuple[str, ...]) -> None:
+    """One file-level data-quality note per CSV column the format does not define (kept out of the lines)."""
+    unknown = [[c] for c in columns if c not in known]
+    if unknown:
+        con.executemany("INSERT INTO stage_notes VALUES (NULL, ?, 'not a column of this format: not loaded', NULL)",
+                        unknown)

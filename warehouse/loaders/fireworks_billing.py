@@ -31,7 +31,7 @@ from warehouse.loaders import DAY, UnreadableFile
 from warehouse.loaders._declared import (
     METERED, Check, Declared, count, gpu_classes, iso, key, missing, period, usage_line,
 )
-from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_csv_rows
+from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, note_unknown_columns, read_csv_rows
 
 FORMAT = "fireworks_billing"
 SCOPE = ("BillingAccountId", DAY)  # the export has no account: the day
@@ -65,6 +65,7 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
         missing_columns = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing_columns:
             raise UnreadableFile(f"{path}: Fireworks billing-metrics CSV lacks column(s) {', '.join(missing_columns)}")
+        note_unknown_columns(con, columns, (*REQUIRED_COLUMNS, *_OPTIONAL_COLUMNS))
         optional = ", ".join(f'"{c}"' if c in columns else f"NULL AS {c}" for c in _OPTIONAL_COLUMNS)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
                     f"SELECT x_source_row, {', '.join(REQUIRED_COLUMNS)}, {optional}, raw FROM _sw_fireworks_csv")

@@ -38,7 +38,9 @@ from scrapers.gpus import try_normalise_gpu
 from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY, UnreadableFile
 from warehouse.loaders._declared import Check, Declared, amount, billed, iso, key, missing, usage_line
-from warehouse.loaders._io import RFC3339_SQL, drop_temp, first_char, head_text, read_csv_rows, read_json_docs
+from warehouse.loaders._io import (
+    RFC3339_SQL, drop_temp, first_char, head_text, note_unknown_columns, read_csv_rows, read_json_docs,
+)
 
 FORMAT = "modal_billing"
 SCOPE = ("BillingAccountId", DAY)  # the report has no account: the day
@@ -75,6 +77,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
         missing = [c for c in CSV_COLUMNS if c not in columns]
         if missing:
             raise UnreadableFile(f"{path}: Modal billing CSV lacks column(s) {', '.join(missing)}")
+        note_unknown_columns(con, columns, (*CSV_COLUMNS, "Tags"))
         tags = '"Tags"' if "Tags" in columns else "NULL"
         con.execute(
             f"""
