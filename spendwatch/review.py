@@ -634,7 +634,7 @@ def render_markdown(data: dict[str, Any]) -> str:
 
 # --- terminal ----------------------------------------------------------------------------
 
-_STATUS_STYLE = {"over": "bold red", "projected_over": "yellow", "ok": "green"}
+_STATUS_STYLE = {"over": "bold red", "projected_over": "yellow", "at_risk": "dark_orange", "ok": "green", "not_a_team": "dim"}
 
 
 def render_table(data: dict[str, Any], width: int | None = None) -> str:
