@@ -15,11 +15,22 @@ from pipelines.resources import build_resources
 from pipelines.resources_slack import build_slack_resource
 from pipelines.sensors import exports_inbox_sensor
 
-defs = dg.Definitions(
-    assets=[org_config, fx_rates, price_history, billing_line_items, *model_assets(), team_spend_summary, alerts],
-    asset_checks=price_source_checks() + mart_checks(),
-    jobs=[daily_spend_job, ingest_exports_job],
-    schedules=[daily_spend_schedule],
-    sensors=[exports_inbox_sensor, slack_run_failure_sensor],
-    resources={**build_resources(), "slack": build_slack_resource()},
-)
+
+
+def build_definitions() -> dg.Definitions:
+    """The definitions, with resources chosen from the environment as it is now.
+
+    ``spendwatch run`` builds them afresh for each run, so ``--offline``, ``--warehouse`` and ``--config`` hold
+    even in a process that imported ``defs`` earlier (resources read the environment when they are built).
+    """
+    return dg.Definitions(
+        assets=[org_config, fx_rates, price_history, billing_line_items, *model_assets(), team_spend_summary, alerts],
+        asset_checks=price_source_checks() + mart_checks(),
+        jobs=[daily_spend_job, ingest_exports_job],
+        schedules=[daily_spend_schedule],
+        sensors=[exports_inbox_sensor, slack_run_failure_sensor],
+        resources={**build_resources(), "slack": build_slack_resource()},
+    )
+
+
+defs = build_definitions()

@@ -61,7 +61,7 @@ def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
     """Execute daily_spend_job for one day's partition; return success and a short report."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import build_definitions
     from pipelines.partitions import daily_partitions
 
     key = day.isoformat()
@@ -71,7 +71,7 @@ def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
         from spendwatch.errors import UsageError
 
         raise UsageError(f"--date {key}: outside the daily partitions ({first} .. {keys[-1] if keys else '?'})")
-    job = defs.resolve_job_def("daily_spend_job").with_logger_defs({"console": safe_console_logger()})
+    job = build_definitions().resolve_job_def("daily_spend_job").with_logger_defs({"console": safe_console_logger()})
     logging.getLogger("dagster").setLevel(logging.WARNING)
     inst = instance or _instance()
     result = job.execute_in_process(

@@ -62,8 +62,34 @@ def _isolate_env(monkeypatch, tmp_path):
     """No test reads the developer's own warehouse, config or secrets."""
     for var in ("SPENDWATCH_WAREHOUSE", "SPENDWATCH_CONFIG", "SPENDWATCH_PRICE_MODE", "SPENDWATCH_SNAPSHOT_DIR",
                 "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_API_KEY", "RUNPOD_API_KEY", "LAMBDA_API_KEY", "TOGETHER_API_KEY",
-                "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "DAGSTER_HOME"):
+                "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "DAGSTER_HOME",
+                "SPENDWATCH_METADATA_CHARTS"):  # spendwatch run sets it for its process
         # setenv first so monkeypatch records the variable and restores (removes) it after the test,
         # even when the code under test sets it (the CLI turns --warehouse/--config into the environment).
         monkeypatch.setenv(var, "")
         monkeypatch.delenv(var)
+
+
+_LOOPBACK_PREFIXES = ("127.", "::1", "localhost", "0:0:0:0:0:0:0:1")
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch, request):
+    """Tests never touch the internet: resolving or connecting to anything but loopback fails at once, loudly.
+
+    A test that reaches for a real host (a live price page left in ``auto`` mode, say) gets an OSError naming
+    the host, exactly what a machine without network gives, without the DNS wait; the host is also recorded so
+    ``test_no_test_reached_for_the_internet`` style checks can see it.
+    """
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name and not name.startswith(_LOOPBACK_PREFIXES):
+            request.node.user_properties.append(("internet", name))
+            raise socket.gaierror(socket.EAI_NONAME, f"tests never touch the internet: {name}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
