@@ -35,6 +35,7 @@ import httpx
 from scrapers.base import ParseError, PriceRecord, Source, sha256
 from scrapers.plausibility import screen
 from spendwatch.core.http import Budget, HttpError, HttpPolicy, arequest
+from spendwatch.core.redact import redact
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 CAPTURES_FILE = "captures.json"  # {"<file name>": {"captured": "YYYY-MM-DD[THH:MM:SS]", "basis": "..."}}
@@ -110,7 +111,7 @@ async def fetch_bytes(client: httpx.AsyncClient, source: Source, policy: FetchPo
         resp = await arequest(client, method, u, policy=policy.http(), budget=budget, where=u,
                               secrets=secrets, on_attempt=on_attempt, headers=req.headers, json=body)
         if resp.status_code >= 400:
-            raise FetchError(f"{u}: HTTP {resp.status_code}")
+            raise FetchError(redact(f"{u}: HTTP {resp.status_code}", secrets))  # a key in the query or path never reaches price_fetches
         return resp.content
 
     assemble = getattr(source, "assemble", None)

@@ -2,7 +2,8 @@
 
 ``BOUNDS`` is the one table of plausible prices per component and unit (documented in
 docs/sources.md, which a test keeps in step).  A GPU or instance price is judged per GPU
-when the SKU says how many GPUs it bundles (``gpu_count >= 1``), else per instance.
+when the SKU says how many GPUs it bundles (``gpu_count >= 1``), else per instance; a ``gpu``
+component is per GPU by definition (``PriceRecord``), whatever its ``gpu_count``.
 Amounts are in the record's currency: the bounds are wide (a factor of ~1000 around real
 prices) so USD, EUR and GBP share them; a record in any other currency has no bounds and
 is implausible.  What they catch are unit and scale errors: a price per hour read as per
@@ -69,7 +70,7 @@ def check(r: PriceRecord) -> str | None:
         return f"{where}: no plausibility bounds for {r.component} per {r.unit}"
     lo, hi = bounds
     amount, per = r.amount, ""
-    if r.component in ("gpu", "instance") and r.gpu_count and r.gpu_count >= 1:
+    if r.component == "instance" and r.gpu_count and r.gpu_count >= 1:  # a "gpu" price is already per GPU
         amount, per = r.amount / r.gpu_count, " per GPU"
     elif r.component == "instance":
         hi = hi * WHOLE_INSTANCE_FACTOR

@@ -85,3 +85,29 @@ def test_an_http_error_naming_a_url_with_a_token_is_redacted():
     with pytest.raises(HttpError) as err:
         asyncio.run(go())
     assert not any(token[i:i + 6] in str(err.value) for i in range(len(token) - 5))
+
+
+def test_a_price_source_http_error_never_stores_a_key_from_its_url(httpserver):
+    """A source URL carrying a key in its query and its path: the HTTP error that reaches price_fetches is redacted."""
+    import asyncio
+
+    from scrapers.base import Request
+    from scrapers.fetch import FetchError, FetchPolicy, fetch_bytes
+
+    token = "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
+    httpserver.expect_request(f"/prices/{token}").respond_with_data("forbidden", status=403)
+
+    class KeyedSource:
+        source_id = "keyed"
+
+        def requests(self):
+            return [Request(url=httpserver.url_for(f"/prices/{token}") + f"?api_key={token}")]
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+            await fetch_bytes(client, KeyedSource(), FetchPolicy(timeout=2, attempts=1))
+
+    with pytest.raises(FetchError) as err:
+        asyncio.run(go())
+    assert "HTTP 403" in str(err.value)
+    assert not any(token[i:i + 6] in str(err.value) for i in range(len(token) - 5))
