@@ -123,8 +123,11 @@ def test_charts_render_in_headless_chromium(chromium, sample, tmp_path):
         con.close()
     # November, from examples/README.md: six teams (five and unallocated) each with a monthly chart; a
     # month-to-date chart for the five with variable spend (platform has none); a break-even chart for
-    # vision's RTX 4090 and research's H100; and one for platform's rented GigaGPU server: 6 + 5 + 2 + 1.
-    expected = 14
+    # vision's RTX 4090 and research's H100; a utilisation chart for each dedicated server: platform's rented
+    # GigaGPU server and research's p4d.24xlarge instance (an A100 GPU instance, kind dedicated_gpu); and an
+    # actual-against-band chart for each series with an anomaly in November (examples/README.md: search's
+    # Anthropic launch ramp on 11-12 Nov, research's AWS p4d run on 12 Nov): 6 + 5 + 2 + 2 + 2.
+    expected = 17
     report = tmp_path / "review.html"
     report.write_text(_html(sample), encoding="utf-8")
     shot = tmp_path / "review.png"
