@@ -232,7 +232,7 @@ def test_each_failure_kind_fails_only_its_source_and_the_daily_job_completes(tmp
     assert "too many redirects" in last["runpod_serverless"][1]
     assert "could not be decoded (bad Content-Encoding?)" in last["modal"][1]
     assert "timed out" in last["replicate"][1]
-    assert "implausible price, capture refused: AMD Instinct MI300X OAM gpu secure: 1E+15 USD/hour per GPU" in last["runpod_pods"][1]
+    assert "implausible price, capture refused: AMD Instinct MI300X OAM gpu secure: 1E+15 USD/hour" in last["runpod_pods"][1]
     assert "parser error: ZeroDivisionError" in last["cerebrium"][1]
     # their Dagster freshness checks fail with WARN severity; the job still succeeded
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
