@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 ProductKind = Literal["serverless_gpu", "dedicated_gpu", "hosted_api", "fx", "catalog"]
 Component = Literal[
@@ -187,6 +188,14 @@ class Source:
 
     def fail(self, reason: str) -> ParseError:
         return ParseError(self.source_id, reason)
+
+    def load_json(self, payload: bytes, what: str = "payload", exact: bool = False) -> Any:
+        """The payload as JSON (numbers with a fraction as ``Decimal`` when ``exact``), or a ParseError naming it."""
+        try:
+            return json.loads(payload, parse_float=Decimal) if exact else json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise self.fail(f"{what} is not JSON ({reason})") from None
 
 
 def term_upfront(hourly: Decimal, term_months: Decimal, units: int) -> Decimal:

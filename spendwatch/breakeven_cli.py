@@ -153,16 +153,6 @@ class Breakeven:
 
 # --- parsing ------------------------------------------------------------------------------
 
-def _amount(value: str) -> Decimal:
-    try:
-        d = Decimal(value.strip())
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an amount") from None
-    if not d.is_finite() or d <= 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be a positive amount")
-    return d
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``breakeven`` to the spendwatch subcommands."""
     from spendwatch import cli
@@ -172,9 +162,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="u* = D / (s x T) and break-even GPU-hours D / (s x 3600), for a price pair, a tracked GPU class, "
                     "or every class (--table).")
     cli._common(p)
-    p.add_argument("--serverless", type=_amount, metavar="AMOUNT", help="serverless price per GPU-second (s)")
+    p.add_argument("--serverless", type=cli.amount_arg(allow_zero=False), metavar="AMOUNT", help="serverless price per GPU-second (s)")
     p.add_argument("--serverless-currency", metavar="C", help="currency of --serverless, e.g. USD")
-    p.add_argument("--dedicated", type=_amount, metavar="AMOUNT", help="dedicated price per GPU per month (D)")
+    p.add_argument("--dedicated", type=cli.amount_arg(allow_zero=False), metavar="AMOUNT", help="dedicated price per GPU per month (D)")
     p.add_argument("--dedicated-currency", metavar="C", help="currency of --dedicated, e.g. GBP (the result's currency)")
     p.add_argument("--month", type=cli._month, metavar="YYYY-MM", help="the calendar month (T = its days x 86,400 s); default this month")
     p.add_argument("--rate", metavar="A/B=X", help="exchange rate, 1 A = X B (e.g. USD/GBP=0.7756); default the ECB rate of the month's last day")

@@ -31,6 +31,22 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def amount_arg(*, allow_zero: bool):
+    """An argparse type for a finite decimal amount: above 0, or 0 and above with ``allow_zero``."""
+    from decimal import Decimal, InvalidOperation
+
+    def parse(value: str) -> Decimal:
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise argparse.ArgumentTypeError(f"{value!r} is not an amount") from None
+        if not d.is_finite() or d < 0 or (d == 0 and not allow_zero):
+            raise argparse.ArgumentTypeError(f"{value!r} must be {'an amount of 0 or more' if allow_zero else 'a positive amount'}")
+        return d
+
+    return parse
+
+
 def _month(value: str) -> date:
     try:
         return datetime.strptime(value, "%Y-%m").date()

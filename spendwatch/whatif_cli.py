@@ -60,16 +60,6 @@ def _count(value: str) -> int:
     return _positive_int(value)
 
 
-def _amount(value: str) -> Decimal:
-    try:
-        d = D(value)
-    except Exception:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not d.is_finite() or d < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be a number of 0 or more")
-    return d
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from spendwatch import cli
 
@@ -83,9 +73,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--output-tokens", type=_positive_int, required=True, metavar="N", help="output tokens a request")
     p.add_argument("--model-class", required=True, metavar="CLASS", help="a [[throughput]] model_class of spendwatch.toml, e.g. 7b")
     p.add_argument("--sub-second", action="store_true", help="needs sub-second latency: no cold starts, a serverless worker kept warm")
-    p.add_argument("--cold-start-minutes", type=_amount, default=D(0), metavar="M",
+    p.add_argument("--cold-start-minutes", type=cli.amount_arg(allow_zero=True), default=D(0), metavar="M",
                    help="minutes a day serverless workers spend starting, billed (default 0)")
-    p.add_argument("--tokens-per-second", type=_amount, metavar="N", help="override the class's tokens per second per GPU")
+    p.add_argument("--tokens-per-second", type=cli.amount_arg(allow_zero=True), metavar="N", help="override the class's tokens per second per GPU")
     p.add_argument("--redundancy", type=_count, default=0, metavar="N", help="extra dedicated servers (1 = N+1; default 0)")
     p.add_argument("--month", type=cli._month, metavar="YYYY-MM", help="the month priced (its days); default this month")
     p.add_argument("--format", choices=["table", "json"], default="table")

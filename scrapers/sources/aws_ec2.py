@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, NamedTuple
@@ -151,10 +150,7 @@ class AwsEc2Source(Source):
 
     def region_files(self, payload: bytes, index_url: str) -> list[tuple[str, str]]:
         """(region code, absolute URL of its index.csv) for every region the index lists."""
-        try:
-            doc = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise self.fail(f"region index is not JSON: {e}") from None
+        doc = self.load_json(payload, "region index")
         regions = doc.get("regions") if isinstance(doc, dict) else None
         entries = list(regions.values()) if isinstance(regions, dict) else regions
         if not isinstance(entries, list) or not entries:

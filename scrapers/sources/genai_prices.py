@@ -143,10 +143,7 @@ class GenaiPricesSource(Source):
 
     def parse(self, payload: bytes) -> list[PriceRecord]:
         """Current base-tier prices and batch/flex/priority/fast variants of every catalog model."""
-        try:
-            doc = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise self.fail(f"payload is not JSON ({exc})") from None
+        doc = self.load_json(payload, "payload")
         if not isinstance(doc, dict) or doc.get("package") != "genai-prices" or not isinstance(doc.get("providers"), list):
             raise self.fail("not a genai-prices catalog serialisation ('package'/'providers' missing)")
         found = {p.get("id") for p in doc["providers"] if isinstance(p, dict)}

@@ -38,7 +38,6 @@ are); if it is absent the parse fails and says which keys were there.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -105,10 +104,7 @@ class HetznerSource(Source):
     def _products(self, payload: bytes) -> dict[str, Any]:
         if not payload.strip():
             raise self.fail("empty payload")
-        try:
-            doc = json.loads(payload, parse_float=Decimal)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise self.fail(f"price feed is not valid JSON: {e}") from None
+        doc = self.load_json(payload, "price feed", exact=True)
         products = doc.get("products") if isinstance(doc, dict) else None
         if not isinstance(products, dict):
             raise self.fail("price feed has no 'products' object")

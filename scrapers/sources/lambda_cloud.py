@@ -44,7 +44,6 @@ What each price commits you to (issue 12; DOMAIN.md section 7):
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from decimal import Decimal
@@ -107,10 +106,7 @@ class LambdaCloudSource(Source):
 
     # --- the API --------------------------------------------------------------
     def _parse_api(self, payload: bytes) -> list[PriceRecord]:
-        try:
-            doc = json.loads(payload, parse_float=Decimal)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise self.fail(f"instance-types payload is not valid JSON: {e}") from None
+        doc = self.load_json(payload, "instance-types payload", exact=True)
         if not isinstance(doc, dict):
             raise self.fail("instance-types payload is not a JSON object")
         if "error" in doc:

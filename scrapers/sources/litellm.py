@@ -48,7 +48,6 @@ providers' own prices.
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -89,10 +88,7 @@ class LiteLLMSource(Source):
 
     def parse(self, payload: bytes) -> list[PriceRecord]:
         """One record per model (aliases folded), priced component and tier."""
-        try:
-            doc = json.loads(payload, parse_float=Decimal)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise self.fail(f"payload is not JSON ({exc})") from None
+        doc = self.load_json(payload, "payload", exact=True)
         if not isinstance(doc, dict):
             raise self.fail(f"payload is a JSON {type(doc).__name__}, expected the model map (an object)")
         models: dict[str, tuple[str, str, Prices]] = {}  # key -> (provider, sku, prices)

@@ -25,7 +25,6 @@ Mapping:
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 
 from scrapers.base import UNITS, PriceRecord, Request, Source
@@ -72,10 +71,7 @@ class OpenRouterSource(Source):
 
     def parse(self, payload: bytes) -> list[PriceRecord]:
         """One record per model and priced component, amounts exactly as the catalog prints them."""
-        try:
-            doc = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise self.fail(f"payload is not JSON ({exc})") from None
+        doc = self.load_json(payload, "payload")
         models = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(models, list):
             raise self.fail("top-level 'data' list is missing")

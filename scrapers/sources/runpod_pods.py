@@ -42,7 +42,6 @@ cannot leak into a record's ``source_url``.
 
 from __future__ import annotations
 
-import json
 import os
 from decimal import Decimal
 from typing import Any
@@ -117,10 +116,7 @@ class RunPodPodsSource(Source):
         """The ``data.gpuTypes`` list, or a ParseError saying what the payload was instead."""
         if not payload.strip():
             raise self.fail("empty payload")
-        try:
-            doc = json.loads(payload, parse_float=Decimal)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise self.fail(f"payload is not JSON ({e.msg if isinstance(e, json.JSONDecodeError) else e})") from None
+        doc = self.load_json(payload, "payload", exact=True)
         if not isinstance(doc, dict):
             raise self.fail(f"payload is a JSON {type(doc).__name__}, expected an object with 'data'")
         errors = doc.get("errors")

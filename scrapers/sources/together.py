@@ -27,7 +27,6 @@ note saying so, so the price is still recorded and the gap is visible.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from decimal import Decimal
@@ -96,10 +95,7 @@ class TogetherSource(Source):
 
     # --- models API ------------------------------------------------------------
     def _parse_api(self, payload: bytes) -> list[PriceRecord]:
-        try:
-            doc = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise self.fail(f"models API payload is not JSON ({exc})") from None
+        doc = self.load_json(payload, "models API payload")
         models = doc.get("data") if isinstance(doc, dict) else doc
         if not isinstance(models, list) or not models:
             raise self.fail("models API payload has no model list")

@@ -386,7 +386,7 @@ def test_hetzner_nothing_orderable_is_a_parse_error() -> None:
 
 @pytest.mark.parametrize(
     "payload, reason",
-    [(b"<!DOCTYPE html><html></html>", "not valid JSON"), (b'{"products": {}}', "empty"),
+    [(b"<!DOCTYPE html><html></html>", "not JSON"), (b'{"products": {}}', "empty"),
      (b'{"data": []}', "no 'products'")],
 )
 def test_hetzner_implausible_payloads(payload: bytes, reason: str) -> None:
