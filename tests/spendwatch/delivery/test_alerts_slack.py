@@ -25,7 +25,7 @@ from spendwatch.delivery import Routing, SlackSender, build_message, message_of,
 from warehouse import alerts as wa
 from warehouse.db import connect
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 11, 28, 7, 0)
 AS_OF = date(2026, 11, 27)
 HOOK = "/services/T0STANDIN/B0STANDIN/w3bh00kS3cr3tT0kenXYZ"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from tests.test_decisions import make_wh  # noqa: F401  (fixture)
-from tests.test_models_business import Warehouse
+from tests.dbt_like_sql.test_decisions import make_wh  # noqa: F401  (fixture)
+from tests.dbt_like_sql.test_models_business import Warehouse
 
 D = Decimal
 H100 = "H100-80GB-SXM"

@@ -16,7 +16,7 @@ from warehouse.ingest import ingest_file
 from warehouse.models import build
 from warehouse.prices import apply_outcome
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
 AT = datetime(2026, 12, 1, 6, 0)
 
 

@@ -20,7 +20,7 @@ from warehouse.ingest import detect_format, ingest_file
 from warehouse.loaders import UnreadableFile
 from warehouse.loaders.focus import canonical_name, map_columns
 
-FOCUS = Path(__file__).parent / "fixtures" / "focus"
+FOCUS = Path(__file__).resolve().parents[1] / "fixtures" / "focus"
 AWS = FOCUS / "aws_focus_1.2_2026-10.csv"
 CENT = Decimal("0.01")
 D = Decimal
@@ -496,7 +496,7 @@ def test_dedicated_invoice_gzip(con, sample_config, tmp_path):
 
 
 def test_lead_sample_exports_load_without_rejects(con, sample_config, tmp_path):
-    exports = Path(__file__).resolve().parent.parent / "examples" / "exports"
+    exports = Path(__file__).resolve().parents[2] / "examples" / "exports"
     for name in ("focus_aws_2026-09_2026-11.csv", "dedicated_invoices_2026-09_2026-11.csv"):
         path = exports / name
         if not path.exists():

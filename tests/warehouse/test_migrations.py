@@ -9,7 +9,7 @@ from pathlib import Path
 from warehouse import db
 from warehouse.ingest import ingest_file
 
-FOCUS = Path(__file__).parent / "fixtures" / "focus"
+FOCUS = Path(__file__).resolve().parents[1] / "fixtures" / "focus"
 
 
 def ingest_into_old_schema(con, tmp_path, files, cfg, monkeypatch, every) -> None:
@@ -71,7 +71,7 @@ def test_007_drops_the_bucket_from_runpod_and_modal_keys(tmp_path, monkeypatch, 
     every = db.migrations
     monkeypatch.setattr(db, "migrations", lambda: [m for m in every() if m.version < 7])
     con = db.connect(path)
-    exports = Path(__file__).parent / "fixtures" / "exports"
+    exports = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
     ingest_into_old_schema(con, tmp_path, [exports / "runpod_billing_endpoints_2026-11.json",
                                            exports / "modal_billing_report_2026-11.csv"], sample_config,
                            monkeypatch, every)

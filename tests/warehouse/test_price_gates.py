@@ -25,8 +25,8 @@ from spendwatch.errors import UsageError
 from warehouse import price_checks
 from warehouse.db import connect
 
-FIX = Path(__file__).parent / "fixtures" / "prices"
-ROOT = Path(__file__).resolve().parent.parent
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "prices"
+ROOT = Path(__file__).resolve().parents[2]
 T1, T2, T3 = datetime(2026, 11, 1, 6), datetime(2026, 11, 2, 6), datetime(2026, 11, 3, 6)
 RTX4090 = "NVIDIA GeForce RTX 4090"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from spendwatch.cli import main
 
-FOCUS = Path(__file__).parent / "fixtures" / "focus"
+FOCUS = Path(__file__).resolve().parents[2] / "fixtures" / "focus"
 AWS = FOCUS / "aws_focus_1.2_2026-10.csv"
 REJECTS = FOCUS / "rejects_focus_2026-09.csv"
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from bench.sample_cut import build_sample
-from tests.test_end_to_end import EXPORTS, _crossing_day, usd_to_gbp
+from tests.spendwatch.test_end_to_end import EXPORTS, _crossing_day, usd_to_gbp
 
 CUTS = (date(2026, 11, 8), date(2026, 11, 15))
 

@@ -28,7 +28,7 @@ from werkzeug import Response
 from spendwatch import cli
 from warehouse.db import connect
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 WEBHOOK_SECRET = "Wq7Zr2Xp9Lm4Vt8Kd3Hs6Jb1"
 BOT_SECRET = "Qn5Rt8Yu2Io4Pa7Sd1Fg3Hj6"
 BOT_TOKEN = f"xoxb-4444444444-5555555555-{BOT_SECRET}"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.test_models_business import Warehouse, _at
+from tests.dbt_like_sql.test_models_business import Warehouse, _at
 
 D = Decimal
 L40S = "L40S-48GB"

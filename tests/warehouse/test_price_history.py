@@ -295,7 +295,7 @@ def test_backfill_applies_once_and_never_rewrites(con, tmp_path):
 
     from spendwatch import operations
 
-    captures = Path(__file__).parent / "fixtures" / "prices"
+    captures = Path(__file__).resolve().parents[1] / "fixtures" / "prices"
     first = operations.refresh_prices(con, mode="offline", source_ids=["runpod_serverless"], backfills=[(date(2026, 9, 1), captures)])
     assert [r.status for r in first.backfilled] == ["ok"]
     assert con.execute("SELECT min(valid_from) FROM price_history").fetchone()[0] == datetime(2026, 9, 1)

@@ -20,7 +20,7 @@ from scrapers.fx import ECB_DAILY_URL, FxRate, bundled_history_csv_path, parse_e
 from spendwatch.errors import UsageError
 from warehouse.fx import FxRateNotFound, convert_rate, load_history_csv, upsert_rates
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CAPTURE = ROOT / "tests" / "fixtures" / "prices" / "ecb_fx.xml"
 SNAPSHOT = ROOT / "scrapers" / "snapshots" / "ecb_fx.xml"
 SIX_DP = Decimal("0.000001")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from scrapers.sources import all_sources
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "sources.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "sources.md"
 
 
 def test_every_source_is_documented_and_nothing_else():

@@ -13,7 +13,7 @@ from scrapers.fetch import FetchPolicy, SNAPSHOT_DIR, fetch_all
 from scrapers.sources import all_sources
 from warehouse.prices import apply_outcome
 
-FIXTURES = Path(__file__).parent / "fixtures" / "prices"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "prices"
 HTTP_SOURCES = [s for s in all_sources() if not s.discontinued and s.local_payload() is None]
 
 

@@ -23,7 +23,7 @@ from spendwatch import operations
 from spendwatch.cli import main
 from warehouse import price_checks
 
-FIX = Path(__file__).parent / "fixtures" / "prices"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "prices"
 
 
 def _today() -> date:

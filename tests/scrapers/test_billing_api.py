@@ -25,7 +25,7 @@ from warehouse.ingest import create_stage_tables, detect_format
 from warehouse.db import connect
 from warehouse.loaders import anthropic_cost, openai_costs, runpod_billing
 
-FIXTURES = Path(__file__).parent / "fixtures" / "exports"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 OPENAI_KEY = "sk-admin-TESTKEY-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-admin01-TESTKEY-abcdefghijklmnop"
 RUNPOD_KEY = "rpa_TESTKEY0123456789ABCDEFGH"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from tests.test_decisions import make_wh  # noqa: F401  (fixture)
-from tests.test_models_business import Warehouse, _at
+from tests.dbt_like_sql.test_decisions import make_wh  # noqa: F401  (fixture)
+from tests.dbt_like_sql.test_models_business import Warehouse, _at
 
 D = Decimal
 

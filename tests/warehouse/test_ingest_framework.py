@@ -35,7 +35,7 @@ from warehouse.ingest import (
 )
 from warehouse.loaders import UnreadableFile
 
-FOCUS = Path(__file__).parent / "fixtures" / "focus"
+FOCUS = Path(__file__).resolve().parents[1] / "fixtures" / "focus"
 AWS = FOCUS / "aws_focus_1.2_2026-10.csv"
 AZURE = FOCUS / "azure_focus_1.0_2026-10.csv"
 MARKETPLACE = FOCUS / "marketplace_focus_1.3_2026-11.csv"

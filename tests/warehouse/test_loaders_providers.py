@@ -31,8 +31,8 @@ from warehouse.loaders import (
     together_billing,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "exports"
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "spendwatch.toml"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "spendwatch.toml"
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from spendwatch.cli import main
 
-FIX = Path(__file__).parent / "fixtures" / "prices"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "prices"
 
 
 def _refresh(wh, snapshot_dir, as_of):

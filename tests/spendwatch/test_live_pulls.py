@@ -8,7 +8,7 @@ import httpx
 
 from spendwatch.operations import pull_live_exports
 
-FIX = Path(__file__).parent / "fixtures" / "exports"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 
 
 def test_pulls_only_providers_with_keys_and_reports_failures(tmp_path):

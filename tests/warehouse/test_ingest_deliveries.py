@@ -20,7 +20,7 @@ from spendwatch.config import Config
 from spendwatch.errors import UsageError
 from warehouse.ingest import ingest_file, ingest_paths
 
-FOCUS = Path(__file__).parent / "fixtures" / "focus"
+FOCUS = Path(__file__).resolve().parents[1] / "fixtures" / "focus"
 AWS = FOCUS / "aws_focus_1.2_2026-10.csv"
 HEADER = ["BillingAccountId", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd",
           "BilledCost", "BillingCurrency", "ChargeCategory", "ChargeDescription", "ServiceProviderName", "ResourceId",
@@ -172,7 +172,7 @@ def test_files_forget_restores_the_delivery_before_even_when_its_file_is_gone(ca
 
 def test_a_file_ingested_with_the_wrong_format_is_forgotten_and_ingested_again(capsys, tmp_path):
     warehouse = tmp_path / "w.duckdb"
-    cost = Path(__file__).parent / "fixtures" / "exports" / "anthropic_cost_report_2026-11.json"
+    cost = Path(__file__).resolve().parents[1] / "fixtures" / "exports" / "anthropic_cost_report_2026-11.json"
     # Forced as the usage format, every record is rejected (no token counts): nothing loads.
     assert main(["ingest", str(cost), "--format", "anthropic_usage", "--warehouse", str(warehouse)]) == 2
     capsys.readouterr()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from spendwatch import cli, whatif_cli
-from tests.test_decisions import make_wh  # noqa: F401  (fixture)
+from tests.dbt_like_sql.test_decisions import make_wh  # noqa: F401  (fixture)
 
 D = Decimal
 G4090 = "RTX4090-24GB"
