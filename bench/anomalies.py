@@ -97,7 +97,7 @@ def generate(rng: random.Random, n_teams: int, n_days: int) -> list[Team]:
 
 
 def load(path: Path, teams: list[Team], tmp: Path):
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from warehouse.config_sync import sync_config
     from warehouse.db import connect
 

@@ -101,7 +101,7 @@ def _peak_rss_mb() -> float:
 def _timed_ingest(path: str, warehouse: str):
     """Open the warehouse and ingest one file with the sample org's config; the connection, result and timings."""
     sys.path.insert(0, str(ROOT))
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from warehouse.db import connect
     from warehouse.ingest import ingest_file
 

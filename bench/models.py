@@ -29,7 +29,8 @@ from pathlib import Path
 import duckdb
 
 from spendwatch import operations
-from spendwatch.config import EXAMPLE_CONFIG, load_config
+from spendwatch.core.config import load_config
+from spendwatch.core.paths import EXAMPLE_CONFIG
 from warehouse.db import connect
 from warehouse.models import BuildResult, build, load_project
 

@@ -92,7 +92,8 @@ def build_sample(work: Path, cut: date | None = None, lag: dict[str, int] | None
     """A warehouse of the sample organisation as of ``cut`` (None: every export), built as ``spendwatch run``
     builds it offline: config, recorded prices, the bundled ECB history, the (cut) exports, every model."""
     from spendwatch import operations
-    from spendwatch.config import EXAMPLE_CONFIG, load_config
+    from spendwatch.core.config import load_config
+    from spendwatch.core.paths import EXAMPLE_CONFIG
     from warehouse.db import connect
 
     work.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import dagster as dg
 from pipelines.jobs import daily_spend_job
 from pipelines.resources import SpendwatchSettings, WarehouseResource
 from pipelines.resources_slack import SlackResource
-from spendwatch.config import Config, ConfigError
+from spendwatch.core.config import Config, ConfigError
 from spendwatch.core.redact import excerpt
 from spendwatch.delivery import AlertMessage, send_pending
 from warehouse import alerts as wa

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from spendwatch.config import Config, load_config
+from spendwatch.core.config import Config, load_config
 from warehouse.db import DEFAULT_WAREHOUSE, migrate, resolve_warehouse
 
 

@@ -4,7 +4,7 @@ import os
 
 import dagster as dg
 
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 from spendwatch.delivery import BOT_TOKEN_ENV, DEFAULT_WEBHOOK_ENV, SLACK_API_BASE, Routing, SlackSender
 from spendwatch.delivery.routing import API_URL_ENV
 

@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from spendwatch.core.errors import SpendwatchError
 from spendwatch.core.http import Budget, HttpError, HttpPolicy, RetryDeferred, request
 from spendwatch.core.redact import excerpt as _excerpt
 from spendwatch.core.redact import redact as _redact
-from spendwatch.errors import SpendwatchError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 
 STATE_CHOICES = ("active", "all", "open", "acked", "snoozed", "resolved", "escalated",
                  "pending", "sent", "failed", "cancelled", "suppressed")
@@ -229,7 +229,7 @@ def _conditions(args) -> int:
 
 
 def _send(args) -> int:
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from spendwatch.delivery import SLACK_API_BASE, Routing, SlackSender, send_pending
     from spendwatch.delivery.routing import API_URL_ENV
     from spendwatch.render import one_line

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 
 SECONDS_PER_DAY = 86_400
 _RATE = re.compile(r"^\s*([A-Za-z]{3})\s*/\s*([A-Za-z]{3})\s*=\s*(\S+)\s*$")
@@ -315,7 +315,7 @@ def _tracked(con) -> tuple[list[str], list[tuple]]:
     from warehouse.queries import table_exists
 
     if not table_exists(con, "breakeven_table"):
-        from spendwatch.config import load_config
+        from spendwatch.core.config import load_config
         from warehouse import models as sqlmodels
         from warehouse.config_sync import sync_config
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from spendwatch import __version__, alerts_cli, anomalies_cli, breakeven_cli, files_cli, prices_cli, whatif_cli
+from spendwatch.core.errors import SpendwatchError, UsageError
 from spendwatch.core.redact import redact
-from spendwatch.errors import SpendwatchError, UsageError
 from spendwatch.render import one_line
 
 
@@ -169,7 +169,7 @@ def _console():
 # --- commands ---------------------------------------------------------------
 
 def cmd_run(args) -> int:
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from spendwatch.daily import run_daily
 
     load_config(os.environ.get("SPENDWATCH_CONFIG"))  # a bad config stops here, before the run starts
@@ -245,7 +245,7 @@ def _compact_prices(cols, rows):
 
 def _ensure_price_models(con) -> None:
     """Build the derived price models if this warehouse has never built them."""
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from warehouse import models as sqlmodels
     from warehouse.config_sync import sync_config
     from warehouse.queries import table_exists
@@ -256,7 +256,7 @@ def _ensure_price_models(con) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from spendwatch.render import money, terminal_escape
 
     cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
@@ -357,7 +357,7 @@ def cmd_models(args) -> int:
             m = project.models[n]
             out.print(f"{n}  [{m.materialized}]  refs: {', '.join(m.refs) or '-'}  sources: {', '.join('.'.join(s) for s in m.sources) or '-'}", markup=False)
         return 0
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from warehouse.config_sync import sync_config
 
     from spendwatch.progress import track
@@ -392,7 +392,7 @@ def cmd_review(args) -> int:
 
 
 def cmd_config(args) -> int:
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
 
     from spendwatch.delivery import unset_webhooks
 

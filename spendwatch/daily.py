@@ -7,7 +7,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from spendwatch.config import PROJECT_ROOT
+from spendwatch.core.paths import PROJECT_ROOT
 
 
 def _instance():
@@ -68,7 +68,7 @@ def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
     keys = daily_partitions.get_partition_keys()
     if key not in keys:
         first = keys[0] if keys else "?"
-        from spendwatch.errors import UsageError
+        from spendwatch.core.errors import UsageError
 
         raise UsageError(f"--date {key}: outside the daily partitions ({first} .. {keys[-1] if keys else '?'})")
     job = build_definitions().resolve_job_def("daily_spend_job").with_logger_defs({"console": safe_console_logger()})

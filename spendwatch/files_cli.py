@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -16,9 +16,9 @@ import duckdb
 
 from scrapers.fetch import FetchOutcome, FetchPolicy, fetch_all
 from scrapers.sources import all_sources
-from spendwatch.config import Config
+from spendwatch.core.config import Config
+from spendwatch.core.errors import ConfigError, UsageError
 from spendwatch.core.http import Budget
-from spendwatch.errors import ConfigError, UsageError
 from warehouse import models as sqlmodels
 from warehouse.config_sync import sync_config
 from warehouse.prices import ApplyResult, apply_outcome

@@ -31,7 +31,7 @@ def refresh(args: argparse.Namespace) -> int:
 
     from scrapers.sources import all_sources
     from spendwatch import operations
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from spendwatch.progress import track
     from spendwatch.render import terminal_escape
     from warehouse import models as sqlmodels

@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
 from zoneinfo import ZoneInfo
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 
 D = Decimal
 
@@ -83,7 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
 
     cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
     classes = {t.model_class: t for t in cfg.throughput}

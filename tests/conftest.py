@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from spendwatch.config import EXAMPLE_CONFIG, load_config
+from spendwatch.core.config import load_config
+from spendwatch.core.paths import EXAMPLE_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

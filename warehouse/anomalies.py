@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 from warehouse.queries import table_exists
 
 SETTINGS_COLUMNS = ("floor DECIMAL(18, 2) NOT NULL, floor_currency VARCHAR NOT NULL, "

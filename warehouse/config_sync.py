@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 from warehouse.anomalies import sync_anomaly_settings
 from warehouse.decision_config import sync_decisions
 

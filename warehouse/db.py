@@ -18,12 +18,11 @@ from urllib.parse import parse_qsl
 
 import duckdb
 
-from spendwatch.config import PROJECT_ROOT
+from spendwatch.core.errors import SpendwatchError, UsageError
+from spendwatch.core.paths import DEFAULT_WAREHOUSE
 from spendwatch.core.redact import redact, register
-from spendwatch.errors import SpendwatchError, UsageError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
 

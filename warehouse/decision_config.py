@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 
 _TABLES = {
     "decision_settings": "max_commitment_months INTEGER, redundancy_servers INTEGER, ops_cost_per_server_month DECIMAL(18, 2), "

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from scrapers.fx import FxRate
-from spendwatch.errors import SpendwatchError, UsageError
+from spendwatch.core.errors import SpendwatchError, UsageError
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _STAGE = "_fx_history_stage"

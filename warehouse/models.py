@@ -24,8 +24,8 @@ import duckdb
 import jinja2
 import jinja2.sandbox
 
-from spendwatch.config import PROJECT_ROOT
-from spendwatch.errors import SpendwatchError
+from spendwatch.core.errors import SpendwatchError
+from spendwatch.core.paths import PROJECT_ROOT
 
 MODELS_DIR = PROJECT_ROOT / "dbt_like_sql"
 SOURCE_SCHEMAS = {"raw": "main", "config": "config"}

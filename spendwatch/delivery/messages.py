@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
-from spendwatch.config import UNALLOCATED
+from spendwatch.core.config import UNALLOCATED
 from spendwatch.core.redact import redact
 from spendwatch.render import money, plain, slack_escape, terminal_escape
 from warehouse.alerts import ORG

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
-from spendwatch.config import UNALLOCATED, Config
+from spendwatch.core.config import UNALLOCATED, Config
 from spendwatch.core.redact import register
 
 DEFAULT_WEBHOOK_ENV = "SLACK_WEBHOOK_URL"

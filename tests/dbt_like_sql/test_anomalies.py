@@ -279,7 +279,7 @@ def test_the_review_shows_the_anomaly_and_its_band(sample_warehouse):
 
 def test_the_floor_is_configurable(wh):
     # the spike of test_a_spike_is_flagged... (excess 54) under [anomalies] floor = 60: not flagged
-    from spendwatch.config import load_config
+    from spendwatch.core.config import load_config
     from warehouse.config_sync import sync_config
 
     toml = wh.path.parent / "spendwatch.toml"

@@ -19,7 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from spendwatch import operations
-from spendwatch.config import EXAMPLE_CONFIG, PROJECT_ROOT, load_config
+from spendwatch.core.config import load_config
+from spendwatch.core.paths import EXAMPLE_CONFIG, PROJECT_ROOT
 from warehouse.db import connect
 from warehouse.models import build, load_project
 

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from spendwatch.config import load_config
+from spendwatch.core.config import load_config
 from warehouse.config_sync import sync_config
 from warehouse.db import connect
 from warehouse.models import build, load_project

@@ -87,7 +87,8 @@ def test_a_subset_of_models_builds_only_those(tmp_path, monkeypatch):
     """Materialising one model from the UI builds that model alone (the rest of the multi-asset is skipped)."""
     from pipelines.assets.models import model_assets
     from pipelines.resources import WarehouseResource
-    from spendwatch.config import EXAMPLE_CONFIG, load_config
+    from spendwatch.core.config import load_config
+    from spendwatch.core.paths import EXAMPLE_CONFIG
     from warehouse.config_sync import sync_config
     from warehouse.db import connect
 

@@ -139,7 +139,8 @@ def test_a_price_change_of_a_model_with_aliases_is_one_change(tmp_path) -> None:
 
 def test_cross_checked_against_openai_in_price_discrepancies(tmp_path) -> None:
     from spendwatch import operations
-    from spendwatch.config import EXAMPLE_CONFIG, load_config
+    from spendwatch.core.config import load_config
+    from spendwatch.core.paths import EXAMPLE_CONFIG
     from warehouse.db import connect
 
     con = connect(tmp_path / "w.duckdb")

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from rich.console import Console
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 from spendwatch.delivery import AlertMessage, Routing, SlackSender, build_message, console_markup, message_of, send_pending
 from warehouse import alerts as wa
 from warehouse.ingest import rejected_rows

@@ -17,7 +17,7 @@ import pytest
 
 from scrapers.base import ParseError
 from scrapers.fx import ECB_DAILY_URL, FxRate, bundled_history_csv_path, parse_ecb_daily
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 from warehouse.fx import FxRateNotFound, convert_rate, load_history_csv, upsert_rates
 
 ROOT = Path(__file__).resolve().parents[2]

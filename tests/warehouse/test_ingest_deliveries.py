@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from spendwatch.cli import main
-from spendwatch.config import Config
-from spendwatch.errors import UsageError
+from spendwatch.core.config import Config
+from spendwatch.core.errors import UsageError
 from warehouse.ingest import ingest_file, ingest_paths
 
 FOCUS = Path(__file__).resolve().parents[1] / "fixtures" / "focus"

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 from warehouse.ingest import detect_format, ingest_file
 from warehouse.loaders import UnreadableFile
 from warehouse.loaders.focus import canonical_name, map_columns

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from spendwatch.config import UNALLOCATED, Config
-from spendwatch.errors import SpendwatchError, UsageError
+from spendwatch.core.config import UNALLOCATED, Config
+from spendwatch.core.errors import SpendwatchError, UsageError
 from warehouse import ingest
 from warehouse.ingest import deliveries, load, staging
 from warehouse.ingest import (

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from spendwatch.config import load_config
-from spendwatch.errors import UsageError
+from spendwatch.core.config import load_config
+from spendwatch.core.errors import UsageError
 from warehouse.db import connect
 from warehouse.ingest import create_stage_tables, detect_format, ingest_file
 from warehouse.loaders import (

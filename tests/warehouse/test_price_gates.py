@@ -21,7 +21,7 @@ from scrapers.plausibility import BOUNDS
 from scrapers.sources import all_sources
 from spendwatch import operations
 from spendwatch.cli import main
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 from warehouse import price_checks
 from warehouse.db import connect
 

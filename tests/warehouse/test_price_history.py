@@ -311,7 +311,7 @@ def test_backfill_folder_must_exist(con, tmp_path):
     from datetime import date
 
     from spendwatch import operations
-    from spendwatch.errors import UsageError
+    from spendwatch.core.errors import UsageError
 
     with pytest.raises(UsageError, match="price backfill folder not found"):
         operations.refresh_prices(con, mode="offline", source_ids=["runpod_serverless"], backfills=[(date(2026, 9, 1), tmp_path / "nope")])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spendwatch.config import PROJECT_ROOT
+from spendwatch.core.paths import PROJECT_ROOT
 from warehouse.db import connect
 
 DOC = PROJECT_ROOT / "docs" / "warehouse.md"

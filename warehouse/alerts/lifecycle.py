@@ -28,7 +28,7 @@ from typing import Any, Iterable
 
 import duckdb
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 from warehouse.alerts.conditions import kind_queries
 from warehouse.alerts.rows import (
     DELIVERIES, KINDS, MONTHS_BACK, STATES, Alert, has_alerts_table, ids_of, london_day, naive_utc, select_alerts,

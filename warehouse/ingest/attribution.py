@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import duckdb
 
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 from warehouse.ingest.sqlkit import quote_ident as _q
 
 # --------------------------------------------------------------------------- attribution

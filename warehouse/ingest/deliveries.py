@@ -29,7 +29,7 @@ from datetime import datetime
 
 import duckdb
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 
 # Lines of one delivery carry its id; a delivery's lines are contiguous, which DuckDB's
 # zone maps use to skip everything else when moving them.

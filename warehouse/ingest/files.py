@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 from warehouse.ingest.sqlkit import GZIP_MAGIC, HEAD_BYTES
 from warehouse.loaders import UnreadableFile
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from spendwatch.errors import SpendwatchError, UsageError
+from spendwatch.core.errors import SpendwatchError, UsageError
 from warehouse.ingest.files import read_head
 
 if TYPE_CHECKING:

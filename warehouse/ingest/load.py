@@ -12,8 +12,8 @@ from typing import Literal
 
 import duckdb
 
-from spendwatch.config import Config
-from spendwatch.errors import SpendwatchError, UsageError
+from spendwatch.core.config import Config
+from spendwatch.core.errors import SpendwatchError, UsageError
 from warehouse.ingest import deliveries
 from warehouse.ingest.attribution import attribute
 from warehouse.ingest.files import file_sha256, group_deliveries, iter_export_files

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from spendwatch.errors import SpendwatchError
+from spendwatch.core.errors import SpendwatchError
 
 # Resource settings applied for the duration of one ingest and restored afterwards.
 # They keep a multi-GB export within about 1 GB of resident memory: DuckDB spills

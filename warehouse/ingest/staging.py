@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from spendwatch.config import UNALLOCATED, Config
-from spendwatch.errors import SpendwatchError
+from spendwatch.core.config import UNALLOCATED, Config
+from spendwatch.core.errors import SpendwatchError
 from warehouse.ingest.attribution import attribution_sql
 from warehouse.ingest.formats import Loader
 from warehouse.ingest.settings import _set

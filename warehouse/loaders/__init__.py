@@ -64,7 +64,7 @@ the read, the checks with their reasons, the line SQL; ``stage = LOADER.stage``.
 
 from __future__ import annotations
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 
 FRAMEWORK_COLUMNS = (
     "x_line_id",

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from spendwatch.config import EXAMPLE_CONFIG, load_config, resolve_config_path
-from spendwatch.errors import ConfigError
+from spendwatch.core.config import load_config, resolve_config_path
+from spendwatch.core.errors import ConfigError
+from spendwatch.core.paths import EXAMPLE_CONFIG
 
 BASE = """
 reporting_currency = "GBP"

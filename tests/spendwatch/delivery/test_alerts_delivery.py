@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from werkzeug import Response
 
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 from spendwatch.core.redact import MASK, RedactingFilter, redact, redact_exception, register
 from spendwatch.delivery import Routing, SlackSender, send_pending
 from warehouse import alerts as wa

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 from spendwatch.delivery import Routing, SlackSender, build_message, message_of, send_pending, unset_webhooks
 from warehouse import alerts as wa
 from warehouse.db import connect
@@ -249,7 +249,7 @@ def test_webhook_slow_success_is_sent_again_the_one_documented_window(con, slack
 
 _CHILD = r"""
 import json, sys
-from spendwatch.config import Config
+from spendwatch.core.config import Config
 from spendwatch.delivery import Routing, SlackSender, send_pending
 from warehouse.db import connect
 db, cfg, env, token, api = sys.argv[1:6]

@@ -18,10 +18,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from spendwatch.errors import ConfigError
+from spendwatch.core.errors import ConfigError
+from spendwatch.core.paths import EXAMPLE_CONFIG
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = PROJECT_ROOT / "examples" / "spendwatch.toml"
 UNALLOCATED = "unallocated"
 
 MatchField = Literal["account", "project", "workspace", "api_key", "endpoint", "resource", "tag"]
