@@ -28,7 +28,8 @@ from scrapers.fetch import SNAPSHOT_DIR
 from scrapers.sources import all_sources
 from spendwatch import operations
 from spendwatch.cli import main
-from spendwatch.config import EXAMPLE_CONFIG, load_config
+from spendwatch.core.config import load_config
+from spendwatch.core.paths import EXAMPLE_CONFIG
 from spendwatch.review import CSV_COLUMNS, TEAM_SECTIONS, render_review, review_data
 from warehouse.db import connect
 
