@@ -136,6 +136,37 @@ class Request:
     json: dict | None = None
 
 
+@dataclass
+class FetchOutcome:
+    """What one source's fetch gave (scrapers.fetch makes it; warehouse.prices stores it): plain data, no HTTP."""
+
+    source_id: str
+    status: str  # ok | failed | skipped | deferred
+    mode: str  # live | local | snapshot | offline (| backfill, set by the caller)
+    url: str | None = None
+    payload: bytes | None = None
+    payload_sha256: str | None = None
+    extension: str = "json"
+    records: list[PriceRecord] = field(default_factory=list)  # the records that passed the gates
+    error: str | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+    zeros: int = 0  # prices of zero ("not offered", "free"): skipped, counted
+    implausible: int = 0  # catalog entries outside the bounds (or negative): dropped, counted
+    implausible_examples: list[str] = field(default_factory=list)
+    captured_at: datetime | None = None  # when the payload was captured (see the scrapers.fetch docstring)
+    capture_basis: str | None = None  # how captured_at is known
+    catalog: bool = False  # the source is a cross-check catalog (gates drop entries; no suspect holds)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def dropped(self) -> int:
+        return self.zeros + self.implausible
+
+
 class Source:
     """Base class of a price source.
 

@@ -25,14 +25,14 @@ import asyncio
 import dataclasses
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
 import httpx
 
-from scrapers.base import ParseError, PriceRecord, Source, sha256
+from scrapers.base import FetchOutcome, ParseError, PriceRecord, Source, sha256
 from scrapers.plausibility import screen
 from spendwatch.core.http import Budget, HttpError, HttpPolicy, arequest
 from spendwatch.core.redact import redact
@@ -54,35 +54,6 @@ class FetchPolicy:
     def http(self) -> HttpPolicy:
         return HttpPolicy(timeout=self.timeout, attempts=self.attempts, backoff=self.backoff,
                           max_delay=self.max_delay, sleep=self.sleep)
-
-
-@dataclass
-class FetchOutcome:
-    source_id: str
-    status: str  # ok | failed | skipped | deferred
-    mode: str  # live | local | snapshot | offline (| backfill, set by the caller)
-    url: str | None = None
-    payload: bytes | None = None
-    payload_sha256: str | None = None
-    extension: str = "json"
-    records: list[PriceRecord] = field(default_factory=list)  # the records that passed the gates
-    error: str | None = None
-    attempts: int = 0
-    seconds: float = 0.0
-    zeros: int = 0  # prices of zero ("not offered", "free"): skipped, counted
-    implausible: int = 0  # catalog entries outside the bounds (or negative): dropped, counted
-    implausible_examples: list[str] = field(default_factory=list)
-    captured_at: datetime | None = None  # when the payload was captured (see the module docstring)
-    capture_basis: str | None = None  # how captured_at is known
-    catalog: bool = False  # the source is a cross-check catalog (gates drop entries; no suspect holds)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def dropped(self) -> int:
-        return self.zeros + self.implausible
 
 
 class FetchError(Exception):

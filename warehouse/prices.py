@@ -29,8 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from scrapers.base import PriceRecord
-from scrapers.fetch import FetchOutcome
+from scrapers.base import FetchOutcome, PriceRecord
 from warehouse.price_holds import has_open_holds, screen_suspects, take_for_accept
 
 IDENTITY = ("source_id", "provider", "sku", "component", "unit", "region", "tier")
