@@ -17,7 +17,8 @@ with ``TermType`` OnDemand, ``Tenancy`` Shared, ``Operating System`` Linux, ``Ca
 reads ``Instance Type``, ``Region Code``, ``PricePerUnit``, ``vCPU``, ``Memory`` and ``GPU`` (a count);
 the full header of a 2025-09-12 file (``"SKU","OfferTermCode","RateCode","TermType",...,"GPU","GPU
 Memory",...,"MarketOption",...,"Region Code",...``) is quoted in a public how-to on downloading EC2
-prices (see tests/fixtures/prices/README.md).  The same filter is applied here, in DuckDB.
+prices (see tests/fixtures/prices/README.md).  The same filter is applied here, with pyarrow's CSV reader and compute
+functions (the scrapers layer does not use DuckDB).
 
 Records, one per accelerated instance type and region: component ``instance`` (the whole machine),
 USD per hour, ``gpu_count`` = its accelerators, so the per-accelerator price is ``amount / gpu_count``
@@ -36,13 +37,14 @@ capture (``scrapers/snapshots/aws_ec2.csv``) has the same shape.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, NamedTuple
 from urllib.parse import urljoin
 
-import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from scrapers.base import PriceRecord, Request, Source, to_decimal
 from scrapers.gpus import normalise_gpu
@@ -181,36 +183,36 @@ class AwsEc2Source(Source):
 
     # --- helpers -----------------------------------------------------------
     def _filtered(self, payload: bytes, what: str) -> tuple[list[str], list[str], list[tuple]]:
-        """(the disclaimer lines, the header, the rows of accelerated families passing FILTER), read by DuckDB."""
+        """(the disclaimer lines, the header, the rows of accelerated families passing FILTER), read by pyarrow's CSV reader."""
         head = payload[:65536]  # the disclaimer lines and the header; slicing, never copying a region's file
         if not head.strip() and not payload.strip():
             raise self.fail(f"{what}: empty payload")
         lines = head.split(b"\n", DISCLAIMER_LINES + 1)[: DISCLAIMER_LINES + 1]
         if len(lines) <= DISCLAIMER_LINES or not lines[0].startswith(b'"FormatVersion"'):
             raise self.fail(f"{what}: not an AWS price list CSV (no FormatVersion line and {DISCLAIMER_LINES} disclaimer lines)")
-        # The header is read here and given to DuckDB, so a ragged row is an error, never a re-sniffed layout.
+        # The header is read here and given to the reader, so a ragged row is an error, never a re-sniffed layout.
         columns = next(csv.reader([lines[DISCLAIMER_LINES].decode("utf-8", "replace").rstrip("\r")]), [])
         if len(set(columns)) != len(columns) or "" in columns:
             raise self.fail(f"{what}: the header line (line {DISCLAIMER_LINES + 1}) has empty or repeated column names")
-        con = duckdb.connect()
+        missing = [c for c in (*FILTER, *READ) if c not in columns]
+        if missing:
+            raise self.fail(f"{what}: columns missing from the price list: {', '.join(missing)}")
         try:
-            rel = con.read_csv(io.BytesIO(payload), skiprows=DISCLAIMER_LINES + 1, header=False, delimiter=",", quotechar='"',
-                               escapechar='"', columns={c: "VARCHAR" for c in columns})
-            missing = [c for c in (*FILTER, *READ) if c not in columns]
-            if missing:
-                raise self.fail(f"{what}: columns missing from the price list: {', '.join(missing)}")
-            rel.create_view("price_list")
-            conds = [f'coalesce("{c}", \'\') IN (SELECT unnest(?))' for c in FILTER]
-            params = [[v or "" for v in values] for values in FILTER.values()]
-            rows = con.execute(
-                f"""SELECT * FROM price_list
-                    WHERE {' AND '.join(conds)} AND list_contains(?, split_part("Instance Type", '.', 1))""",
-                [*params, list(FAMILIES)],
-            ).fetchall()
-        except duckdb.Error as e:
+            table = pacsv.read_csv(
+                pa.py_buffer(payload),
+                read_options=pacsv.ReadOptions(skip_rows=DISCLAIMER_LINES + 1, column_names=columns),
+                parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns}, null_values=[""],
+                                                     strings_can_be_null=True, quoted_strings_can_be_null=True),
+            )
+        except pa.ArrowException as e:
             raise self.fail(f"{what}: unreadable CSV: {str(e).splitlines()[0][:300]}") from None
-        finally:
-            con.close()
+        keep = pc.is_in(pc.list_element(pc.split_pattern(pc.fill_null(table["Instance Type"], ""), ".", max_splits=1), 0),
+                        value_set=pa.array(list(FAMILIES), pa.string()))
+        for column, values in FILTER.items():
+            keep = pc.and_(keep, pc.is_in(pc.fill_null(table[column], ""), value_set=pa.array([v or "" for v in values], pa.string())))
+        kept = table.filter(keep)
+        rows = list(zip(*(kept.column(i).to_pylist() for i in range(kept.num_columns))))
         return [ln.decode("utf-8", "replace").rstrip("\r") for ln in lines[:DISCLAIMER_LINES]], columns, rows
 
     def _record(self, row: dict[str, Any]) -> PriceRecord:
