@@ -23,8 +23,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/spendwatch run
 
-## Run the whole test suite.
+## Check the import contracts (pyproject.toml [tool.importlinter]), then run the whole test suite.
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## Start the Dagster UI.
