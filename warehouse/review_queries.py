@@ -21,12 +21,9 @@ import duckdb
 # The models the review reads; a missing one is reported, its section left empty.
 REVIEW_MODELS = (
     "team_monthly_spend", "threshold_flags", "fct_spend_daily", "breakeven", "hybrid_plan",
-    "api_vs_selfhost", "dedicated_utilisation", "invoice_audit", "breakeven_table", "stg_line_items",
-    "stg_line_items_fx",
+    "api_vs_selfhost", "dedicated_utilisation", "invoice_audit", "breakeven_table",
+    "stg_line_items_fx", "alert_price_change",
 )
-
-# A model id with a trailing snapshot date (gpt-4o-2024-08-06, claude-haiku-4-5-20251001) and its alias.
-_DATE_SUFFIX = r"-(\d{4}-\d{2}-\d{2}|\d{8})$"
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -157,6 +154,17 @@ def daily_variable(con: duckdb.DuckDBPyConnection, month: date, team: str | None
 
 
 # --- decisions -------------------------------------------------------------------------
+
+
+# The decision models the review reads whole for a month (their columns vary with the model's version).
+DECISION_MODELS = ("recommendations", "threshold_flags", "fx_staleness")
+
+
+def decision_rows(con: duckdb.DuckDBPyConnection, model: str, month: date, team: str | None = None) -> list[dict[str, Any]]:
+    """The month's rows of a decision model (one of DECISION_MODELS), every column, ordered by team."""
+    if model not in DECISION_MODELS:
+        raise ValueError(f"{model}: not a decision model the review reads (one of {', '.join(DECISION_MODELS)})")
+    return _rows(con, f'SELECT * FROM "{model}" WHERE month = ? AND (? IS NULL OR team = ?) ORDER BY team', [month, team, team])
 
 
 def breakeven(con: duckdb.DuckDBPyConnection, month: date, team: str | None = None) -> list[dict[str, Any]]:
@@ -325,52 +333,37 @@ def attribution_coverage(con: duckdb.DuckDBPyConnection, until: date | None = No
 
 
 def price_changes(con: duckdb.DuckDBPyConnection, month: date, team: str | None = None) -> list[dict[str, Any]]:
-    """Provider prices of the GPU classes and models a team used in the month that changed (or disappeared) since it began.
+    """The price changes the alerts raise (model ``alert_price_change``: the one definition of a price change the
+    organisation pays), per team that uses the price, changed since the month began.
 
-    A GPU-class price counts whichever provider lists it (a dedicated offer moves the
-    break-even too); ``team_uses_provider`` says whether the team bought from that provider.
-    Cross-check catalogs are left out.
+    Each row is one change of a non-catalog price for the same provider, GPU class and kind of product (or the
+    model, or its dateless alias) a team is billed for; ``regions`` counts the regions that moved with it.
+    ``change_pct`` is new against old when both are in the same currency.
     """
     return _rows(
         con,
         """
-        WITH used_gpu AS (
-            SELECT DISTINCT team, provider, gpu_class FROM stg_line_items
-            WHERE charge_month = ? AND gpu_class IS NOT NULL AND (? IS NULL OR team = ?)
+        WITH details AS (
+            SELECT unnest(from_json(details, '{"provider": "VARCHAR", "source_id": "VARCHAR", "product_kind": "VARCHAR",
+                "sku": "VARCHAR", "component": "VARCHAR", "tier": "VARCHAR", "region": "VARCHAR", "regions": "BIGINT",
+                "gpu_model": "VARCHAR", "unit": "VARCHAR", "currency": "VARCHAR", "new_currency": "VARCHAR",
+                "old_amount": "VARCHAR", "new_amount": "VARCHAR", "changed_at": "VARCHAR", "teams": ["VARCHAR"]}'))
+            FROM alert_price_change
         ),
-        used_model AS (
-            SELECT DISTINCT team, provider, model, regexp_replace(model, ?, '') AS alias
-            FROM stg_line_items
-            WHERE charge_month = ? AND product_kind = 'hosted_api' AND model IS NOT NULL AND (? IS NULL OR team = ?)
-        ),
-        closed AS (
-            SELECT o.price_key, o.source_id, o.provider, o.product_kind, o.sku, o.component, o.tier, o.region, o.unit,
-                   o.gpu_model, o.currency, o.amount AS old_amount, n.amount AS new_amount, o.valid_to AS changed_at,
-                   o.closed_reason AS change
-            FROM price_history o
-            JOIN price_sources s ON s.source_id = o.source_id AND NOT s.is_catalog
-            LEFT JOIN price_history n ON n.price_key = o.price_key AND n.valid_from = o.valid_to
-            WHERE o.closed_reason IN ('changed', 'disappeared') AND o.valid_to >= ?
-        ),
-        touched AS (
-            SELECT DISTINCT u.team, 'gpu' AS used_as, c.gpu_model AS used_item, c.*,
-                   EXISTS (SELECT 1 FROM used_gpu x WHERE x.team = u.team AND x.gpu_class = u.gpu_class AND x.provider = c.provider)
-                       AS team_uses_provider
-            FROM closed c JOIN used_gpu u ON u.gpu_class = c.gpu_model
-            UNION ALL
-            SELECT DISTINCT u.team, 'model', u.model, c.*, true
-            FROM closed c JOIN used_model u
-              ON c.product_kind = 'hosted_api' AND c.provider = u.provider AND (c.sku = u.model OR c.sku = u.alias)
-        )
-        SELECT DISTINCT team, used_as, used_item, change, changed_at, source_id, provider, product_kind, sku, component,
-               tier, region, unit, currency, old_amount, new_amount,
-               CAST(CASE WHEN new_amount IS NOT NULL AND old_amount <> 0
-                         THEN 100 * (new_amount - old_amount) / old_amount END AS DECIMAL(12, 2)) AS change_pct,
-               team_uses_provider
-        FROM touched
+        changes AS (SELECT * EXCLUDE (teams), unnest(teams) AS team FROM details)
+        SELECT team, CASE WHEN gpu_model IS NOT NULL THEN 'gpu' ELSE 'model' END AS used_as,
+               coalesce(gpu_model, sku) AS used_item, 'changed' AS change,
+               CAST(changed_at AS TIMESTAMP) AS changed_at, source_id, provider, product_kind, sku, component, tier,
+               region, regions, unit, currency, new_currency,
+               CAST(old_amount AS DECIMAL(38, 12)) AS old_amount, CAST(new_amount AS DECIMAL(38, 12)) AS new_amount,
+               CAST(CASE WHEN new_currency = currency AND CAST(old_amount AS DECIMAL(38, 12)) <> 0
+                         THEN 100 * (CAST(new_amount AS DECIMAL(38, 12)) - CAST(old_amount AS DECIMAL(38, 12)))
+                              / CAST(old_amount AS DECIMAL(38, 12)) END AS DECIMAL(12, 2)) AS change_pct
+        FROM changes
+        WHERE CAST(changed_at AS TIMESTAMP) >= ? AND (? IS NULL OR team = ?)
         ORDER BY team, changed_at, provider, sku, component, tier NULLS FIRST
         """,
-        [month, team, team, _DATE_SUFFIX, month, team, team, month],
+        [month, team, team],
     )
 
 

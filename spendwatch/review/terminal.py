@@ -1,0 +1,71 @@
+"""The review for a terminal: a heading per team, its headlines, then a table per section.
+
+Each table goes through the shared table renderer (``spendwatch.render.render_table``):
+it fits the width (80 to 120 columns is the design range), drops columns by priority
+(a section's identifying first column never, its ``terminal`` columns last), wraps text
+and never cuts or wraps a money figure; a line names the columns left out.  Every value
+is shown as :func:`~spendwatch.review.sections.cell_text` reads it (money with its
+currency symbol) and every untrusted string is stripped of control characters and rich
+markup by the table renderer.  JSON, CSV, markdown and HTML show every column.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from spendwatch.render import Col as TableCol
+from spendwatch.render import money, one_line, render_table as table_text, terminal_width
+from spendwatch.review.sections import (
+    ORG_SECTIONS, TEAM_SECTIONS, Col, Section, cell_text, empty_note, month_title, section_records, shown,
+)
+
+# How the shared table renderer treats each kind of value: figures and dates right-aligned, never cut or wrapped.
+_TABLE_KIND = {"money": "money", "price": "money", "fraction": "number", "pct": "number", "int": "number", "num": "number",
+               "date": "number", "datetime": "number"}
+
+
+def _lines(text: str, width: int) -> str:
+    """Plain text (one clean line) wrapped to ``width`` at spaces only, so a figure is never split."""
+    return "\n".join(textwrap.wrap(one_line(text), width, break_long_words=False, break_on_hyphens=False)) + "\n"
+
+
+def _fit(text: str, width: int) -> str:
+    """A rendered table with its prose lines (title, the columns left out) wrapped to ``width``; table rows as they are."""
+    return "".join(line + "\n" if len(line) <= width or line[:1] in "┌│├└" else _lines(line, width)
+                   for line in text.splitlines())
+
+
+def _priority(section: Section, i: int, col: Col) -> int:
+    """0 for the section's first column (what the row is), 1 for its terminal columns, 2 for the rest."""
+    if i == 0:
+        return 0
+    return 1 if not section.terminal or col.key in section.terminal else 2
+
+
+def _section(data: dict[str, Any], section: Section, recs: list[dict[str, Any]], width: int) -> str:
+    empty = empty_note(data, section, recs)
+    if empty is not None:
+        return _lines(f"{section.title}: {empty}", width)
+    rows, more = shown(section, recs)
+    cols = [TableCol(c.label, _TABLE_KIND.get(c.kind, "text"), _priority(section, i, c)) for i, c in enumerate(section.cols)]
+    text = table_text(cols, [[cell_text(r, c) for c in section.cols] for r in rows], title=section.title, width=width)
+    return _fit(text, width) + (_lines(more, width) if more else "")
+
+
+def render_table(data: dict[str, Any], width: int | None = None) -> str:
+    """The review as text tables for a terminal ``width`` columns wide (default: the terminal's, else 120)."""
+    width = width or terminal_width()
+    cur = data["reporting_currency"]
+    out = [_lines(f"Spend review, {month_title(data)} (money in {cur})", width)]
+    for tm in data["teams"]:
+        lead = f" (lead {tm['lead']})" if tm["lead"] else ""
+        status = tm["threshold"]["status"].replace("_", " ")
+        out.append("\n" + _lines(f"== {tm['team']}{lead}: {status}", width))
+        out += [_lines(f"• {h}", width) for h in tm["headlines"]]
+        out += [_section(data, s, section_records(data, s, tm), width) for s in TEAM_SECTIONS]
+    out.append("\n== organisation\n")
+    out.append(_lines(f"Unallocated spend this month: {money(data['unallocated']['total'], cur)}", width))
+    out += [_section(data, s, section_records(data, s), width) for s in ORG_SECTIONS]
+    out += [_lines(f"note: {n}", width) for n in data["notes"]]
+    return "".join(out)
