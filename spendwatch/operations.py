@@ -166,7 +166,8 @@ def refresh_prices(
         wanted = set(source_ids)
         unknown = wanted - {s.source_id for s in sources}
         if unknown:
-            raise UsageError(f"unknown source(s): {', '.join(sorted(unknown))}")
+            raise UsageError(f"unknown source(s): {', '.join(sorted(unknown))} "
+                             f"(valid: {', '.join(sorted(s.source_id for s in sources))})")
         sources = [s for s in sources if s.source_id in wanted]
     observed = _observed_at(as_of)  # refuses an as-of later than now, before anything is fetched
     sync_sources(con, max_age_days)
@@ -374,4 +375,8 @@ def pull_live_exports(keys: dict[str, str | None], day: date, out_dir: Path, tra
 
 
 def build_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, on_model=None) -> list[sqlmodels.BuildResult]:
-    return sqlmodels.build(con, sqlmodels.load_project(), select=select, on_model=on_model)
+    """Build the models (``select`` and their upstream, default all), each built ok stamped with what it was built
+    from, so ``ensure_models_built`` knows it is current."""
+    from warehouse.model_state import build_and_stamp
+
+    return build_and_stamp(con, select=select, on_model=on_model)

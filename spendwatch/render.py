@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import re
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 
 # ASCII and C1 control characters (ESC, and U+009B, the one-character CSI some terminals
@@ -63,16 +64,46 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], limit:
     return "\n".join(out)
 
 
+_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
+
+
+def _with_currency(body: str, currency: str | None) -> str:
+    sym = _SYMBOLS.get(currency or "")
+    if sym:
+        return f"-{sym}{body[1:]}" if body.startswith("-") else f"{sym}{body}"
+    return f"{body} {plain(currency or '')}".strip()
+
+
 def money(amount: Any, currency: str | None) -> str:
     """``£1,234.56`` for GBP/USD/EUR, else ``1,234.56 CHF``; None as an em dash."""
     if amount is None:
         return "—"
     q = Decimal(str(amount)).quantize(Decimal("0.01"))
-    sym = {"GBP": "£", "USD": "$", "EUR": "€"}.get(currency or "")
-    body = f"{q:,.2f}"
-    if sym:
-        return f"-{sym}{body[1:]}" if body.startswith("-") else f"{sym}{body}"
-    return f"{body} {currency or ''}".strip()
+    return _with_currency(f"{q:,.2f}", currency)
+
+
+def unit_price(amount: Any, currency: str | None, unit: str | None = None) -> str:
+    """A unit price with its significant digits: ``$0.34/hour``, ``$0.00000125/token``, ``£1,444.26/month``.
+
+    Never fewer than two decimals, never trailing zeros beyond them (a DECIMAL(38,12) 0.340000000000 is $0.34).
+    """
+    if amount is None:
+        return "—"
+    d = Decimal(str(amount)).normalize()
+    places = max(2, -d.as_tuple().exponent) if d.is_finite() else 2
+    text = _with_currency(f"{d:,.{places}f}", currency)
+    return f"{text}/{plain(unit)}" if unit else text
+
+
+def number(value: Any, places: int | None = None) -> str:
+    """A figure without currency: thousands separators, ``places`` decimals (default: its significant digits)."""
+    if value is None:
+        return ""
+    d = Decimal(str(value))
+    if places is not None:
+        return f"{d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+    d = d.normalize()
+    return f"{d:,f}" if d.is_finite() else str(d)
 
 
 def _jsonable(v: Any):
@@ -85,31 +116,158 @@ def _jsonable(v: Any):
     return v
 
 
-def render_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = "table", title: str | None = None) -> str:
-    """Rows as a rich table (text), JSON (a list of objects) or CSV.  Untrusted cells are escaped per medium."""
+# --- terminal tables ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: its header, what it holds and how much it matters when the terminal is narrow.
+
+    ``kind`` is ``text`` (wraps at spaces, folds a word longer than the column), ``money`` or ``number``
+    (right-aligned, never wrapped, never cut: the column is as wide as its widest figure).  ``priority``
+    0 is always shown; when the columns do not fit, the highest priority number goes first (the rightmost
+    of equals).
+    """
+
+    name: str
+    kind: str = "text"
+    priority: int = 1
+
+
+_MONEY_TOKEN = re.compile(r"-?[£$€]-?[\d,]+(?:\.\d+)?|-?[\d,]+\.\d+ [A-Z]{3}\b")
+_TEXT_MIN = 12        # a text column narrower than its content still gets this many characters
+_BORDERS = 3          # per column: a border and one space of padding each side (plus one closing border)
+
+
+def terminal_width(default: int = 120) -> int:
+    """The width to render for: $COLUMNS, else the terminal's, else ``default`` (pipes, cron, CI)."""
+    import os
+    import shutil
+    import sys
+
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        if sys.stdout.isatty():
+            return shutil.get_terminal_size((default, 24)).columns
+    except (AttributeError, ValueError):
+        pass
+    return default
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return number(value)
+    if isinstance(value, float):
+        return number(Decimal(repr(value)))
+    return one_line(value)
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.split()), default=0)
+
+
+def _widths(cols: list[Col], cells: list[list[str]], width: int) -> tuple[list[int], list[int]]:
+    """The columns kept (indexes) and their content widths, fitting ``width`` with the borders."""
+    natural, minimum = [], []
+    for i, c in enumerate(cols):
+        column = [row[i] for row in cells]
+        nat = max([len(c.name)] + [len(v) for v in column])
+        if c.kind in ("money", "number"):
+            low = nat
+        else:  # headers never break mid-word, and a money figure inside text never folds
+            money_tokens = [len(m) for v in column for m in _MONEY_TOKEN.findall(v)]
+            low = max([_longest_word(c.name), min(nat, _TEXT_MIN)] + money_tokens)
+        natural.append(nat)
+        minimum.append(low)
+    kept = list(range(len(cols)))
+    while len(kept) > 1 and sum(minimum[i] for i in kept) + _BORDERS * len(kept) + 1 > width:
+        droppable = [i for i in kept if cols[i].priority > 0]
+        if not droppable:
+            break
+        worst = max(droppable, key=lambda i: (cols[i].priority, i))
+        kept.remove(worst)
+    w = {i: minimum[i] for i in kept}
+    spare = width - (sum(w.values()) + _BORDERS * len(kept) + 1)
+    wanting = [i for i in kept if natural[i] > w[i]]
+    while spare > 0 and wanting:  # share what is left among the text columns still narrower than their content
+        need = sum(natural[i] - w[i] for i in wanting)
+        give_all = min(spare, need)
+        given = 0
+        for i in wanting:
+            share = max(1, (natural[i] - w[i]) * give_all // need)
+            share = min(share, natural[i] - w[i], give_all - given)
+            w[i] += share
+            given += share
+        spare -= given
+        wanting = [i for i in kept if natural[i] > w[i]]
+        if given == 0:
+            break
+    return kept, [w[i] for i in kept]
+
+
+def render_table(columns: Sequence[Col | str], rows: Iterable[Sequence[Any]], title: str | None = None,
+                 width: int | None = None) -> str:
+    """Rows as a boxed table that fits ``width`` (default :func:`terminal_width`).
+
+    Columns are dropped by priority until the rest fit (a line names those left out), text wraps, and a
+    money or number cell is never cut or wrapped.  Cells are untrusted: control characters are removed
+    and rich markup is escaped.
+    """
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    cols = [c if isinstance(c, Col) else Col(c) for c in columns]
+    cells = [[_cell(v) for v in r] for r in rows]
+    width = width or terminal_width()
+    kept, widths = _widths(cols, cells, width)
+    t = Table(title=escape(one_line(title)) if title else None, box=box.SQUARE, show_lines=False, title_justify="left")
+    for i, w in zip(kept, widths):
+        c = cols[i]
+        figure = c.kind in ("money", "number")
+        t.add_column(escape(one_line(c.name)), width=w, no_wrap=figure, overflow="fold",
+                     justify="right" if figure else "left")
+    for r in cells:
+        t.add_row(*(escape(r[i]) for i in kept))
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, highlight=False, emoji=False, soft_wrap=False).print(t)
+    out = "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
+    buf = io.StringIO(out)
+    buf.seek(0, io.SEEK_END)
+    dropped = [cols[i].name for i in range(len(cols)) if i not in kept]
+    if dropped:
+        buf.write(f"not shown at {width} columns: {', '.join(one_line(d) for d in dropped)} (a wider terminal, or --format json)\n")
+    return buf.getvalue()
+
+
+def _names(columns: Sequence[Col | str]) -> list[str]:
+    return [c.name if isinstance(c, Col) else c for c in columns]
+
+
+def render_rows(columns: Sequence[Col | str], rows: Iterable[Sequence[Any]], fmt: str = "table",
+                title: str | None = None, width: int | None = None) -> str:
+    """Rows as a terminal table (:func:`render_table`), JSON (a list of objects), CSV or markdown.
+
+    Untrusted cells are escaped per medium; JSON and CSV keep the values as stored (Decimals in full).
+    """
     import csv
     import io
     import json
 
     rows = list(rows)
+    names = _names(columns)
     if fmt == "json":
-        return json.dumps([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows], indent=2)
+        return json.dumps([{c: _jsonable(v) for c, v in zip(names, r)} for r in rows], indent=2)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(columns)
+        w.writerow(names)
         w.writerows([[plain(v) for v in r] for r in rows])
         return buf.getvalue()
     if fmt == "markdown":
-        return markdown_table(columns, rows, limit=None)
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=title)
-    for c in columns:
-        t.add_column(c)
-    for r in rows:
-        t.add_row(*(terminal_escape(v) for v in r))
-    buf = io.StringIO()
-    Console(file=buf, width=200, color_system=None).print(t)
-    return buf.getvalue()
+        return markdown_table(names, rows, limit=None)
+    return render_table(columns, rows, title, width)

@@ -145,3 +145,59 @@ def price_changes(con: duckdb.DuckDBPyConnection, since) -> tuple[list[str], lis
         [since, since, since],
     )
     return [d[0] for d in cur.description], cur.fetchall()
+
+
+def price_discrepancies(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+    """Where a provider and a catalog disagree by more than 1 %, the largest gap first (model price_discrepancies)."""
+    cur = con.execute("SELECT * FROM price_discrepancies ORDER BY abs(diff_pct) DESC, provider, sku")
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def price_providers(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every provider with a price recorded (the valid values of ``--provider``)."""
+    return [r[0] for r in con.execute("SELECT DISTINCT provider FROM price_history ORDER BY provider").fetchall()]
+
+
+def team_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The configured teams, and any other team spend was attributed to (``unallocated``): the valid ``--team`` values."""
+    spend = " UNION SELECT team FROM team_monthly_spend" if table_exists(con, "team_monthly_spend") else ""
+    return [r[0] for r in con.execute(f"SELECT team FROM config.teams{spend} ORDER BY 1").fetchall()]
+
+
+def has_fx_rates(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) > 0 FROM fx_rates").fetchone()[0]
+
+
+# --- decisions ----------------------------------------------------------------
+
+def breakeven_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+    """Every GPU class with both a serverless and a dedicated price (model breakeven_table), lowest u* first."""
+    cur = con.execute("SELECT * FROM breakeven_table ORDER BY breakeven_utilisation, gpu_class")
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def team_recommendations(con: duckdb.DuckDBPyConnection, team: str, month: date | None = None
+                         ) -> tuple[date | None, list[str], list[tuple]]:
+    """A team's recommendation per GPU class for the month (default its latest), largest saving first."""
+    if month is None:
+        month = con.execute("SELECT max(month) FROM recommendations WHERE team = ?", [team]).fetchone()[0]
+    cur = con.execute(
+        """SELECT month, team, gpu_class, action, dedicated_gpus, saving, currency, window_kind, window_start, window_end,
+                  spare_server_id, spare_server_utilisation, gpu_hours, peak_demand_gpus, breakeven_text, breakeven_verdict,
+                  breakeven_saving, dedicated_provider, dedicated_sku, committed_offer, committed_term_months,
+                  committed_upfront_amount, committed_currency, committed_monthly
+           FROM recommendations WHERE team = ? AND month = ? ORDER BY saving DESC, gpu_class""", [team, month])
+    return month, [d[0] for d in cur.description], cur.fetchall()
+
+
+def whatif_prices(con: duckdb.DuckDBPyConnection, gpu: str) -> list[tuple]:
+    """The prices in force a what-if can use: the GPU class's serverless and dedicated prices (spot excluded) and
+    every hosted model's standard input and output token price, each in the reporting currency."""
+    return con.execute(
+        """SELECT provider, sku, tier, product_kind, component, unit, amount, fx_rate, gpu_count, per_gpu_hour_reporting,
+                  per_1m_tokens_reporting, term_months, min_units, fx_rate_date
+           FROM prices_normalised
+           WHERE NOT is_catalog AND coalesce(tier, '') NOT LIKE 'spot%'
+             AND ((gpu_model = ? AND product_kind IN ('serverless_gpu', 'dedicated_gpu') AND per_gpu_hour_reporting > 0)
+                  OR (product_kind = 'hosted_api' AND coalesce(tier, 'standard') = 'standard'
+                      AND component IN ('input_token', 'output_token')))""", [gpu]).fetchall()

@@ -223,6 +223,7 @@ def test_one_recommendation_text_for_the_review_slack_and_cli(make_wh, capsys, m
     r = wh.one("SELECT * FROM recommendations")
     assert recommendation_text(r).startswith("vision's load fits on gg-l40s-01 (20 % used): saves 691.20 GBP a month at no extra rent")
     wh.con.close()
-    assert cli.main(["--warehouse", str(wh.path), "breakeven", "--team", "vision", "--format", "json"]) == 0
+    assert cli.main(["--warehouse", str(wh.path), "--config", str(wh.path.parent / "spendwatch.toml"),
+                     "breakeven", "--team", "vision", "--format", "json"]) == 0
     rows = __import__("json").loads(capsys.readouterr().out)
     assert [(x["action"], x["saving"]) for x in rows] == [("use_spare_capacity", "691.20")]

@@ -460,17 +460,17 @@ def test_external_text_is_escaped_so_channel_never_pings(kind, details):
 # --- the CLI ------------------------------------------------------------------------------
 
 def alerts_parser():
-    from spendwatch import alerts_cli
-    from spendwatch.cli import _Parser
+    from spendwatch.cli import alerts as alerts_cli
+    from spendwatch.cli.common import Parser
 
-    parser = _Parser(prog="spendwatch")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    parser = Parser(prog="spendwatch")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
     alerts_cli.add_parser(sub)
     return parser
 
 
 def cli(argv, monkeypatch, warehouse_path):
-    from spendwatch import alerts_cli
+    from spendwatch.cli import alerts as alerts_cli
 
     monkeypatch.setenv("SPENDWATCH_WAREHOUSE", str(warehouse_path))
     return alerts_cli.run(alerts_parser().parse_args(["alerts", *argv]))

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from spendwatch import cli, whatif_cli
+from spendwatch import cli
+from spendwatch.cli import whatif as whatif_cli
 from tests.dbt_like_sql.test_decisions import make_wh  # noqa: F401  (fixture)
 
 D = Decimal

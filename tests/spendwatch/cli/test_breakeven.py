@@ -10,25 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from spendwatch import breakeven_cli, cli
+from spendwatch import cli
+from spendwatch.cli import breakeven as breakeven_cli
 
 D = Decimal
 
 
 @pytest.fixture
-def main(monkeypatch):
-    """spendwatch's own main(), with ``breakeven`` wired in as spendwatch/cli.py is to wire it."""
-    if "breakeven" not in cli.COMMANDS:
-        original = cli.build_parser
-
-        def build_parser():
-            parser = original()
-            sub = next(a for a in parser._actions if a.dest == "command")
-            breakeven_cli.add_parser(sub)
-            return parser
-
-        monkeypatch.setattr(cli, "build_parser", build_parser)
-        monkeypatch.setitem(cli.COMMANDS, "breakeven", breakeven_cli.run)
+def main():
     return cli.main
 
 
@@ -61,7 +50,7 @@ def test_domain_worked_example_through_a_given_rate(main, capsys, tmp_path):
 
     assert main(["breakeven", *_pair("0.0005", "USD", "800", "GBP", "2026-11", "--rate", "USD/GBP=0.8")]) == 0
     text = capsys.readouterr().out
-    for needle in ("77.16 %", "555.56 per month", "18.52 per day", "1,036.80 GBP", "1 USD = 0.8 GBP (given with --rate)"):
+    for needle in ("77.16 %", "555.56 per month", "18.52 per day", "£1,036.80", "1 USD = 0.8 GBP (given with --rate)"):
         assert needle in text, text
 
 
@@ -201,12 +190,18 @@ def test_gpu_class_uses_the_tracked_prices(main, capsys, tmp_path):
     assert len(err.splitlines()) == 1 and "V100" in err and "tracked: H100-80GB-SXM" in err
 
 
-def test_no_tracked_prices_is_a_clear_error(main, capsys, tmp_path):
+def test_no_tracked_prices_says_so_and_exits_0(main, capsys, tmp_path):
     toml = tmp_path / "spendwatch.toml"
     toml.write_text('[[teams]]\nname = "research"\n', encoding="utf-8")
-    assert main(["breakeven", "--table", "--warehouse", str(tmp_path / "w.duckdb"), "--config", str(toml)]) == 2
+    wh = str(tmp_path / "w.duckdb")
+    # no warehouse at all: bad input (exit 2), one line naming what to run
+    assert main(["breakeven", "--table", "--warehouse", wh, "--config", str(toml)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "spendwatch prices refresh" in err
+    assert len(err.splitlines()) == 1 and "warehouse not found (run `spendwatch run` first)" in err
+    # a warehouse without prices: an empty result, said so (exit 0)
+    __import__("warehouse.db", fromlist=["connect"]).connect(wh).close()
+    assert main(["breakeven", "--table", "--warehouse", wh, "--config", str(toml)]) == 0
+    assert "no GPU class has both a serverless and a dedicated price tracked: run `spendwatch prices refresh` first" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

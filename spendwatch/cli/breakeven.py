@@ -13,8 +13,8 @@ in that calendar month (DOMAIN.md §1).  Three ways to ask:
 The calculator works in Decimal.  Serverless is converted into the dedicated price's currency,
 and the rate used is always shown with where it came from and its date.
 
-Wired into :mod:`spendwatch.cli` with ``add_parser(sub)`` in ``build_parser`` and
-``COMMANDS["breakeven"] = run``.  It imports the CLI lazily, so either module may be imported first.
+No tracked pair (or no recommendation for a team) says so and exits 0; an unknown --gpu or --team exits 2
+and lists the valid ones.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import json
-import os
 import re
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -32,7 +30,11 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from spendwatch.cli import common
 from spendwatch.core.errors import UsageError
+from spendwatch.render import Col, money, number, plain, render_table, unit_price
+
+NAME = "breakeven"
 
 SECONDS_PER_DAY = 86_400
 _RATE = re.compile(r"^\s*([A-Za-z]{3})\s*/\s*([A-Za-z]{3})\s*=\s*(\S+)\s*$")
@@ -137,16 +139,16 @@ class Breakeven:
         return [
             f"break-even of one dedicated GPU against serverless, {self.month:%Y-%m} "
             f"({self.days_in_month} days, T = {self.seconds_in_month:,} s)",
-            f"  serverless s:                {_plain(self.serverless_per_second)} {self.rate.base} per GPU-second"
-            + (f" = {_plain(_q(self.serverless_per_second_converted, 12))} {c}" if self.rate.base != c else ""),
-            f"  dedicated D:                 {_money(self.dedicated_monthly)} {c} per GPU per month",
+            f"  serverless s:                {unit_price(self.serverless_per_second, self.rate.base)} per GPU-second"
+            + (f" = {unit_price(_q(self.serverless_per_second_converted, 12), c)}" if self.rate.base != c else ""),
+            f"  dedicated D:                 {money(self.dedicated_monthly, c)} per GPU per month",
             f"  rate:                        {self.rate.describe()}",
-            f"  serverless all month s x T:  {_money(self.serverless_full_month)} {c}",
+            f"  serverless all month s x T:  {money(self.serverless_full_month, c)}",
             f"  break-even utilisation u*:   {_plain(_q(self.breakeven_utilisation * 100, 2))} % "
             f"({_plain(_q(self.breakeven_utilisation, 6))} of the month)"
             + (": never cheaper (a dedicated GPU costs more than serverless all month)" if self.breakeven_utilisation >= 1 else ""),
-            f"  break-even GPU-hours:        {_plain(_q(self.breakeven_gpu_hours_per_month, 2))} per month, "
-            f"{_plain(_q(self.breakeven_gpu_hours_per_day, 2))} per day",
+            f"  break-even GPU-hours:        {number(self.breakeven_gpu_hours_per_month, 2)} per month, "
+            f"{number(self.breakeven_gpu_hours_per_day, 2)} per day",
             f"  above u*, the dedicated GPU is cheaper; below it, serverless is.",
         ]
 
@@ -155,18 +157,15 @@ class Breakeven:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``breakeven`` to the spendwatch subcommands."""
-    from spendwatch import cli
-
-    p = subparsers.add_parser(
-        "breakeven", help="when one dedicated GPU beats serverless: u* and break-even GPU-hours for any pair of prices",
+    p = common.add_command(
+        subparsers, NAME, help="when one dedicated GPU beats serverless: u* and break-even GPU-hours for any pair of prices",
         description="u* = D / (s x T) and break-even GPU-hours D / (s x 3600), for a price pair, a tracked GPU class, "
                     "or every class (--table).")
-    cli._common(p)
-    p.add_argument("--serverless", type=cli.amount_arg(allow_zero=False), metavar="AMOUNT", help="serverless price per GPU-second (s)")
+    p.add_argument("--serverless", type=common.amount_arg(allow_zero=False), metavar="AMOUNT", help="serverless price per GPU-second (s)")
     p.add_argument("--serverless-currency", metavar="C", help="currency of --serverless, e.g. USD")
-    p.add_argument("--dedicated", type=cli.amount_arg(allow_zero=False), metavar="AMOUNT", help="dedicated price per GPU per month (D)")
+    p.add_argument("--dedicated", type=common.amount_arg(allow_zero=False), metavar="AMOUNT", help="dedicated price per GPU per month (D)")
     p.add_argument("--dedicated-currency", metavar="C", help="currency of --dedicated, e.g. GBP (the result's currency)")
-    p.add_argument("--month", type=cli._month, metavar="YYYY-MM", help="the calendar month (T = its days x 86,400 s); default this month")
+    p.add_argument("--month", type=common.month_arg, metavar="YYYY-MM", help="the calendar month (T = its days x 86,400 s); default this month")
     p.add_argument("--rate", metavar="A/B=X", help="exchange rate, 1 A = X B (e.g. USD/GBP=0.7756); default the ECB rate of the month's last day")
     p.add_argument("--gpu", metavar="CLASS", help="use the cheapest tracked serverless and dedicated prices of this GPU class now")
     p.add_argument("--table", action="store_true", help="print the break-even of every tracked GPU class (model breakeven_table)")
@@ -233,8 +232,9 @@ def ecb_rate(con, serverless_ccy: str, dedicated_ccy: str, month: date) -> Rate:
     """The ECB rate of the month's last day (or the latest before it; the latest there is if none is that old)."""
     from scrapers.fx import bundled_history_csv_path
     from warehouse import fx
+    from warehouse.queries import has_fx_rates
 
-    if con.execute("SELECT count(*) FROM fx_rates").fetchone()[0] == 0:
+    if not has_fx_rates(con):
         fx.load_history_csv(con, bundled_history_csv_path())
     month_end = date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
     source = "ecb"
@@ -280,11 +280,8 @@ def run(args: argparse.Namespace) -> int:
     elif s_ccy == d_ccy:
         rate = Rate(s_ccy, d_ccy, Decimal(1), "none", None)
     else:
-        con = _connect()
-        try:
+        with common.connection() as con:
             rate = ecb_rate(con, s_ccy, d_ccy, month)
-        finally:
-            con.close()
     _print(Breakeven(month, args.serverless, args.dedicated, rate), args.format)
     return 0
 
@@ -298,107 +295,69 @@ def _month_start(month: date | None) -> date:
 
 def _print(result: Breakeven, fmt: str, extra: dict[str, Any] | None = None, extra_lines: list[str] | None = None) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps({**result.as_json(), **(extra or {})}, indent=2) + "\n")
+        common.out(json.dumps({**result.as_json(), **(extra or {})}, indent=2))
         return
     lines = result.lines()
-    sys.stdout.write("\n".join(lines[:1] + (extra_lines or []) + lines[1:]) + "\n")
+    common.out("\n".join(lines[:1] + (extra_lines or []) + lines[1:]))
 
 
-def _connect():
-    from warehouse.db import connect
-
-    return connect(os.environ.get("SPENDWATCH_WAREHOUSE"))
+NO_PAIR = "no GPU class has both a serverless and a dedicated price tracked: run `spendwatch prices refresh` first"
 
 
-def _tracked(con) -> tuple[list[str], list[tuple]]:
-    """breakeven_table, built first if this warehouse has never built it."""
-    from warehouse.queries import table_exists
+def _tracked() -> tuple[list[str], list[tuple]]:
+    """breakeven_table, brought up to date first."""
+    from warehouse.queries import breakeven_rows
 
-    if not table_exists(con, "breakeven_table"):
-        from spendwatch.core.config import load_config
-        from warehouse import models as sqlmodels
-        from warehouse.config_sync import sync_config
+    with common.built(["breakeven_table"]) as con:
+        return breakeven_rows(con)
 
-        sync_config(con, load_config(os.environ.get("SPENDWATCH_CONFIG")))
-        failed = [r for r in sqlmodels.build(con, select=["breakeven_table"]) if r.status != "ok"]
-        if failed:
-            raise UsageError(f"cannot build breakeven_table: {failed[0].error}")
-    cur = con.execute("SELECT * FROM breakeven_table ORDER BY breakeven_utilisation, gpu_class")
-    cols = [d[0] for d in cur.description]
-    rows = cur.fetchall()
-    if not rows:
-        raise UsageError("no GPU class has both a serverless and a dedicated price tracked: run `spendwatch prices refresh` first")
-    return cols, rows
+
+TABLE_COLUMNS = (Col("GPU class", priority=0), Col("serverless (cheapest)", priority=2), Col("per GPU-hour", "money", 0),
+                 Col("dedicated (cheapest)", priority=2), Col("per month", "money", 0), Col("u*", "number", 0),
+                 Col("GPU-hours / month", "number", 1), Col("hours / day", "number", 1))
 
 
 def _table(args) -> int:
-    from spendwatch.render import render_rows
-
-    con = _connect()
-    try:
-        cols, rows = _tracked(con)
-    finally:
-        con.close()
-    if args.format == "json":
-        sys.stdout.write(render_rows(cols, rows, "json").rstrip("\n") + "\n")
-        return 0
+    cols, rows = _tracked()
+    if args.format == "json" or not rows:
+        return common.print_rows(cols, rows, args.format, empty=NO_PAIR)
     first = dict(zip(cols, rows[0]))
     rate = f", ECB rate of {first['fx_rate_date']}" if first.get("fx_rate_date") else ""
     title = f"break-even per GPU class, {first['month']:%Y-%m} (cheapest prices in force, in {first['currency']}{rate})"
-    view_cols = ["GPU class", "serverless (cheapest)", "per GPU-hour", "dedicated (cheapest)", "per month",
-                 "u*", "GPU-hours / month", "hours / day"]
     view = []
     for r in (dict(zip(cols, row)) for row in rows):
         tier = f" ({r['serverless_tier']})" if r.get("serverless_tier") else ""
-        view.append((r["gpu_class"], f"{r['serverless_provider']} {r['serverless_sku']}{tier}", r["serverless_per_hour"],
-                     f"{r['dedicated_provider']} {r['dedicated_offer']}", r["dedicated_monthly"],
-                     f"{_q(r['breakeven_utilisation'] * 100, 2)} %", r["breakeven_gpu_hours_per_month"], r["breakeven_hours_per_day"]))
-    sys.stdout.write(render_rows(view_cols, view, "table", title).rstrip("\n") + "\n")
+        view.append((r["gpu_class"], f"{r['serverless_provider']} {r['serverless_sku']}{tier}",
+                     money(r["serverless_per_hour"], r["currency"]), f"{r['dedicated_provider']} {r['dedicated_offer']}",
+                     money(r["dedicated_monthly"], r["currency"]), f"{number(r['breakeven_utilisation'] * 100, 2)} %",
+                     number(r["breakeven_gpu_hours_per_month"], 2), number(r["breakeven_hours_per_day"], 2)))
+    common.out(render_table(TABLE_COLUMNS, view, title))
     return 0
 
 
 def _team(args) -> int:
     """The team's one recommendation per GPU class (model recommendations) for the month (default the latest)."""
     from spendwatch.recommend import recommendation_text
-    from spendwatch.render import render_rows
-    from warehouse.queries import table_exists
+    from warehouse.queries import team_names, team_recommendations
 
-    con = _connect()
-    try:
-        if not table_exists(con, "recommendations"):
-            raise UsageError("no recommendations in the warehouse: run `spendwatch run` (or `spendwatch models build`) first")
-        month = args.month.replace(day=1) if args.month else con.execute(
-            "SELECT max(month) FROM recommendations WHERE team = ?", [args.team]).fetchone()[0]
-        cur = con.execute(
-            """SELECT month, team, gpu_class, action, dedicated_gpus, saving, currency, window_kind, window_start, window_end,
-                      spare_server_id, spare_server_utilisation, gpu_hours, peak_demand_gpus, breakeven_text, breakeven_verdict,
-                      breakeven_saving, dedicated_provider, dedicated_sku, committed_offer, committed_term_months,
-                      committed_upfront_amount, committed_currency, committed_monthly
-               FROM recommendations WHERE team = ? AND month = ? ORDER BY saving DESC, gpu_class""", [args.team, month])
-        cols = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-    finally:
-        con.close()
-    if not rows:
-        raise UsageError(f"--team {args.team!r}: no serverless GPU use to decide on" + (f" in {month:%Y-%m}" if month else ""))
+    with common.built(["recommendations"]) as con:
+        common.check_choice("--team", args.team, team_names(con), "team")
+        month, cols, rows = team_recommendations(con, args.team, args.month.replace(day=1) if args.month else None)
     if args.format == "json":
-        sys.stdout.write(render_rows(cols, rows, "json").rstrip("\n") + "\n")
+        return common.print_rows(cols, rows, "json")
+    if not rows:
+        common.out(f"{plain(args.team)}: no serverless GPU use to decide on" + (f" in {month:%Y-%m}" if month else ""))
         return 0
     view = [(r["gpu_class"], recommendation_text(r), f"{r['window_start']} - {r['window_end']}", r["breakeven_text"])
             for r in (dict(zip(cols, row)) for row in rows)]
-    title = f"{args.team}: what to do, {month:%Y-%m} (over the window shown)"
-    sys.stdout.write(render_rows(["GPU class", "recommendation", "window", "break-even u*"], view, "table", title).rstrip("\n") + "\n")
+    columns = (Col("GPU class", priority=0), Col("recommendation", priority=0), Col("window", priority=2),
+               Col("break-even u*", priority=1))
+    common.out(render_table(columns, view, f"{args.team}: what to do, {month:%Y-%m} (over the window shown)"))
     return 0
 
 
 def _gpu(args) -> int:
-    from spendwatch.render import plain
-
-    con = _connect()
-    try:
-        cols, rows = _tracked(con)
-    finally:
-        con.close()
+    cols, rows = _tracked()
     tracked = [dict(zip(cols, r)) for r in rows]
     row = _match_class(args.gpu, tracked)
     month = _month_start(args.month) if args.month else row["month"]
@@ -451,7 +410,3 @@ def _q(value: Decimal, places: int) -> Decimal:
 def _plain(value: Decimal) -> str:
     """A Decimal without exponent and without trailing zeros beyond its quantum."""
     return format(value, "f")
-
-
-def _money(value: Decimal) -> str:
-    return f"{_q(value, 2):,.2f}"

@@ -23,15 +23,17 @@ import argparse
 import calendar
 import json
 import math
-import os
-import sys
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
 from zoneinfo import ZoneInfo
 
+from spendwatch.cli import common
 from spendwatch.core.errors import UsageError
+from spendwatch.render import Col, money, plain, render_table
+
+NAME = "whatif"
 
 D = Decimal
 
@@ -61,31 +63,26 @@ def _count(value: str) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from spendwatch import cli
-
-    p = subparsers.add_parser(
-        "whatif", help="what a workload would cost a month on serverless GPU, dedicated GPU and hosted APIs (no usage data)",
+    p = common.add_command(
+        subparsers, NAME, help="what a workload would cost a month on serverless GPU, dedicated GPU and hosted APIs (no usage data)",
         description="Prices a workload per month in the reporting currency: serverless GPU (per second), dedicated GPU "
                     "(whole units, cheapest offer without commitment) and hosted APIs (per token).")
-    cli._common(p)
     p.add_argument("--requests-per-day", type=_positive_int, required=True, metavar="N")
     p.add_argument("--input-tokens", type=_count, default=0, metavar="N", help="input tokens a request (default 0)")
     p.add_argument("--output-tokens", type=_positive_int, required=True, metavar="N", help="output tokens a request")
     p.add_argument("--model-class", required=True, metavar="CLASS", help="a [[throughput]] model_class of spendwatch.toml, e.g. 7b")
     p.add_argument("--sub-second", action="store_true", help="needs sub-second latency: no cold starts, a serverless worker kept warm")
-    p.add_argument("--cold-start-minutes", type=cli.amount_arg(allow_zero=True), default=D(0), metavar="M",
+    p.add_argument("--cold-start-minutes", type=common.amount_arg(allow_zero=True), default=D(0), metavar="M",
                    help="minutes a day serverless workers spend starting, billed (default 0)")
-    p.add_argument("--tokens-per-second", type=cli.amount_arg(allow_zero=True), metavar="N", help="override the class's tokens per second per GPU")
+    p.add_argument("--tokens-per-second", type=common.amount_arg(allow_zero=True), metavar="N", help="override the class's tokens per second per GPU")
     p.add_argument("--redundancy", type=_count, default=0, metavar="N", help="extra dedicated servers (1 = N+1; default 0)")
-    p.add_argument("--month", type=cli._month, metavar="YYYY-MM", help="the month priced (its days); default this month")
+    p.add_argument("--month", type=common.month_arg, metavar="YYYY-MM", help="the month priced (its days); default this month")
     p.add_argument("--format", choices=["table", "json"], default="table")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from spendwatch.core.config import load_config
-
-    cfg = load_config(os.environ.get("SPENDWATCH_CONFIG"))
+    cfg = common.load_config()
     classes = {t.model_class: t for t in cfg.throughput}
     if args.model_class not in classes:
         raise UsageError(f"--model-class {args.model_class!r}: not a [[throughput]] model_class of {cfg.path} "
@@ -97,11 +94,7 @@ def run(args: argparse.Namespace) -> int:
     month = (args.month or datetime.now(ZoneInfo("Europe/London")).date()).replace(day=1)
     days = calendar.monthrange(month.year, month.month)[1]
     patterns = list(t.models) + [m for m, cls, _ in cfg.equivalents() if cls == args.model_class]
-    con = _connect()
-    try:
-        prices = _prices(con, t.gpu, patterns)
-    finally:
-        con.close()
+    prices = _prices(t.gpu, patterns)
     result = whatif(args.requests_per_day, args.input_tokens, args.output_tokens, t.gpu, tps, t.utilisation,
                     args.sub_second, args.cold_start_minutes, args.redundancy, days, prices)
     result["inputs"] = {"requests_per_day": args.requests_per_day, "input_tokens": args.input_tokens,
@@ -167,25 +160,13 @@ def whatif(requests: int, input_tokens: int, output_tokens: int, gpu: str, tps: 
     return {"options": [asdict(o) for o in options], "assumptions": assumptions}
 
 
-def _connect():
-    from warehouse.db import connect
+def _prices(gpu: str, patterns: list[str]) -> dict:
+    """The cheapest serverless prices (pay-per-use and always-on), every dedicated offer without commitment and
+    the hosted models matching ``patterns``, from the prices in force (model prices_normalised, brought up to date)."""
+    from warehouse.queries import whatif_prices
 
-    return connect(os.environ.get("SPENDWATCH_WAREHOUSE"))
-
-
-def _prices(con, gpu: str, patterns: list[str]) -> dict:
-    from warehouse.queries import table_exists
-
-    if not table_exists(con, "prices_normalised"):
-        raise UsageError("no prices in the warehouse: run `spendwatch prices refresh` (or `spendwatch run`) first")
-    rows = con.execute(
-        """SELECT provider, sku, tier, product_kind, component, unit, amount, fx_rate, gpu_count, per_gpu_hour_reporting,
-                  per_1m_tokens_reporting, term_months, min_units, fx_rate_date
-           FROM prices_normalised
-           WHERE NOT is_catalog AND coalesce(tier, '') NOT LIKE 'spot%'
-             AND ((gpu_model = ? AND product_kind IN ('serverless_gpu', 'dedicated_gpu') AND per_gpu_hour_reporting > 0)
-                  OR (product_kind = 'hosted_api' AND coalesce(tier, 'standard') = 'standard'
-                      AND component IN ('input_token', 'output_token')))""", [gpu]).fetchall()
+    with common.built(["prices_normalised"]) as con:
+        rows = whatif_prices(con, gpu)
     out: dict = {"dedicated": [], "api": []}
     fx_dates = set()
     api: dict[tuple[str, str], dict] = {}
@@ -214,17 +195,19 @@ def _prices(con, gpu: str, patterns: list[str]) -> dict:
 
 
 def _print(result: dict, fmt: str, currency: str) -> None:
-    from spendwatch.render import plain, render_rows
-
     if fmt == "json":
-        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+        common.out(json.dumps(result, indent=2, default=str))
         return
     i = result["inputs"]
     title = (f"what-if: {i['requests_per_day']:,} requests a day, {i['input_tokens']:,} in + {i['output_tokens']:,} out tokens, "
              f"class {i['model_class']}{', sub-second' if i['sub_second'] else ''}, {i['month']} ({currency} a month)")
-    rows = [(o["way"], o["offer"], o["monthly_cost"], o["arithmetic"]) for o in result["options"]]
-    sys.stdout.write(render_rows(["way", "offer", "per month", "arithmetic"], rows, "table", title).rstrip("\n") + "\n")
-    sys.stdout.write("assumptions:\n" + "".join(f"  - {plain(a)}\n" for a in result["assumptions"]))
+    rows = [(o["way"], o["offer"], money(o["monthly_cost"], currency), o["arithmetic"]) for o in result["options"]]
+    columns = (Col("way", priority=0), Col("offer", priority=0), Col("per month", "money", 0), Col("arithmetic", priority=1))
+    if rows:
+        common.out(render_table(columns, rows, title))
+    else:
+        common.out(f"{title}: no tracked price can serve it")
+    common.out("assumptions:\n" + "".join(f"  - {plain(a)}\n" for a in result["assumptions"]))
 
 
 def _q(value: Decimal, places: int) -> Decimal:

@@ -1,0 +1,5 @@
+"""``python -m spendwatch.cli``: the same as the ``spendwatch`` console script."""
+
+from spendwatch.cli import main
+
+raise SystemExit(main())
