@@ -75,12 +75,21 @@ def _profiles() -> dict[str, dict[str, callable]]:
 
 
 def _generated(cut: date | None, work: Path) -> dict[str, tuple]:
-    from tests.test_models_business import Warehouse
+    """The generated teams' flags as of ``cut``.  An export lag is a provider's, not a team's (stg_data_horizon is
+    per provider), so the lagging team has a warehouse of its own where Anthropic's export stops 3 days early."""
+    flags = {}
+    profiles = _profiles()
+    for name, teams in (("w", ("steady", "ramping", "bursty")), ("lag", ("lagging",))):
+        flags |= _generated_warehouse(cut, work / f"gen-{cut}" / f"{name}.duckdb", {t: profiles[t] for t in teams})
+    return flags
 
-    (work / f"gen-{cut}").mkdir(parents=True, exist_ok=True)
-    wh = Warehouse(work / f"gen-{cut}" / "w.duckdb")
+
+def _generated_warehouse(cut: date | None, path: Path, profiles: dict[str, dict[str, callable]]) -> dict[str, tuple]:
+    from tests.dbt_like_sql.test_models_business import Warehouse
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wh = Warehouse(path)
     try:
-        profiles = _profiles()
         wh.config({t: Decimal("100000") for t in profiles})
         for team, providers in profiles.items():
             for provider, amount in providers.items():

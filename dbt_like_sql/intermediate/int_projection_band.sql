@@ -1,32 +1,43 @@
--- The 80 % band of each month-end projection, from backtesting the same method on the team's own history: for a month still in progress with H forecast days left, every earlier day o of the team's total variable spend series (int_daily_variable, provider '(all)') with at least 28 days behind it and H days after it is taken as an origin; the method forecasts days o+1..o+H (rate_7d(o) x weekday factors seen from o), and the ratio actual / forecast is recorded. ratio_low and ratio_high are the 10th and 90th percentiles of those ratios (backtests = their number); the band is the actual to date plus the forecast times each ratio. With fewer than 5 backtests the ratios are 0.75 and 1.25 (band_method says which).
-WITH need AS (
-    SELECT month, team,
-           max(forecast_days) AS horizon_days
-    FROM (SELECT month, team, provider, count(*) FILTER (WHERE is_forecast) AS forecast_days
-          FROM {{ ref('int_projection_daily') }} GROUP BY ALL)
+-- The 80 % band of each month-end projection, from backtesting the same method on the team's own history (docs/warehouse.md, "Month-end projection"). For a month in progress, each provider p of the team is forecast from its own last complete day O_p to the month's end E. A backtest shifts the whole projection s days back: each provider is forecast from O_p - s (int_daily_variable's level and weekday factors seen from that day, when it has 28 days of history behind it) to E - s, and actual / forecast of those days summed over the providers is recorded, for every shift s from the largest horizon (E - min O_p, so every forecast day has an actual) to 62 days beyond it. q10 and q90 are the 10th and 90th percentiles of those ratios (backtests = their number). Overlapping backtests of a short history understate the spread, so the band is at least the spread implied by the day-to-day noise of the series: noise_sd = sqrt(sum over p of H_p x daily_sd_p^2 + H_p^2 x level_sd_p^2) / forecast (H_p the provider's forecast days), ratio_low = min(q10, 1 - 1.2816 noise_sd, 1), ratio_high = max(q90, 1 + 1.2816 noise_sd, 1). With fewer than 5 backtests q10 and q90 are 0.75 and 1.25 (band_method says which). The band is the actual to date plus the forecast times each ratio (team_monthly_spend).
+WITH horizons AS (   -- per month, team and provider still being forecast: its origin, forecast days and forecast
+    SELECT month, team, provider, min(origin_day) AS origin_day,
+           count(*) FILTER (WHERE is_forecast) AS horizon_days,
+           sum(CAST(amount AS DOUBLE)) FILTER (WHERE is_forecast) AS forecast
+    FROM {{ ref('int_projection_daily') }}
     GROUP BY ALL
-    HAVING max(forecast_days) > 0
+    HAVING count(*) FILTER (WHERE is_forecast) > 0
 ),
-series AS (
-    SELECT * FROM {{ ref('int_daily_variable') }} WHERE provider = '(all)'
+need AS (
+    SELECT month, team, max(horizon_days) AS min_shift, sum(forecast) AS forecast FROM horizons GROUP BY ALL
 ),
-origins AS (
-    SELECT n.month, n.team, n.horizon_days, s.day AS origin_day, s.rate_7d, s.mean_28d
-    FROM need n
-    JOIN series s ON s.team = n.team AND s.day_number >= 28
-    WHERE s.day + CAST(n.horizon_days AS INTEGER) <= (SELECT max(day) FROM series x WHERE x.team = n.team)
+noise AS (   -- the spread of the forecast total implied by each provider's day-to-day noise and its level's error
+    SELECT h.month, h.team,
+           sqrt(sum(h.horizon_days * coalesce(v.daily_sd, 0) ^ 2 + h.horizon_days ^ 2 * coalesce(v.level_sd, 0) ^ 2)) AS forecast_sd
+    FROM horizons h
+    JOIN {{ ref('int_daily_variable') }} v ON v.team = h.team AND v.provider = h.provider AND v.day = h.origin_day
+    GROUP BY ALL
+),
+shifts AS (
+    SELECT n.month, n.team, CAST(n.min_shift + r.i AS INTEGER) AS shift
+    FROM need n, LATERAL (SELECT unnest(range(0, 63)) AS i) r
+),
+origins AS (   -- each provider moved back by the shift, where it has 28 days of history
+    SELECT s.month, s.team, s.shift, h.provider, v.day AS origin_day, h.horizon_days, v.level, v.weekday_factors
+    FROM shifts s
+    JOIN horizons h ON h.month = s.month AND h.team = s.team
+    JOIN {{ ref('int_daily_variable') }} v
+      ON v.team = h.team AND v.provider = h.provider AND v.day = h.origin_day - s.shift AND v.day_number >= 28
 ),
 steps AS (
-    SELECT o.*, CAST(r.j AS INTEGER) AS j
+    SELECT o.*, CAST(o.origin_day + CAST(r.j AS INTEGER) AS DATE) AS day
     FROM origins o, LATERAL (SELECT unnest(range(1, CAST(o.horizon_days AS BIGINT) + 1)) AS j) r
 ),
 scored AS (
-    SELECT st.month, st.team, st.origin_day,
+    SELECT st.month, st.team, st.shift,
            sum(CAST(a.amount AS DOUBLE)) AS actual,
-           sum(st.rate_7d * CASE WHEN st.mean_28d > 0 THEN f.dow_mean_4w / st.mean_28d ELSE 1 END) AS forecast
+           sum(st.level * st.weekday_factors[isodow(st.day)]) AS forecast
     FROM steps st
-    JOIN series a ON a.team = st.team AND a.day = st.origin_day + st.j
-    JOIN series f ON f.team = st.team AND f.day = st.origin_day + st.j - 7 * CAST(ceil(st.j / 7.0) AS INTEGER)
+    JOIN {{ ref('int_daily_variable') }} a ON a.team = st.team AND a.provider = st.provider AND a.day = st.day
     GROUP BY ALL
 ),
 q AS (
@@ -34,13 +45,22 @@ q AS (
            quantile_cont(actual / forecast, 0.1) AS q10, quantile_cont(actual / forecast, 0.9) AS q90
     FROM scored WHERE forecast > 0
     GROUP BY ALL
+),
+b AS (
+    SELECT n.month, n.team, n.min_shift AS horizon_days, coalesce(q.backtests, 0) AS backtests,
+           coalesce(q.backtests, 0) >= 5 AS backtested,
+           CASE WHEN coalesce(q.backtests, 0) >= 5 THEN q.q10 ELSE 0.75 END AS q10,
+           CASE WHEN coalesce(q.backtests, 0) >= 5 THEN q.q90 ELSE 1.25 END AS q90,
+           CASE WHEN n.forecast > 0 THEN 1.2816 * x.forecast_sd / n.forecast ELSE 0 END AS noise_half_width
+    FROM need n
+    LEFT JOIN q USING (month, team)
+    LEFT JOIN noise x USING (month, team)
 )
 SELECT
-    n.month, n.team, n.horizon_days,
-    coalesce(q.backtests, 0) AS backtests,
-    CAST(CASE WHEN coalesce(q.backtests, 0) >= 5 THEN least(q.q10, 1) ELSE 0.75 END AS DECIMAL(12, 6)) AS ratio_low,
-    CAST(CASE WHEN coalesce(q.backtests, 0) >= 5 THEN greatest(q.q90, 1) ELSE 1.25 END AS DECIMAL(12, 6)) AS ratio_high,
-    CASE WHEN coalesce(q.backtests, 0) >= 5 THEN 'backtest p10-p90 of ' || q.backtests || ' origins'
-         ELSE 'default 0.75-1.25 (fewer than 5 backtests)' END AS band_method
-FROM need n
-LEFT JOIN q USING (month, team)
+    month, team, horizon_days, backtests,
+    CAST(greatest(0, least(q10, 1 - coalesce(noise_half_width, 0), 1)) AS DECIMAL(12, 6)) AS ratio_low,
+    CAST(greatest(q90, 1 + coalesce(noise_half_width, 0), 1) AS DECIMAL(12, 6)) AS ratio_high,
+    CASE WHEN backtested THEN 'backtest p10-p90 of ' || backtests || ' origins' ELSE 'default 0.75-1.25 (fewer than 5 backtests)' END
+    || CASE WHEN 1 - coalesce(noise_half_width, 0) < q10 OR 1 + coalesce(noise_half_width, 0) > q90
+            THEN ', widened to the day-to-day noise' ELSE '' END AS band_method
+FROM b
