@@ -33,6 +33,7 @@ MONEY_CURRENCY: dict[str, str] = {
     "tolerance_reporting": "reporting_currency",
     "at_stake_reporting": "currency",
     "dedicated_price": "dedicated_price_currency",
+    "new_amount": "new_currency",
 }
 
 
@@ -43,7 +44,6 @@ class Col:
     key: str
     label: str
     kind: str = "text"  # text | enum | money | price | fraction | pct | int | num | date | datetime | bool
-    priority: int = 1  # 1 is shown at every width; a narrow terminal drops the highest numbers first
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,16 @@ class Section:
     cols: tuple[Col, ...]
     empty: str = "none"
     limit: int | None = None  # rows shown in table, markdown and html (JSON and CSV carry them all)
-    terminal: tuple[str, ...] = ()  # the columns a terminal shows when narrower than all of them (default all)
+    # The columns a narrow terminal keeps, most important first (default: every column, left to right).
+    terminal: tuple[str, ...] = ()
 
-    def terminal_cols(self) -> tuple[Col, ...]:
-        """The columns of the terminal table."""
-        return tuple(c for c in self.cols if c.key in self.terminal) if self.terminal else self.cols
+    def priority(self, col: Col) -> int:
+        """How readily a narrow terminal drops the column: 0 never (the first column, what a row is), then its rank
+        in ``terminal`` (or its position), and the columns outside ``terminal`` first of all."""
+        order = self.terminal or tuple(c.key for c in self.cols)
+        if col.key == self.cols[0].key:
+            return 0
+        return order.index(col.key) + 1 if col.key in order else len(self.cols) + 1
 
 
 TEAM_SECTIONS: tuple[Section, ...] = (
@@ -81,8 +86,8 @@ TEAM_SECTIONS: tuple[Section, ...] = (
         Col("breakeven_gpu_hours", "break-even GPU-h", "num"), Col("gpus_needed", "GPUs", "int"),
         Col("verdict", "verdict", "enum"), Col("monthly_saving", "saving/mo", "money"),
     ), "no serverless GPU use this month", terminal=(
-        "gpu_class", "utilisation", "serverless_cost", "dedicated_offer", "dedicated_monthly", "breakeven_utilisation",
-        "verdict", "monthly_saving")),
+        "gpu_class", "verdict", "monthly_saving", "utilisation", "breakeven_utilisation", "serverless_cost",
+        "dedicated_monthly", "dedicated_offer")),
     Section("hybrid_plan", "Hybrid plan (k dedicated GPUs + serverless peaks)", (
         Col("gpu_class", "GPU class"), Col("hours_observed", "hours observed", "int"),
         Col("peak_demand_gpus", "peak GPUs", "num"), Col("best_k", "best k", "int"),
@@ -96,7 +101,7 @@ TEAM_SECTIONS: tuple[Section, ...] = (
         Col("selfhost_gpus", "GPUs", "int"), Col("selfhost_monthly_cost", "self-host/mo", "money"),
         Col("selfhost_cost_per_1m", "self-host/1M", "money"), Col("verdict", "verdict", "enum"),
     ), "no hosted-API tokens this month", terminal=(
-        "model", "tokens", "api_cost", "api_cost_per_1m", "assumption", "selfhost_monthly_cost", "selfhost_cost_per_1m", "verdict")),
+        "model", "verdict", "api_cost", "api_cost_per_1m", "selfhost_cost_per_1m", "selfhost_monthly_cost", "tokens", "assumption")),
     Section("dedicated_utilisation", "Dedicated servers rented", (
         Col("server_id", "server"), Col("provider", "provider"), Col("gpu_class", "GPU class"),
         Col("cost", "cost", "money"), Col("hours_paid", "hours paid", "num"), Col("hours_used", "hours used", "num"),
@@ -104,22 +109,22 @@ TEAM_SECTIONS: tuple[Section, ...] = (
         Col("serverless_cost_for_used_hours", "same hours on serverless", "money"),
         Col("serverless_would_be_cheaper", "serverless cheaper", "bool"),
     ), "no dedicated servers", terminal=(
-        "server_id", "gpu_class", "cost", "hours_paid", "hours_used", "utilisation", "cost_per_used_hour",
-        "serverless_cost_for_used_hours")),
+        "server_id", "utilisation", "cost", "serverless_cost_for_used_hours", "cost_per_used_hour", "hours_used",
+        "hours_paid", "gpu_class")),
     Section("audit", "Invoice audit findings", (
         Col("charge_date", "date", "date"), Col("provider", "provider"), Col("invoice_id", "invoice"),
         Col("finding", "finding", "enum"), Col("billed", "billed", "price"), Col("expected", "expected", "price"),
         Col("amount_at_stake", "at stake", "price"), Col("amount_at_stake_reporting", "at stake (reporting)", "money"),
         Col("above_tolerance", "above tolerance", "bool"), Col("description", "line"),
     ), "no findings", 25, terminal=(
-        "charge_date", "provider", "finding", "billed", "expected", "amount_at_stake_reporting", "description")),
-    Section("price_changes", "Price changes touching what the team used", (
+        "charge_date", "amount_at_stake_reporting", "finding", "provider", "billed", "expected", "description")),
+    Section("price_changes", "Price changes of what the team is billed for (the price-change alerts)", (
         Col("changed_at", "changed", "datetime"), Col("used_item", "used"), Col("provider", "provider"),
         Col("sku", "SKU"), Col("component", "component"), Col("tier", "tier"), Col("old_amount", "old", "price"),
         Col("new_amount", "new", "price"), Col("unit", "per"), Col("change_pct", "change", "pct"),
-        Col("team_uses_provider", "team's provider", "bool"),
+        Col("regions", "regions", "int"),
     ), "no price changes since the month began", 25, terminal=(
-        "changed_at", "used_item", "provider", "sku", "tier", "old_amount", "new_amount", "unit", "change_pct")),
+        "changed_at", "used_item", "old_amount", "new_amount", "change_pct", "provider", "sku", "tier", "unit")),
     Section("anomalies", "Spend anomalies (days far above the expected band; docs/anomalies.md)", (
         Col("charge_date", "date", "date"), Col("provider", "provider"), Col("scope", "scope"), Col("reason", "reason", "enum"),
         Col("expected", "expected", "money"), Col("actual", "actual", "money"), Col("excess", "excess", "money"),
@@ -161,12 +166,12 @@ ORG_SECTIONS: tuple[Section, ...] = (
         Col("capture_mode", "prices from"), Col("capture_date", "capture of", "date"),
         Col("age_days", "age (days)", "int"), Col("max_age_days", "max", "int"), Col("stale", "stale", "bool"),
         Col("held_prices", "held", "int"), Col("last_error", "error"),
-    ), "no price fetches yet", terminal=("source_id", "last_status", "capture_date", "age_days", "stale", "held_prices")),
+    ), "no price fetches yet", terminal=("source_id", "stale", "age_days", "capture_date", "last_status", "held_prices")),
     Section("exports", "Data freshness: exports per provider", (
         Col("provider", "provider"), Col("formats", "formats"), Col("files", "files", "int"), Col("lines", "lines", "int"),
         Col("last_ingested_at", "last ingested", "datetime"), Col("last_charge_end", "data up to", "datetime"),
         Col("last_file_name", "last file"),
-    ), "no exports ingested", terminal=("provider", "files", "lines", "last_ingested_at", "last_charge_end")),
+    ), "no exports ingested", terminal=("provider", "last_charge_end", "last_ingested_at", "files", "lines")),
     Section("ingest_rejects", "Export files with rejected rows", (
         Col("file_name", "file"), Col("format", "format"), Col("rows_read", "read", "int"),
         Col("rows_rejected", "rejected", "int"), Col("first_reason", "first reason"),
@@ -200,7 +205,9 @@ def fraction_text(v: Any) -> str:
 def currency_of(rec: dict[str, Any], key: str) -> str | None:
     """The currency of a money field of a record (MONEY_CURRENCY names the field that holds it)."""
     field = MONEY_CURRENCY.get(key)
-    return rec.get(field) if field else None
+    if field is None:
+        return None
+    return rec[field] if field in rec else rec.get("currency")  # e.g. a held price: old and new in one currency
 
 
 def cell_text(rec: dict[str, Any], col: Col) -> str:
@@ -214,8 +221,8 @@ def cell_text(rec: dict[str, Any], col: Col) -> str:
         return unit_price(v, currency_of(rec, col.key))
     if col.kind == "fraction":
         return fraction_text(v)
-    if col.kind == "pct":
-        return f"{Decimal(v):.1f} %"
+    if col.kind == "pct":  # already rounded by its model (one or two decimals): shown as stored, never rounded twice
+        return f"{Decimal(v):,f} %"
     if col.kind == "int":
         return f"{int(v):,}"
     if col.kind == "num":

@@ -2,7 +2,7 @@
 
 Each table goes through the shared table renderer (``spendwatch.render.render_table``):
 it fits the width (80 to 120 columns is the design range), drops columns by priority
-(a section's identifying first column never, its ``terminal`` columns last), wraps text
+(``Section.priority``: a section's first column never, then the least important first), wraps text
 and never cuts or wraps a money figure; a line names the columns left out.  Every value
 is shown as :func:`~spendwatch.review.sections.cell_text` reads it (money with its
 currency symbol) and every untrusted string is stripped of control characters and rich
@@ -17,7 +17,7 @@ from typing import Any
 from spendwatch.render import Col as TableCol
 from spendwatch.render import money, one_line, render_table as table_text, terminal_width
 from spendwatch.review.sections import (
-    ORG_SECTIONS, TEAM_SECTIONS, Col, Section, cell_text, empty_note, month_title, section_records, shown,
+    ORG_SECTIONS, TEAM_SECTIONS, Section, cell_text, empty_note, month_title, section_records, shown,
 )
 
 # How the shared table renderer treats each kind of value: figures and dates right-aligned, never cut or wrapped.
@@ -36,19 +36,12 @@ def _fit(text: str, width: int) -> str:
                    for line in text.splitlines())
 
 
-def _priority(section: Section, i: int, col: Col) -> int:
-    """0 for the section's first column (what the row is), 1 for its terminal columns, 2 for the rest."""
-    if i == 0:
-        return 0
-    return 1 if not section.terminal or col.key in section.terminal else 2
-
-
 def _section(data: dict[str, Any], section: Section, recs: list[dict[str, Any]], width: int) -> str:
     empty = empty_note(data, section, recs)
     if empty is not None:
         return _lines(f"{section.title}: {empty}", width)
     rows, more = shown(section, recs)
-    cols = [TableCol(c.label, _TABLE_KIND.get(c.kind, "text"), _priority(section, i, c)) for i, c in enumerate(section.cols)]
+    cols = [TableCol(c.label, _TABLE_KIND.get(c.kind, "text"), section.priority(c)) for c in section.cols]
     text = table_text(cols, [[cell_text(r, c) for c in section.cols] for r in rows], title=section.title, width=width)
     return _fit(text, width) + (_lines(more, width) if more else "")
 

@@ -1,4 +1,4 @@
-"""The HTML spend review opened in headless Chromium: every chart drawn, no console errors, no network.
+"""The HTML review: hand-worked cells, and the sample's report opened in headless Chromium: every chart drawn, no console errors, no network.
 
 The report is rendered from the sample organisation's warehouse (built offline under
 tmp_path) and loaded from a file:// URL; every request that is not the file itself is
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from spendwatch import operations
-from spendwatch.review import render_review, review_data
+from spendwatch.review import build_review, render, render_review
+from spendwatch.review.html import team_anchor
 from warehouse.db import connect
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,6 +107,25 @@ def _open(chromium: Path, report: Path, screenshot: Path | None = None, charts: 
     return seen
 
 
+def test_hand_worked_page(tiny):
+    html = render(tiny, "html")
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<h2 id="team-alpha">alpha <small>lead ana@example.com</small></h2>' in html
+    # spend by kind, right-aligned figures with their currency: 1,234.50 + 100.25 = 1,334.75
+    assert '<td class="num">£1,234.50</td><td class="num">£0.00</td><td class="num">£100.25</td>' in html
+    assert '<td class="num">$0.00031</td><td class="num">$0.00029</td>' in html
+    assert '<span class="badge st-proj">projected over</span>' in html
+    assert "Unallocated spend this month: <strong>£12.34</strong>" in html
+    assert '<p class="empty">alerts are not set up in this warehouse</p>' in html
+    assert html.count('class="plotly-graph-div"') == 0  # no history, no days, no break-even: nothing to draw
+
+
+def test_team_anchor_is_safe():
+    assert team_anchor("ml-search") == "ml-search"
+    assert team_anchor('<script>"x"') == "-script--x-"  # < > " " each a dash
+    assert team_anchor("") == "team"
+
+
 def test_report_is_self_contained(sample):
     html = _html(sample)
     assert html.startswith("<!DOCTYPE html>")
@@ -118,7 +138,7 @@ def test_report_is_self_contained(sample):
 def test_charts_render_in_headless_chromium(chromium, sample, tmp_path):
     con = connect(sample, read_only=True)
     try:
-        data = review_data(con, NOV)
+        data = build_review(con, NOV)
     finally:
         con.close()
     # November, from examples/README.md: six teams (five and unallocated) each with a monthly chart; a
@@ -169,3 +189,9 @@ def test_untrusted_names_stay_text_in_the_browser(chromium, sample, tmp_path):
     assert seen["scripts"] == 2 + n_charts
     assert any(h.startswith(EVIL_TEAM) for h in seen["h2"])  # shown as text
     assert any(c["title"].startswith(f"{EVIL_TEAM}: monthly spend") for c in seen["charts"])
+
+
+def test_untrusted_names_are_escaped_in_the_page(evil_sample):
+    html = _html(evil_sample)
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
