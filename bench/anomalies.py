@@ -132,10 +132,10 @@ def load(path: Path, teams: list[Team], tmp: Path):
                 w.writerow([t.name, START + timedelta(days=k), cost, tokens])
     con.execute(
         """INSERT INTO billing_line_items (x_line_id, BillingCurrency, BilledCost, ChargeCategory, ChargeFrequency,
-               ChargePeriodStart, ChargePeriodEnd, x_provider, x_product_kind, x_team, Tags, x_model, x_input_tokens,
+               ChargePeriodStart, ChargePeriodEnd, x_provider, x_product_kind, Tags, x_model, x_input_tokens,
                x_natural_key, x_source_format, x_source_file, x_source_hash, x_source_row, x_ingested_at)
            SELECT 'b' || row_number() OVER (), 'GBP', cost, 'Usage', 'Usage-Based', CAST(day AS TIMESTAMP),
-                  CAST(day AS TIMESTAMP) + INTERVAL 1 DAY, 'openai', 'hosted_api', team, json_object('team', team),
+                  CAST(day AS TIMESTAMP) + INTERVAL 1 DAY, 'openai', 'hosted_api', json_object('team', team),
                   'bench-' || team, tokens, 'bench|' || team || '|' || day, 'bench', ?, 'bench', row_number() OVER (), now()
            FROM read_csv(?, header = true, columns = {'team': 'VARCHAR', 'day': 'DATE', 'cost': 'DECIMAL(18,6)', 'tokens': 'BIGINT'})""",
         [str(lines), str(lines)],

@@ -46,7 +46,7 @@ INSERT INTO billing_line_items (
     x_line_id, BillingCurrency, BilledCost, EffectiveCost, ListCost, ListUnitPrice, PricingQuantity, PricingUnit,
     ConsumedQuantity, ConsumedUnit, ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodStart, ChargePeriodEnd,
     BillingPeriodStart, BillingPeriodEnd, InvoiceId, ServiceProviderName, ResourceId, SkuId, SkuPriceId, SubAccountId, Tags,
-    x_provider, x_product_kind, x_team, x_attribution_rule, x_project_id, x_workspace_id, x_endpoint_id, x_gpu_class,
+    x_provider, x_product_kind, x_project_id, x_workspace_id, x_endpoint_id, x_gpu_class,
     x_gpu_count, x_gpu_seconds, x_model, x_input_tokens, x_cached_input_tokens, x_cache_write_tokens, x_output_tokens,
     x_natural_key, x_source_format, x_source_file, x_source_hash, x_source_row, x_ingested_at)
 WITH idx AS (
@@ -152,8 +152,6 @@ SELECT
     CASE WHEN kind = 'dedicated' THEN CASE WHEN t_no % 2 = 0 THEN 'gigagpu' ELSE 'hetzner' END ELSE kind END,
     CASE WHEN kind IN ('runpod', 'modal') THEN 'serverless_gpu' WHEN kind IN ('openai', 'anthropic') THEN 'hosted_api'
          WHEN kind = 'dedicated' THEN 'dedicated_gpu' ELSE 'other' END,
-    team,
-    CASE WHEN team = 'unallocated' THEN NULL ELSE 'generated' END,
     CASE WHEN kind = 'openai' THEN 'proj_' || team_name || '_' || owner_no END,
     CASE WHEN kind = 'anthropic' THEN 'wrkspc_' || team_name || '_' || owner_no WHEN kind = 'modal' THEN team_name END,
     CASE WHEN kind IN ('runpod', 'modal') THEN 'ep-' || team_name || '-' || class_no END,
@@ -228,7 +226,7 @@ GROUP BY ALL
 
 
 def _attribution_rules() -> list[str]:
-    """The rules that give each generated line the team the generator wrote in x_team (every tenth team of 50 has none).
+    """The rules that give each generated line the team the generator meant for it (every tenth team of 50 has none).
 
     One rule per OpenAI project, Anthropic workspace, RunPod endpoint, Modal environment and rented server of a
     team (project numbers 0-9, enough for 29M lines: see owner_no), and one tag rule for the AWS lines: 7,253 rules.

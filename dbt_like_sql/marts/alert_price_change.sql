@@ -1,9 +1,10 @@
 -- materialized: view
 -- Alert conditions for price changes: one row per change of a price the organisation pays (the same GPU class on the same kind of product, or the model, or its dateless alias, it is billed for), from a non-catalog source, with old and new price and the teams that use it (organisation-wide: team '*').
 WITH used AS (
-    SELECT DISTINCT x_provider AS provider, x_product_kind AS product_kind, x_gpu_class AS gpu_class,
-           x_model AS model, regexp_replace(x_model, '-(\d{4}-\d{2}-\d{2}|\d{8})$', '') AS model_alias, x_team AS team
-    FROM {{ source('raw', 'billing_line_items') }}
+    SELECT DISTINCT b.x_provider AS provider, b.x_product_kind AS product_kind, b.x_gpu_class AS gpu_class,
+           b.x_model AS model, regexp_replace(b.x_model, '-(\d{4}-\d{2}-\d{2}|\d{8})$', '') AS model_alias, l.team
+    FROM {{ source('raw', 'billing_line_items') }} b
+    JOIN {{ ref('stg_line_items') }} l ON l.line_id = b.x_line_id   -- the team of the attribution model
 ),
 ch AS (
     SELECT o.provider, o.source_id, o.product_kind, o.sku, o.component, o.tier, o.region, o.gpu_model, o.unit,

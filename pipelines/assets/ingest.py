@@ -24,7 +24,12 @@ def billing_line_items(
     settings: SpendwatchSettings,
     provider_keys: ProviderKeys,
 ) -> dg.MaterializeResult:
-    """Every billed and usage line from every export, exactly once, attributed to a team ('unallocated' when no rule matches)."""
+    """Every billed and usage line from every export, exactly once.
+
+    Teams are not decided here: the attribution model (stg_line_attribution, read by
+    stg_line_items) applies the current rules to every stored line, and the stg_line_items
+    asset reports the unallocated lines.
+    """
     cfg = settings.load()
     paths = [Path(p) for p in config.paths] or [p for p in [*cfg.export_paths(), cfg.inbox()] if p.exists()]
     live = []
@@ -36,7 +41,6 @@ def billing_line_items(
     with warehouse.open() as con:
         results = operations.ingest(con, cfg, paths) + operations.ingest_live(con, cfg, live)
         total = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
-        unallocated = con.execute("SELECT count(*) FROM billing_line_items WHERE x_team = 'unallocated'").fetchone()[0]
     failed = [r for r in results if r.error]
     for r in failed:
         context.log.error(f"could not ingest {r.path}: {r.error}")
@@ -63,7 +67,6 @@ def billing_line_items(
             "files_failed": len(failed),
             "live_pulls": ", ".join(f"{p.provider}: {'failed' if p.error else f'{len(p.files)} page(s)'}" for p in live) or "no API keys set",
             "line_items_total": total,
-            "unallocated_lines": unallocated,
             "files": dg.MetadataValue.md(
                 markdown_table(["file", "format", "read", "loaded", "rejected", "noted", "replaced", "restored",
                                 "already ingested", "error"], rows, limit=None)

@@ -40,7 +40,7 @@ def _line(con, n: int, provider: str, **keys) -> None:
     start = datetime(2026, 11, 1) + timedelta(hours=n)
     row = {"x_line_id": f"line-{n:03d}", "BillingCurrency": "GBP", "BilledCost": D("1"), "ChargeCategory": "Usage",
            "ChargePeriodStart": start, "ChargePeriodEnd": start + timedelta(hours=1), "x_provider": provider,
-           "x_product_kind": "other", "x_team": "unallocated", "x_natural_key": f"k{n}", "x_source_format": "test",
+           "x_product_kind": "other", "x_natural_key": f"k{n}", "x_source_format": "test",
            "x_source_file": "hand.csv", "x_source_hash": "0" * 64, "x_source_row": n, "x_ingested_at": start, **keys}
     con.execute(f"INSERT INTO billing_line_items ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
 
@@ -283,9 +283,9 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
         start = datetime(day.year, day.month, day.day)
         con.execute(
             "INSERT INTO billing_line_items (x_line_id, BillingCurrency, BilledCost, ChargeCategory, ChargePeriodStart, "
-            "ChargePeriodEnd, x_provider, x_product_kind, x_team, x_natural_key, x_source_format, x_source_file, "
+            "ChargePeriodEnd, x_provider, x_product_kind, x_natural_key, x_source_format, x_source_file, "
             "x_source_hash, x_source_row, x_ingested_at, x_project_id) VALUES (?, 'GBP', ?, 'Usage', ?, ?, 'openai', "
-            "'hosted_api', 'unallocated', ?, 'test', 'hand.csv', ?, ?, ?, ?)",
+            "'hosted_api', ?, 'test', 'hand.csv', ?, ?, ?, ?)",
             [f"line-{n}", D(cost), start, start + timedelta(days=1), f"k{n}", "0" * 64, n, start, project])
     assert all(r.status == "ok" for r in operations.build_models(con))
     now = datetime(2026, 12, 5, 6, 0)
@@ -318,7 +318,7 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
     html = render_review(con, date(2026, 12, 1), None, "html")
     assert "Attribution coverage" in html and "66.7 %" in html and "100.0 %" in html
 
-    # Without the rule nothing is attributed: the same months, coverage 0 (the review follows the rules, not x_team).
+    # Without the rule nothing is attributed: the same months, coverage 0 (the review follows the rules of the day).
     operations.sync(con, load_config(_config(tmp_path, "")))
     assert all(r.status == "ok" for r in operations.build_models(con))
     assert [(r["month"], r["attributed_spend"], r["coverage"]) for r in review_data(con, date(2026, 11, 1), now=now)["attribution_coverage"]] == [

@@ -33,7 +33,7 @@ INGESTED_AT = datetime(2026, 12, 1, 6, 0)
 # billing_line_items columns that are NOT NULL and have no natural default in a test line:
 # they are always filled by Warehouse.line().
 _REQUIRED = ("x_line_id", "BillingCurrency", "BilledCost", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd",
-             "x_provider", "x_product_kind", "x_team", "x_natural_key", "x_source_format", "x_source_file",
+             "x_provider", "x_product_kind", "x_natural_key", "x_source_format", "x_source_file",
              "x_source_hash", "x_source_row", "x_ingested_at")
 
 
@@ -118,7 +118,7 @@ class Warehouse:
         row: dict[str, Any] = {
             "x_line_id": line_id, "BillingCurrency": currency, "BilledCost": D(cost), "ChargeCategory": category,
             "ChargePeriodStart": start, "ChargePeriodEnd": end or start + timedelta(hours=1),
-            "x_provider": provider, "x_product_kind": kind, "x_team": team, "Tags": json.dumps({"team": team}),
+            "x_provider": provider, "x_product_kind": kind, "Tags": json.dumps({"team": team}),
             "x_natural_key": natural_key or f"{provider}|{line_id}", "x_source_format": source_format,
             "x_source_file": source_file, "x_source_hash": hashlib.sha256(source_file.encode()).hexdigest(),
             "x_source_row": n, "x_ingested_at": INGESTED_AT,
@@ -376,12 +376,12 @@ def _hourly_curve(wh: Warehouse, team: str, pattern: list[list[int]], days: int,
             FROM hours
         )
         SELECT 'hy-' || ? || '-' || i || '-' || j, 'GBP', CAST(gpus * 3600 * CAST(? AS DECIMAL(24, 12)) AS DECIMAL(18, 6)),
-               'Usage', start, start + INTERVAL 1 HOUR, 'runpod', 'serverless_gpu', ?, 'runpod|' || ? || '|' || i || '|' || j,
+               'Usage', start, start + INTERVAL 1 HOUR, 'runpod', 'serverless_gpu', 'runpod|' || ? || '|' || i || '|' || j,
                'test', 'hourly.json', 'hourly', CAST(i * 10 + j AS INTEGER), ?, 'H100-80GB-SXM', gpus * 3600, 'ep-' || j,
                json_object('team', ?)
         FROM lines
         """,
-        [_at(NOV), days * 24, pattern, pattern, team, per_second, team, team, INGESTED_AT, team],
+        [_at(NOV), days * 24, pattern, pattern, team, per_second, team, INGESTED_AT, team],
     )
 
 

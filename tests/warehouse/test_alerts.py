@@ -13,9 +13,11 @@ from decimal import Decimal
 import pytest
 from rich.console import Console
 
+from spendwatch.core.config import Config
 from spendwatch.core.errors import UsageError
 from spendwatch.delivery import AlertMessage, Routing, SlackSender, build_message, console_markup, message_of, send_pending
 from warehouse import alerts as wa
+from warehouse.config_sync import sync_config
 from warehouse.ingest import rejected_rows
 
 NOW = datetime(2026, 11, 28, 7, 0)  # naive UTC
@@ -334,17 +336,27 @@ def price_fixture(con, *, sku="H100 SXM", gpu_model="H100-80GB-SXM", source="run
 def line(con, n, *, provider="runpod", kind="serverless_gpu", team="research", gpu=None, model=None):
     con.execute(
         """INSERT INTO billing_line_items (x_line_id, BillingCurrency, BilledCost, ChargeCategory, ChargePeriodStart, ChargePeriodEnd,
-               x_provider, x_product_kind, x_team, x_gpu_class, x_model, x_natural_key, x_source_format, x_source_file, x_source_hash,
+               x_provider, x_product_kind, Tags, x_gpu_class, x_model, x_natural_key, x_source_format, x_source_file, x_source_hash,
                x_source_row, x_ingested_at)
-           VALUES (?, 'USD', 1, 'Usage', TIMESTAMP '2026-11-10', TIMESTAMP '2026-11-11', ?, ?, ?, ?, ?, ?, 'test', 'f.csv', 'h', ?, TIMESTAMP '2026-11-12')""",
+           VALUES (?, 'USD', 1, 'Usage', TIMESTAMP '2026-11-10', TIMESTAMP '2026-11-11', ?, ?, json_object('team', ?), ?, ?, ?, 'test', 'f.csv', 'h', ?, TIMESTAMP '2026-11-12')""",
         [f"l{n}", provider, kind, team, gpu, model, f"k{n}", n],
     )
+
+
+def attribute_by_team_tag(con, teams=("research", "assistant")):
+    """The team of each line: a tag rule naming declared teams, applied by the attribution model (stg_line_items)."""
+    from warehouse import models as sqlmodels
+
+    sync_config(con, Config.model_validate({"teams": [{"name": t} for t in teams],
+                                            "attribution": [{"match": "tag", "tag_key": "team"}]}))
+    assert all(r.status == "ok" for r in sqlmodels.build(con, select=["stg_line_items"]))
 
 
 def test_price_change_alerts_only_for_prices_the_organisation_pays(con):
     set_flags(con, [])
     line(con, 1, gpu="H100-80GB-SXM", team="research")
     line(con, 2, provider="openai", kind="hosted_api", team="assistant", model="gpt-4o-2024-08-06")
+    attribute_by_team_tag(con)
     price_fixture(con)  # used: runpod serverless H100
     price_fixture(con, sku="A100 SXM", gpu_model="A100-80GB-SXM")  # runpod, but a class nobody uses
     price_fixture(con, sku="H100 pod", source="runpod_pods", kind="dedicated_gpu", tier="secure")  # same class, a product not used

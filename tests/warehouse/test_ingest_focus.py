@@ -19,6 +19,7 @@ from spendwatch.core.errors import UsageError
 from warehouse.ingest import detect_format, ingest_file
 from warehouse.loaders import UnreadableFile
 from warehouse.loaders.focus import canonical_name, map_columns
+from tests.warehouse.test_ingest_attribution import team_lines
 
 FOCUS = Path(__file__).resolve().parents[1] / "fixtures" / "focus"
 AWS = FOCUS / "aws_focus_1.2_2026-10.csv"
@@ -116,7 +117,7 @@ def test_list_columns_are_kept_as_given(con, sample_config):
 
 def test_azure_focus_1_0_provider_and_product_kind(con, sample_config):
     ingest_file(con, FOCUS / "azure_focus_1.0_2026-10.csv", sample_config)
-    assert lines(con, "x_provider, x_product_kind, BillingCurrency, BilledCost, x_team") == [
+    assert team_lines(con, sample_config, "x_provider, x_product_kind, BillingCurrency, BilledCost, team") == [
         ("azure", "other", "EUR", D("81.5136"), "research"),
         ("azure", "hosted_api", "EUR", D("42.9186"), "assistant"),  # AI and Machine Learning, 1K Tokens
         ("azure", "other", "EUR", D("4.1728"), "research"),
@@ -126,7 +127,7 @@ def test_azure_focus_1_0_provider_and_product_kind(con, sample_config):
 
 def test_focus_1_3_provider_names_are_used_as_is(con, sample_config):
     ingest_file(con, FOCUS / "marketplace_focus_1.3_2026-11.csv", sample_config)
-    assert lines(con, "ServiceProviderName, HostProviderName, x_provider, x_product_kind, BilledCost, x_team") == [
+    assert team_lines(con, sample_config, "ServiceProviderName, HostProviderName, x_provider, x_product_kind, BilledCost, team") == [
         ("Anthropic", "Amazon Web Services", "anthropic", "hosted_api", D("37.20"), "search"),
         ("Anthropic", "Amazon Web Services", "anthropic", "hosted_api", D("32.25"), "search"),
     ]
@@ -140,8 +141,8 @@ def test_dirty_export_is_cleaned(con, sample_config):
     assert con.execute("SELECT row_number, column_name, note FROM ingest_notes ORDER BY row_number, rowid").fetchall() == [
         (2, "BillingCurrency", 'BillingCurrency " usd " read as USD'),
         (2, "ChargeCategory", 'ChargeCategory "usage" read as Usage')]
-    got = lines(con, "BilledCost, BillingCurrency, ChargeCategory, ChargePeriodStart, ChargePeriodEnd, ListCost, "
-                     "SkuPriceId, ResourceId, Tags->>'team', json_keys(Tags), x_team")
+    got = team_lines(con, sample_config, "BilledCost, BillingCurrency, ChargeCategory, ChargePeriodStart, ChargePeriodEnd, ListCost, "
+                     "SkuPriceId, ResourceId, Tags->>'team', json_keys(Tags), team")
     assert got == [
         # "1,234.50", dates "2026-09-01 00:00:00", brace-less tags
         (D("1234.50"), "USD", "Usage", ts("2026-09-01"), ts("2026-09-02"), D("1234.50"),
@@ -176,7 +177,7 @@ def test_every_reject_reason_names_row_and_column(con, sample_config):
     ]
     # Tag dirt is no reason to lose money: rows 9 and 10 load, each with a note.
     # Row 10's "team" (written without spaces) wins over " team"; row 9's tags are not loaded.
-    assert lines(con, "x_source_row, BilledCost, Tags->>'team', x_team") == [
+    assert team_lines(con, sample_config, "x_source_row, BilledCost, Tags->>'team', team") == [
         (1, D("4.608"), "platform", "platform"), (9, D("4.608"), None, "unallocated"),
         (10, D("4.608"), "platform", "platform"), (14, D("4.608"), "platform", "platform")]
     assert con.execute("SELECT row_number, column_name, note, raw FROM ingest_notes ORDER BY row_number").fetchall() == [
@@ -221,7 +222,7 @@ def test_typed_parquet_loads_like_the_csv(con, sample_config, tmp_path):
     assert detect_format(pq) == "focus"
     r = ingest_file(con, pq, sample_config)
     assert (r.rows_read, r.rows_loaded) == (10, 10)
-    assert lines(con, "BilledCost, ChargePeriodStart, x_team") [:3] == [
+    assert team_lines(con, sample_config, "BilledCost, ChargePeriodStart, team") [:3] == [
         (D("24.144"), ts("2026-10-01"), "vision"), (D("20.623"), ts("2026-10-02"), "vision"),
         (D("68.064"), ts("2026-10-01"), "research")]
 
@@ -236,7 +237,7 @@ def test_parquet_tags_as_a_map(con, sample_config, tmp_path):
             [str(pq)],
         )
     ingest_file(con, pq, sample_config)
-    assert lines(con, "BilledCost, x_provider, x_product_kind, Tags->>'team', x_team") == [
+    assert team_lines(con, sample_config, "BilledCost, x_provider, x_product_kind, Tags->>'team', team") == [
         (D("12.5"), "openai", "hosted_api", "assistant", "assistant")]
 
 
@@ -386,10 +387,10 @@ def test_dedicated_invoice_maps_to_purchase_lines(con, sample_config, tmp_path):
     r = ingest_file(con, p, sample_config)
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 3, 0)
     assert r.totals == {"GBP": D("498.00"), "EUR": D("838.00")}
-    assert lines(con, "InvoiceId, x_provider, InvoiceIssuerName, BillingAccountId, ResourceId, ResourceName, "
+    assert team_lines(con, sample_config, "InvoiceId, x_provider, InvoiceIssuerName, BillingAccountId, ResourceId, ResourceName, "
                       "x_gpu_class, x_gpu_count, ChargePeriodStart, ChargePeriodEnd, BilledCost, BillingCurrency, "
                       "ChargeCategory, ChargeFrequency, PricingQuantity, PricingUnit, ConsumedQuantity, ConsumedUnit, "
-                      "x_gpu_seconds, x_product_kind, x_team, x_attribution_rule") == [
+                      "x_gpu_seconds, x_product_kind, team, attribution_rule") == [
         ("GG-202609-4471", "gigagpu", "gigagpu", "GG-ACME-0042", "gg-4090-01", "gg-4090-01 London 1x RTX 4090",
          "RTX4090-24GB", 1, ts("2026-09-01"), ts("2026-10-01"), D("249.00"), "GBP", "Purchase", "Recurring", D(1),
          "Month", D("118.5"), "Hours", D("426600"), "dedicated_gpu", "platform", "attribution[5]"),
@@ -413,7 +414,7 @@ def test_quoted_line_breaks_inside_cells_load_and_rows_count_records(con, sample
     ))
     r = ingest_file(con, p, sample_config)
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 2, 1)
-    assert lines(con, "x_source_row, BilledCost, ChargeDescription, x_team") == [
+    assert team_lines(con, sample_config, "x_source_row, BilledCost, ChargeDescription, team") == [
         (1, D("1.50"), "GPU hours\nus-east-1", "vision"), (2, D("2.25"), "plain", "unallocated")]
     assert rejects(con) == [(3, "BilledCost", "BilledCost is not a number", "abc")]
 

@@ -17,6 +17,7 @@ import pytest
 
 from spendwatch.core.config import load_config
 from spendwatch.core.errors import UsageError
+from tests.warehouse.test_ingest_attribution import team_lines
 from warehouse.db import connect
 from warehouse.ingest import create_stage_tables, detect_format, ingest_file
 from warehouse.loaders import (
@@ -589,20 +590,15 @@ def test_ingest_every_fixture_end_to_end(con):
     for name, (fmt, records) in sorted(FIXTURE_FORMATS.items()):
         result = ingest_file(con, FIXTURES / name, cfg)
         assert (result.format, result.rows_read, result.rows_loaded, result.rows_rejected) == (fmt, records, records, 0), name
-    teams = dict(con.execute(
-        "SELECT x_source_format || ':' || coalesce(x_project_id, x_workspace_id, x_endpoint_id, '?'), any_value(x_team) "
-        "FROM billing_line_items GROUP BY 1"
-    ).fetchall())
+    teams = dict(team_lines(con, cfg, "x_source_format || ':' || coalesce(x_project_id, x_workspace_id, x_endpoint_id, '?'), team"))
     assert teams["openai_costs:proj_assistant"] == "assistant"
     assert teams["openai_costs:proj_search_rerank"] == "search"
     assert teams["openai_costs:proj_batch_eval"] == "unallocated"
     assert teams["anthropic_cost:wrkspc_search"] == "search"
     assert teams["runpod_billing:ep-vision-detector"] == "vision"
     assert teams["modal_billing:research"] == "research"
-    (embedding_team,) = con.execute(
-        "SELECT DISTINCT x_team FROM billing_line_items WHERE ResourceName = 'embedding-service'"
-    ).fetchone()
-    assert embedding_team == "search"  # Modal tag team=search, via the tag rule
+    embedding = {team for name, team in team_lines(con, cfg, "ResourceName, team") if name == "embedding-service"}
+    assert embedding == {"search"}  # Modal tag team=search, via the tag rule
 
     # metering lines add nothing to spend: spend is the cost formats alone
     metering = con.execute(

@@ -26,7 +26,10 @@ def ingest_into_old_schema(con, tmp_path, files, cfg, monkeypatch, every) -> Non
         cols = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = "
                                           "current_database() AND table_name = ? ORDER BY column_index", [table]).fetchall()]
         names = ", ".join(f'"{c}"' for c in cols)
-        con.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM fresh.main.{table}")
+        # Columns a later migration dropped: the ingest-time team (before 014), as no rule matched.
+        gone = {"x_team": "'unallocated'", "x_attribution_rule": "NULL"}
+        values = ", ".join(gone.get(c, f'"{c}"') for c in cols)
+        con.execute(f"INSERT INTO main.{table} ({names}) SELECT {values} FROM fresh.main.{table}")
     con.execute("DETACH fresh")
 
 
@@ -37,8 +40,8 @@ def test_006_drops_the_line_id_index_and_keeps_every_line(tmp_path, monkeypatch,
     con = db.connect(path)  # a warehouse as it was before 006: x_line_id was the primary key
     ingest_into_old_schema(con, tmp_path, [FOCUS / "aws_focus_1.2_2026-10.csv"], sample_config,
                            monkeypatch, every)
-    con.execute("CREATE VIEW lines_by_team AS SELECT x_team, count(*) AS n FROM billing_line_items GROUP BY 1")
-    before = con.execute("SELECT * FROM billing_line_items ORDER BY x_line_id").fetchall()
+    con.execute("CREATE VIEW lines_by_team AS SELECT x_provider, count(*) AS n FROM billing_line_items GROUP BY 1")
+    before = con.execute("SELECT * EXCLUDE (x_team, x_attribution_rule) FROM billing_line_items ORDER BY x_line_id").fetchall()
     columns = con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
                           "WHERE table_name = 'billing_line_items' ORDER BY column_index").fetchall()
     assert ("PRIMARY KEY",) in con.execute(
@@ -54,7 +57,8 @@ def test_006_drops_the_line_id_index_and_keeps_every_line(tmp_path, monkeypatch,
         assert len(before) == len(list(csv.DictReader(f)))  # every data row of the fixture
     now = con.execute("SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
                       "WHERE table_name = 'billing_line_items' ORDER BY column_index").fetchall()
-    assert [c[0] for c in now] == [c[0] for c in columns] + ["x_delivery_id"]  # 008 adds the delivery
+    # 008 adds the delivery, 014 drops the ingest-time team
+    assert [c[0] for c in now] == [c[0] for c in columns if c[0] not in ("x_team", "x_attribution_rule")] + ["x_delivery_id"]
     assert [c for c in now if "DECIMAL" in c[1] and c[0] in ("BilledCost", "ListUnitPrice")] == [
         ("BilledCost", "DECIMAL(38,18)", False), ("ListUnitPrice", "DECIMAL(38,18)", True)]
     kinds = {k for (k,) in con.execute(
@@ -125,4 +129,28 @@ def test_008_makes_each_earlier_file_a_delivery_scoped_at_the_next_ingest(tmp_pa
     stored_aws = sum(Decimal(x["BilledCost"]).quantize(Decimal("0.000001"), ROUND_HALF_UP) for x in aws_rows)
     assert con.execute("SELECT count(*), sum(BilledCost) FROM billing_line_items").fetchone() == (
         before[0] - 10 + 1, before[1] - stored_aws + Decimal(aws_rows[0]["BilledCost"]))
+    con.close()
+
+
+def test_014_drops_the_ingest_time_team_and_keeps_every_line(tmp_path, monkeypatch, sample_config):
+    path = tmp_path / "w.duckdb"
+    every = db.migrations
+    monkeypatch.setattr(db, "migrations", lambda: [m for m in every() if m.version < 14])
+    con = db.connect(path)  # a warehouse as it was before 014: lines (and archived ones) with x_team
+    ingest_into_old_schema(con, tmp_path, [FOCUS / "aws_focus_1.2_2026-10.csv"], sample_config, monkeypatch, every)
+    con.execute("INSERT INTO billing_line_items_archive SELECT * FROM billing_line_items LIMIT 3")
+    live = con.execute("SELECT * EXCLUDE (x_team, x_attribution_rule) FROM billing_line_items ORDER BY x_line_id").fetchall()
+    archived = con.execute("SELECT * EXCLUDE (x_team, x_attribution_rule) FROM billing_line_items_archive "
+                           "ORDER BY x_line_id").fetchall()
+    con.close()
+
+    monkeypatch.setattr(db, "migrations", every)
+    con = db.connect(path)
+    for table in ("billing_line_items", "billing_line_items_archive"):
+        names = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?",
+                                           [table]).fetchall()}
+        assert not names & {"x_team", "x_attribution_rule"}, table
+    assert con.execute("SELECT * FROM billing_line_items ORDER BY x_line_id").fetchall() == live
+    assert con.execute("SELECT * FROM billing_line_items_archive ORDER BY x_line_id").fetchall() == archived
+    assert len(live) == 10 and len(archived) == 3  # the fixture's ten rows; three of them copied to the archive
     con.close()

@@ -1,4 +1,4 @@
-"""Ingesting usage and invoice exports: every export row becomes a billed line with a team; corrections replace.
+"""Ingesting usage and invoice exports: every export row becomes a billed line; corrections replace.
 
 One job per module; the format loaders in ``warehouse.loaders`` (contract in
 ``warehouse/loaders/__init__.py``) say how each format reads:
@@ -11,7 +11,7 @@ One job per module; the format loaders in ``warehouse.loaders`` (contract in
   become current again, ``forget`` gives a scope back (see that module);
 * ``load``: the transactional load of one delivery (``ingest_delivery``, ``ingest_file``)
   and of every export under some paths (``ingest_paths``): in ONE transaction the loader
-  stages the rows, the framework attributes and inserts the lines, records the files,
+  stages the rows, the framework inserts the lines, records the files,
   their rejects and data-quality notes, records the delivery's scopes and moves the
   lines it supersedes, and checks that every row read was loaded or rejected; any
   failure rolls the whole delivery back;
@@ -20,15 +20,16 @@ One job per module; the format loaders in ``warehouse.loaders`` (contract in
   export, so a loader whose ``stage`` accepts ``lines`` hands the framework ONE ``SELECT``
   inserted straight into billing_line_items (a NULL ``x_natural_key`` marks a reject,
   ``x_noted`` a row with a note; the loader then writes their reasons);
-* ``settings``: DuckDB settings for one ingest; ``attribution``: today's ingest-time team
-  attribution (``x_team``); ``sqlkit``: the SQL the loaders share.
+* ``settings``: DuckDB settings for one ingest; ``sqlkit``: the SQL the loaders share.
+
+Teams are not decided here: attribution is a model (``dbt_like_sql/staging/stg_line_attribution.sql``)
+over every stored line and the current rules, so editing the rules re-attributes every month.
 
 Everything bulk happens inside DuckDB; Python only passes parameters.
 """
 
 from __future__ import annotations
 
-from warehouse.ingest.attribution import attribute, attribution_sql, load_rules
 from warehouse.ingest.files import file_sha256, iter_export_files, read_head
 from warehouse.ingest.formats import Loader, detect_format, discover_loaders, known_formats, resolve_loader
 from warehouse.ingest.deliveries import listing as list_deliveries
@@ -49,10 +50,10 @@ from warehouse.loaders import FRAMEWORK_COLUMNS, UnreadableFile
 __all__ = [
     "FRAMEWORK_COLUMNS", "GZIP_MAGIC", "HEAD_BYTES", "INGEST_MEMORY_LIMIT", "ISO_4217_CODES", "LINE_ID_SQL",
     "STAGE_COLUMNS", "FileLoad", "IngestResult", "ingest_delivery", "noted_rows", "forget_delivery",
-    "list_deliveries", "LineSink", "Loader", "UnreadableFile", "attribute", "attribution_sql",
+    "list_deliveries", "LineSink", "Loader", "UnreadableFile",
     "check_staged", "clean_sql", "create_stage_tables", "currency_list", "decimal_sql", "detect_format",
     "discover_loaders", "drop_stage_tables", "error_summary", "file_sha256", "in_set_sql", "ingest_file",
-    "ingest_paths", "insert_lines", "iter_export_files", "known_formats", "lazy_sql", "line_id", "load_rules",
+    "ingest_paths", "insert_lines", "iter_export_files", "known_formats", "lazy_sql", "line_id",
     "number_sql", "provider_id_sql", "quote_ident", "read_head", "rejected_rows", "resolve_loader", "stage_file",
     "symbol_mismatch_sql", "timestamp_sql",
 ]

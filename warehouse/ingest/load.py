@@ -15,7 +15,6 @@ import duckdb
 from spendwatch.core.config import Config
 from spendwatch.core.errors import SpendwatchError, UsageError
 from warehouse.ingest import deliveries
-from warehouse.ingest.attribution import attribute
 from warehouse.ingest.files import file_sha256, group_deliveries, iter_export_files
 from warehouse.ingest.formats import Loader, discover_loaders, resolve_loader
 from warehouse.ingest.settings import INGEST_MEMORY_LIMIT, _ingest_settings, _set
@@ -77,7 +76,7 @@ def ingest_delivery(
 
     Bytes already delivered are not read again: when their delivery is current for
     every scope nothing changes (``skipped_duplicate``), otherwise it becomes current
-    again (``rows_restored``).  New bytes are staged, attributed and inserted, and the
+    again (``rows_restored``).  New bytes are staged and inserted, and the
     delivery supersedes, scope by scope, the one current before it (``rows_replaced``),
     all in one transaction that is rolled back on any error.  A delivery that fails on
     its input is recorded as failed (``spendwatch files list``) and the error raised.
@@ -108,7 +107,7 @@ def ingest_delivery(
                 deliveries.scope_pending(con, {f: lo.scope for f, lo in discover_loaders().items()})
                 did, arrival = deliveries.open_delivery(con, content_hash, loader.format, where, len(files), now)
                 results = [
-                    _load_file(con, FileLoad(p, loader.format, str(p.resolve()), h, now, did, date_order), loader, cfg)
+                    _load_file(con, FileLoad(p, loader.format, str(p.resolve()), h, now, did, date_order), loader)
                     for p, h in zip(files, hashes)
                 ]
                 results[-1].rows_replaced = deliveries.record_scopes(con, did, loader.scope, arrival)
@@ -153,7 +152,7 @@ def _again(con: duckdb.DuckDBPyConnection, known: deliveries.Delivery, files: li
     return results
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, load: FileLoad, loader: Loader, cfg: Config) -> IngestResult:
+def _load_file(con: duckdb.DuckDBPyConnection, load: FileLoad, loader: Loader) -> IngestResult:
     """The steps of one file of a delivery; the caller owns the transaction."""
     path, file_hash, source_file, now = load.path, load.file_hash, load.source_file, load.now
     clash = con.execute(
@@ -166,15 +165,14 @@ def _load_file(con: duckdb.DuckDBPyConnection, load: FileLoad, loader: Loader, c
     if clash:  # its line ids would repeat the other file's (see LINE_ID_SQL); the input's doing, not a bug
         raise UsageError(f"{path}: its sha256 starts like that of the ingested {clash[0]}; line ids would clash")
     create_stage_tables(con)
-    sink = LineSink(con, load, cfg)
+    sink = LineSink(con, load)
     options = {"date_order": load.date_order} if load.date_order else None
     rows_read = stage_file(con, path, loader, sink, options)
 
-    if sink.inserted is None:  # the loader staged its lines: attribute and insert them
+    if sink.inserted is None:  # the loader staged its lines: insert them
         loaded, rejected = check_staged(con, path, rows_read)
         if rows_read is None:
             rows_read = loaded + rejected
-        attribute(con, cfg)
         # Row order no longer matters (x_source_row is set): let the big insert run in parallel.
         _set(con, "preserve_insertion_order", "false")
         try:

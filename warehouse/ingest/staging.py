@@ -9,9 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from spendwatch.core.config import UNALLOCATED, Config
 from spendwatch.core.errors import SpendwatchError
-from warehouse.ingest.attribution import attribution_sql
 from warehouse.ingest.formats import Loader
 from warehouse.ingest.settings import _set
 from warehouse.ingest.sqlkit import error_summary, quote_ident as _q
@@ -145,8 +143,7 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def drop_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the temp tables of one ingest."""
-    for t in ("stage_lines", "stage_rejects", "stage_notes", "stage_rules", "stage_teams", "stage_attribution",
-              "stage_rejected", "stage_noted"):
+    for t in ("stage_lines", "stage_rejects", "stage_notes", "stage_rejected", "stage_noted"):
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
 
@@ -187,8 +184,8 @@ class LineSink:
     REJECTED_FORMAT = ""  # x_source_format of a rejected row until ``finish`` deletes it
     NOTED_PREFIX = "~"  # x_source_format of a noted row is '~<format>' until ``finish`` resets it
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, load: FileLoad, cfg: Config) -> None:
-        self.con, self.load, self.cfg = con, load, cfg
+    def __init__(self, con: duckdb.DuckDBPyConnection, load: FileLoad) -> None:
+        self.con, self.load = con, load
         self.path, self.format, self.file_hash = load.path, load.format, load.file_hash
         self.inserted: int | None = None  # rows inserted, rejected ones included
         self.rejected = 0  # rows the loader rejected (x_natural_key NULL)
@@ -207,7 +204,7 @@ class LineSink:
         if any(k.startswith("sw_") for k in params):
             raise SpendwatchError(f"{self.path}: the {self.format} loader used a reserved parameter name (sw_*)")
         try:
-            self.inserted = insert_lines(self.con, self.load, select=(select_sql, params, cols), cfg=self.cfg)
+            self.inserted = insert_lines(self.con, self.load, select=(select_sql, params, cols))
         except duckdb.ConstraintException as e:
             raise SpendwatchError(
                 f"{self.path}: the {self.format} loader's lines break a constraint of billing_line_items "
@@ -294,33 +291,26 @@ def insert_lines(
     load: FileLoad,
     *,
     select: tuple[str, dict[str, object], list[str]] | None = None,
-    cfg: Config | None = None,
 ) -> int:
-    """Insert the staged lines with their line id, team, rule and provenance; return how many rows.
+    """Insert the staged lines with their line id and provenance; return how many rows.
 
-    Without ``select`` the lines are those of ``stage_lines``, attributed by
-    ``stage_attribution``.  With ``select`` = (SQL, named parameters, its columns) they
-    are a direct loader's rows (see ``LineSink``), attributed inline by ``cfg``'s rules.
+    Without ``select`` the lines are those of ``stage_lines``.  With ``select`` = (SQL,
+    named parameters, its columns) they are a direct loader's rows (see ``LineSink``).
+    Teams are the attribution model's (``stg_line_attribution``), not the ingest's.
     """
     fmt, source_file, file_hash, now = load.format, load.source_file, load.file_hash, load.now
-    provenance = ("x_team", "x_attribution_rule", "x_source_format", "x_source_file", "x_source_hash",
-                  "x_ingested_at", "x_delivery_id")
+    provenance = ("x_source_format", "x_source_file", "x_source_hash", "x_ingested_at", "x_delivery_id")
     target = ", ".join(_q(c) for c in ("x_line_id", *STAGE_COLUMNS, *provenance))
     if select is None:
         stage_cols = ", ".join(f"l.{_q(c)}" for c in STAGE_COLUMNS)
         (n,) = con.execute(
             f"INSERT INTO billing_line_items ({target}) "
             f"SELECT {LINE_ID_SQL.format(hash='CAST(? AS VARCHAR)', row='l.x_source_row')}, {stage_cols}, "
-            f"coalesce(a.team, ?), CASE WHEN a.ordinal IS NULL THEN NULL ELSE 'attribution[' || a.ordinal || ']' END, "
-            "?, ?, ?, ?, ? "
-            "FROM stage_lines l LEFT JOIN stage_attribution a ON a.x_source_row = l.x_source_row",
-            [file_hash, UNALLOCATED, fmt, source_file, file_hash, now, load.delivery_id],
+            "?, ?, ?, ?, ? FROM stage_lines l",
+            [file_hash, fmt, source_file, file_hash, now, load.delivery_id],
         ).fetchone()
         return int(n)
-    if cfg is None:
-        raise SpendwatchError("insert_lines: a direct insert needs the config (attribution rules)")
     sql, params, columns = select
-    attribution, attribution_params = attribution_sql(cfg, columns)
     rejected = "l.x_natural_key IS NULL"
     not_null = _not_null_placeholders(con)
 
@@ -334,8 +324,8 @@ def insert_lines(
         return f"l.{_q(c)}"
 
     all_params: dict[str, object] = {
-        **params, **attribution_params,
-        "sw_line_prefix": line_id(file_hash, 0)[:-10], "sw_unallocated": UNALLOCATED, "sw_format": fmt,
+        **params,
+        "sw_line_prefix": line_id(file_hash, 0)[:-10], "sw_format": fmt,
         "sw_rejected_format": LineSink.REJECTED_FORMAT, "sw_source_file": source_file, "sw_file_hash": file_hash,
         "sw_now": now, "sw_delivery": load.delivery_id,
     }
@@ -349,10 +339,9 @@ def insert_lines(
         f"INSERT INTO main.billing_line_items ({target}) "
         "SELECT $sw_line_prefix || lpad(CAST(l.x_source_row AS VARCHAR), 10, '0'), "
         f"{', '.join(staged(c) for c in given)}, "
-        "coalesce(l.sw_attribution.t, $sw_unallocated), 'attribution[' || l.sw_attribution.o || ']', "
         f"CASE WHEN {rejected} THEN $sw_rejected_format {noted}ELSE $sw_format END, $sw_source_file, $sw_file_hash, "
         "$sw_now, $sw_delivery "
-        f"FROM (SELECT *, {attribution} AS sw_attribution FROM ({sql}) l) l",
+        f"FROM ({sql}) l",
         all_params,
     ).fetchone()
     _set(con, "preserve_insertion_order", "true")

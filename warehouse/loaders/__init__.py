@@ -25,7 +25,7 @@ The contract (the ingest framework in ``warehouse.ingest`` drives it):
     ``read_parquet``) and INSERT INTO the temp tables the framework created:
 
     * ``stage_lines``: the columns in ``STAGE_COLUMNS`` (all of ``billing_line_items``
-      except the ones the framework fills: x_line_id, x_team, x_attribution_rule,
+      except the ones the framework fills: x_line_id,
       x_source_format, x_source_file, x_source_hash, x_ingested_at, x_delivery_id).
       ``x_source_row`` is the 1-based data row (or JSON bucket/result ordinal) in the file,
       unique within the file, and ``x_natural_key`` identifies the charge (provider + the
@@ -46,8 +46,8 @@ The contract (the ingest framework in ``warehouse.ingest`` drives it):
     A loader whose ``stage`` takes ``lines`` skips the staged copy: it calls
     ``lines.insert(select_sql, params, columns)`` once with ONE ``SELECT`` yielding some
     of the ``STAGE_COLUMNS`` (at least ``x_source_row`` and ``x_natural_key``), and the
-    framework inserts it straight into ``billing_line_items`` with the line id, the team
-    and the provenance.  A row with a NULL ``x_natural_key`` is a reject: after
+    framework inserts it straight into ``billing_line_items`` with the line id and the
+    provenance.  A row with a NULL ``x_natural_key`` is a reject: after
     ``insert`` its row numbers are in the temp table ``stage_rejected(x_source_row)``,
     and the loader writes one ``stage_rejects`` row per failed check for each of them.
     The same checks, transaction and rollback apply (see ``warehouse.ingest.LineSink``).
@@ -68,8 +68,6 @@ from spendwatch.core.errors import UsageError
 
 FRAMEWORK_COLUMNS = (
     "x_line_id",
-    "x_team",
-    "x_attribution_rule",
     "x_source_format",
     "x_source_file",
     "x_source_hash",
