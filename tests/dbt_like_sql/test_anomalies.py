@@ -253,13 +253,13 @@ def test_the_sample_organisation_shows_its_one_anomaly(sample_warehouse):
 
 
 def test_the_review_shows_the_anomaly_and_its_band(sample_warehouse):
-    from spendwatch.report_html import render_html
-    from spendwatch.review import review_data
+    from spendwatch.review import build_review
+    from spendwatch.review.html import render_html
     from warehouse.db import connect
 
     con = connect(sample_warehouse, read_only=True)
     try:
-        data = review_data(con, month=date(2026, 10, 1), team="assistant")
+        data = build_review(con, month=date(2026, 10, 1), team="assistant")
     finally:
         con.close()
     (team,) = data["teams"]
