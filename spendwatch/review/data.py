@@ -175,7 +175,7 @@ def build_review(con: duckdb.DuckDBPyConnection, month: date | None = None, team
     failing = [s["source_id"] for s in sources if s["last_status"] in ("failed", "deferred")]
     if failing:
         notes.append(f"price sources whose last refresh failed (last good prices kept): {', '.join(failing)}")
-    held = rq.held_prices(con)
+    held = [h | {"new_currency": h["currency"]} for h in rq.held_prices(con)]  # a held price keeps its currency
     if held:
         notes.append(f"{len(held)} price(s) held as suspect changes: see the held prices section")
     alerts = _failed_alerts(con, team)

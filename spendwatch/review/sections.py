@@ -205,9 +205,7 @@ def fraction_text(v: Any) -> str:
 def currency_of(rec: dict[str, Any], key: str) -> str | None:
     """The currency of a money field of a record (MONEY_CURRENCY names the field that holds it)."""
     field = MONEY_CURRENCY.get(key)
-    if field is None:
-        return None
-    return rec[field] if field in rec else rec.get("currency")  # e.g. a held price: old and new in one currency
+    return rec.get(field) if field else None
 
 
 def cell_text(rec: dict[str, Any], col: Col) -> str:

@@ -91,3 +91,16 @@ def test_no_spreadsheet_formula(evil_sample):
     models = [r["model"] for r in tables["api_vs_selfhost"] if "HYPERLINK" in r["model"]]
     assert models and all(m.startswith("'=") and "\x1b" not in m for m in models)
     assert any(r["team"] == "<script>alert(1)</script>" for r in tables["spend"])
+
+
+def test_docs_list_every_table_with_its_columns(tiny):
+    """docs/review.md's CSV table is the layout the renderer writes, table by table and column by column."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "review.md").read_text(encoding="utf-8")
+    documented = {}
+    for line in doc.split("## CSV layout", 1)[1].splitlines():
+        if line.startswith("| `"):
+            name, cols = [c.strip() for c in line.strip("|").split("|")]
+            documented[name.strip("`")] = tuple(c.strip() for c in cols.split(","))
+    assert documented == {t.name: t.columns for t in csv_tables(tiny)}
