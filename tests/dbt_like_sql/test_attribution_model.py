@@ -272,7 +272,7 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
     import csv as csvlib
     import io
 
-    from spendwatch.review import render_review, review_data
+    from spendwatch.review import render, render_review, review_data
 
     con = connect(tmp_path / "w.duckdb")
     operations.sync(con, load_config(_config(tmp_path, '[[attribution]]\nmatch = "project"\nvalue = "p1"\nteam = "a"\n')))
@@ -304,12 +304,12 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
 
     doc = json.loads(render_review(con, date(2026, 12, 1), None, "json"))
     assert doc["attribution_coverage"][0] == {**{k: str(v) for k, v in want[0].items()}, "lines": 2, "attributed_lines": 1}
-    rows = [r for r in csvlib.DictReader(io.StringIO(render_review(con, date(2026, 12, 1), None, "csv")))
-            if r["section"] == "attribution_coverage"]
-    assert {(r["row"], r["field"]): (r["value"], r["currency"]) for r in rows if r["row"] == "1"} == {
-        ("1", "month"): ("2026-09", ""), ("1", "currency"): ("GBP", ""), ("1", "total_spend"): ("150.00", "GBP"),
-        ("1", "attributed_spend"): ("100.00", "GBP"), ("1", "unattributed_spend"): ("50.00", "GBP"),
-        ("1", "coverage"): ("0.666667", ""), ("1", "lines"): ("2", ""), ("1", "attributed_lines"): ("1", "")}
+    # the tidy CSV table of the section: a row per month, a column per field, money beside its currency
+    text = render(review_data(con, date(2026, 12, 1), now=now), "csv", table="attribution_coverage")
+    rows = list(csvlib.DictReader(io.StringIO(text)))
+    assert [r["month"] for r in rows] == ["2026-09", "2026-10", "2026-11", "2026-12"]
+    assert rows[0] == {"month": "2026-09", "total_spend": "150.00", "currency": "GBP", "attributed_spend": "100.00",
+                       "unattributed_spend": "50.00", "coverage": "0.666667", "lines": "2", "attributed_lines": "1"}
     md = render_review(con, date(2026, 12, 1), None, "markdown")
     assert "| 2026-09 | £150.00 | £100.00 | £50.00 | 66.7 % | 2 | 1 |" in md
     assert "| 2026-12 | £0.00 | £10.00 | -£10.00 | — | 2 | 1 |" in md
