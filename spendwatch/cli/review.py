@@ -27,27 +27,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def render(data: dict, fmt: str) -> str:
-    """The review data in one format."""
-    if fmt == "table":
-        from spendwatch.render import terminal_width
-        from spendwatch.review.terminal import render_table
+    """The review data in one format (the terminal table fitted to the terminal's width)."""
+    from spendwatch.review import render as render_review
 
-        return render_table(data, width=terminal_width())
-    if fmt == "markdown":
-        from spendwatch.review.markdown import render_markdown
-
-        return render_markdown(data)
-    if fmt == "csv":
-        from spendwatch.review.csv import render_csv
-
-        return render_csv(data)
-    if fmt == "json":
-        from spendwatch.review.json import render_json
-
-        return render_json(data)
-    from spendwatch.review.html import render_html
-
-    return render_html(data)
+    return render_review(data, fmt)
 
 
 def run(args: argparse.Namespace) -> int:
