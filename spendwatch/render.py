@@ -135,6 +135,7 @@ class Col:
 
 _MONEY_TOKEN = re.compile(r"-?[£$€]-?[\d,]+(?:\.\d+)?|-?[\d,]+\.\d+ [A-Z]{3}\b")
 _TEXT_MIN = 12        # a text column narrower than its content still gets this many characters
+_WORD_MAX = 18        # ... or its longest word up to this many, so short identifiers do not fold
 _BORDERS = 3          # per column: a border and one space of padding each side (plus one closing border)
 
 
@@ -153,6 +154,23 @@ def terminal_width(default: int = 120) -> int:
     except (AttributeError, ValueError):
         pass
     return default
+
+
+def wrap(text: str, width: int | None = None) -> str:
+    """Plain terminal lines fitted to ``width`` (default :func:`terminal_width`): a long line breaks at spaces and
+    goes on indented two more than it began; a word is never split (so neither is a money figure)."""
+    import textwrap
+
+    width = width or terminal_width()
+    out = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        lead = " " * (len(line) - len(line.lstrip(" ")))
+        out += textwrap.wrap(line.strip(), width, initial_indent=lead, subsequent_indent=lead + "  ",
+                             break_long_words=False, break_on_hyphens=False)
+    return "\n".join(out)
 
 
 def _cell(value: Any) -> str:
@@ -177,7 +195,8 @@ def _widths(cols: list[Col], cells: list[list[str]], width: int) -> tuple[list[i
             low = nat
         else:  # headers never break mid-word, and a money figure inside text never folds
             money_tokens = [len(m) for v in column for m in _MONEY_TOKEN.findall(v)]
-            low = max([_longest_word(c.name), min(nat, _TEXT_MIN)] + money_tokens)
+            word = min(max([_longest_word(v) for v in column] + [0]), _WORD_MAX)  # a short identifier stays whole
+            low = max([_longest_word(c.name), min(nat, max(_TEXT_MIN, word))] + money_tokens)
         natural.append(nat)
         minimum.append(low)
     kept = list(range(len(cols)))
@@ -240,7 +259,8 @@ def render_table(columns: Sequence[Col | str], rows: Iterable[Sequence[Any]], ti
     buf.seek(0, io.SEEK_END)
     dropped = [cols[i].name for i in range(len(cols)) if i not in kept]
     if dropped:
-        buf.write(f"not shown at {width} columns: {', '.join(one_line(d) for d in dropped)} (a wider terminal, or --format json)\n")
+        note = f"not shown at {width} columns: {', '.join(one_line(d) for d in dropped)} (a wider terminal, or --format json)"
+        buf.write(wrap(note, width) + "\n")
     return buf.getvalue()
 
 

@@ -149,7 +149,7 @@ def price_changes(con: duckdb.DuckDBPyConnection, since) -> tuple[list[str], lis
 
 def price_discrepancies(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
     """Where a provider and a catalog disagree by more than 1 %, the largest gap first (model price_discrepancies)."""
-    cur = con.execute("SELECT * FROM price_discrepancies ORDER BY abs(diff_pct) DESC, provider, sku")
+    cur = con.execute("SELECT * FROM price_discrepancies ORDER BY abs(diff_pct) DESC, provider, model, component")
     return [d[0] for d in cur.description], cur.fetchall()
 
 

@@ -298,7 +298,7 @@ def _print(result: Breakeven, fmt: str, extra: dict[str, Any] | None = None, ext
         common.out(json.dumps({**result.as_json(), **(extra or {})}, indent=2))
         return
     lines = result.lines()
-    common.out("\n".join(lines[:1] + (extra_lines or []) + lines[1:]))
+    common.out_lines("\n".join(lines[:1] + (extra_lines or []) + lines[1:]))
 
 
 NO_PAIR = "no GPU class has both a serverless and a dedicated price tracked: run `spendwatch prices refresh` first"

@@ -126,6 +126,13 @@ def out(text: str) -> None:
     sys.stdout.write(text.rstrip("\n") + "\n")
 
 
+def out_lines(text: str) -> None:
+    """Plain lines to stdout, each longer than the terminal wrapped at spaces (:func:`spendwatch.render.wrap`)."""
+    from spendwatch.render import wrap
+
+    out(wrap(text))
+
+
 def print_rows(columns: Sequence, rows: Iterable[Sequence[Any]], fmt: str = "table", title: str | None = None,
                empty: str | None = None) -> int:
     """Rows as a table, JSON or CSV; with none and ``empty`` given, that sentence instead of an empty table.  Exit 0."""

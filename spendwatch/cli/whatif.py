@@ -207,7 +207,7 @@ def _print(result: dict, fmt: str, currency: str) -> None:
         common.out(render_table(columns, rows, title))
     else:
         common.out(f"{title}: no tracked price can serve it")
-    common.out("assumptions:\n" + "".join(f"  - {plain(a)}\n" for a in result["assumptions"]))
+    common.out_lines("assumptions:\n" + "".join(f"  - {plain(a)}\n" for a in result["assumptions"]))
 
 
 def _q(value: Decimal, places: int) -> Decimal:
