@@ -58,7 +58,7 @@ _MART_CHECKS = (
     ("fct_spend_daily", "reconciles_with_line_items", mc.spend_reconciles, dg.AssetCheckSeverity.ERROR,
      "Per native currency, fct_spend_daily sums exactly the current billed line items."),
     ("breakeven", "every_verdict_has_a_window", mc.decisions_have_windows, dg.AssetCheckSeverity.ERROR,
-     "Every breakeven, hybrid_plan and recommendations row names its window (window_start <= window_end)."),
+     "Every breakeven, hybrid_plan, recommendations and api_vs_selfhost row names its window (window_start <= window_end)."),
     ("fct_spend_daily", "fx_rates_fresh", mc.fx_rates_fresh, dg.AssetCheckSeverity.WARN,
      "No figure is converted at an ECB rate more than [decisions] fx_stale_business_days older than its charge date; "
      "names the currency pair and the rate's age."),

@@ -2,7 +2,7 @@
 
 * ``fct_spend_daily_reconciles``: per native currency, fct_spend_daily sums the current billed line items, to the
   penny and within the rounding of its rows to 6 decimals (half a millionth each);
-* ``decisions_have_windows``: every breakeven, hybrid_plan and recommendations row names its window;
+* ``decisions_have_windows``: every breakeven, hybrid_plan, recommendations and api_vs_selfhost row names its window;
 * ``fx_rates_fresh``: no figure rests on an ECB rate more than the configured business days older than its charge
   date (model fx_staleness); each problem names the currency pair and the rate's age.
 """
@@ -32,7 +32,7 @@ def spend_reconciles(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 
 def decisions_have_windows(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     problems = []
-    for model in ("breakeven", "hybrid_plan", "recommendations"):
+    for model in ("breakeven", "hybrid_plan", "recommendations", "api_vs_selfhost"):
         if table_exists(con, model):
             n = con.execute(f'SELECT count(*) FROM "{model}" WHERE window_start IS NULL OR window_end IS NULL '
                             "OR window_end < window_start").fetchone()[0]

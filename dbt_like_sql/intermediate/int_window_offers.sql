@@ -1,6 +1,9 @@
--- Every dedicated offer (stg_offer_prices) priced for each decision window of its GPU class: each day of the window costs the price in force that day (the latest-starting period overlapping the day) divided by the days of its own month (a monthly price) or x 24 (an hourly one), so a window across two months, or across a price change, is paid at each side's rate. Only offers in force on every day of the window are kept. window_cost_per_gpu is in the reporting currency at the ECB rate of the window's last day (or the latest before it); fx_rate_date is NULL when no conversion was needed.
-WITH wins AS (
+-- Every dedicated offer (stg_offer_prices) priced for each decision window of its GPU class (int_decision_windows, and int_window_api for the GPU classes of the throughput assumptions): each day of the window costs the price in force that day (the latest-starting period overlapping the day) divided by the days of its own month (a monthly price) or x 24 (an hourly one), so a window across two months, or across a price change, is paid at each side's rate. Only offers in force on every day of the window are kept. window_cost_per_gpu is in the reporting currency at the ECB rate of the window's last day (or the latest before it); fx_rate_date is NULL when no conversion was needed.
+WITH wins AS (   -- the serverless decision windows, and the hosted-API windows for every GPU class a throughput assumption names
     SELECT DISTINCT gpu_class, window_start, window_end, window_days FROM {{ ref('int_decision_windows') }}
+    UNION
+    SELECT DISTINCT t.gpu_class, a.window_start, a.window_end, a.window_days
+    FROM {{ ref('int_window_api') }} a CROSS JOIN (SELECT DISTINCT gpu_class FROM {{ source('config', 'throughput') }}) t
 ),
 days AS (
     SELECT w.*, CAST(w.window_start + CAST(r.i AS INTEGER) AS DATE) AS day

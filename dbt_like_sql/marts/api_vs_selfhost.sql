@@ -1,24 +1,14 @@
--- Per month, team, provider and hosted model, over a decision window (the calendar month when the provider's data reaches its end, else the trailing 30 days ending at the provider's last complete day: window_start, window_end): the tokens processed, the API cost, and what serving the same work would cost on dedicated GPUs. Only open-weight models can be self-hosted ([decisions] open_weight_models, matched as globs): a closed model maps to the open-weight class of [[selfhost_equivalents]] (a documented default when the file has none) and carries its quality caveat, or reads no_selfhost_equivalent. Work tokens = input + output + cache writes + cache reads x [decisions] cache_read_weight (a cache read is mostly not recomputed). The class's [[throughput]] assumption (tokens per second per GPU at a utilisation) is shown on every row; the GPUs are whole units of the cheapest uncommitted offer of the class (stg_dedicated_offers of the window's last month, prorated to the window's days), plus redundancy_servers (N+1 by default) for a production team, plus ops_cost_per_server_month for each. Verdict: selfhost_cheaper, api_cheaper, near (within 10 %), no_selfhost_equivalent or no_assumption.
-WITH horizon AS (SELECT provider, last_complete_day FROM {{ ref('stg_data_horizon') }}),
-settings AS (
+-- Per month, team, provider and hosted model, over its decision window (int_window_api: the calendar month when the provider's data reaches its end, else the trailing 30 days ending at the provider's last complete day: window_kind, window_start, window_end): the tokens processed, the API cost, and what serving the same work would cost on dedicated GPUs. Only open-weight models can be self-hosted ([decisions] open_weight_models, matched as globs): a closed model maps to the open-weight class of [[selfhost_equivalents]] (a documented default when the file has none) and carries its quality caveat, or reads no_selfhost_equivalent. Work tokens = input + output + cache writes + cache reads x [decisions] cache_read_weight (a cache read is mostly not recomputed). The class's [[throughput]] assumption (tokens per second per GPU at a utilisation) is shown on every row; the GPUs are whole units of the cheapest offer of the class for the whole units needed, among offers without commitment or with a term up to the team's max_commitment_months, priced over the same window (int_window_offers: each day at the monthly price in force that day / the days of its own month), plus redundancy_servers (N+1 by default) for a production team; each server also costs ops_cost_per_server_month, prorated the same way (month_fraction). dedicated_monthly is one GPU of that offer for the window. Verdict: selfhost_cheaper, api_cheaper, near (within 10 %), no_selfhost_equivalent or no_assumption.
+WITH settings AS (
     SELECT coalesce(any_value(cache_read_weight), 0.1) AS cache_read_weight,
            coalesce(any_value(redundancy_servers), 1) AS redundancy_servers,
-           coalesce(any_value(ops_cost_per_server_month), 0) AS ops_cost_per_server_month
+           coalesce(any_value(ops_cost_per_server_month), 0) AS ops_cost_per_server_month,
+           coalesce(any_value(max_commitment_months), 0) AS max_commitment_months
     FROM {{ source('config', 'decision_settings') }}
 ),
-months AS (
-    SELECT DISTINCT l.charge_month AS month, l.team, l.provider, l.model, h.last_complete_day AS data_through
-    FROM {{ ref('stg_line_items') }} l JOIN horizon h USING (provider)
-    WHERE l.product_kind = 'hosted_api' AND l.model IS NOT NULL AND h.last_complete_day >= l.charge_month
-),
-w AS (
-    SELECT *,
-           CAST(CASE WHEN data_through >= last_day(month) THEN month ELSE data_through - 29 END AS DATE) AS window_start,
-           CAST(CASE WHEN data_through >= last_day(month) THEN last_day(month) ELSE data_through END AS DATE) AS window_end
-    FROM months
-),
+w AS (SELECT * FROM {{ ref('int_window_api') }}),
 usage AS (
-    SELECT w.month, w.team, w.provider, w.model, w.window_start, w.window_end,
+    SELECT w.month, w.team, w.provider, w.model, w.window_kind, w.window_start, w.window_end, w.window_days, w.month_fraction,
            any_value(l.reporting_currency) AS currency, sum(l.amount_reporting) AS api_cost,
            sum(l.input_tokens) AS input_tokens, sum(l.cached_input_tokens) AS cached_input_tokens,
            sum(l.cache_write_tokens) AS cache_write_tokens, sum(l.output_tokens) AS output_tokens
@@ -54,42 +44,43 @@ assumption AS (
            any_value(utilisation) AS assumed_utilisation
     FROM {{ source('config', 'throughput') }} GROUP BY ALL
 ),
-offer AS (
-    SELECT month, gpu_class,
-           arg_min(monthly_reporting, (monthly_reporting * min_units, sku)) AS dedicated_monthly,
-           arg_min(provider, (monthly_reporting * min_units, sku))         AS dedicated_provider,
-           arg_min(min_units, (monthly_reporting * min_units, sku))        AS min_units
-    FROM {{ ref('stg_dedicated_offers') }}
-    WHERE NOT committed
-    GROUP BY ALL
-),
 k AS (
-    SELECT c.*, a.gpu_class, a.tokens_per_second, a.assumed_utilisation, o.dedicated_provider, o.dedicated_monthly, o.min_units,
+    SELECT c.*, a.gpu_class, a.tokens_per_second, a.assumed_utilisation,
            s.cache_read_weight, s.ops_cost_per_server_month,
+           coalesce(td.max_commitment_months, s.max_commitment_months) AS max_commitment_months,
            CASE WHEN coalesce(td.production, true) THEN s.redundancy_servers ELSE 0 END AS redundancy_servers,
-           CAST(c.window_end - c.window_start + 1 AS INTEGER) AS window_days,
-           CAST(c.window_end - c.window_start + 1 AS DOUBLE) / day(last_day(c.window_end)) AS month_fraction,
            c.input_tokens + c.output_tokens + c.cache_write_tokens + c.cached_input_tokens * CAST(s.cache_read_weight AS DOUBLE) AS work_tokens,
-           CAST(a.tokens_per_second AS DOUBLE) * CAST(a.assumed_utilisation AS DOUBLE)
-             * (c.window_end - c.window_start + 1) * 86400 AS tokens_per_gpu_window
+           CAST(a.tokens_per_second AS DOUBLE) * CAST(a.assumed_utilisation AS DOUBLE) * c.window_days * 86400 AS tokens_per_gpu_window
     FROM classed c
     CROSS JOIN settings s
     LEFT JOIN {{ source('config', 'team_decisions') }} td ON td.team = c.team
     LEFT JOIN assumption a ON a.model_class = c.model_class
-    LEFT JOIN offer o ON o.month = CAST(date_trunc('month', c.window_end) AS DATE) AND o.gpu_class = a.gpu_class
 ),
-g AS (
-    SELECT *,
-           CAST(ceil(ceil(work_tokens / tokens_per_gpu_window) / min_units) * min_units + redundancy_servers * min_units AS INTEGER) AS selfhost_gpus
+priced AS (   -- every offer of the class over the window, in whole units: the GPUs the work needs, then the spare servers
+    SELECT k.month, k.team, k.provider, k.model, o.provider AS offer_provider, o.sku, o.offer_key, o.min_units,
+           o.window_cost_per_gpu,
+           CAST(ceil(ceil(k.work_tokens / k.tokens_per_gpu_window) / o.min_units) * o.min_units
+                + k.redundancy_servers * o.min_units AS INTEGER) AS units
     FROM k
+    JOIN {{ ref('int_window_offers') }} o
+      ON o.gpu_class = k.gpu_class AND o.window_start = k.window_start AND o.window_end = k.window_end
+    WHERE NOT o.committed OR o.term_months <= k.max_commitment_months
+),
+cheapest AS (
+    SELECT p.month, p.team, p.provider, p.model,
+           arg_min({'provider': p.offer_provider, 'monthly': p.window_cost_per_gpu, 'min_units': p.min_units, 'units': p.units,
+                    'cost': p.units * (CAST(p.window_cost_per_gpu AS DOUBLE) + CAST(k.ops_cost_per_server_month AS DOUBLE) / p.min_units * k.month_fraction)},
+                   (p.units * (CAST(p.window_cost_per_gpu AS DOUBLE) + CAST(k.ops_cost_per_server_month AS DOUBLE) / p.min_units * k.month_fraction), p.sku, p.offer_key)) AS o
+    FROM priced p JOIN k USING (month, team, provider, model)
+    GROUP BY ALL
 ),
 c2 AS (
-    SELECT *,
-           selfhost_gpus * (CAST(dedicated_monthly AS DOUBLE) + CAST(ops_cost_per_server_month AS DOUBLE) / min_units) * month_fraction AS selfhost_cost
-    FROM g
+    SELECT k.*, c.o.provider AS dedicated_provider, c.o.monthly AS dedicated_monthly, c.o.min_units AS min_units,
+           c.o.units AS selfhost_gpus, c.o.cost AS selfhost_cost
+    FROM k LEFT JOIN cheapest c USING (month, team, provider, model)
 )
 SELECT
-    month, team, provider, model, currency, window_start, window_end, window_days,
+    month, team, provider, model, currency, window_kind, window_start, window_end, window_days,
     CAST(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens AS HUGEINT) AS tokens,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
     cache_read_weight, CAST(work_tokens AS DECIMAL(24, 1)) AS work_tokens,

@@ -4,7 +4,7 @@ N+1 and an operations cost per server-month; near within 10 %."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from tests.dbt_like_sql.test_decisions import make_wh  # noqa: F401  (fixture)
@@ -60,3 +60,42 @@ def test_closed_open_and_unmapped_models(make_wh):
     b = got[("batch", "llama-3.3-70b-instruct-turbo")]
     assert (b["open_weight"], b["quality_caveat"], b["selfhost_gpus"], b["selfhost_monthly_cost"], b["verdict"]) == (
         True, None, 1, D("1550.00"), "selfhost_cheaper")
+
+
+def test_a_window_across_a_month_boundary_and_a_price_change_is_priced_day_by_day(make_wh):
+    """The H100 rents at £1,240 a month to 31 October and £1,500 from 1 November; Together's export reaches 15 Nov.
+    search serves llama-3.3-70b on Together: 40M input + 10M output tokens and £120 a day since 1 October."""
+    wh = make_wh()
+    wh.config({"search": None}, extra=TOML)
+    for amount, start, end in (("1240.00", datetime(2026, 9, 1), datetime(2026, 11, 1)), ("1500.00", datetime(2026, 11, 1), None)):
+        wh.price(source_id="gigagpu", provider="gigagpu", kind="dedicated_gpu", sku="H100 80GB", component="gpu", unit="month",
+                 amount=amount, currency="GBP", gpu_model=H100, gpu_count=1, valid_from=start, valid_to=end)
+    d = date(2026, 10, 1)
+    while d <= date(2026, 11, 15):
+        wh.line(start=datetime(d.year, d.month, d.day), end=datetime(d.year, d.month, d.day) + timedelta(days=1), cost="120.00",
+                team="search", provider="together", kind="hosted_api", x_model="llama-3.3-70b-instruct-turbo",
+                x_input_tokens=40_000_000, x_cached_input_tokens=0, x_output_tokens=10_000_000)
+        d += timedelta(days=1)
+    wh.build()
+    got = {r["month"]: r for r in wh.rows("SELECT * FROM api_vs_selfhost WHERE team = 'search'")}
+    nov = got[date(2026, 11, 1)]
+    # November is open: the trailing 30 days 17 Oct - 15 Nov.  Work 30 x 50M = 1,500M tokens; one H100 serves
+    # 1,800 x 0.6 x 30 x 86,400 = 2,799.36M: 1 GPU, + 1 for N+1 = 2.  Each day at the price in force / its month's days:
+    # 15 x 1,240/31 + 15 x 1,500/30 = 600.00 + 750.00 = £1,350.00 a GPU.  Operations: 150 x (15/31 + 15/30) = 147.580645
+    # a server.  Self-host 2 x (1,350 + 147.580645) = £2,995.16 against the API's 30 x 120 = £3,600: 604.84 below, more
+    # than 10 % (360): selfhost_cheaper.  (November's price for the window, 2 x (1,500 + 150) = £3,300, read 'near'.)
+    assert (nov["window_kind"], nov["window_start"], nov["window_end"], nov["window_days"]) == (
+        "trailing_30_days", date(2026, 10, 17), date(2026, 11, 15), 30)
+    assert (nov["selfhost_gpus"], nov["dedicated_monthly"], nov["api_cost"]) == (2, D("1350.00"), D("3600.00"))
+    assert (nov["selfhost_monthly_cost"], nov["verdict"]) == (D("2995.16"), "selfhost_cheaper")
+    oct_ = got[date(2026, 10, 1)]
+    # October is closed: its calendar month at October's price.  31 x 50M = 1,550M tokens against 1,800 x 0.6 x 31 x
+    # 86,400 = 2,892.672M a GPU: 1 + 1 = 2 GPUs x (£1,240 + £150 x 31/31) = £2,780.00 against 31 x 120 = £3,720.00.
+    assert (oct_["window_kind"], oct_["window_start"], oct_["window_end"]) == ("calendar_month", date(2026, 10, 1), date(2026, 10, 31))
+    assert (oct_["dedicated_monthly"], oct_["selfhost_monthly_cost"], oct_["api_cost"], oct_["verdict"]) == (
+        D("1240.00"), D("2780.00"), D("3720.00"), "selfhost_cheaper")
+    # The asset check on verdicts: every api_vs_selfhost row names its window.
+    from warehouse import mart_checks as mc
+    assert mc.decisions_have_windows(wh.con).passed
+    wh.con.execute("UPDATE api_vs_selfhost SET window_end = NULL WHERE month = '2026-10-01'")
+    assert mc.decisions_have_windows(wh.con).problems == ["api_vs_selfhost: 1 row(s) without a window"]
