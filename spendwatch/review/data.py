@@ -98,8 +98,26 @@ def build_review(con: duckdb.DuckDBPyConnection, month: date | None = None, team
         raise UsageError(f"--team {team}: no such team (teams: {', '.join(rq.known_teams(con))})")
     now = now or datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     currency = rq.reporting_currency(con)
+    return {
+        "report": "spendwatch spend review",
+        "month": f"{month:%Y-%m}",
+        "month_start": month,
+        "months_available": [f"{m:%Y-%m}" for m in months],
+        "reporting_currency": currency,
+        "team_filter": team,
+        "generated_at": now,
+        "teams": _teams(con, month, team, currency),
+        **_organisation(con, month, team, currency, now),
+    }
 
-    spend_rows = rq.team_spend(con, month, team)
+
+def _offer(provider: str | None, sku: str | None, tier: str | None) -> str | None:
+    """An offer as a reader names it: ``runpod 4090 PRO (flex)``."""
+    return " ".join(x for x in (provider, sku, f"({tier})" if tier else None) if x) or None
+
+
+def _teams(con: duckdb.DuckDBPyConnection, month: date, team: str | None, currency: str) -> list[dict[str, Any]]:
+    """Each team's month (every configured team, then 'unallocated' if it has spend), with its headlines."""
     breakeven = _by_team(_if_built(con, "breakeven", lambda: rq.breakeven(con, month, team)))
     hybrid = _by_team(_if_built(con, "hybrid_plan", lambda: rq.hybrid_plan(con, month, team)))
     api = _by_team(_if_built(con, "api_vs_selfhost", lambda: rq.api_vs_selfhost(con, month, team)))
@@ -109,27 +127,21 @@ def build_review(con: duckdb.DuckDBPyConnection, month: date | None = None, team
     history = _by_team(rq.monthly_history(con, team, until=month))
     daily = _by_team(_if_built(con, "fct_spend_daily", lambda: rq.daily_variable(con, month, team)))
     anomalies = _by_team(_anomalies(con, month, team))
-    recommendations = _by_team(_if_built(con, "recommendations", lambda: rq.decision_rows(con, "recommendations", month, team)))
-    bands = {r["team"]: r for r in _if_built(con, "threshold_flags", lambda: rq.decision_rows(con, "threshold_flags", month, team))}
-    fx_stale = _by_team(_if_built(con, "fx_staleness", lambda: rq.decision_rows(con, "fx_staleness", month, team)))
-
-    for rows in breakeven.values():
-        for b in rows:
-            b["dedicated_offer"] = " ".join(x for x in (b["dedicated_provider"], b["dedicated_sku"],
-                                                         f"({b['dedicated_tier']})" if b["dedicated_tier"] else None) if x) or None
-    for rows in api.values():
-        for a in rows:
-            a["assumption"] = (f"{a['selfhost_gpu_class']}, {plain(a['tokens_per_second'].normalize())} tok/s, "
-                               f"{fraction_text(a['assumed_utilisation'])} busy" if a["tokens_per_second"] is not None else "none")
-
+    decisions = {m: _by_team(_if_built(con, m, lambda m=m: rq.decision_rows(con, m, month, team))) for m in rq.DECISION_MODELS}
+    for b in (b for rows in breakeven.values() for b in rows):
+        b["dedicated_offer"] = _offer(b["dedicated_provider"], b["dedicated_sku"], b["dedicated_tier"])
+    for a in (a for rows in api.values() for a in rows):
+        a["assumption"] = (f"{a['selfhost_gpu_class']}, {plain(a['tokens_per_second'].normalize())} tok/s, "
+                           f"{fraction_text(a['assumed_utilisation'])} busy" if a["tokens_per_second"] is not None else "none")
     teams = []
-    for s in spend_rows:
+    for s in rq.team_spend(con, month, team):
         name = s["team"]
         spend = {k: s[k] for k in ("currency", "serverless_gpu", "dedicated_gpu", "hosted_api", "other", "variable_spend", "total_spend")}
         threshold = {k: s[k] for k in ("currency", "variable_spend", "threshold", "threshold_currency", "pct_of_threshold",
                                         "projected_variable", "status", "crossed_on", "projected_cross_date",
                                         "days_with_data", "days_in_month", "last_data_date")}
-        threshold |= {k: bands.get(name, {}).get(k) for k in ("projected_low", "projected_high", "band_method")}
+        band = (decisions["threshold_flags"].get(name) or [{}])[0]
+        threshold |= {k: band.get(k) for k in ("projected_low", "projected_high", "band_method")}
         findings = audit.get(name, [])
         t = {
             "team": name, "lead": s["lead"], "is_unallocated": s["is_unallocated"],
@@ -145,29 +157,30 @@ def build_review(con: duckdb.DuckDBPyConnection, month: date | None = None, team
             "price_changes": changes.get(name, []),
             "history": history.get(name, []), "daily": daily.get(name, []),
             "anomalies": anomalies.get(name, []),
-            "recommendations": recommendations.get(name, []), "fx_stale": fx_stale.get(name, []),
+            "recommendations": decisions["recommendations"].get(name, []), "fx_stale": decisions["fx_staleness"].get(name, []),
         }
         t["anomaly_bands"] = _anomaly_bands(con, t["anomalies"], month)
         t["headlines"] = headlines(t)
         teams.append(t)
+    return teams
 
-    unalloc_lines = _if_built(con, "stg_line_items_fx", lambda: rq.unallocated_spend(con, month))
+
+def _organisation(con: duckdb.DuckDBPyConnection, month: date, team: str | None, currency: str,
+                  now: datetime) -> dict[str, Any]:
+    """The organisation's part: unallocated spend, attribution coverage, failed alerts, today's break-even table,
+    held prices, freshness, and the notes on what the review could not show."""
+    lines_built = rq.relation_exists(con, "stg_line_items_fx")
     coverage_built = rq.has_column(con, "stg_line_items_fx", "attribution_rule")  # absent from models built before it
-    coverage = rq.attribution_coverage(con, until=month) if coverage_built else []
-    exports = rq.export_freshness(con)
-    for e in exports:
-        e["last_file_name"] = _basename(e["last_file"])
-    rejects = rq.ingest_rejects_summary(con)
-    for r in rejects:
-        r["file_name"] = _basename(r["file_path"])
-    btable = _if_built(con, "breakeven_table", lambda: rq.breakeven_table(con))
-    for b in btable:
-        b["serverless_offer"] = " ".join(x for x in (b["serverless_provider"], b["serverless_sku"],
-                                                      f"({b['serverless_tier']})" if b["serverless_tier"] else None) if x)
-        b["dedicated_offer_full"] = f"{b['dedicated_provider']} {b['dedicated_offer']}"
+    exports = [e | {"last_file_name": _basename(e["last_file"])} for e in rq.export_freshness(con)]
+    rejects = [r | {"file_name": _basename(r["file_path"])} for r in rq.ingest_rejects_summary(con)]
+    btable = [b | {"serverless_offer": _offer(b["serverless_provider"], b["serverless_sku"], b["serverless_tier"]),
+                   "dedicated_offer_full": f"{b['dedicated_provider']} {b['dedicated_offer']}"}
+              for b in _if_built(con, "breakeven_table", lambda: rq.breakeven_table(con))]
     sources = rq.price_source_freshness(con, now)
+    held = [h | {"new_currency": h["currency"]} for h in rq.held_prices(con)]  # a held price keeps its currency
+    alerts = _failed_alerts(con, team)
     notes = [f"model {m} is not built: its section is empty" for m in rq.missing_models(con)]
-    if not coverage_built and rq.relation_exists(con, "stg_line_items_fx"):
+    if not coverage_built and lines_built:
         notes.append("the models predate attribution coverage: rebuild them (spendwatch models build) to see it")
     stale = [s["source_id"] for s in sources if s["stale"]]
     if stale:
@@ -175,27 +188,17 @@ def build_review(con: duckdb.DuckDBPyConnection, month: date | None = None, team
     failing = [s["source_id"] for s in sources if s["last_status"] in ("failed", "deferred")]
     if failing:
         notes.append(f"price sources whose last refresh failed (last good prices kept): {', '.join(failing)}")
-    held = [h | {"new_currency": h["currency"]} for h in rq.held_prices(con)]  # a held price keeps its currency
     if held:
         notes.append(f"{len(held)} price(s) held as suspect changes: see the held prices section")
-    alerts = _failed_alerts(con, team)
     if not alerts["available"]:
         notes.append("alerts are not set up in this warehouse: failed alerts not checked")
     return {
-        "report": "spendwatch spend review",
-        "month": f"{month:%Y-%m}",
-        "month_start": month,
-        "months_available": [f"{m:%Y-%m}" for m in months],
-        "reporting_currency": currency,
-        "team_filter": team,
-        "generated_at": now,
-        "teams": teams,
         "unallocated": {
             "currency": currency,
-            "total": rq.unallocated_total(con, month) if rq.relation_exists(con, "stg_line_items_fx") else Decimal("0.00"),
-            "lines": unalloc_lines,
+            "total": rq.unallocated_total(con, month) if lines_built else Decimal("0.00"),
+            "lines": rq.unallocated_spend(con, month) if lines_built else [],
         },
-        "attribution_coverage": coverage,
+        "attribution_coverage": rq.attribution_coverage(con, until=month) if coverage_built else [],
         "failed_alerts": alerts,
         "breakeven_table": btable,
         "held_prices": held,

@@ -151,7 +151,7 @@ ORG_SECTIONS: tuple[Section, ...] = (
     ), "none"),
     Section("breakeven_table", "Break-even today, per GPU class", (
         Col("gpu_class", "GPU class"), Col("serverless_offer", "cheapest serverless"),
-        Col("serverless_per_hour", "serverless/h", "money"), Col("dedicated_offer_full", "cheapest dedicated"),
+        Col("serverless_per_hour", "serverless/h", "price"), Col("dedicated_offer_full", "cheapest dedicated"),
         Col("dedicated_monthly", "dedicated/mo", "money"), Col("breakeven_utilisation", "u*", "fraction"),
         Col("breakeven_gpu_hours_per_month", "GPU-h/mo", "num"), Col("breakeven_hours_per_day", "h/day", "num"),
     ), "no GPU class has both offers"),
