@@ -22,12 +22,14 @@ from typing import Any, Callable, Mapping
 
 from spendwatch.core.config import UNALLOCATED
 from spendwatch.core.redact import redact
+from spendwatch.recommend import recommendation_text
 from spendwatch.render import money, plain, slack_escape, terminal_escape
 from warehouse.alerts import ORG
 
 KIND_TITLES = {
     "threshold_crossed": "Spend threshold crossed",
-    "threshold_projected": "Spend threshold: projected to be crossed",
+    "threshold_projected": "Spend threshold: on pace to be crossed",
+    "threshold_at_risk": "Spend threshold at risk (early warning)",
     "dedicated_cheaper": "Dedicated GPUs would be cheaper",
     "invoice_discrepancy": "Invoice does not match the prices in force",
     "price_change": "A provider changed a price you pay",
@@ -59,7 +61,7 @@ class AlertMessage:
 
 @dataclass(frozen=True)
 class _Style:
-    esc: Callable[[Any], str]
+    esc: Callable[..., str]  # (value, n=_CLIP): one clean line, clipped to n characters, escaped for the medium
     bold: Callable[[str], str]
     code: Callable[[str], str]
 
@@ -78,9 +80,10 @@ def _slack_code(s: str) -> str:
 
 
 SLACK = _Style(esc=slack_text, bold=lambda s: f"*{s}*", code=_slack_code)
-CONSOLE = _Style(esc=lambda v: terminal_escape(_clip(v)), bold=lambda s: f"[bold]{s}[/bold]",
+CONSOLE = _Style(esc=lambda v, n=_CLIP: terminal_escape(_clip(v, n)), bold=lambda s: f"[bold]{s}[/bold]",
                  code=lambda s: f"[cyan]{terminal_escape(s)}[/cyan]")
-PLAIN = _Style(esc=lambda v: plain(_clip(v)), bold=lambda s: s, code=lambda s: s)
+PLAIN = _Style(esc=lambda v, n=_CLIP: plain(_clip(v, n)), bold=lambda s: s, code=lambda s: s)
+_SENTENCE = 600  # a recommendation with its committed offer is a long sentence: clipped here, not at 200
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class _Parts:
     figures: list[tuple[str, str]]
     why: str
     command: str
+    todo: str = ""  # what to do: the team's recommendations (model recommendations), escaped
 
 
 def _clip(v: Any, n: int = _CLIP) -> str:
@@ -148,7 +152,10 @@ def _threshold(a: AlertMessage, st: _Style) -> _Parts:
     month = _month_name(a.period)
     who = _team_label(a.team, st)
     ratio = (spend / thr) if spend is not None and thr else None
+    band = _band(d, cur)
     figures = [("Variable spend", money(spend, cur)), ("Threshold", money(thr, d.get("threshold_currency") or cur))]
+    days = d.get("projection_days_used") or d.get("days_with_data")
+    pr = (projected / thr) if projected is not None and thr else None
     if a.kind == "threshold_crossed":
         over = spend - thr if spend is not None and thr is not None else None
         crossed = f" (crossed on {st.esc(d['crossed_on'])})" if d.get("crossed_on") else ""
@@ -156,30 +163,56 @@ def _threshold(a: AlertMessage, st: _Style) -> _Parts:
         figures += [("Over by", f"{money(over, cur)} ({_pct(ratio - 1 if ratio is not None else None)})"),
                     ("Projected month-end", money(projected, cur))]
         why = (f"Variable spend (serverless GPUs plus per-token APIs) is {_pct(ratio)} of the threshold: the bill at which "
-               "steady traffic is usually cheaper on dedicated GPUs. Check the break-even in the review.")
-    else:
+               "steady traffic is usually cheaper on dedicated GPUs.")
+    elif a.kind == "threshold_projected":
         when = d.get("projected_cross_date")
-        days = d.get("projection_days_used") or d.get("days_with_data")
-        what = (f"{who} is projected to cross the monthly threshold of {money(thr, cur)}"
-                f"{' on ' + st.bold(st.esc(when)) if when else ''}: {month} would end at {st.bold(money(projected, cur))}.")
-        figures += [("Projected month-end", money(projected, cur)), ("Projected to cross on", st.esc(when) if when else "—"),
+        what = (f"{who} is on pace to cross the monthly threshold of {money(thr, cur)}"
+                f"{' on ' + st.bold(st.esc(when)) if when else ' by month end'}: {month} would end at "
+                f"{st.bold(money(projected, cur))}{' (80 % band ' + band + ')' if band else ''}.")
+        figures += [("Projected month-end", money(projected, cur)), ("On pace to cross on", st.esc(when) if when else "—"),
                     ("Days with data", st.esc(days) if days is not None else "—")]
-        pr = (projected / thr) if projected is not None and thr else None
-        why = (f"At the daily rate over {st.esc(days) if days is not None else 'the'} days with data, the month ends at {_pct(pr)} of the threshold. "
-               "Provider data arrives late, so this is the early warning: act before the bill does.")
+        why = (f"At the recent daily rate over {st.esc(days) if days is not None else 'the'} days with data, the month ends at "
+               f"{_pct(pr)} of the threshold. Provider data arrives late, so this is the early warning: act before the bill does.")
+    else:  # threshold_at_risk: only the band's upper edge passes the threshold
+        when = d.get("band_cross_date")
+        what = (f"{who} is at risk of crossing the monthly threshold of {money(thr, cur)} in {month}: projected "
+                f"{st.bold(money(projected, cur))}, 80 % band {band or '—'}; at the band's upper edge it is on pace to cross"
+                f"{' on ' + st.bold(st.esc(when)) if when else ' by month end'}.")
+        figures += [("Projected month-end", money(projected, cur)),
+                    ("On pace to cross on", (st.esc(when) + " (band's upper edge)") if when else "—"),
+                    ("Days with data", st.esc(days) if days is not None else "—")]
+        why = (f"The projection ({_pct(pr)} of the threshold) stays under it, but the band learned from the team's own history "
+               "reaches over it: an early warning, sent once. Watch the next days' spend.")
     for key, label in (("serverless_gpu", "Serverless GPU"), ("hosted_api", "Hosted APIs")):
         if _dec(d, key) is not None:
             figures.append((label, money(_dec(d, key), cur)))
-    band = _band(d, cur)
     if band:
-        figures.append(("Projection band", band))
+        figures.append(("Projection band (80 %)", band + (f" ({st.esc(d['band_method'])})" if d.get("band_method") else "")))
     drivers = _drivers(d, cur, st)
     if drivers:
         figures.append(("Top lines", drivers))
         why += f" Most of it: {drivers}."
     if a.team == UNALLOCATED:
         why += " These charges match no attribution rule, so no team sees them: add a rule in spendwatch.toml."
-    return _Parts(what, figures, why, _review_cmd(a.team, a.period))
+    todo = "; ".join(_recommendation_line(r, st) for r in (d.get("recommendations") or []) if isinstance(r, Mapping))
+    return _Parts(what, figures, why, _review_cmd(a.team, a.period), todo)
+
+
+# recommendation_text takes the mart's row; the alert carries it as text: these fields are numbers.
+_REC_NUMBERS = ("saving", "spare_server_utilisation", "committed_upfront_amount", "committed_monthly", "committed_term_months")
+
+
+def _recommendation_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {**r, **{k: _dec(r, k) for k in _REC_NUMBERS}}
+
+
+def _recommendation_line(r: Mapping[str, Any], st: _Style) -> str:
+    """``GPU class: the recommendation`` exactly as the review and ``spendwatch breakeven --team`` word it, escaped."""
+    try:
+        text = recommendation_text(_recommendation_row(r))
+    except (KeyError, TypeError, InvalidOperation):
+        return ""
+    return f"{st.esc(r.get('gpu_class'))}: {st.esc(text, _SENTENCE)}"
 
 
 def _drivers(d: Mapping[str, Any], cur: Any, st: _Style) -> str:
@@ -193,40 +226,50 @@ def _drivers(d: Mapping[str, Any], cur: Any, st: _Style) -> str:
 
 
 def _band(d: Mapping[str, Any], cur: Any) -> str:
+    """The 80 % band of the month-end projection; none once the month is complete (its band is the actual)."""
     lo, hi = _dec(d, "projected_low"), _dec(d, "projected_high")
-    return f"{money(lo, cur)} – {money(hi, cur)}" if lo is not None and hi is not None else ""
+    return f"{money(lo, cur)} – {money(hi, cur)}" if lo is not None and hi is not None and lo != hi else ""
+
+
+_ACTION_TITLES = {
+    "use_spare_capacity": "Spare capacity you already pay for would carry this load",
+    "hybrid": "A hybrid plan would cost less",
+    "rent_dedicated": "Dedicated GPUs would be cheaper",
+}
 
 
 def _dedicated(a: AlertMessage, st: _Style) -> _Parts:
-    d, cur = a.details, a.details.get("currency")
-    gpu = st.esc(d.get("gpu_class") or a.subject)
-    saving = _dec(d, "monthly_saving")
-    u, ustar = _dec(d, "utilisation"), _dec(d, "breakeven_utilisation")
-    offer = " ".join(st.esc(x) for x in (d.get("dedicated_provider"), d.get("dedicated_sku")) if x)
-    gpu_hours = _dec(d, "gpu_seconds") / 3600 if _dec(d, "gpu_seconds") is not None else None
-    n = d.get("gpus_needed")
-    what = (f"{_team_label(a.team, st)} would save {st.bold(money(saving, cur))} a month in {_month_name(a.period)} "
-            f"by running its {gpu} load on dedicated GPUs{' (' + offer + ')' if offer else ''} instead of serverless.")
-    figures = [
-        ("Serverless cost", f"{money(_dec(d, 'serverless_cost'), cur)}"
-                            + (f" ({gpu_hours.quantize(Decimal('0.1')):,} GPU-hours)" if gpu_hours is not None else "")),
-        ("Dedicated cost", f"{money(_dec(d, 'dedicated_cost'), cur)}"
-                           + (f" ({st.esc(n)} × {money(_dec(d, 'dedicated_monthly'), cur)}/month)" if n is not None else "")),
-        ("Saving a month", money(saving, cur)),
-        ("Utilisation", f"{_pct(u)} of one GPU"),
-        ("Break-even", f"{_pct(ustar)}" + (f" ({st.esc(d['breakeven_gpu_hours'])} GPU-hours)" if d.get("breakeven_gpu_hours") else "")),
-    ]
-    why = f"Steady use at {_pct(u)} of one {gpu}; break-even is {_pct(ustar)}, so above it a flat monthly price beats paying by the second."
-    h = d.get("hybrid")
-    if isinstance(h, Mapping) and h.get("best_k") is not None:
-        k, hc = h.get("best_k"), h.get("currency") or cur
-        if int(k) > 0:
-            why += (f" Hybrid plan: {st.esc(k)} dedicated {gpu} for the steady core and serverless for the peaks"
-                    f" (peak {st.esc(h.get('peak_demand_gpus'))} GPUs) costs {money(_dec(h, 'cost_at_best'), hc)}"
-                    f" against {money(_dec(h, 'cost_at_zero'), hc)} all-serverless, saving {money(_dec(h, 'saving'), hc)}.")
-        else:
-            why += " Hourly demand is too spiky for a dedicated core: the hybrid plan keeps everything on serverless."
-        figures.append(("Hybrid plan", f"{st.esc(k)} dedicated + serverless peaks"))
+    """The team's recommendation for one GPU class (model recommendations): one saving, the one the review gives."""
+    d = a.details
+    r = d.get("recommendation") if isinstance(d.get("recommendation"), Mapping) else {}
+    cur = r.get("currency") or d.get("currency")
+    gpu = st.esc(r.get("gpu_class") or d.get("gpu_class") or a.subject)
+    saving = _dec(r, "saving")
+    window = " – ".join(st.esc(r.get(k)) for k in ("window_start", "window_end") if r.get(k))
+    what = (f"{_team_label(a.team, st)}, {gpu} ({window or _month_name(a.period)}): "
+            f"{st.bold(st.esc(recommendation_text(_recommendation_row(r)), _SENTENCE) if r.get('action') else 'see the review')}.")
+    hours = f" ({st.esc(r['gpu_hours'])} GPU-hours)" if r.get("gpu_hours") else ""
+    figures = [("Saving a month", money(saving, cur)),
+               ("Serverless cost", money(_dec(r, "serverless_cost"), cur) + hours)]
+    if window:
+        figures.append(("Window", window + (f" ({st.esc(r['window_kind'])})" if r.get("window_kind") else "")))
+    if r.get("peak_demand_gpus"):
+        figures.append(("Peak demand", f"{st.esc(r['peak_demand_gpus'])} GPUs"))
+    offer = " ".join(st.esc(x) for x in (r.get("dedicated_provider"), r.get("dedicated_sku")) if x)
+    if offer:
+        figures.append(("Cheapest dedicated offer", f"{offer}, {money(_dec(r, 'dedicated_monthly'), cur)} a GPU for the window"))
+    figures.append(("Break-even (context)", st.esc(r.get("breakeven_text") or "—") + " of one GPU"))
+    action = r.get("action")
+    if action == "use_spare_capacity":
+        why = (f"{st.esc(r.get('spare_server_id'))} is already paid for and has {st.esc(r.get('spare_gpu_hours'))} spare GPU-hours "
+               f"in the window, more than this load's{hours or ' GPU-hours'}: the serverless bill goes, no rent is added.")
+    elif action == "hybrid":
+        why = (f"Demand peaks at {st.esc(r.get('peak_demand_gpus'))} GPUs, so moving everything is not reachable: "
+               f"{st.esc(r.get('dedicated_gpus'))} dedicated for the steady core and serverless for the peaks is the saving "
+               "that is. The plain break-even is context only.")
+    else:
+        why = ("Steady use above the break-even: a flat monthly price beats paying by the second "
+               f"({st.esc(r.get('dedicated_gpus') or 1)} whole unit(s)).")
     return _Parts(what, figures, why, _review_cmd(a.team, a.period))
 
 
@@ -367,7 +410,8 @@ def _json_obj(x: Any) -> Mapping[str, Any]:
 
 
 _COMPOSERS: dict[str, Callable[[AlertMessage, _Style], _Parts]] = {
-    "threshold_crossed": _threshold, "threshold_projected": _threshold, "dedicated_cheaper": _dedicated,
+    "threshold_crossed": _threshold, "threshold_projected": _threshold, "threshold_at_risk": _threshold,
+    "dedicated_cheaper": _dedicated,
     "invoice_discrepancy": _invoice, "price_change": _price_change, "source_stale": _source_stale,
     "ingest_rejects": _ingest, "run_failure": _run_failure, "spend_anomaly": _anomaly,
 }
@@ -375,9 +419,35 @@ _COMPOSERS: dict[str, Callable[[AlertMessage, _Style], _Parts]] = {
 
 def _compose(a: AlertMessage, st: _Style) -> _Parts:
     try:
-        return _COMPOSERS[a.kind](a, st)
+        composer = _COMPOSERS[a.kind]
     except KeyError:
         raise ValueError(f"alert #{a.alert_id}: unknown alert kind {a.kind!r}") from None
+    p = composer(a, st)
+    fx = _fx_note(a.details, st)
+    if not fx:
+        return p
+    return _Parts(p.what, [*p.figures, ("Stale FX rate", fx)],
+                  p.why + f" Converted at a stale ECB rate (more than 3 business days older than the charge): {fx}.",
+                  p.command, p.todo)
+
+
+def _fx_note(d: Mapping[str, Any], st: _Style) -> str:
+    """The stale rates behind the alert's figures: ``USD/GBP rate of 2026-10-30, 19 business days old by 2026-11-27``."""
+    out = []
+    for x in d.get("fx_stale") or []:
+        if isinstance(x, Mapping) and x.get("currency_pair"):
+            out.append(f"{st.esc(x['currency_pair'])} rate of {st.esc(x.get('rate_date'))}, "
+                       f"{st.esc(x.get('age_business_days'))} business days old by {st.esc(x.get('last_charge_date'))}")
+    return "; ".join(out)
+
+
+def title(a: AlertMessage) -> str:
+    """The alert's headline (our own text): its kind's, or for a GPU recommendation, its action's."""
+    if a.kind == "dedicated_cheaper":
+        r = a.details.get("recommendation")
+        if isinstance(r, Mapping) and r.get("action") in _ACTION_TITLES:
+            return _ACTION_TITLES[r["action"]]
+    return KIND_TITLES.get(a.kind, a.kind)
 
 
 def _footer(a: AlertMessage, st: _Style) -> str:
@@ -405,10 +475,10 @@ def review_url(base_url: str | None, team: str) -> str | None:
     """The team's section of the published HTML review (organisation-wide alerts: its organisation section)."""
     if not base_url:
         return None
-    from spendwatch.report_html import _anchor
+    from spendwatch.review.html import team_anchor
 
     base = base_url.split("#", 1)[0]
-    return base + ("#organisation" if team == ORG else f"#team-{_anchor(team)}")
+    return base + ("#organisation" if team == ORG else f"#team-{team_anchor(team)}")
 
 
 def summary(a: AlertMessage) -> str:
@@ -419,27 +489,30 @@ def summary(a: AlertMessage) -> str:
 def build_message(a: AlertMessage) -> dict[str, Any]:
     """The Slack payload: Block Kit blocks plus the plain ``text`` fallback used in notifications."""
     p = _compose(a, SLACK)
-    title = KIND_TITLES.get(a.kind, a.kind)  # our own text only: the header is plain_text
+    head = title(a)  # our own text only: the header is plain_text
     fields = [{"type": "mrkdwn", "text": f"*{label}*\n{value}"[:2000]} for label, value in p.figures[:10]]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": False}},
+        {"type": "header", "text": {"type": "plain_text", "text": head[:150], "emoji": False}},
         {"type": "section", "text": {"type": "mrkdwn", "text": p.what[:3000]}},
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields})
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Why it matters:* {p.why}"[:3000]}})
+    if p.todo:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*What to do:* {p.todo}"[:3000]}})
     blocks += [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Why it matters:* {p.why}"[:3000]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Details:* {SLACK.code(p.command)}"[:3000]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _footer(a, SLACK)[:3000]}]},
     ]
-    text = f"{title}: {p.what} Details: {SLACK.code(p.command)} (spendwatch alert #{a.alert_id})"
+    text = f"{head}: {p.what} Details: {SLACK.code(p.command)} (spendwatch alert #{a.alert_id})"
     return {"text": text[:3900], "blocks": blocks}
 
 
 RESOLVED_WHY = {
     "threshold_crossed": "spend is back under the threshold (corrected or re-attributed)",
     "threshold_projected": "the projection is back under the threshold",
-    "dedicated_cheaper": "serverless is no longer dearer than dedicated",
+    "threshold_at_risk": "the projection's band is back under the threshold",
+    "dedicated_cheaper": "the recommendation no longer saves money (usage or prices changed)",
     "invoice_discrepancy": "the invoice now matches the prices in force",
     "price_change": "the price change is no longer in the window",
     "source_stale": "the price source is fresh again",
@@ -452,10 +525,9 @@ RESOLVED_WHY = {
 def resolved_text(a: AlertMessage, st: _Style | None = None) -> str:
     """The short "resolved" message that follows an alert when its condition clears."""
     st = st or SLACK
-    title = KIND_TITLES.get(a.kind, a.kind)
     who = _team_label(a.team, st)
     link = f" · {_link(a.review_url, 'the review', st)}" if a.review_url else ""
-    return (f"Resolved: {title} for {who}, {st.esc(a.period)} (spendwatch alert #{a.alert_id}): "
+    return (f"Resolved: {title(a)} for {who}, {st.esc(a.period)} (spendwatch alert #{a.alert_id}): "
             f"{RESOLVED_WHY.get(a.kind, 'the condition cleared')}.{link}")
 
 
@@ -469,7 +541,8 @@ def console_markup(a: AlertMessage) -> str:
     """The alert for a terminal: rich markup around escaped values."""
     p = _compose(a, CONSOLE)
     figs = "\n".join(f"  {terminal_escape(k)}: {v}" for k, v in p.figures)
-    return (f"[bold]{terminal_escape(KIND_TITLES.get(a.kind, a.kind))}[/bold]\n{p.what}\n{figs}\n"
-            f"[italic]Why it matters:[/italic] {p.why}\nDetails: {CONSOLE.code(p.command)}\n[dim]{_footer(a, CONSOLE)}[/dim]")
+    todo = f"[italic]What to do:[/italic] {p.todo}\n" if p.todo else ""
+    return (f"[bold]{terminal_escape(title(a))}[/bold]\n{p.what}\n{figs}\n"
+            f"[italic]Why it matters:[/italic] {p.why}\n{todo}Details: {CONSOLE.code(p.command)}\n[dim]{_footer(a, CONSOLE)}[/dim]")
 
 

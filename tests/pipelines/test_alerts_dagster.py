@@ -12,6 +12,7 @@ from pipelines.alert_sensors import slack_run_failure_sensor
 from pipelines.assets.alerts import alerts
 from pipelines.resources import SpendwatchSettings, WarehouseResource
 from pipelines.resources_slack import SlackResource, build_slack_resource
+from tests.spendwatch.delivery.alert_models import alert_inputs
 from warehouse import alerts as wa
 from warehouse.db import connect
 
@@ -44,8 +45,7 @@ def warehouse_with_flags(warehouse_path: Path) -> Path:
         """CREATE TABLE team_monthly_spend AS SELECT month, team, currency, variable_spend AS serverless_gpu, 0::DECIMAL(18,2) AS hosted_api,
            variable_spend AS total_spend, 27 AS days_with_data, 30 AS days_in_month, DATE '2026-11-27' AS last_data_date FROM threshold_flags"""
     )
-    con.execute("""CREATE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
-                   model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""")
+    alert_inputs(con)
     con.close()
     return warehouse_path
 
@@ -75,7 +75,7 @@ def test_materialising_twice_posts_once(warehouse_with_flags, org, httpserver):
     assert first.success
     m = meta(first)
     assert (m["raised"], m["sent"], m["pending"], m["failed"], m["open"]) == (1, 1, 0, 0, 1)
-    assert m["kinds_skipped"].startswith("dedicated_cheaper (model breakeven, hybrid_plan not built yet)")
+    assert m["kinds_skipped"].startswith("invoice_discrepancy (model invoice_audit not built yet)")
     second = materialize(warehouse_with_flags, org, url)
     m2 = meta(second)
     assert (m2["raised"], m2["sent"], m2["open"]) == (0, 0, 1)

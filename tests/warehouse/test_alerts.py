@@ -16,6 +16,7 @@ from rich.console import Console
 from spendwatch.core.config import Config
 from spendwatch.core.errors import UsageError
 from spendwatch.delivery import AlertMessage, Routing, SlackSender, build_message, console_markup, message_of, send_pending
+from tests.spendwatch.delivery.alert_models import REC_COLUMNS, alert_inputs
 from warehouse import alerts as wa
 from warehouse.config_sync import sync_config
 from warehouse.ingest import rejected_rows
@@ -23,13 +24,9 @@ from warehouse.ingest import rejected_rows
 NOW = datetime(2026, 11, 28, 7, 0)  # naive UTC
 AS_OF = date(2026, 11, 27)
 
-LINE_ITEMS_DDL = """CREATE TABLE IF NOT EXISTS stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR,
-    product_kind VARCHAR, model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))"""  # what alert_threshold reads
-
-
 def set_flags(con, rows):
     """threshold_flags and team_monthly_spend from (month, team, variable, projected, days, threshold, status, crossed, projected_date)."""
-    con.execute(LINE_ITEMS_DDL)
+    alert_inputs(con)
     con.execute(
         """CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
            projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
@@ -122,6 +119,103 @@ def test_projected_then_crossed_is_a_new_alert_and_the_projection_is_escalated(c
     assert (old.state, old.escalated_to, old.delivery) == ("escalated", crossed.alert_id, "sent")
     assert ev.escalated == [old.alert_id] and ev.resolved == []
     assert [a.alert_id for a in wa.deliverable(con, NOW + timedelta(days=9))] == [crossed.alert_id]
+
+
+# Vision in November, at risk: 15 days of actual spend at £50.00 a day (£750.00), 15 forecast days at £40.00
+# (£600.00): projected £1,350.00, under the £1,500.00 threshold.  The band's ratios 0.8 and 1.5 give
+# 750 + 600 x 0.8 = £1,230.00 and 750 + 600 x 1.5 = £1,650.00: only the upper edge passes the threshold.
+# On that edge forecast days cost 40 x 1.5 = £60.00, so the path is 750 + 60n after day 15: over 1,500 when
+# n > 12.5, n = 13, on 28 November.
+VISION_AT_RISK = (NOV, "vision", "750.00", "1350.00", 15, "1500.00", "at_risk", None, None)
+VISION_PROJECTED = (NOV, "vision", "750.00", "1550.00", 15, "1500.00", "projected_over", None, date(2026, 11, 26))
+VISION_OK = (NOV, "vision", "750.00", "1100.00", 15, "1500.00", "ok", None, None)
+
+
+def at_risk(con, flags=VISION_AT_RISK):
+    set_flags(con, [flags])
+    con.execute("UPDATE threshold_flags SET projected_low = 1230.00, projected_high = 1650.00, band_method = 'backtest p10-p90 of 40 origins'")
+    con.execute("DELETE FROM int_projection_daily")
+    con.execute("DELETE FROM int_projection_band")
+    con.execute("""INSERT INTO int_projection_daily SELECT DATE '2026-11-01', 'vision', 'modal', d, DATE '2026-11-15', d > DATE '2026-11-15',
+                   'GBP', CASE WHEN d > DATE '2026-11-15' THEN 40 ELSE 50 END
+                   FROM (SELECT unnest(range(DATE '2026-11-01', DATE '2026-12-01', INTERVAL 1 DAY))::DATE AS d)""")
+    con.execute("INSERT INTO int_projection_band VALUES (DATE '2026-11-01', 'vision', 15, 40, 0.8, 1.5, 'backtest p10-p90 of 40 origins')")
+
+
+def test_at_risk_is_an_early_warning_sent_once_with_the_band_and_its_crossing_date(con):
+    import io
+
+    at_risk(con)
+    buf = io.StringIO()
+    for day in range(3):  # three daily runs: one message
+        wa.evaluate(con, as_of=AS_OF, now=NOW + timedelta(days=day))
+        with console_sender(buf) as s:
+            send_pending(con, s, now=NOW + timedelta(days=day))
+    [a] = wa.list_alerts(con, "all")
+    assert (a.kind, a.period, a.subject, a.delivery) == ("threshold_at_risk", "2026-11", "1500.00 GBP", "sent")
+    assert a.details["band_cross_date"] == "2026-11-28" and a.details["status"] == "at_risk"
+    out = buf.getvalue()
+    assert out.count("Spend threshold at risk (early warning)") == 1
+    assert "on pace to cross on 2026-11-28" in out and "£1,230.00 – £1,650.00" in out and "projected £1,350.00" in out
+    text = json.dumps(build_message(message_of(a)), ensure_ascii=False)
+    assert "on pace to cross on *2026-11-28*" in text and "£1,230.00 – £1,650.00" in text
+
+
+def test_at_risk_escalates_comes_back_silently_and_resolves_once(con):
+    import io
+
+    buf = io.StringIO()
+
+    def run(flags, day):
+        at_risk(con, flags)
+        ev = wa.evaluate(con, as_of=AS_OF, now=NOW + timedelta(days=day))
+        with console_sender(buf) as s:
+            send_pending(con, s, now=NOW + timedelta(days=day))
+        return ev
+
+    run(VISION_AT_RISK, 0)
+    ev = run(VISION_PROJECTED, 1)  # the projection itself passes: the graver alert, the warning escalated
+    k = keys(con)
+    warning, projected = k[("threshold_at_risk", "vision", "2026-11", "1500.00 GBP")], k[("threshold_projected", "vision", "2026-11", "1500.00 GBP")]
+    assert ev.escalated == [warning.alert_id] and warning.escalated_to == projected.alert_id
+    assert "on pace to cross the monthly threshold of £1,500.00 on 2026-11-26" in buf.getvalue()
+    ev = run(VISION_AT_RISK, 2)  # back under: the projection resolves; the warning is active again, not sent again
+    assert ev.returned == [warning.alert_id] and ev.resolved == [projected.alert_id] and ev.reopened == []
+    assert wa.get_alert(con, warning.alert_id).state == "open"
+    run(VISION_OK, 3)  # the band is under too: the warning resolves
+    out = buf.getvalue()
+    assert out.count("Resolved: Spend threshold at risk (early warning)") == 1  # day 3
+    assert out.count("Spend threshold at risk (early warning)") == 2  # the warning once (day 0), its resolution
+    assert out.count("Resolved: Spend threshold: on pace to be crossed") == 1  # day 2
+    assert out.count("Spend threshold: on pace to be crossed") == 2  # the projection once (day 1), its resolution
+    assert [(c[1], c[4]) for c in wa.deliveries(con, warning.alert_id)] == [("alert", "sent"), ("resolved", "sent")]
+
+
+def test_a_threshold_alert_says_what_to_do_and_names_a_stale_fx_rate(con):
+    set_flags(con, [(NOV, "vision", "1612.40", "1791.56", 27, "1500.00", "over", date(2026, 11, 21), None)])
+    make_recommendation(con)
+    make_recommendation(con, gpu_class="A10G-24GB", action="stay_serverless", saving=Decimal("0.00"))  # nothing to do: not listed
+    # USD lines converted at the ECB rate of Fri 30 Oct: by Fri 27 Nov it is 20 business days old (4 weeks of 5), stale.
+    con.execute("""INSERT INTO stg_line_items_fx (charge_date, team, provider, product_kind, model, gpu_class, amount_reporting, currency,
+                   reporting_currency, fx_rate_date, fx_rate_age_business_days, fx_stale) VALUES
+                   ('2026-11-05', 'vision', 'modal', 'serverless_gpu', NULL, 'RTX4090-24GB', 900.00, 'USD', 'GBP', '2026-10-30', 4, true),
+                   ('2026-11-27', 'vision', 'modal', 'serverless_gpu', NULL, 'RTX4090-24GB', 712.40, 'USD', 'GBP', '2026-10-30', 20, true),
+                   ('2026-11-27', 'vision', 'gigagpu', 'dedicated_gpu', NULL, 'RTX4090-24GB', 249.00, 'EUR', 'GBP', '2026-10-01', 40, true),
+                   ('2026-11-27', 'search', 'openai', 'hosted_api', 'gpt-4o', NULL, 10.00, 'CHF', 'GBP', '2026-10-01', 40, true)""")
+    wa.evaluate(con, as_of=AS_OF, now=NOW)
+    [a] = wa.list_alerts(con, "all", kind="threshold_crossed")
+    # the rent (EUR) is not variable spend and search's CHF line is not vision's: only USD/GBP is named
+    assert a.details["fx_stale"] == [{"currency_pair": "USD/GBP", "rate_date": "2026-10-30", "age_business_days": 20,
+                                      "last_charge_date": "2026-11-27"}]
+    msg = build_message(message_of(a))
+    text = json.dumps(msg, ensure_ascii=False)
+    assert "USD/GBP rate of 2026-10-30, 20 business days old by 2026-11-27" in text
+    assert "EUR/GBP" not in text and "CHF" not in text
+    todo = [b for b in msg["blocks"] if b.get("text", {}).get("text", "").startswith("*What to do:*")]
+    assert todo[0]["text"]["text"] == "*What to do:* RTX4090-24GB: " + review_sentence(con, "vision", "RTX4090-24GB")
+    assert "A10G" not in text
+    # top line: modal RTX4090-24GB 900.00 + 712.40 = £1,612.40, 100 % of the variable spend
+    assert "modal RTX4090-24GB £1,612.40 (100 %)" in text
 
 
 def test_an_undelivered_projection_is_cancelled_when_it_escalates(con):
@@ -234,60 +328,87 @@ def test_a_snoozed_alert_that_resolves_meanwhile_is_not_delivered(con):
 
 # --- the other kinds -------------------------------------------------------------------
 
-def make_breakeven(con, verdict="dedicated_cheaper", with_hybrid=True):
-    # RTX 5090 for team search in November: 1,062,720 GPU-s over 2,592,000 s = 41 % of one GPU.
-    # Serverless £0.000500/s -> £531.36; dedicated £265.68/month; u* = 265.68 / (0.0005 x 2,592,000) = 20.5 %.
-    con.execute(
-        """CREATE OR REPLACE TABLE breakeven AS SELECT DATE '2026-11-01' AS month, 'search' AS team, 'RTX5090-32GB' AS gpu_class,
-           1062720.000::DECIMAL(20,3) AS gpu_seconds, 2592000::BIGINT AS seconds_in_month, 0.410000::DECIMAL(12,6) AS utilisation,
-           'GBP' AS currency, 531.36::DECIMAL(18,2) AS serverless_cost, 0.000500000000::DECIMAL(24,12) AS serverless_price_per_second,
-           'gigagpu' AS dedicated_provider, 'gigagpu' AS dedicated_source_id, 'RTX 5090 Dedicated' AS dedicated_sku,
-           NULL::VARCHAR AS dedicated_tier, 265.680000000000::DECIMAL(24,12) AS dedicated_price, 'GBP' AS dedicated_price_currency,
-           'month' AS dedicated_price_unit, 265.68::DECIMAL(18,2) AS dedicated_monthly, 1::DECIMAL AS fx_rate, DATE '2026-11-27' AS fx_rate_date,
-           0.205000::DECIMAL(12,6) AS breakeven_utilisation, 531.36::DECIMAL(18,2) AS breakeven_gpu_hours, 1 AS gpus_needed,
-           265.68::DECIMAL(18,2) AS dedicated_cost, ? AS verdict, 265.68::DECIMAL(18,2) AS monthly_saving""",
-        [verdict],
-    )
-    if with_hybrid:
-        con.execute(
-            """CREATE OR REPLACE TABLE hybrid_plan AS SELECT DATE '2026-11-01' AS month, 'search' AS team, 'RTX5090-32GB' AS gpu_class,
-               'GBP' AS currency, 720 AS hours_observed, 2.000::DECIMAL(12,3) AS peak_demand_gpus, 1 AS best_k,
-               400.00::DECIMAL(18,2) AS cost_at_best, 531.36::DECIMAL(18,2) AS cost_at_zero, 131.36::DECIMAL(18,2) AS saving,
-               265.68::DECIMAL(18,2) AS dedicated_monthly, 0.000500000000::DECIMAL(24,12) AS serverless_price_per_second"""
-        )
+# Vision's RTX 4090 load in November (a closed month: the calendar month is the window), worked by hand:
+# all-serverless £470.32; the cheapest dedicated GPU £182.70 for the window, so moving everything would
+# "save" 470.32 - 182.70 = £287.62 (the plain break-even, u* = 30.5 %); but demand peaks at 1.6 GPUs,
+# so that is not reachable: 1 dedicated GPU plus serverless for the peaks costs £246.29, saving
+# 470.32 - 246.29 = £224.03.  The recommendation (and so the alert) is the hybrid plan's £224.03.
+VISION_HYBRID = dict(
+    month=NOV, team="vision", gpu_class="RTX4090-24GB", window_kind="calendar_month", window_start=NOV,
+    window_end=date(2026, 11, 30), currency="GBP", action="hybrid", dedicated_gpus=1, saving=Decimal("224.03"),
+    spare_server_id=None, spare_server_utilisation=None, spare_gpu_hours=None, gpu_hours=Decimal("564.67"),
+    peak_demand_gpus=Decimal("1.600"), serverless_cost=Decimal("470.32"), dedicated_provider="runpod",
+    dedicated_sku="NVIDIA GeForce RTX 4090", dedicated_tier="community", dedicated_monthly=Decimal("182.70"), dedicated_units=1,
+    breakeven_utilisation=Decimal("0.304657"), breakeven_text="30.5 %", breakeven_verdict="dedicated_cheaper",
+    breakeven_saving=Decimal("287.62"), committed_offer=None, committed_term_months=None, committed_upfront_amount=None,
+    committed_currency=None, committed_monthly=None,
+)
 
 
-def test_dedicated_cheaper_says_why_with_the_break_even_and_the_hybrid_plan(con):
+def make_recommendation(con, **over):
+    row = {**VISION_HYBRID, **over}
+    con.execute(f"CREATE TABLE IF NOT EXISTS recommendations ({REC_COLUMNS})")
+    con.execute(f"INSERT INTO recommendations VALUES ({', '.join('?' * len(row))})", list(row.values()))
+
+
+def review_sentence(con, team, gpu_class):
+    """What the review and `spendwatch breakeven --team` print for this row: recommendation_text of the mart's row."""
+    from spendwatch.recommend import recommendation_text
+
+    cur = con.execute("SELECT * FROM recommendations WHERE team = ? AND gpu_class = ?", [team, gpu_class])
+    return recommendation_text(dict(zip([c[0] for c in cur.description], cur.fetchone())))
+
+
+def test_a_gpu_recommendation_carries_the_one_saving_the_review_gives(con):
     set_flags(con, [])
-    make_breakeven(con)
+    make_recommendation(con)
+    make_recommendation(con, team="search", gpu_class="A10G-24GB", action="stay_serverless", saving=Decimal("0.00"))
+    make_recommendation(con, team="research", gpu_class="H100-80GB-SXM", action="near", saving=Decimal("0.00"))
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert "dedicated_cheaper" in ev.evaluated and "dedicated_cheaper" not in ev.skipped and "invoice_discrepancy" in ev.skipped and not ev.notes
-    [a] = wa.list_alerts(con, "all")
-    assert (a.kind, a.team, a.period, a.subject) == ("dedicated_cheaper", "search", "2026-11", "RTX5090-32GB")
+    assert "dedicated_cheaper" in ev.evaluated and "invoice_discrepancy" in ev.skipped and not ev.notes
+    [a] = wa.list_alerts(con, "all")  # stay_serverless and near save nothing: no alert
+    assert (a.kind, a.team, a.period, a.subject) == ("dedicated_cheaper", "vision", "2026-11", "RTX4090-24GB")
+    sentence = review_sentence(con, "vision", "RTX4090-24GB")
+    assert sentence == ("rent 1 dedicated GPU(s) for the steady core, serverless for the peaks (demand peaks at 1.600 GPUs): "
+                        "saves 224.03 GBP a month")
     msg = build_message(message_of(a))
     text = json.dumps(msg, ensure_ascii=False)
-    assert "steady use at 41 % of one RTX5090-32GB; break-even is 20.5 %".lower() in text.lower()
-    assert "£265.68" in msg["text"]  # the saving, in the fallback text
-    assert "1 dedicated RTX5090-32GB" in text and "£400.00 against £531.36 all-serverless, saving £131.36" in text
-    assert "spendwatch review --team search --month 2026-11" in text
+    assert sentence in text and "£224.03" in text  # the same figure as the mart, in the review's words
+    assert "287.62" not in text  # the unreachable move-everything figure is not a second saving
+    assert msg["blocks"][0]["text"]["text"] == "A hybrid plan would cost less"
+    assert "30.5 %" in text and "spendwatch review --team vision --month 2026-11" in text
+    buf = __import__("io").StringIO()
+    Console(file=buf, width=400, color_system=None).print(console_markup(message_of(a)))
+    assert sentence in buf.getvalue()
+
+
+def test_spare_capacity_is_the_recommendation_when_the_load_fits_on_a_paid_server(con):
+    set_flags(con, [])
+    # gg-4090-01 is 18.3 % used (0.182986), with 588.25 spare GPU-hours >= the 564.67 the load needs: saving = the
+    # whole serverless cost of the window, £470.32, at no extra rent.
+    make_recommendation(con, action="use_spare_capacity", dedicated_gpus=0, saving=Decimal("470.32"), spare_server_id="gg-4090-01",
+                        spare_server_utilisation=Decimal("0.182986"), spare_gpu_hours=Decimal("588.25"))
+    wa.evaluate(con, as_of=AS_OF, now=NOW)
+    [a] = wa.list_alerts(con, "all")
+    text = json.dumps(build_message(message_of(a)), ensure_ascii=False)
+    assert "vision's load fits on gg-4090-01 (18 % used): saves 470.32 GBP a month at no extra rent" in text
+    assert review_sentence(con, "vision", "RTX4090-24GB") in text and "588.25 spare GPU-hours" in text
 
 
 def test_missing_models_skip_their_kind_and_leave_its_alerts_alone(con):
     set_flags(con, [])
+    con.execute("DROP TABLE recommendations")
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert {"dedicated_cheaper", "invoice_discrepancy", "source_stale"} <= set(ev.skipped)
-    assert "not built yet" in ev.skipped["dedicated_cheaper"]
-    make_breakeven(con, with_hybrid=False)
-    ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
-    assert ev.skipped["dedicated_cheaper"] == "model hybrid_plan not built yet"  # alert_dedicated reads both models
-    make_breakeven(con)
+    assert {"dedicated_cheaper", "threshold_crossed", "invoice_discrepancy", "source_stale"} <= set(ev.skipped)
+    assert ev.skipped["dedicated_cheaper"] == "model recommendations not built yet"
+    make_recommendation(con)
     wa.evaluate(con, as_of=AS_OF, now=NOW)
     [a] = wa.list_alerts(con, "all")
-    con.execute("DROP TABLE breakeven")  # the model is being rebuilt: its alert must not resolve
+    con.execute("DROP TABLE recommendations")  # the model is being rebuilt: its alert must not resolve
     ev = wa.evaluate(con, as_of=AS_OF, now=NOW)
     assert "dedicated_cheaper" in ev.skipped and ev.resolved == []
     assert wa.get_alert(con, a.alert_id).state == "open"
-    make_breakeven(con, verdict="serverless_cheaper")
+    make_recommendation(con, action="stay_serverless", saving=Decimal("0.00"))
     assert wa.evaluate(con, as_of=AS_OF, now=NOW).resolved == [a.alert_id]
 
 
@@ -345,10 +466,10 @@ def line(con, n, *, provider="runpod", kind="serverless_gpu", team="research", g
 
 def attribute_by_team_tag(con, teams=("research", "assistant")):
     """The team of each line: a tag rule naming declared teams, applied by the attribution model (stg_line_items)."""
-    from warehouse import models as sqlmodels
-
     sync_config(con, Config.model_validate({"teams": [{"name": t} for t in teams],
                                             "attribution": [{"match": "tag", "tag_key": "team"}]}))
+    from warehouse import models as sqlmodels
+
     assert all(r.status == "ok" for r in sqlmodels.build(con, select=["stg_line_items"]))
 
 
@@ -452,8 +573,13 @@ HOSTILE = "<!channel> <@U024BE7LH> *bold* [red]x[/red] & more"
 @pytest.mark.parametrize("kind, details", [
     ("price_change", {"provider": "together", "sku": HOSTILE, "component": "input_token", "old_amount": "1", "new_amount": "2",
                       "currency": "USD", "unit": "1M_tokens", "changed_at": "2026-11-12T06:00:00", "teams": [HOSTILE]}),
-    ("dedicated_cheaper", {"gpu_class": HOSTILE, "currency": "GBP", "dedicated_provider": HOSTILE, "dedicated_sku": HOSTILE,
-                           "utilisation": "0.5", "breakeven_utilisation": "0.2", "monthly_saving": "10"}),
+    ("dedicated_cheaper", {"recommendation": {"gpu_class": HOSTILE, "currency": "GBP", "team": HOSTILE, "action": "rent_dedicated",
+                                              "dedicated_gpus": "1", "dedicated_provider": HOSTILE, "dedicated_sku": HOSTILE,
+                                              "saving": "10", "breakeven_text": HOSTILE, "window_start": HOSTILE}}),
+    ("threshold_crossed", {"currency": "GBP", "variable_spend": "1600", "threshold": "1500", "drivers": [{"provider": HOSTILE, "line": HOSTILE}],
+                           "recommendations": [{"gpu_class": HOSTILE, "team": HOSTILE, "currency": "GBP", "action": "use_spare_capacity",
+                                                "saving": "5", "spare_server_id": HOSTILE, "spare_server_utilisation": "0.5"}],
+                           "fx_stale": [{"currency_pair": HOSTILE, "rate_date": HOSTILE, "age_business_days": 9}]}),
     ("invoice_discrepancy", {"provider": HOSTILE, "invoice_id": HOSTILE, "findings": 1, "at_stake": "5", "reporting_currency": "GBP",
                              "examples": [HOSTILE], "teams": [HOSTILE], "by_finding": [{"finding": HOSTILE, "lines": 1}]}),
     ("source_stale", {"source_id": HOSTILE, "provider": HOSTILE, "last_error": HOSTILE, "failures": 3}),

@@ -17,7 +17,7 @@ from warehouse import models as sqlmodels
 
 # mart -> the alert kinds it yields; scoped: resolution limited to periods >= the window start.
 MARTS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "alert_threshold": (("threshold_crossed", "threshold_projected"), True),
+    "alert_threshold": (("threshold_crossed", "threshold_projected", "threshold_at_risk"), True),
     "alert_dedicated": (("dedicated_cheaper",), True),
     "alert_invoice": (("invoice_discrepancy",), True),
     "alert_price_change": (("price_change",), True),

@@ -9,8 +9,11 @@ Every alert has a natural key — kind, team, period, subject — unique in the 
 * a condition whose row is resolved/escalated -> re-opened as occurrence n+1, delivery ``pending`` again
 * an active row whose condition is gone       -> ``resolved`` (resolved_at); never-sent -> delivery ``cancelled``;
                                                  a sent one owes its channels a "resolved" message (the outbox)
-* threshold_projected when threshold_crossed is true for the same team, month and threshold
-                                              -> ``escalated`` (escalated_to = the crossed alert)
+* a threshold alert when a graver one is true for the same team, month and threshold (at_risk <
+  projected < crossed)                        -> ``escalated`` (escalated_to = the graver alert); an escalated
+                                                 at_risk warning whose condition is back (the projection fell
+                                                 under the threshold again, the band still over it) is active
+                                                 again without a new message: it was sent once
 * snoozed until a date that has come          -> ``open`` again, delivered again (a reminder) if it was delivered
 
 The evaluation reads the models as they stand (they are not as-of the partition day), so running
@@ -35,6 +38,10 @@ from warehouse.alerts.rows import (
     window_start,
 )
 
+# Threshold alerts from the mildest to the gravest: a graver one escalates the milder ones of its key.
+THRESHOLD_LEVELS = ["threshold_at_risk", "threshold_projected", "threshold_crossed"]
+
+
 @dataclass
 class Evaluation:
     """What one evaluation changed: new alerts, re-opened, resolved, escalated, woken from a snooze."""
@@ -46,6 +53,7 @@ class Evaluation:
     reopened: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)  # escalated at_risk warnings active again, nothing re-sent
     woken: list[int] = field(default_factory=list)
     evaluated: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -107,9 +115,20 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date | None = None, now: dat
                       sent_at = NULL, response_status = NULL, response_body = NULL, channel = NULL, destination = NULL
                FROM _alert_conditions c
                WHERE a.kind = c.kind AND a.team = c.team AND a.period = c.period AND a.subject = c.subject
-                 AND a.state IN ('resolved', 'escalated')
+                 AND (a.state = 'resolved' OR (a.state = 'escalated' AND a.kind <> 'threshold_at_risk'))
                RETURNING a.alert_id""",
             [now, now, now],
+        ))
+        # The early warning was sent once: back from a graver alert, it is active again and says nothing new
+        # (one never delivered, its escalation having cancelled it, is owed again).
+        ev.returned = ids_of(con.execute(
+            """UPDATE alerts AS a SET state = 'open', escalated_to = NULL, details = c.details, last_seen_at = ?,
+                      state_changed_at = ?, delivery = CASE WHEN a.delivery = 'cancelled' THEN 'pending' ELSE a.delivery END
+               FROM _alert_conditions c
+               WHERE a.kind = c.kind AND a.team = c.team AND a.period = c.period AND a.subject = c.subject
+                 AND a.state = 'escalated' AND a.kind = 'threshold_at_risk'
+               RETURNING a.alert_id""",
+            [now, now],
         ))
         con.execute(
             """UPDATE alerts AS a SET details = c.details, last_seen_at = ?
@@ -133,12 +152,16 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date | None = None, now: dat
             ev.escalated = ids_of(con.execute(
                 """UPDATE alerts AS p SET state = 'escalated', escalated_to = c.alert_id, state_changed_at = ?,
                           delivery = CASE WHEN p.delivery = 'pending' THEN 'cancelled' ELSE p.delivery END
-                   FROM alerts AS c
-                   WHERE p.kind = 'threshold_projected' AND p.state IN ('open', 'acked', 'snoozed')
-                     AND c.kind = 'threshold_crossed' AND c.state IN ('open', 'acked', 'snoozed')
+                   FROM (SELECT alert_id, team, period, subject, list_position(?, kind) AS level FROM alerts g
+                         WHERE list_contains(?, kind) AND state IN ('open', 'acked', 'snoozed')
+                           AND EXISTS (SELECT 1 FROM _alert_conditions c WHERE c.kind = g.kind AND c.team = g.team
+                                       AND c.period = g.period AND c.subject = g.subject)  -- still true now
+                         QUALIFY row_number() OVER (PARTITION BY team, period, subject ORDER BY level DESC, alert_id) = 1) AS c
+                   WHERE list_contains(?, p.kind) AND p.state IN ('open', 'acked', 'snoozed')
                      AND c.team = p.team AND c.period = p.period AND c.subject = p.subject
+                     AND c.level > list_position(?, p.kind)
                    RETURNING p.alert_id""",
-                [now],
+                [now, THRESHOLD_LEVELS, THRESHOLD_LEVELS, THRESHOLD_LEVELS, THRESHOLD_LEVELS],
             ))
         scoped = [k for q in queries if q.scoped for k in q.kinds]
         unscoped = [k for q in queries if not q.scoped for k in q.kinds]

@@ -18,7 +18,7 @@ ACTIVE = ("open", "acked", "snoozed")
 STATES = ("open", "acked", "snoozed", "resolved", "escalated")
 DELIVERIES = ("pending", "sent", "failed", "cancelled", "suppressed")
 EVALUATED_KINDS = (
-    "threshold_crossed", "threshold_projected", "dedicated_cheaper", "invoice_discrepancy",
+    "threshold_crossed", "threshold_projected", "threshold_at_risk", "dedicated_cheaper", "invoice_discrepancy",
     "price_change", "source_stale", "ingest_rejects", "spend_anomaly",
 )
 KINDS = (*EVALUATED_KINDS, "run_failure")

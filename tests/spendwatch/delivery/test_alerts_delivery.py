@@ -18,17 +18,16 @@ from werkzeug import Response
 from spendwatch.core.config import Config
 from spendwatch.core.redact import MASK, RedactingFilter, redact, redact_exception, register
 from spendwatch.delivery import Routing, SlackSender, send_pending
+from tests.spendwatch.delivery.alert_models import alert_inputs
 from warehouse import alerts as wa
 
 NOW = datetime(2026, 11, 28, 7, 0)
-LINE_ITEMS_DDL = """CREATE TABLE IF NOT EXISTS stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR,
-    product_kind VARCHAR, model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))"""
 HOOK_PATH = "/services/T0001TEST/B0002TEST/s3cr3tW3bh00kT0ken"
 
 
 def set_over(con, teams=("search",)):
     """threshold_flags / team_monthly_spend with each team over its £1,500 threshold in November 2026."""
-    con.execute(LINE_ITEMS_DDL)
+    alert_inputs(con)
     con.execute(
         """CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
            projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,

@@ -22,6 +22,7 @@ from werkzeug import Request, Response
 
 from spendwatch.core.config import Config
 from spendwatch.delivery import Routing, SlackSender, build_message, message_of, send_pending, unset_webhooks
+from tests.spendwatch.delivery.alert_models import alert_inputs
 from warehouse import alerts as wa
 from warehouse.db import connect
 
@@ -121,13 +122,14 @@ def spend(con, teams=("search",), status="over", variable="1612.40", lines=()):
                    projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)""")
     con.execute("""CREATE OR REPLACE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2),
                    hosted_api DECIMAL(18,2), total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)""")
-    con.execute("""CREATE OR REPLACE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
-                   model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""")
+    con.execute("DROP TABLE IF EXISTS stg_line_items_fx")
+    alert_inputs(con)
     for t in teams:
         con.execute("INSERT INTO threshold_flags VALUES (DATE '2026-11-01', ?, 'GBP', ?, 1791.56, 27, 1500.00, 'GBP', ?, "
                     "CASE WHEN ? = 'over' THEN DATE '2026-11-21' END, NULL, false, NULL, NULL, NULL)", [t, Decimal(variable), status, status])
     for row in lines:
-        con.execute("INSERT INTO stg_line_items_fx VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
+        con.execute("INSERT INTO stg_line_items_fx (charge_date, team, provider, product_kind, model, gpu_class, amount_reporting)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
 
 
 def raise_alerts(con, teams=("search",), now=NOW, **kw):
@@ -284,7 +286,7 @@ def test_kill_9_between_send_and_record(warehouse_path, slack, tmp_path, path):
 
     slack.on_post = kill_on_second
     out, err = child.communicate(timeout=60)
-    assert child.returncode == -signal.SIGKILL and b"finished" not in out
+    assert child.returncode == -signal.SIGKILL and b"finished" not in out, err.decode()[-3000:]
     slack.on_post = None
     con = connect(warehouse_path)
     try:
@@ -435,4 +437,4 @@ def test_threshold_alert_gives_the_projection_band(con):
     wa.evaluate(con, as_of=AS_OF, now=NOW)
     [a] = wa.list_alerts(con, "all")
     fields = [f["text"] for b in build_message(message_of(a))["blocks"] if b["type"] == "section" and "fields" in b for f in b["fields"]]
-    assert "*Projection band*\n£1,650.00 – £1,940.00" in fields
+    assert "*Projection band (80 %)*\n£1,650.00 – £1,940.00 (backtest)" in fields

@@ -26,6 +26,7 @@ import pytest
 from werkzeug import Response
 
 from spendwatch import cli
+from tests.spendwatch.delivery.alert_models import alert_inputs
 from warehouse.db import connect
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -76,8 +77,7 @@ def over_threshold(path: Path) -> None:
         con.execute(f"ALTER TABLE threshold_flags ADD COLUMN {col}")
     con.execute("""CREATE TABLE team_monthly_spend AS SELECT month, team, currency, variable_spend AS serverless_gpu, 0::DECIMAL(18,2) AS hosted_api,
         variable_spend AS total_spend, 27 AS days_with_data, 30 AS days_in_month, DATE '2026-11-27' AS last_data_date FROM threshold_flags""")
-    con.execute("""CREATE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
-                   model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""")
+    alert_inputs(con)
     con.close()
 
 

@@ -1,0 +1,40 @@
+"""The model tables the alert marts read besides the ones a test fills: created empty, with the models' own columns.
+
+Tests write threshold_flags, team_monthly_spend or recommendations rows by hand; alert_threshold also reads
+stg_line_items_fx (drivers and stale FX), int_projection_daily and int_projection_band (the band's crossing
+date) and recommendations (what to do).  A mart whose inputs are missing is skipped, so each test that raises
+threshold alerts calls :func:`alert_inputs` first.
+"""
+
+from __future__ import annotations
+
+REC_COLUMNS = (
+    "month DATE, team VARCHAR, gpu_class VARCHAR, window_kind VARCHAR, window_start DATE, window_end DATE, currency VARCHAR, "
+    "action VARCHAR, dedicated_gpus INTEGER, saving DECIMAL(18,2), spare_server_id VARCHAR, spare_server_utilisation DECIMAL(12,6), "
+    "spare_gpu_hours DECIMAL(12,2), gpu_hours DECIMAL(18,2), peak_demand_gpus DECIMAL(12,3), serverless_cost DECIMAL(18,2), "
+    "dedicated_provider VARCHAR, dedicated_sku VARCHAR, dedicated_tier VARCHAR, dedicated_monthly DECIMAL(18,2), dedicated_units INTEGER, "
+    "breakeven_utilisation DECIMAL(12,6), breakeven_text VARCHAR, breakeven_verdict VARCHAR, breakeven_saving DECIMAL(18,2), "
+    "committed_offer VARCHAR, committed_term_months DECIMAL(12,2), committed_upfront_amount DECIMAL(24,12), committed_currency VARCHAR, "
+    "committed_monthly DECIMAL(18,2)"
+)  # model recommendations, as built
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
+       model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""",
+    """CREATE TABLE IF NOT EXISTS int_projection_daily (month DATE, team VARCHAR, provider VARCHAR, day DATE, origin_day DATE,
+       is_forecast BOOLEAN, currency VARCHAR, amount DECIMAL(18, 6))""",
+    """CREATE TABLE IF NOT EXISTS int_projection_band (month DATE, team VARCHAR, horizon_days BIGINT, backtests BIGINT,
+       ratio_low DECIMAL(12, 6), ratio_high DECIMAL(12, 6), band_method VARCHAR)""",
+    f"CREATE TABLE IF NOT EXISTS recommendations ({REC_COLUMNS})",
+)
+# stg_line_items_fx's FX columns, added to a test's own narrower table (amounts already in GBP: nothing stale).
+_FX_COLUMNS = ("currency VARCHAR DEFAULT 'GBP'", "reporting_currency VARCHAR DEFAULT 'GBP'", "fx_rate_date DATE",
+               "fx_rate_age_business_days INTEGER DEFAULT 0", "fx_stale BOOLEAN DEFAULT false")
+
+
+def alert_inputs(con) -> None:
+    """Create whatever alert_threshold and alert_dedicated read that the test did not (empty)."""
+    for ddl in _TABLES:
+        con.execute(ddl)
+    for col in _FX_COLUMNS:
+        con.execute(f"ALTER TABLE stg_line_items_fx ADD COLUMN IF NOT EXISTS {col}")
