@@ -160,12 +160,12 @@ def test_dirty_export_is_cleaned(con, sample_config):
 
 def test_every_reject_reason_names_row_and_column(con, sample_config):
     r = ingest_file(con, FOCUS / "rejects_focus_2026-09.csv", sample_config)
-    assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (14, 4, 10, 2)
+    # Rejected: rows 2-4, 6-8, 11-13 (their money, currency, dates or identity cannot be read).
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (14, 5, 9, 3)
     assert rejects(con) == [
         (2, "BilledCost", "BilledCost is not a number", "n/a"),
         (3, "BillingCurrency", "unknown currency code (not ISO 4217)", "XYZ"),
         (4, "ChargePeriodEnd", "ChargePeriodEnd is before ChargePeriodStart", "2026-09-04T00:00:00Z"),
-        (5, "ChargeCategory", "invalid ChargeCategory (expected Usage, Purchase, Tax, Credit, Adjustment)", "Refund"),
         (6, "ChargePeriodStart", "ChargePeriodStart is not a date/time", "2026-09-31T00:00:00Z"),
         (7, "BilledCost", "BilledCost is empty", None),
         (8, "BilledCost", "BilledCost currency symbol does not match BillingCurrency USD", "€4.61"),
@@ -175,17 +175,21 @@ def test_every_reject_reason_names_row_and_column(con, sample_config):
         (13, "BillingCurrency", "unknown currency code (not ISO 4217)", "EURO"),
         (13, "ChargePeriodEnd", "ChargePeriodEnd is before ChargePeriodStart", "2026-09-13T00:00:00Z"),
     ]
-    # Tag dirt is no reason to lose money: rows 9 and 10 load, each with a note.
-    # Row 10's "team" (written without spaces) wins over " team"; row 9's tags are not loaded.
-    assert team_lines(con, sample_config, "x_source_row, BilledCost, Tags->>'team', team") == [
-        (1, D("4.608"), "platform", "platform"), (9, D("4.608"), None, "unallocated"),
-        (10, D("4.608"), "platform", "platform"), (14, D("4.608"), "platform", "platform")]
+    # Tag dirt and a ChargeCategory FOCUS does not define are no reason to lose money: rows 5, 9
+    # and 10 load, each with a note.  Row 5 keeps "Refund" as written; row 10's "team" (written
+    # without spaces) wins over " team"; row 9's tags are not loaded.
+    assert team_lines(con, sample_config, "x_source_row, BilledCost, ChargeCategory, Tags->>'team', team") == [
+        (1, D("4.608"), "Usage", "platform", "platform"), (5, D("4.608"), "Refund", None, "unallocated"),
+        (9, D("4.608"), "Usage", None, "unallocated"), (10, D("4.608"), "Usage", "platform", "platform"),
+        (14, D("4.608"), "Usage", "platform", "platform")]
     assert con.execute("SELECT row_number, column_name, note, raw FROM ingest_notes ORDER BY row_number").fetchall() == [
+        (5, "ChargeCategory", 'ChargeCategory "Refund" is not a FOCUS value (Usage, Purchase, Tax, Credit, Adjustment): '
+         "kept as written", "Refund"),
         (9, "Tags", "Tags is not a JSON object: not loaded (the cell is kept here)", '["team", "platform"]'),
         (10, "Tags", "Tags has keys that are equal once trimmed: the key written without spaces kept (else the first)",
          '{"team": "platform", " team": "vision"}')]
     assert con.execute("SELECT rows_read, rows_loaded, rows_rejected, rows_noted FROM ingested_files").fetchone() == (
-        14, 4, 10, 2)
+        14, 5, 9, 3)
 
 
 def test_namespaced_headers_load(con, sample_config, tmp_path):
@@ -311,9 +315,10 @@ def test_validator_namespaced_sample_rejects_like_the_plain_one(con, sample_conf
     ingest_file(other, FOCUS / "validator_multiple_failure_examples.csv", sample_config)
     assert namespaced == rejects(other)
     other.close()
-    # F:ChargeType is read as ChargeCategory: its values a, b, c are invalid.
-    assert [(row, raw) for row, col, _, raw in namespaced if col == "ChargeCategory" and raw] == [
-        (1, "a"), (2, "b"), (3, "c")]
+    # F:ChargeType is read as ChargeCategory: its values a, b, c are no FOCUS value, which alone
+    # rejects nothing (a loaded row would get a note); these rows lack money and dates.
+    assert not [row for row, col, _, _ in namespaced if col == "ChargeCategory"]
+    assert con.execute("SELECT row_number, raw FROM ingest_notes WHERE column_name = 'ChargeCategory'").fetchall() == []
 
 
 def test_validator_blank_billed_cost_and_spaced_header(con, sample_config):
@@ -337,8 +342,9 @@ def test_validator_bad_charge_type_needs_an_explicit_format(con, sample_config):
     with pytest.raises(UsageError, match="unrecognised export format"):
         detect_format(path)
     r = ingest_file(con, path, sample_config, fmt="focus")
-    assert (r.rows_read, r.rows_rejected) == (3, 3)
-    assert [raw for _, col, _, raw in rejects(con) if col == "ChargeCategory" and raw] == ["a", "b", "c"]
+    assert (r.rows_read, r.rows_rejected) == (3, 3)  # no money, currency, dates or provider
+    assert {col for _, col, _, _ in rejects(con)} == {
+        "BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd", "ServiceProviderName"}
 
 
 # --------------------------------------------------------------------------- row numbers in a large file
@@ -563,15 +569,16 @@ def test_values_missing_from_the_first_rows_take_the_full_rules(con, sample_conf
     p = tmp_path / "late.csv"
     p.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
     r = ingest_file(con, p, sample_config, date_order="mdy")
-    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (6, 4, 2)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (6, 5, 1)
     assert lines(con, "x_source_row, BillingCurrency, ChargeCategory, ChargePeriodStart, ChargePeriodEnd, x_provider, "
                       "x_product_kind") == [
         (1, "USD", "Usage", ts("2026-10-01"), ts("2026-10-02"), "aws", "other"),
         (2, "USD", "Usage", ts("2026-10-01"), ts("2026-10-02"), "aws", "other"),
         (3, "EUR", "Tax", ts("2026-10-01"), ts("2026-10-02"), "aws", "other"),
         (4, "GBP", "Credit", ts("2026-10-01"), ts("2026-10-02"), "openai", "hosted_api"),
+        (6, "USD", "Refund", ts("2026-10-01"), ts("2026-10-02"), "aws", "other"),  # no FOCUS value: kept, noted
     ]
-    assert [(n, c, raw) for n, c, _, raw in rejects(con)] == [(5, "BillingCurrency", "XYZ"), (6, "ChargeCategory", "Refund")]
+    assert [(n, c, raw) for n, c, _, raw in rejects(con)] == [(5, "BillingCurrency", "XYZ")]
 
 
 def test_sampled_values_and_fast_branches_change_nothing(sample_config, tmp_path, monkeypatch):

@@ -27,12 +27,25 @@ loader accepts:
   ``Provider``, ``Publisher``, ``InvoiceIssuer``, ``BilledCurrency``.  When a file has
   both an old and a current name, the current one wins.
 
-Rejected, each with its row and column: a missing mandatory column (every row is
-rejected naming it), an empty mandatory value, a number that is not one, an unknown
-currency code, a date that is not one, a period whose end is before its start, a
-ChargeCategory outside Usage/Purchase/Tax/Credit/Adjustment, Tags that are not a JSON
-object.  ListCost, ListUnitPrice, PricingQuantity, InvoiceId and ChargeClass are kept
-exactly as given (the audit checks ListUnitPrice x PricingQuantity = ListCost).
+A row is rejected only when its money, currency, dates or identity cannot be read, each
+with its row and column: a missing mandatory column (every row is rejected naming it), an
+empty mandatory value, a number that is not one, an unknown currency code, a date that is
+not one, a period whose end is before its start.  Everything else loads, with a
+data-quality note (``ingest_notes``, counted per file) where the cell was not as FOCUS
+writes it:
+
+* the enumerated columns (``ENUMS``: ChargeCategory, ChargeFrequency, ChargeClass,
+  ServiceCategory) are read case-, space- and punctuation-insensitively, so ``usage``,
+  ``usage based`` or ``ONE_TIME`` are stored as ``Usage``, ``Usage-Based``, ``One-Time``
+  with a note; a value FOCUS does not define (``Refund``) is stored as written, with a
+  note.  The models only ever select the values they know (``'Tax'``, ``'Recurring'``,
+  ``ChargeCategory IN ('Usage', 'Purchase')``...), so such a line counts in spend like any
+  other billed money and is left out of the price audit and the usage horizon;
+* Tags that are not a JSON object (not loaded), tag keys equal once trimmed (one kept);
+* an amount with more than 18 decimals (rounded); a column FOCUS does not define (not loaded).
+
+ListCost, ListUnitPrice, PricingQuantity and InvoiceId are kept exactly as given (the
+audit checks ListUnitPrice x PricingQuantity = ListCost).
 """
 
 from __future__ import annotations
@@ -109,6 +122,16 @@ ALIASES = {
 }
 MANDATORY = ("BilledCost", "BillingCurrency", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd", "ServiceProviderName")
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+# The enumerated columns and their FOCUS values (1.0-1.3).  A cell is matched on its letters and
+# digits alone, in any case; a value outside the list is kept as written, with a note.
+ENUMS = {
+    "ChargeCategory": CHARGE_CATEGORIES,
+    "ChargeFrequency": ("One-Time", "Recurring", "Usage-Based"),
+    "ChargeClass": ("Correction",),
+    "ServiceCategory": ("AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases",
+                        "Developer Tools", "Identity", "Integration", "Internet of Things", "Management and Governance",
+                        "Media", "Migration", "Mobile", "Multicloud", "Networking", "Other", "Security", "Storage", "Web"),
+}
 CURRENCY_REASON = "'unknown currency code (not ISO 4217)'"
 
 # Costs and unit prices exactly as written, to 18 decimals (migration 009); more decimals are
@@ -501,8 +524,9 @@ def _parsed_sql(con: duckdb.DuckDBPyConnection, src: _Source) -> tuple[str, dict
         out.append((f"p_{c}", decimal_sql(_r(c), t, currency_expr=currency)))
     for c in TIMESTAMPS:
         out.append((f"p_{c}", _timestamp(_r(c), src.date_orders.get(c, "mdy"))))
-    whens = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in CHARGE_CATEGORIES)
-    out.append(("p_ChargeCategory", memo("m_cat", "ChargeCategory", f"CASE lower(trim({{cell}})) {whens} END")))
+    for i, (c, values) in enumerate(ENUMS.items()):  # the FOCUS value a cell spells, NULL for none
+        whens = " ".join(f"WHEN '{_enum_key(v)}' THEN '{v}'" for v in values)
+        out.append((f"p_{c}", memo(f"m_enum{i}", c, f"CASE regexp_replace(lower({{cell}}), '[^a-z0-9]', '', 'g') {whens} END")))
     out.append(("p_tags_obj", _tags_object(_r("Tags"))))
     out.append(("p_provider", memo("m_prov", "ServiceProviderName", provider_id_sql("{cell}"))))
     out.append(("p_hosted", memo("m_host", "ServiceProviderName",
@@ -516,26 +540,33 @@ def _stage_exprs() -> list[tuple[str, str]]:
     provider = _p("provider")
     exprs: dict[str, str] = {c: _r(c) for c in STORED}
     exprs["BillingCurrency"] = _p("currency")
-    for c in (*MONEY, *QUANTITIES, *TIMESTAMPS, "ChargeCategory"):
+    for c in (*MONEY, *QUANTITIES, *TIMESTAMPS):
         exprs[c] = _p(c)
+    for c in ENUMS:  # the FOCUS spelling, else the cell as written (noted)
+        exprs[c] = f"coalesce({_p(c)}, {_r(c)})"
     exprs["Tags"] = _trimmed_tags("p_tags_obj")
     exprs["x_provider"] = provider
     # hosted_api: the model-API companies (HOSTED_API_PROVIDERS), or an "AI and Machine
     # Learning" line priced in tokens; everything else in a cloud bill is 'other'.
     exprs["x_product_kind"] = (
         f"CASE WHEN {_p('hosted')} THEN 'hosted_api' "
-        f"WHEN {_r('ServiceCategory')} = 'AI and Machine Learning' AND "
+        f"WHEN {_p('ServiceCategory')} = 'AI and Machine Learning' AND "
         f"(lower({_r('PricingUnit')}) LIKE '%token%' OR lower({_r('ConsumedUnit')}) LIKE '%token%') THEN 'hosted_api' "
         "ELSE 'other' END"
     )
     # The identity of a charge across re-deliveries (a restated month replaces the
     # earlier rows): provider, accounts, resource, price, charge kind, description, period.
     key_parts = [provider, _r("BillingAccountId"), _r("SubAccountId"), _r("ResourceId"),
-                 f"coalesce({_r('SkuPriceId')}, {_r('SkuId')})", _p("ChargeCategory"), _r("ChargeClass"),
+                 f"coalesce({_r('SkuPriceId')}, {_r('SkuId')})", exprs["ChargeCategory"], exprs["ChargeClass"],
                  _r("ChargeDescription"), f"epoch_us({_p('ChargePeriodStart')})", f"epoch_us({_p('ChargePeriodEnd')})"]
     exprs["x_natural_key"] = "'focus:' || md5(concat(" + ", chr(31), ".join(key_parts) + "))"
     exprs["x_source_row"] = "rn"
     return list(exprs.items())
+
+
+def _enum_key(value: str) -> str:
+    """How an enumerated value is matched: its letters and digits, lower-cased."""
+    return "".join(ch for ch in value.lower() if ch.isalnum())
 
 
 def _maybe_spaced_keys(obj: str) -> str:
@@ -593,9 +624,6 @@ def _checks(cmap: ColumnMap, header_cells: int | None = None) -> list[tuple[str,
             out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL", reason))
     if "BillingCurrency" in present:
         out.append(("BillingCurrency", f"{r('BillingCurrency')} IS NOT NULL AND NOT p_currency_ok", CURRENCY_REASON))
-    if "ChargeCategory" in present:
-        out.append(("ChargeCategory", f"{r('ChargeCategory')} IS NOT NULL AND {p('ChargeCategory')} IS NULL",
-                    f"'invalid ChargeCategory (expected {', '.join(CHARGE_CATEGORIES)})'"))
     for c in TIMESTAMPS:
         if c in present:
             out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL", f"'{c} is not a date/time'"))
@@ -621,9 +649,11 @@ def _notes(cmap: ColumnMap) -> list[tuple[str, str, str]]:
     if "BillingCurrency" in present:
         out.append(("BillingCurrency", f"{r('BillingCurrency')} <> p_currency",
                     "'BillingCurrency \"' || " + r("BillingCurrency") + " || '\" read as ' || p_currency"))
-    if "ChargeCategory" in present:
-        out.append(("ChargeCategory", f"{r('ChargeCategory')} <> {p('ChargeCategory')}",
-                    f"'ChargeCategory \"' || {r('ChargeCategory')} || '\" read as ' || {p('ChargeCategory')}"))
+    for c, values in ENUMS.items():
+        if c in present:
+            out.append((c, f"{r(c)} <> {p(c)}", f"'{c} \"' || {r(c)} || '\" read as ' || {p(c)}"))
+            out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL",
+                        f"'{c} \"' || {r(c)} || '\" is not a FOCUS value ({', '.join(values)}): kept as written'"))
     if "Tags" in present:
         out.append(("Tags", f"{r('Tags')} IS NOT NULL AND p_tags_obj IS NULL",
                     "'Tags is not a JSON object: not loaded (the cell is kept here)'"))
