@@ -19,6 +19,7 @@ import pytest
 
 from scrapers.fetch import SNAPSHOT_DIR
 from spendwatch import operations
+from spendwatch.review import build_review
 from warehouse.db import connect
 
 CHANGE_AT = datetime(2026, 12, 2, 6, 0)    # the edited RunPod Serverless capture
@@ -62,6 +63,19 @@ def evil_sample(review_sample: Path, tmp_path_factory) -> Path:
     finally:
         con.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def review_of():
+    """build_review of a warehouse file, opened read-only: review_of(path, month=Nov 2026, team=None, now=None)."""
+    def build(path: Path, month: date | None = date(2026, 11, 1), team: str | None = None, now: datetime | None = None) -> dict:
+        con = connect(path, read_only=True)
+        try:
+            return build_review(con, month, team, now=now)
+        finally:
+            con.close()
+
+    return build
 
 
 def _empty_team(name: str) -> dict:

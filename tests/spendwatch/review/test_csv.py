@@ -10,8 +10,7 @@ from decimal import Decimal
 import pytest
 
 from spendwatch.core.errors import UsageError
-from spendwatch.review import build_review, csv_tables, render, write_csv
-from warehouse.db import connect
+from spendwatch.review import csv_tables, render, write_csv
 
 OCT = date(2026, 10, 1)
 
@@ -63,12 +62,8 @@ def test_one_table_alone_and_one_file_per_table(tiny, tmp_path):
     assert (tmp_path / "review" / "spend.csv").read_text(encoding="utf-8") == text
 
 
-def test_sample_october(review_sample):
-    con = connect(review_sample, read_only=True)
-    try:
-        tables = _blocks(render(build_review(con, OCT), "csv"))
-    finally:
-        con.close()
+def test_sample_october(review_sample, review_of):
+    tables = _blocks(render(review_of(review_sample, OCT), "csv"))
     assert {"spend", "threshold", "breakeven", "hybrid_plan", "api_vs_selfhost", "audit", "unallocated",
             "breakeven_table", "price_sources", "exports"} <= set(tables)
     assert {r["month"] for r in tables["spend"]} == {"2026-10"}
@@ -80,14 +75,8 @@ def test_sample_october(review_sample):
         [("2500.00", "GBP")]  # spendwatch.toml: research has its own 2,500 threshold
 
 
-def test_no_spreadsheet_formula(evil_sample):
-    from datetime import date as d
-
-    con = connect(evil_sample, read_only=True)
-    try:
-        tables = _blocks(render(build_review(con, d(2026, 11, 1)), "csv"))
-    finally:
-        con.close()
+def test_no_spreadsheet_formula(evil_sample, review_of):
+    tables = _blocks(render(review_of(evil_sample, date(2026, 11, 1)), "csv"))
     models = [r["model"] for r in tables["api_vs_selfhost"] if "HYPERLINK" in r["model"]]
     assert models and all(m.startswith("'=") and "\x1b" not in m for m in models)
     assert any(r["team"] == "<script>alert(1)</script>" for r in tables["spend"])

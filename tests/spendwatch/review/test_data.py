@@ -241,12 +241,8 @@ def test_failed_alerts_are_listed_and_filtered(review_sample, tmp_path):
     assert "run failure" in md and "HTTP 404 no_service" in md
 
 
-def test_review_data_is_plain_python(review_sample):
-    con = connect(review_sample, read_only=True)
-    try:
-        data = build_review(con, NOV, "vision", now=NOW)
-    finally:
-        con.close()
+def test_review_data_is_plain_python(review_sample, review_of):
+    data = review_of(review_sample, NOV, "vision", now=NOW)
     (t,) = data["teams"]
     assert isinstance(t["spend"]["total_spend"], Decimal) and isinstance(data["month_start"], date)
     assert data["generated_at"] == NOW

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from spendwatch import operations
-from spendwatch.review import build_review, render, render_review
+from spendwatch.review import render, render_review
 from spendwatch.review.html import team_anchor
 from warehouse.db import connect
 
@@ -135,12 +135,8 @@ def test_report_is_self_contained(sample):
     assert html.count("plotly.js v") == 1  # the bundle is inlined once, not per chart
 
 
-def test_charts_render_in_headless_chromium(chromium, sample, tmp_path):
-    con = connect(sample, read_only=True)
-    try:
-        data = build_review(con, NOV)
-    finally:
-        con.close()
+def test_charts_render_in_headless_chromium(chromium, sample, tmp_path, review_of):
+    data = review_of(sample, NOV)
     # November, from examples/README.md: six teams (five and unallocated) each with a monthly chart; a
     # month-to-date chart for the five with variable spend (platform has none); a break-even chart for
     # vision's RTX 4090 and research's H100; a utilisation chart for each dedicated server: platform's rented

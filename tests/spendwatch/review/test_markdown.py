@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from spendwatch.review import build_review, render
+from spendwatch.review import render
 from spendwatch.review.sections import TEAM_SECTIONS
-from warehouse.db import connect
 
 NOV = date(2026, 11, 1)
 
@@ -39,23 +38,15 @@ def test_every_money_cell_has_its_currency(tiny):
     assert bare == []  # a decimal figure is money or a count with no decimals, never a bare amount
 
 
-def test_sample_review_in_markdown(review_sample):
-    con = connect(review_sample, read_only=True)
-    try:
-        md = render(build_review(con, NOV), "markdown")
-    finally:
-        con.close()
+def test_sample_review_in_markdown(review_sample, review_of):
+    md = render(review_of(review_sample, NOV), "markdown")
     for team in ("search", "vision", "research", "assistant", "platform", "unallocated"):
         assert f"\n## {team}" in md
     assert "2026-11-20" in md and "£1,500.00" in md  # README: search crosses £1,500 on 20 Nov
 
 
-def test_untrusted_names_are_escaped(evil_sample):
-    con = connect(evil_sample, read_only=True)
-    try:
-        md = render(build_review(con, NOV), "markdown")
-    finally:
-        con.close()
+def test_untrusted_names_are_escaped(evil_sample, review_of):
+    md = render(review_of(evil_sample, NOV), "markdown")
     assert "<script" not in md and "<img" not in md
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     header = next(line for line in md.splitlines() if line.startswith("| provider | model |"))

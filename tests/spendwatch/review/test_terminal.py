@@ -7,9 +7,8 @@ from datetime import date
 
 import pytest
 
-from spendwatch.review import build_review, render
+from spendwatch.review import render
 from spendwatch.review.sections import ORG_SECTIONS, TEAM_SECTIONS, cell_text, section_records
-from warehouse.db import connect
 
 NOV = date(2026, 11, 1)
 # A money or price figure: a symbol and digits (£1,234.50, -$0.00029) or digits and an ISO code (0.20 CHF).
@@ -55,12 +54,8 @@ def _money_cells(data: dict) -> set[str]:
 
 
 @pytest.mark.parametrize("width", [80, 120])
-def test_the_sample_review_fits_and_never_cuts_money(review_sample, width):
-    con = connect(review_sample, read_only=True)
-    try:
-        data = build_review(con, NOV)
-    finally:
-        con.close()
+def test_the_sample_review_fits_and_never_cuts_money(review_sample, width, review_of):
+    data = review_of(review_sample, NOV)
     text = render(data, "table", width=width)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= width
@@ -74,12 +69,8 @@ def test_the_sample_review_fits_and_never_cuts_money(review_sample, width):
     assert "£1,500.00" in text and "2026-11-20" in text
 
 
-def test_untrusted_text_is_plain_in_a_terminal(evil_sample):
-    con = connect(evil_sample, read_only=True)
-    try:
-        text = render(build_review(con, NOV), "table", width=120)
-    finally:
-        con.close()
+def test_untrusted_text_is_plain_in_a_terminal(evil_sample, review_of):
+    text = render(review_of(evil_sample, NOV), "table", width=120)
     assert "\x1b" not in text  # the model's ANSI sequence is dropped
     assert "[red]" in text  # rich markup in data is shown, not applied
     assert "<script>alert(1)</script>" in text  # plain text in a terminal
