@@ -11,11 +11,10 @@ markup by the table renderer.  JSON, CSV, markdown and HTML show every column.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 from spendwatch.render import Col as TableCol
-from spendwatch.render import money, one_line, render_table as table_text, terminal_width
+from spendwatch.render import money, one_line, render_table as table_text, terminal_width, wrap
 from spendwatch.review.sections import (
     ORG_SECTIONS, TEAM_SECTIONS, Section, cell_text, empty_note, month_title, section_records, shown,
 )
@@ -26,14 +25,8 @@ _TABLE_KIND = {"money": "money", "price": "money", "fraction": "number", "pct": 
 
 
 def _lines(text: str, width: int) -> str:
-    """Plain text (one clean line) wrapped to ``width`` at spaces only, so a figure is never split."""
-    return "\n".join(textwrap.wrap(one_line(text), width, break_long_words=False, break_on_hyphens=False)) + "\n"
-
-
-def _fit(text: str, width: int) -> str:
-    """A rendered table with its prose lines (title, the columns left out) wrapped to ``width``; table rows as they are."""
-    return "".join(line + "\n" if len(line) <= width or line[:1] in "┌│├└" else _lines(line, width)
-                   for line in text.splitlines())
+    """Plain text as one clean line (control characters gone), wrapped to ``width`` at spaces (a figure never splits)."""
+    return wrap(one_line(text), width) + "\n"
 
 
 def _section(data: dict[str, Any], section: Section, recs: list[dict[str, Any]], width: int) -> str:
@@ -43,7 +36,7 @@ def _section(data: dict[str, Any], section: Section, recs: list[dict[str, Any]],
     rows, more = shown(section, recs)
     cols = [TableCol(c.label, _TABLE_KIND.get(c.kind, "text"), section.priority(c)) for c in section.cols]
     text = table_text(cols, [[cell_text(r, c) for c in section.cols] for r in rows], title=section.title, width=width)
-    return _fit(text, width) + (_lines(more, width) if more else "")
+    return text + (_lines(more, width) if more else "")
 
 
 def render_table(data: dict[str, Any], width: int | None = None) -> str:
