@@ -20,6 +20,7 @@ from spendwatch.core.config import Config
 from spendwatch.core.errors import ConfigError, UsageError
 from spendwatch.core.http import Budget
 from warehouse import models as sqlmodels
+from warehouse import price_sources
 from warehouse.config_sync import sync_config
 from warehouse.prices import ApplyResult, apply_outcome
 
@@ -103,7 +104,7 @@ def _backfill(con, sources, as_of: date, folder: Path, archive_dir: Path | None)
     # Catalogs are cross-checks of today's prices, never history to price usage with.  A source that
     # already has history was backfilled (or observed) before: history is never rewritten, so skip it
     # without even parsing the capture.
-    seen = {r[0] for r in con.execute("SELECT DISTINCT source_id FROM price_fetches WHERE status = 'ok'").fetchall()}
+    seen = price_sources.sources_fetched_ok(con)
     chosen = [
         s for s in sources
         if not s.catalog and s.source_id not in seen and (folder / f"{s.source_id}.{s.extension}").exists()
@@ -126,10 +127,6 @@ def _apply_safely(con: duckdb.DuckDBPyConnection, o: FetchOutcome, at: datetime,
         failed = FetchOutcome(o.source_id, "failed", o.mode, url=o.url, payload_sha256=o.payload_sha256,
                               extension=o.extension, error=error, catalog=o.catalog)
         return apply_outcome(con, failed, at, None)
-
-
-def _has_prices(con: duckdb.DuckDBPyConnection, source_id: str) -> bool:
-    return con.execute("SELECT count(*) FROM price_history WHERE source_id = ?", [source_id]).fetchone()[0] > 0
 
 
 def refresh_prices(
@@ -186,7 +183,7 @@ def refresh_prices(
     out.observed_at = observed
     by_id = {s.source_id: s for s in sources}
     if mode == "auto":
-        need = [o for o in outcomes if o.status == "failed" and not _has_prices(con, o.source_id)]
+        need = [o for o in outcomes if o.status == "failed" and not price_sources.has_prices(con, o.source_id)]
         if need:
             seeds = fetch_all([by_id[o.source_id] for o in need], "offline", fetched_at=observed)
             for seed in seeds:
@@ -217,7 +214,7 @@ def sync_sources(con: duckdb.DuckDBPyConnection, max_age_days: Callable[[str], i
 
     Without ``max_age_days`` the ages already stored are kept (7 days for a new source).
     """
-    stored = dict(con.execute("SELECT source_id, max_age_days FROM price_sources").fetchall())
+    stored = price_sources.stored_max_ages(con)
     rows = []
     for s in all_sources():
         try:
@@ -226,17 +223,7 @@ def sync_sources(con: duckdb.DuckDBPyConnection, max_age_days: Callable[[str], i
             url = None
         age = max_age_days(s.source_id) if max_age_days else stored.get(s.source_id) or 7
         rows.append([s.source_id, s.provider, s.kind, bool(s.catalog), bool(s.discontinued), url, age])
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM price_sources")
-        con.executemany(
-            "INSERT INTO price_sources (source_id, provider, product_kind, is_catalog, discontinued, url, max_age_days) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return len(rows)
+    return price_sources.replace_sources(con, rows)
 
 
 def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", snapshot_dir: Path | None = None, transport=None) -> dict:
@@ -277,8 +264,7 @@ def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", snapshot_d
         except ParseError as e:
             status["daily"] = f"failed: {e}"
             log.warning("ECB daily file unusable: %s", e)
-    row = con.execute("SELECT max(rate_date), count(DISTINCT currency) FROM fx_rates").fetchone()
-    status["latest_rate_date"], status["currencies"] = row
+    status["latest_rate_date"], status["currencies"] = price_sources.fx_summary(con)
     return status
 
 
@@ -291,7 +277,7 @@ def _history_loaded(con: duckdb.DuckDBPyConnection, csv_path: Path) -> bool:
         newest = date.fromisoformat(first)
     except ValueError:
         return False
-    return con.execute("SELECT count(*) FROM fx_rates WHERE rate_date = ?", [newest]).fetchone()[0] > 0
+    return price_sources.has_fx_day(con, newest)
 
 
 def sync(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:

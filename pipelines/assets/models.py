@@ -6,6 +6,7 @@ from pipelines.model_metadata import extra_metadata
 from pipelines.partitions import POOL, daily_partitions
 from pipelines.resources import WarehouseResource
 from spendwatch.render import markdown_table
+from warehouse import model_state
 from warehouse import models as sqlmodels
 
 # Which asset writes each raw table a model may read with source().
@@ -84,6 +85,7 @@ def model_assets() -> list[dg.AssetsDefinition]:
     def sql_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         selected = {k.to_user_string() for k in context.selected_asset_keys}
         failed: dict[str, str] = {}
+        built: list[sqlmodels.BuildResult] = []
         with warehouse.open() as con:
             for name in project.order:
                 if name not in selected:
@@ -98,7 +100,9 @@ def model_assets() -> list[dg.AssetsDefinition]:
                     failed[name] = res.error or "failed"
                     context.log.error(f"model {name} failed, its previous version is kept: {res.error}")
                     continue
+                built.append(res)
                 yield dg.MaterializeResult(asset_key=name, metadata=_metadata(con, model, res))
+            model_state.stamp(con, project, built)  # so the CLI's ensure_models_built knows they are current
         if failed:
             raise dg.Failure(
                 description="; ".join(f"{k}: {v}" for k, v in failed.items()),

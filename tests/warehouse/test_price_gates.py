@@ -206,7 +206,7 @@ def test_prices_accept_applies_the_held_prices(tmp_path, capsys):
         con.close()
     assert main(["prices", "accept", "runpod_pods", "--warehouse", str(wh)]) == 0
     out = capsys.readouterr().out
-    assert RTX4090 in out and "1.36 USD/hour" in out
+    assert RTX4090 in out and "$1.36/hour" in out  # the unit price with its currency symbol
     con = connect(wh)
     try:
         hist = con.execute("SELECT amount, valid_from, valid_to FROM price_history WHERE source_id = 'runpod_pods' "
