@@ -1,4 +1,4 @@
--- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, and the busiest hour's demand in GPUs (peak_demand_gpus, from lines of an hour or less; NULL when the team's lines are coarser).
+-- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, whether any of the cost was converted at a stale ECB rate (fx_stale, stg_line_items_fx), and the busiest hour's demand in GPUs (peak_demand_gpus, from lines of an hour or less; NULL when the team's lines are coarser).
 WITH lines AS (
     SELECT w.month, w.team, w.gpu_class, u.*  EXCLUDE (team, gpu_class)
     FROM {{ ref('int_decision_windows') }} w
@@ -20,6 +20,7 @@ SELECT
     sum(l.gpu_seconds)                   AS gpu_seconds,
     sum(l.amount_reporting)              AS serverless_cost,
     bool_or(l.gpu_seconds_estimated)     AS gpu_seconds_estimated,
+    bool_or(l.fx_stale)                  AS fx_stale,
     bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) AS hourly,
     CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN CAST(any_value(p.peak) AS DECIMAL(12, 3)) END AS peak_demand_gpus
 FROM lines l

@@ -1,4 +1,4 @@
--- Per month, team, provider and hosted model, over its decision window (int_window_api: the calendar month when the provider's data reaches its end, else the trailing 30 days ending at the provider's last complete day: window_kind, window_start, window_end): the tokens processed, the API cost, and what serving the same work would cost on dedicated GPUs. Only open-weight models can be self-hosted ([decisions] open_weight_models, matched as globs): a closed model maps to the open-weight class of [[selfhost_equivalents]] (a documented default when the file has none) and carries its quality caveat, or reads no_selfhost_equivalent. Work tokens = input + output + cache writes + cache reads x [decisions] cache_read_weight (a cache read is mostly not recomputed). The class's [[throughput]] assumption (tokens per second per GPU at a utilisation) is shown on every row; the GPUs are whole units of the cheapest offer of the class for the whole units needed, among offers without commitment or with a term up to the team's max_commitment_months, priced over the same window (int_window_offers: each day at the monthly price in force that day / the days of its own month), plus redundancy_servers (N+1 by default) for a production team; each server also costs ops_cost_per_server_month, prorated the same way (month_fraction). dedicated_monthly is one GPU of that offer for the window. Verdict: selfhost_cheaper, api_cheaper, near (within 10 %), no_selfhost_equivalent or no_assumption.
+-- Per month, team, provider and hosted model, over its decision window (int_window_api: the calendar month when the provider's data reaches its end, else the trailing 30 days ending at the provider's last complete day: window_kind, window_start, window_end): the tokens processed, the API cost, and what serving the same work would cost on dedicated GPUs. Only open-weight models can be self-hosted ([decisions] open_weight_models, matched as globs): a closed model maps to the open-weight class of [[selfhost_equivalents]] (a documented default when the file has none) and carries its quality caveat, or reads no_selfhost_equivalent. Work tokens = input + output + cache writes + cache reads x [decisions] cache_read_weight (a cache read is mostly not recomputed). The class's [[throughput]] assumption (tokens per second per GPU at a utilisation) is shown on every row; the GPUs are whole units of the cheapest offer of the class for the whole units needed, among offers without commitment or with a term up to the team's max_commitment_months, priced over the same window (int_window_offers: each day at the monthly price in force that day / the days of its own month), plus redundancy_servers (N+1 by default) for a production team; each server also costs ops_cost_per_server_month, prorated the same way (month_fraction). dedicated_monthly is one GPU of that offer for the window. fx_stale marks an API cost converted (in part) at a stale ECB rate. Verdict: selfhost_cheaper, api_cheaper, near (within 10 %), no_selfhost_equivalent or no_assumption.
 WITH settings AS (
     SELECT coalesce(any_value(cache_read_weight), 0.1) AS cache_read_weight,
            coalesce(any_value(redundancy_servers), 1) AS redundancy_servers,
@@ -11,7 +11,8 @@ usage AS (
     SELECT w.month, w.team, w.provider, w.model, w.window_kind, w.window_start, w.window_end, w.window_days, w.month_fraction,
            any_value(l.reporting_currency) AS currency, sum(l.amount_reporting) AS api_cost,
            sum(l.input_tokens) AS input_tokens, sum(l.cached_input_tokens) AS cached_input_tokens,
-           sum(l.cache_write_tokens) AS cache_write_tokens, sum(l.output_tokens) AS output_tokens
+           sum(l.cache_write_tokens) AS cache_write_tokens, sum(l.output_tokens) AS output_tokens,
+           bool_or(l.fx_stale) AS fx_stale
     FROM w JOIN {{ ref('stg_line_items_fx') }} l
       ON l.team = w.team AND l.provider = w.provider AND l.model = w.model AND l.product_kind = 'hosted_api'
      AND l.charge_date BETWEEN w.window_start AND w.window_end
@@ -84,7 +85,7 @@ SELECT
     CAST(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens AS HUGEINT) AS tokens,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
     cache_read_weight, CAST(work_tokens AS DECIMAL(24, 1)) AS work_tokens,
-    CAST(api_cost AS DECIMAL(18, 2)) AS api_cost,
+    CAST(api_cost AS DECIMAL(18, 2)) AS api_cost, fx_stale,
     CAST(CAST(api_cost AS DOUBLE) / (input_tokens + cached_input_tokens + cache_write_tokens + output_tokens) * 1e6 AS DECIMAL(18, 4)) AS api_cost_per_1m,
     open_weight, equivalent_class, CASE WHEN NOT open_weight THEN quality_caveat END AS quality_caveat,
     model_class, gpu_class AS selfhost_gpu_class, tokens_per_second, assumed_utilisation,

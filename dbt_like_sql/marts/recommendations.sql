@@ -1,4 +1,4 @@
--- One recommendation per month, team and GPU class used on serverless, over breakeven's decision window: the one figure the review, Slack and `spendwatch breakeven` show. In order: (1) use_spare_capacity when the load fits on a server the organisation already pays for (int_spare_capacity; saving = the serverless cost of the window, at no extra rent); (2) when demand peaks above one GPU and hourly demand is known, the hybrid plan's k and its saving (hybrid, or stay_serverless when k = 0); (3) otherwise the break-even verdict: rent_dedicated (dedicated_units whole units), near, stay_serverless or no_dedicated_offer. breakeven_text reads 'never cheaper' when u* >= 100 %. The plain break-even is context.
+-- One recommendation per month, team and GPU class used on serverless, over breakeven's decision window: the one figure the review, Slack and `spendwatch breakeven` show. In order: (1) use_spare_capacity when the load fits on a server the organisation already pays for (int_spare_capacity; saving = the serverless cost of the window, at no extra rent); (2) when demand peaks above one GPU and hourly demand is known, the hybrid plan's k and its saving (hybrid, or stay_serverless when k = 0); (3) otherwise the break-even verdict: rent_dedicated (dedicated_units whole units), near, stay_serverless or no_dedicated_offer. breakeven_text reads 'never cheaper' when u* >= 100 %. The plain break-even is context. fx_stale (from breakeven) marks figures resting on a stale ECB rate.
 WITH spare AS (
     SELECT b.month, b.team, b.gpu_class,
            arg_max(s.server_id, (s.spare_gpu_hours, s.server_id))       AS spare_server_id,
@@ -37,7 +37,7 @@ SELECT
                      WHEN 'rent_dedicated' THEN monthly_saving ELSE 0 END AS DECIMAL(18, 2)) AS saving,
     spare_server_id, spare_server_utilisation, spare_gpu_hours,
     CAST(gpu_seconds / 3600 AS DECIMAL(18, 2)) AS gpu_hours, peak_demand_gpus,
-    serverless_cost, dedicated_provider, dedicated_sku, dedicated_tier, dedicated_monthly, dedicated_units,
+    serverless_cost, fx_stale, dedicated_provider, dedicated_sku, dedicated_tier, dedicated_monthly, dedicated_units,
     breakeven_utilisation,
     CASE WHEN breakeven_utilisation IS NULL THEN NULL
          WHEN breakeven_utilisation >= 1 THEN 'never cheaper'

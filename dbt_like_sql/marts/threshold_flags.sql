@@ -1,17 +1,25 @@
--- Per month and team: variable spend and projected month-end spend (team_monthly_spend: actual to date plus a per-provider forecast, with its 80 % band projected_low..projected_high) against the team's monthly threshold (default 1,500 in the reporting currency), the status (over; projected_over when the projection passes it; at_risk when only the band's upper edge does: an early warning; ok) and the date the threshold was crossed, or the first day the projected path (int_projection_daily, actual then forecast day by day) goes over it. 'unallocated' is not a team: it has no threshold (threshold NULL, status 'not_a_team') and is_unallocated marks it.
+-- Per month and team: variable spend and projected month-end spend (team_monthly_spend: actual to date plus a per-provider forecast, with its 80 % band projected_low..projected_high) against the team's monthly threshold (default 1,500 in the reporting currency), the status (over; projected_over when the projection passes it; at_risk when only the band's upper edge does: an early warning; ok) and the date the threshold was crossed, or the first day the projected path (int_projection_daily, actual then forecast day by day) goes over it. fx_stale marks a variable spend converted (in part) at a stale ECB rate (stg_line_items_fx). 'unallocated' is not a team: it has no threshold (threshold NULL, status 'not_a_team') and is_unallocated marks it.
 WITH teams AS (
     SELECT team, monthly_threshold, threshold_currency FROM {{ source('config', 'teams') }}
 ),
 settings AS (
     SELECT reporting_currency, default_threshold FROM {{ source('config', 'settings') }}
 ),
+variable AS (   -- the lines variable_spend counts: serverless GPU and hosted APIs, and tax when [decisions] tax_in_thresholds
+    SELECT f.*
+    FROM {{ ref('fct_spend_daily') }} f
+    LEFT JOIN {{ source('config', 'decision_settings') }} ds ON true
+    WHERE f.product_kind IN ('serverless_gpu', 'hosted_api') OR (f.product_kind = 'tax' AND coalesce(ds.tax_in_thresholds, false))
+),
 cumulative AS (
     SELECT
         charge_month AS month, team, charge_date,
         sum(sum(amount_reporting)) OVER (PARTITION BY charge_month, team ORDER BY charge_date) AS cum_variable
-    FROM {{ ref('fct_spend_daily') }}
-    WHERE product_kind IN ('serverless_gpu', 'hosted_api')
+    FROM variable
     GROUP BY charge_month, team, charge_date
+),
+stale AS (
+    SELECT charge_month AS month, team, bool_or(fx_stale) AS fx_stale FROM variable GROUP BY ALL
 ),
 m AS (
     SELECT s.*, CASE WHEN s.team <> 'unallocated' THEN coalesce(t.monthly_threshold, st.default_threshold) END AS threshold,
@@ -60,7 +68,9 @@ SELECT
     END AS status,
     x.crossed_on,
     CASE WHEN x.crossed_on IS NULL AND m.projected_variable > m.threshold THEN pc.projected_cross_date END AS projected_cross_date,
-    (m.team = 'unallocated') AS is_unallocated
+    (m.team = 'unallocated') AS is_unallocated,
+    coalesce(st.fx_stale, false) AS fx_stale
 FROM m
 LEFT JOIN crossed x ON x.month = m.month AND x.team = m.team
 LEFT JOIN projected_cross pc ON pc.month = m.month AND pc.team = m.team
+LEFT JOIN stale st ON st.month = m.month AND st.team = m.team

@@ -98,6 +98,25 @@ def test_stale_fx_is_marked(make_wh):
         "USD/GBP", date(2026, 10, 30), 4, D("150.00"), "search")
 
 
+def test_figures_resting_on_a_stale_rate_are_marked_in_the_decision_marts(make_wh):
+    """The only rate is 30 Oct's; November's USD lines on 2 Nov (1 business day later) are fresh, on 5 Nov stale (4)."""
+    wh = make_wh()
+    wh.config({"search": None, "vision": None, "fresh": None})
+    wh.fx(date(2026, 10, 30), USD="1.2", GBP="0.9")
+    for team, day in (("search", date(2026, 11, 5)), ("fresh", date(2026, 11, 2))):
+        wh.line(start=_at(day), end=_at(day + timedelta(days=1)), cost="100.00", currency="USD", team=team, provider="openai",
+                kind="hosted_api", x_model="gpt-4o-2024-08-06", x_input_tokens=1_000_000, x_output_tokens=100_000)
+    wh.line(start=_at(date(2026, 11, 5), 9), end=_at(date(2026, 11, 5), 10), cost="2.00", currency="USD", team="vision",
+            provider="runpod", kind="serverless_gpu", x_gpu_class="L40S-48GB", x_gpu_seconds="3600")
+    wh.build()
+    flags = {r["team"]: r["fx_stale"] for r in wh.rows("SELECT team, fx_stale FROM threshold_flags")}
+    assert (flags["search"], flags["vision"], flags["fresh"]) == (True, True, False)
+    api = {r["team"]: r["fx_stale"] for r in wh.rows("SELECT team, fx_stale FROM api_vs_selfhost")}
+    assert api == {"search": True, "fresh": False}
+    assert wh.one("SELECT fx_stale FROM breakeven WHERE team = 'vision'")["fx_stale"] is True
+    assert wh.one("SELECT fx_stale FROM recommendations WHERE team = 'vision'")["fx_stale"] is True
+
+
 def test_mart_checks_name_the_stale_pair_and_catch_a_broken_reconciliation(make_wh):
     from warehouse import mart_checks as mc
 
