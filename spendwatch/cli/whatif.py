@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from spendwatch.cli import common
 from spendwatch.core.errors import UsageError
-from spendwatch.render import Col, money, plain, render_table
+from spendwatch.render import Col, money, plain, render_table, unit_price
 
 NAME = "whatif"
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     patterns = list(t.models) + [m for m, cls, _ in cfg.equivalents() if cls == args.model_class]
     prices = _prices(t.gpu, patterns)
     result = whatif(args.requests_per_day, args.input_tokens, args.output_tokens, t.gpu, tps, t.utilisation,
-                    args.sub_second, args.cold_start_minutes, args.redundancy, days, prices)
+                    args.sub_second, args.cold_start_minutes, args.redundancy, days, prices, cfg.reporting_currency)
     result["inputs"] = {"requests_per_day": args.requests_per_day, "input_tokens": args.input_tokens,
                         "output_tokens": args.output_tokens, "model_class": args.model_class, "sub_second": args.sub_second,
                         "cold_start_minutes": str(args.cold_start_minutes), "redundancy": args.redundancy,
@@ -106,8 +106,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def whatif(requests: int, input_tokens: int, output_tokens: int, gpu: str, tps: Decimal, utilisation: Decimal,
-           sub_second: bool, cold_start_minutes: Decimal, redundancy: int, days: int, prices: dict) -> dict:
-    """The three ways of serving the workload, cheapest first, with every assumption (pure: prices given)."""
+           sub_second: bool, cold_start_minutes: Decimal, redundancy: int, days: int, prices: dict,
+           currency: str | None = None) -> dict:
+    """The three ways of serving the workload, cheapest first, with every assumption (pure: prices given, in
+    ``currency``, which the arithmetic shows them with)."""
+    price = lambda v: unit_price(v, currency) if currency else _n(v)  # noqa: E731
     tokens_a_day = requests * (input_tokens + output_tokens)
     busy = D(tokens_a_day) / tps                                   # GPU-seconds a day, at full speed
     assumptions = [
@@ -128,7 +131,7 @@ def whatif(requests: int, input_tokens: int, output_tokens: int, gpu: str, tps: 
             assumptions.append(f"cold starts: {_n(cold_start_minutes)} minutes a day, billed")
         cost = billed * rate * days
         options.append(Option("serverless", offer, _q(cost, 2),
-                              f"{_n(_q(billed, 1))} s/day x {_n(rate)} per GPU-second x {days} days"))
+                              f"{_n(_q(billed, 1))} s/day x {price(rate)} per GPU-second x {days} days"))
     else:
         assumptions.append(f"serverless: no pay-per-use price tracked for {gpu}")
     per_gpu_day = D(tps) * utilisation * 86400
@@ -144,14 +147,14 @@ def whatif(requests: int, input_tokens: int, output_tokens: int, gpu: str, tps: 
             best = (cost, o, units, monthly)
     if best:
         cost, o, units, monthly = best
-        options.append(Option("dedicated", o["offer"], _q(cost, 2), f"{units} GPU(s) x {_n(_q(monthly, 2))} a GPU for the month"
+        options.append(Option("dedicated", o["offer"], _q(cost, 2), f"{units} GPU(s) x {price(_q(monthly, 2))} a GPU for the month"
                               + (f" (rented in units of {o['min_units']})" if o["min_units"] > 1 else "")))
     else:
         assumptions.append(f"dedicated: no offer without commitment tracked for {gpu}")
     for m in prices.get("api", []):
         cost = D(requests) * days * (input_tokens * m["input"] + output_tokens * m["output"]) / 1_000_000
         options.append(Option("hosted_api", m["offer"], _q(cost, 2),
-                              f"{requests:,} x {days} x ({input_tokens:,} x {_n(m['input'])} + {output_tokens:,} x {_n(m['output'])}) / 1M"))
+                              f"{requests:,} x {days} x ({input_tokens:,} x {price(m['input'])} + {output_tokens:,} x {price(m['output'])}) / 1M"))
     if not prices.get("api"):
         assumptions.append("hosted APIs: no tracked model matches the class")
     assumptions.append("prices: in force now, in the reporting currency at the latest ECB rate"
