@@ -8,58 +8,47 @@ p AS (
     WHERE NOT n.is_catalog AND n.gpu_model IS NOT NULL AND n.component IN ('gpu', 'instance')
       AND coalesce(n.tier, '') NOT LIKE 'spot%' AND n.per_gpu_hour_reporting > 0
 ),
-serverless AS (
+serverless AS (   -- one arg_min of a struct: every field is the cheapest offer's own (a NULL tier or rate date included)
     SELECT gpu_model AS gpu_class,
-           arg_min(provider, per_gpu_hour_reporting) AS serverless_provider,
-           arg_min(sku, per_gpu_hour_reporting)      AS serverless_sku,
-           arg_min_null(tier, per_gpu_hour_reporting) AS serverless_tier,   -- _null: a NULL tier is the cheapest offer's own
-           arg_min_null(fx_rate_date, per_gpu_hour_reporting) AS serverless_fx_rate_date,
-           min(per_gpu_hour_reporting) / 3600        AS s_per_second
+           arg_min({'provider': provider, 'sku': sku, 'tier': tier, 'fx_rate_date': fx_rate_date}, per_gpu_hour_reporting) AS o,
+           min(per_gpu_hour_reporting) / 3600 AS s_per_second
     FROM p WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
       AND coalesce(tier, '') <> 'active'  -- always-on workers are billed around the clock: not a pay-per-use rate
     GROUP BY ALL
 ),
-dedicated AS (
-    SELECT p.gpu_model AS gpu_class, m.month,
-           CAST(day(last_day(m.month)) AS BIGINT) * 86400 AS seconds_in_month,
-           min(CASE WHEN p.unit = 'month'
-                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS d_monthly,
-           arg_min(p.provider, CASE WHEN p.unit = 'month'
-                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_provider,
-           arg_min(p.sku || coalesce(' (' || p.tier || ')', ''), CASE WHEN p.unit = 'month'
-                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_offer,
-           arg_min_null(p.fx_rate_date, CASE WHEN p.unit = 'month'
-                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_fx_rate_date,
-           arg_min(p.unit, CASE WHEN p.unit = 'month'
-                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_unit,
-           arg_min(p.per_gpu_hour_reporting, CASE WHEN p.unit = 'month'
-                    THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
-                    ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END) AS dedicated_per_gpu_hour
+dedicated_offers AS (   -- each offer's cost of one GPU for the month: a monthly price as it is, an hourly one x the month's own hours
+    SELECT p.*, m.month,
+           CASE WHEN p.unit = 'month'
+                THEN p.amount * p.fx_rate / CASE WHEN p.component = 'instance' THEN coalesce(nullif(p.gpu_count, 0), 1) ELSE 1 END
+                ELSE p.per_gpu_hour_reporting * 24 * day(last_day(m.month)) END AS monthly
     FROM p CROSS JOIN now_month m
     WHERE p.product_kind = 'dedicated_gpu' AND p.unit IN ('hour', 'month')
       AND p.term_months = 0 AND p.min_units = 1   -- no commitment, rentable one GPU at a time
+),
+dedicated AS (
+    SELECT gpu_model AS gpu_class, month,
+           CAST(day(last_day(month)) AS BIGINT) * 86400 AS seconds_in_month,
+           min(monthly) AS d_monthly,
+           arg_min({'provider': provider, 'offer': sku || coalesce(' (' || tier || ')', ''), 'fx_rate_date': fx_rate_date,
+                    'unit': unit, 'per_gpu_hour': per_gpu_hour_reporting}, monthly) AS o
+    FROM dedicated_offers
     GROUP BY ALL
 )
 SELECT
     d.month,
     d.gpu_class,
     (SELECT reporting_currency FROM {{ source('config', 'settings') }}) AS currency,
-    s.serverless_provider, s.serverless_sku, s.serverless_tier,
+    s.o.provider AS serverless_provider, s.o.sku AS serverless_sku, s.o.tier AS serverless_tier,
     CAST(s.s_per_second AS DECIMAL(24, 12))                         AS serverless_per_second,
     CAST(s.s_per_second * 3600 AS DECIMAL(18, 4))                   AS serverless_per_hour,
-    d.dedicated_provider, d.dedicated_offer,
+    d.o.provider AS dedicated_provider, d.o.offer AS dedicated_offer,
     CAST(d.d_monthly AS DECIMAL(18, 2))                             AS dedicated_monthly,
-    d.dedicated_unit,
-    CAST(d.dedicated_per_gpu_hour AS DECIMAL(24, 10))               AS dedicated_per_gpu_hour,
+    d.o.unit AS dedicated_unit,
+    CAST(d.o.per_gpu_hour AS DECIMAL(24, 10))                       AS dedicated_per_gpu_hour,
     d.seconds_in_month,
     CAST(d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 6))  AS breakeven_utilisation,
     CAST(d.d_monthly / (s.s_per_second * 3600) AS DECIMAL(18, 2))                AS breakeven_gpu_hours_per_month,
     CAST(24 * d.d_monthly / (s.s_per_second * d.seconds_in_month) AS DECIMAL(12, 2)) AS breakeven_hours_per_day,
-    greatest(s.serverless_fx_rate_date, d.dedicated_fx_rate_date)                AS fx_rate_date
+    greatest(s.o.fx_rate_date, d.o.fx_rate_date)                                 AS fx_rate_date
 FROM dedicated d JOIN serverless s USING (gpu_class)
 ORDER BY breakeven_utilisation
