@@ -105,7 +105,7 @@ def _generated_warehouse(cut: date | None, path: Path, profiles: dict[str, dict[
         wh.con.close()
 
 
-def _report(title: str, truth: dict[str, tuple], cuts: dict[date, dict[str, tuple]]) -> list[float]:
+def _report(title: str, truth: dict[str, tuple], cuts: dict[date, dict[str, tuple]]) -> list[tuple[date, float, bool]]:
     print(f"\n{title}")
     print(f"  {'team':<12} {'cut':<10} {'actual':>10} {'projected':>10} {'error':>8} {'80 % band':>23} {'in band':>7} {'run-rate err':>12}")
     errors = []
@@ -119,7 +119,7 @@ def _report(title: str, truth: dict[str, tuple], cuts: dict[date, dict[str, tupl
             runrate = spent / (cut - NOV).days.__add__(1) * 30 if spent else Decimal(0)
             rr_err = float((Decimal(runrate) - actual) / actual * 100)
             held = lo is not None and lo <= actual <= hi
-            errors.append((cut, err))
+            errors.append((cut, err, held))
             print(f"  {team:<12} {cut.isoformat():<10} {actual:>10.2f} {proj:>10.2f} {err:>+7.1f}% "
                   f"{f'{lo:.2f} - {hi:.2f}':>23} {'yes' if held else 'no':>7} {rr_err:>+11.1f}%")
     return errors
@@ -140,9 +140,11 @@ def main() -> int:
         truth = _generated(None, work)
         all_errors += _report("generated teams (lagging: Anthropic's export 3 days behind)", truth, {c: _generated(c, work) for c in CUTS})
         for cut in CUTS:
-            errs = [abs(e) for c, e in all_errors if c == cut]
+            errs = [abs(e) for c, e, _ in all_errors if c == cut]
             within = sum(1 for e in errs if e <= 10)
-            print(f"\n{cut}: {within}/{len(errs)} projections within +-10 % (largest error {max(errs):.1f} %)")
+            held = sum(1 for c, _, h in all_errors if c == cut and h)
+            print(f"\n{cut}: {within}/{len(errs)} projections within +-10 % (largest error {max(errs):.1f} %); "
+                  f"the 80 % band held the actual in {held}/{len(errs)}")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
