@@ -49,7 +49,8 @@ raw_factors AS (   -- per origin o, over the 8 weeks of days o-58 .. o-3: each w
            list(w.rho_8w ORDER BY w.dow) AS r,
            greatest(0, least(1, 1 - coalesce(avg(w.var_8w / w.n_8w), 0) / nullif(var_pop(w.rho_8w), 0))) AS k
     FROM centred o
-    JOIN by_weekday w ON w.team = o.team AND w.provider = o.provider AND w.day BETWEEN o.day - 9 AND o.day - 3
+    CROSS JOIN (SELECT CAST(unnest(range(3, 10)) AS INTEGER) AS back) b   -- the days o-9 .. o-3: each weekday once
+    JOIN by_weekday w ON w.team = o.team AND w.provider = o.provider AND w.day = o.day - b.back
     GROUP BY ALL
 ),
 factors AS (   -- normalised to average 1 and shrunk towards 1 by k
