@@ -28,6 +28,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -155,8 +156,26 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-class _Unknown(Exception):
-    """The request may have reached Slack: no answer came back."""
+class _HistoryError(RuntimeError):
+    """conversations.history could not be read; ``error`` is Slack's error code when it gave one."""
+
+    def __init__(self, message: str, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def _unusable_url(url: str | None) -> str | None:
+    """Why a webhook URL cannot be posted to (nothing is sent), or None when it is an http(s) URL with a host."""
+    try:
+        parts = urllib.parse.urlsplit(url or "")
+        host = parts.hostname
+    except ValueError as e:
+        return f"not a URL ({type(e).__name__})"
+    if parts.scheme not in ("http", "https"):
+        return "not an http(s) URL"
+    if not host:
+        return "a URL without a host"
+    return None
 
 
 def _transport_outcome(e: BaseException) -> str:
@@ -264,11 +283,19 @@ class SlackSender:
                 found = self._find_in_history(req)
             except Exception as e:  # cannot tell whether it went out: do not post blind
                 err = f"outcome of an earlier attempt unknown and the channel history could not be read: {self._reason(e, secrets)}"
+                if getattr(e, "error", None) in PERMANENT_BOT_ERRORS:  # a missing scope will not come back by itself
+                    err += " (the bot needs channels:history / groups:history and to be in the channel; then `spendwatch alerts retry`)"
+                    attempts.append(Attempt(_utcnow(), "failed", error=err))
+                    return done("failed", error=err)
                 attempts.append(Attempt(_utcnow(), "retry", error=err))
                 return done("retry", error=err)
             if found:
                 attempts.append(Attempt(_utcnow(), "sent", error="found in the channel history: already posted"))
                 return done("sent", 200, "found in channel history", ch=found[0], ts=found[1])
+        if dest.channel == "webhook" and (why := _unusable_url(dest.url)):
+            err = f"destination {dest.label} is not usable: its value is {why}; nothing was sent"
+            attempts.append(Attempt(_utcnow(), "failed", error=err))
+            return done("failed", error=err)
         payload = build_resolved(req.alert) if req.message == "resolved" else build_message(req.alert)
         waits = 0
         while True:
@@ -343,10 +370,11 @@ class SlackSender:
                                                          oldest=f"{oldest:.6f}",
                                                          include_all_metadata=True, limit=200, cursor=cursor)
             except SlackApiError as e:
-                raise RuntimeError(f"conversations.history: {(e.response.data or {}).get('error') if isinstance(e.response.data, dict) else e.response.status_code}") from None
+                code = (e.response.data or {}).get("error") if isinstance(e.response.data, dict) else None
+                raise _HistoryError(f"conversations.history: {code or e.response.status_code}", code) from None
             data = resp.data if isinstance(resp.data, dict) else {}
             if data.get("ok") is not True:
-                raise RuntimeError("conversations.history did not answer ok")
+                raise _HistoryError("conversations.history did not answer ok", data.get("error"))
             for m in data.get("messages") or []:
                 meta = m.get("metadata") or {}
                 if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == req.key:

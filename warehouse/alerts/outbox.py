@@ -154,8 +154,10 @@ def mark_sending(con: duckdb.DuckDBPyConnection, works: Sequence[Work], now: dat
 _RECORD_DELIVERY = """
 UPDATE alert_deliveries AS d SET
     state           = CASE o.status WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
-    unknown         = CASE WHEN o.status = 'unknown' THEN true WHEN o.status IN ('sent', 'failed') THEN false
-                           WHEN o.status = 'retry' AND o.n > 0 THEN false ELSE d.unknown END,
+    -- an earlier attempt's unknown outcome stays unknown until the message is found (sent) or Slack answers a new
+    -- post (a status code): a history it could not read, a refused connection or a rate-limit wait settle nothing
+    unknown         = CASE WHEN o.status = 'unknown' THEN true WHEN o.status = 'sent' THEN false
+                           WHEN o.status_code IS NOT NULL THEN false ELSE d.unknown END,
     attempts        = d.attempts + o.n,
     last_attempt_at = CASE WHEN o.n > 0 THEN o.at ELSE d.last_attempt_at END,
     next_attempt_at = CASE WHEN o.status IN ('sent', 'failed') THEN NULL ELSE o.next_at END,

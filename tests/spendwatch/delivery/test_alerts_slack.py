@@ -44,6 +44,7 @@ class FakeSlack:
         self.bot_answers: list[tuple[int, object, dict]] = []   # scripted, then {"ok": true}
         self.delay = 0.0
         self.on_post = None  # called with the request before answering (to kill the sender)
+        self.history_error: str | None = None  # conversations.history answers {"ok": false, "error": this}
         server.expect_request(hook, method="POST").respond_with_handler(self._webhook)
         server.expect_request("/api/chat.postMessage", method="POST").respond_with_handler(self._post)
         server.expect_request("/api/conversations.history").respond_with_handler(self._history)
@@ -83,6 +84,8 @@ class FakeSlack:
     def _history(self, req: Request) -> Response:
         args = req.values  # slack-sdk posts the Web API's arguments as a form
         assert args.get("include_all_metadata") in ("1", "true", "True")
+        if self.history_error:
+            return Response(json.dumps({"ok": False, "error": self.history_error}), content_type="application/json")
         if args.get("channel") != "C0SEARCH":  # conversations.history wants an id, not a #name
             return Response(json.dumps({"ok": False, "error": "channel_not_found"}), content_type="application/json")
         oldest = float(args.get("oldest") or 0)
@@ -190,6 +193,54 @@ def test_web_api_answers(con, slack, status, body, delivery, error):
     if error:
         assert error in b.last_error
     assert BOT_TOKEN[5:] not in json.dumps(b.as_json(), default=str)
+
+
+@pytest.mark.parametrize("value", ["hooks.slack.com/services/T0/B0/notAUrlS3cr3tValue", "http://[::1/services/T0/B0/brokenIpv6S3cr3t",
+                                   "https://", "ftp://hooks.example/services/T0/B0/ftpS3cr3tValue"])
+def test_a_webhook_variable_that_is_no_http_url_fails_at_once_naming_the_variable(con, slack, value):
+    # Before: urllib's ValueError or "no host given" counted as "no answer (may have been posted)": retried forever.
+    [a] = raise_alerts(con)
+    with SlackSender(Routing.from_config(config(search={}), environ={"SLACK_WEBHOOK_URL": value}), timeout=2.0) as s:
+        res = send_pending(con, s, now=NOW)
+    b = wa.get_alert(con, a.alert_id)
+    assert (res.failed, b.delivery) == (1, "failed") and not slack.webhook_posts
+    assert b.last_error.startswith("destination SLACK_WEBHOOK_URL is not usable: its value is ")
+    secret = value.rsplit("/", 1)[-1]
+    assert "nothing was sent" in b.last_error and (not secret or secret[:8] not in json.dumps(b.as_json(), default=str))
+
+
+def test_a_megabyte_error_body_is_redacted_whole_then_cut(con, slack):
+    # The webhook URL sits across the 200-character cut: redacted first, so no piece of it is stored.
+    slack.webhook_answers.append((400, "x" * 190 + slack.hook_url + "y" * 1_000_000, {}))
+    [a] = raise_alerts(con)
+    with webhook_sender(slack) as s:
+        send_pending(con, s, now=NOW)
+    b = wa.get_alert(con, a.alert_id)
+    stored = json.dumps([b.as_json(), wa.attempts(con, a.alert_id)], default=str)
+    assert b.delivery == "failed" and len(b.last_error) < 260 and "[redacted" in b.last_error
+    secret = HOOK.rsplit("/", 1)[-1]
+    assert not any(secret[i:i + 6] in stored for i in range(len(secret) - 5))
+
+
+def test_a_bot_that_cannot_read_the_history_fails_with_a_hint_and_never_posts_blind(con, slack):
+    slack.delay = 1.5
+    [a] = raise_alerts(con)
+    with bot_sender(slack, timeout=0.5) as s:
+        assert send_pending(con, s, now=NOW).unknown == 1  # posted, the answer came too late
+    slack.delay, slack.history_error = 0.0, "missing_scope"
+    with bot_sender(slack) as s:
+        res = send_pending(con, s, now=NOW + timedelta(minutes=5))
+    b = wa.get_alert(con, a.alert_id)
+    assert (res.failed, b.delivery, len(slack.messages)) == (1, "failed", 1)  # not posted a second time
+    assert "missing_scope" in b.last_error and "channels:history" in b.last_error
+    slack.history_error = "ratelimited"  # a passing trouble: pending, still not posted blind
+    wa.retry_failed(con)
+    with bot_sender(slack) as s:
+        assert send_pending(con, s, now=NOW + timedelta(minutes=10)).retry == 1
+    slack.history_error = None  # readable again: found there, recorded as delivered
+    with bot_sender(slack) as s:
+        assert send_pending(con, s, now=NOW + timedelta(minutes=15)).sent == 1
+    assert len(slack.messages) == 1 and wa.get_alert(con, a.alert_id).delivery == "sent"
 
 
 # --- 2. Retry-After ------------------------------------------------------------------------------------
