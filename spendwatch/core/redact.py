@@ -45,7 +45,7 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(/(?:services|webhooks?|hooks)/)[^\s?#'\"<>]+"), r"\1" + MASK),
     # query-string (and key=value DSN) parameters named like secrets
     (re.compile(r"(?i)([?&;]|\b)(" + _SECRET_PARAM + r")=([^&\s'\"<>#]+)"), r"\1\2=" + MASK),
-    (re.compile(r"(?i)\b(" + _SECRET_PARAM + r")(\s*[:=]\s*)(['\"]?)[A-Za-z0-9._~+/=-]{8,}\3"), r"\1\2" + MASK),
+    (re.compile(r"(?i)\b(" + _SECRET_PARAM + r")(['\"]?\s*[:=]\s*)(['\"]?)[A-Za-z0-9._~+/=-]{8,}\3"), r"\1\2" + MASK),  # also JSON
     # tokens with a known shape
     (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{6,}"), MASK),
     (re.compile(r"\bxapp-[A-Za-z0-9-]{6,}"), MASK),

@@ -261,6 +261,8 @@ def test_redact_masks_registered_secrets_and_known_shapes():
     assert redact("token xoxb-123456-abcdef used") == f"token {MASK} used"
     assert redact("Authorization: Bearer abc.def.ghi") == f"Authorization: Bearer {MASK}"
     assert redact("given secret here", ["given secret"]) == f"{MASK} here"
+    # a JSON error body (a billing API or proxy echoing the request): the quoted key before the colon
+    assert redact('{"error": "invalid", "api_key": "sk_live_abcdefghijkl", "n": 1}') == f'{{"error": "invalid", "api_key": {MASK}, "n": 1}}'
     assert redact(None) == ""
 
     class Boom(Exception):
