@@ -208,20 +208,13 @@ def _widths(cols: list[Col], cells: list[list[str]], width: int) -> tuple[list[i
         kept.remove(worst)
     w = {i: minimum[i] for i in kept}
     spare = width - (sum(w.values()) + _BORDERS * len(kept) + 1)
-    wanting = [i for i in kept if natural[i] > w[i]]
-    while spare > 0 and wanting:  # share what is left among the text columns still narrower than their content
-        need = sum(natural[i] - w[i] for i in wanting)
-        give_all = min(spare, need)
-        given = 0
-        for i in wanting:
-            share = max(1, (natural[i] - w[i]) * give_all // need)
-            share = min(share, natural[i] - w[i], give_all - given)
-            w[i] += share
-            given += share
-        spare -= given
-        wanting = [i for i in kept if natural[i] > w[i]]
-        if given == 0:
-            break
+    # Share what is left among the columns still narrower than their content, fairly: the one that needs least is
+    # served first (a short identifier is shown whole), the rest split what remains.
+    wanting = sorted((i for i in kept if natural[i] > w[i]), key=lambda i: natural[i] - w[i])
+    for n, i in enumerate(wanting):
+        share = min(natural[i] - w[i], max(spare, 0) // (len(wanting) - n))
+        w[i] += share
+        spare -= share
     return kept, [w[i] for i in kept]
 
 
