@@ -23,10 +23,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/spendwatch run
 
-## Check the import contracts (pyproject.toml [tool.importlinter]), then run the whole test suite.
+## Check the import contracts (pyproject.toml [tool.importlinter]), then run the whole test suite on two
+## workers (pytest-xdist; a test module stays on one worker; the sample warehouse is still built once).
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## Start the Dagster UI.
 dev: $(STAMP)

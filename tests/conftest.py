@@ -1,10 +1,15 @@
-"""Shared fixtures: a migrated DuckDB warehouse on disk under tmp_path, and the sample config."""
+"""Shared fixtures: a migrated DuckDB warehouse on disk under tmp_path, the sample config, and the sample
+organisation's warehouse, built once per test run (``make test`` runs pytest-xdist with two workers)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from spendwatch.core.config import load_config
 from spendwatch.core.paths import EXAMPLE_CONFIG
@@ -32,21 +37,36 @@ def sample_config():
     return load_config(EXAMPLE_CONFIG)
 
 
-@pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory) -> Path:
-    """The sample organisation's warehouse, built once, offline: config, the recorded prices (with the configured
-    backfill) as of 2026-12-01 06:00, the bundled ECB rates, every sample export, every model.
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """``build(folder)`` run once per test run, its folder shared by every pytest-xdist worker.
 
-    Shared by the tests that need it: open it read-only, or copy the file before changing anything.
+    Without xdist (no ``PYTEST_XDIST_WORKER`` in the environment) the folder is an ordinary session temp folder.  Under xdist
+    every worker's base temp folder sits in one folder of this run (``getbasetemp().parent``): the first
+    worker to take the lock builds there, the others wait and reuse it (the pytest-xdist documented pattern).
     """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent
+    folder, done = shared / name, shared / f"{name}.built"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way is not reused
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
+def _build_sample(folder: Path) -> None:
     from datetime import datetime
 
     from spendwatch import operations
     from warehouse.db import connect
 
-    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
     cfg = load_config(EXAMPLE_CONFIG)
-    con = connect(path)
+    con = connect(folder / "warehouse.duckdb")
     try:
         operations.sync(con, cfg)
         operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
@@ -55,7 +75,17 @@ def sample_warehouse(tmp_path_factory) -> Path:
         assert all(r.status == "ok" for r in operations.build_models(con))
     finally:
         con.close()
-    return path
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """The sample organisation's warehouse, built once per test run (once for all xdist workers), offline:
+    config, the recorded prices (with the configured backfill) as of 2026-12-01 06:00, the bundled ECB rates,
+    every sample export, every model.
+
+    Shared by the tests that need it: open it read-only, or copy the file before changing anything.
+    """
+    return built_once(tmp_path_factory, "sample", _build_sample) / "warehouse.duckdb"
 
 
 @pytest.fixture(autouse=True)

@@ -295,18 +295,21 @@ def test_the_floor_is_configurable(wh):
     assert s["expected"] == D("96") and s["band_high"] == D("156")
 
 
-def test_the_anomalies_command(sample_warehouse, capsys):
+def test_the_anomalies_command(sample_warehouse, tmp_path, capsys):
     import json
+    import shutil
 
     from spendwatch.cli import main
 
-    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-10", "--team", "assistant", "--format", "json"]) == 0
+    # The CLI opens the warehouse for writing (it rebuilds stale models): a copy, never the shared sample.
+    warehouse = shutil.copy(sample_warehouse, tmp_path / "warehouse.duckdb")
+    assert main(["anomalies", "--warehouse", str(warehouse), "--month", "2026-10", "--team", "assistant", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["charge_date"], r["scope"], r["actual"], r["currency"]) for r in rows] == [
         ("2026-10-27", "*", "158.32", "GBP"), ("2026-10-27", "model:gpt-4o-2024-08-06", "151.30", "GBP")]
-    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-10", "--team", "assistant"]) == 0
+    assert main(["anomalies", "--warehouse", str(warehouse), "--month", "2026-10", "--team", "assistant"]) == 0
     out = capsys.readouterr().out
     assert "2026-10-27" in out and "£151.30" in out and "spend anomalies in 2026-10 for team assistant" in out
-    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-09", "--team", "vision"]) == 0
+    assert main(["anomalies", "--warehouse", str(warehouse), "--month", "2026-09", "--team", "vision"]) == 0
     assert "no spend anomalies in 2026-09 for team vision" in capsys.readouterr().out
-    assert main(["anomalies", "--warehouse", str(sample_warehouse), "--month", "2026-13"]) == 2
+    assert main(["anomalies", "--warehouse", str(warehouse), "--month", "2026-13"]) == 2
