@@ -201,3 +201,15 @@ def whatif_prices(con: duckdb.DuckDBPyConnection, gpu: str) -> list[tuple]:
              AND ((gpu_model = ? AND product_kind IN ('serverless_gpu', 'dedicated_gpu') AND per_gpu_hour_reporting > 0)
                   OR (product_kind = 'hosted_api' AND coalesce(tier, 'standard') = 'standard'
                       AND component IN ('input_token', 'output_token')))""", [gpu]).fetchall()
+
+
+def gpu_classes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The GPU classes with a price in force (the valid values of ``--gpu``)."""
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT gpu_model FROM prices_normalised WHERE gpu_model IS NOT NULL ORDER BY 1").fetchall()]
+
+
+def hosted_models(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The hosted models with a price in force (the valid values of ``--model``)."""
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT sku FROM prices_normalised WHERE product_kind = 'hosted_api' ORDER BY 1").fetchall()]

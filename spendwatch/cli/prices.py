@@ -60,11 +60,31 @@ SHOW_COLUMNS = (Col("class", priority=0), Col("provider", priority=0), Col("sku"
                 Col("per GPU-hour", "money", 0), Col("per 1M tokens", "money", 0), Col("age", priority=6))
 
 
+def _check_match(option: str, value: str | None, valid: list[str], what: str) -> None:
+    """Exit 2 when ``value`` (a substring filter) matches none of ``valid``: all of them listed, or the closest."""
+    import difflib
+
+    from spendwatch.core.errors import UsageError
+    from spendwatch.render import one_line
+
+    if value is None or any(value.lower() in v.lower() for v in valid):
+        return
+    if len(valid) <= 40:
+        choices = f"valid: {', '.join(valid) or 'none yet'}"
+    else:
+        close = difflib.get_close_matches(value, valid, n=8, cutoff=0.4)
+        choices = (f"closest of {len(valid)}: {', '.join(close)}" if close else f"{len(valid)} known") + \
+            "; all in `spendwatch prices show --format csv`"
+    raise UsageError(f"{option} {one_line(value)!r}: no {what} matches ({choices})")
+
+
 def show(args) -> int:
     from warehouse import queries
 
     with common.built(PRICE_MODELS) as con:
         common.check_choice("--provider", args.provider, queries.price_providers(con), "provider")
+        _check_match("--gpu", args.gpu, queries.gpu_classes(con), "GPU class")
+        _check_match("--model", args.model, queries.hosted_models(con), "hosted model")
         cols, rows = queries.prices_show(con, args.kind, args.provider, args.gpu, args.model, args.catalogs)
     if args.format != "table" or not rows:
         return common.print_rows(cols, rows, args.format, empty="no prices in force match")

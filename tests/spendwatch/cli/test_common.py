@@ -30,6 +30,8 @@ def wh(sample_warehouse, tmp_path_factory) -> Path:
     (["review", "--team", "nobody"], ["vision", "search"]),
     (["models", "build", "--select", "nosuch_model"], ["team_monthly_spend", "breakeven_table"]),
     (["breakeven", "--gpu", "V100"], ["H100-80GB-SXM", "L40S-48GB"]),
+    (["prices", "show", "--gpu", "Z999"], ["H100-80GB-SXM", "V100-32GB", "RTX4090-24GB"]),
+    (["prices", "show", "--model", "gpt-4oo"], ["gpt-4o"]),  # the closest of the many hosted models
     (["whatif", "--requests-per-day", "10", "--output-tokens", "5", "--model-class", "999b"], ["7b"]),
     (["prices", "accept", "nosuch"], ["runpod_pods", "openai"]),
     (["prices", "refresh", "--offline", "--source", "nosuch"], ["runpod_pods", "openai"]),
@@ -38,13 +40,13 @@ def test_an_unknown_name_exits_2_listing_the_valid_ones(wh, capsys, argv, valid)
     assert main([*argv, "--warehouse", str(wh)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    assert "nosuch" in err or "nobody" in err or "V100" in err or "999b" in err
+    assert "nosuch" in err or "nobody" in err or "V100" in err or "999" in err or "gpt-4oo" in err
     assert all(v in err for v in valid), err
 
 
 @pytest.mark.parametrize("argv, said", [
     (["prices", "changes", "--since", "2030-01-01"], "no price changes since 2030-01-01"),
-    (["prices", "show", "--gpu", "no-such-gpu"], "no prices in force match"),
+    (["prices", "show", "--provider", "runpod", "--kind", "hosted_api"], "no prices in force match"),
     (["prices", "history", "--provider", "runpod", "--sku", "no-such-sku"], "no prices of runpod match --sku no-such-sku"),
     (["alerts", "list"], "no alerts (active)"),
     (["anomalies", "--month", "2026-09", "--team", "vision"], "no spend anomalies in 2026-09 for team vision"),
