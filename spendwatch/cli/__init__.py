@@ -14,9 +14,7 @@ import os
 import sys
 
 from spendwatch import __version__
-from spendwatch.cli import alerts, anomalies, breakeven, config, files, ingest, models, prices, review, run, whatif
-from spendwatch.cli.common import Parser, common_options
-from spendwatch.cli.common import apply_globals as _apply_globals
+from spendwatch.cli import alerts, anomalies, breakeven, common, config, files, ingest, models, prices, review, run, whatif
 from spendwatch.core.errors import SpendwatchError, UsageError
 from spendwatch.core.redact import redact
 from spendwatch.render import one_line
@@ -25,11 +23,11 @@ GROUPS = (run, prices, ingest, models, review, config, breakeven, whatif, alerts
 COMMANDS = {m.NAME: m.run for m in GROUPS}
 
 
-def build_parser() -> Parser:
-    parser = Parser(prog="spendwatch", description=__doc__.splitlines()[0])
+def build_parser() -> common.Parser:
+    parser = common.Parser(prog="spendwatch", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"spendwatch {__version__}")
-    common_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    common.common_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=common.Parser)
     for group in GROUPS:
         group.add_parser(sub)
     return parser
@@ -42,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return 2
-        _apply_globals(args)
+        common.apply_globals(args)
         return COMMANDS[args.command](args)
     except UsageError as e:  # messages may quote untrusted text (file names, cells): one clean line
         print(f"error: {one_line(redact(e))}", file=sys.stderr)
