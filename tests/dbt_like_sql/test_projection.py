@@ -96,3 +96,21 @@ def test_unallocated_is_not_a_team(make_wh):
     wh.build()
     f = _flags(wh, "unallocated")
     assert (f["threshold"], f["status"], f["is_unallocated"]) == (None, "not_a_team", True)
+
+
+def test_the_band_is_at_least_as_wide_as_the_day_to_day_noise(make_wh):
+    """1-14 Nov: £10 on odd days, £80 on even days.  Too short a history to backtest (and for weekday factors:
+    8 days with a centred mean, fewer than 14)."""
+    wh = make_wh()
+    wh.config({"gamma": None})
+    _daily(wh, "gamma", "openai", NOV, date(2026, 11, 14), lambda d: 80 if d.day % 2 == 0 else 10)
+    wh.build()
+    f = _flags(wh, "gamma")
+    # Under 28 days: the level is the last 7 days' mean (8-14 Nov: 4 x 80 + 3 x 10 = 350) / 7 = 50; their sample
+    # variance (4 x 30^2 + 3 x 40^2) / 6 = 1,400, the level's 1,400 / 7 = 200.  Forecast 15-30 Nov: 16 x 50 = 800;
+    # actual 7 x 10 + 7 x 80 = 630: projected £1,430.00.  Noise: sqrt(16 x 1,400 + 16^2 x 200) = sqrt(73,600) = 271.293
+    # -> 271.293 / 800 = 0.339116 x 1.2816 = 0.434612, wider than the default 0.25: ratios 0.565388 and 1.434612.
+    # Band: 630 + 800 x 0.565388 = £1,082.31 to 630 + 800 x 1.434612 = £1,777.69: only the upper edge passes 1,500.
+    assert (f["projected_variable"], f["projected_low"], f["projected_high"]) == (D("1430.00"), D("1082.31"), D("1777.69"))
+    assert (f["status"], f["backtests"]) == ("at_risk", 0)
+    assert f["band_method"] == "default 0.75-1.25 (fewer than 5 backtests), widened to the day-to-day noise"
