@@ -122,8 +122,11 @@ def console(width: int | None = None):
 
 
 def out(text: str) -> None:
-    """Text to stdout, ending with exactly one line break."""
-    sys.stdout.write(text.rstrip("\n") + "\n")
+    """Text to stdout, ending with exactly one line break.  Whatever untrusted text it quotes (a source's error, a
+    file name), no control character or bidi override reaches the terminal (:func:`spendwatch.render.plain`)."""
+    from spendwatch.render import plain
+
+    sys.stdout.write(plain(text).rstrip("\n") + "\n")
 
 
 def out_lines(text: str) -> None:

@@ -61,3 +61,10 @@ def test_an_empty_result_says_so_and_exits_0(wh, capsys, argv, said):
 def test_files_list_of_an_empty_warehouse(tmp_path, capsys):
     assert main(["files", "list", "--warehouse", str(tmp_path / "w.duckdb")]) == 0
     assert "no deliveries ingested yet" in capsys.readouterr().out
+
+
+def test_printed_lines_carry_no_control_characters(capsys):
+    from spendwatch.cli.common import out
+
+    out("fx: failed: bad \x1b[2Jpayload \u202eevil\nsecond line\n\n")
+    assert capsys.readouterr().out == "fx: failed: bad [2Jpayload evil\nsecond line\n"
