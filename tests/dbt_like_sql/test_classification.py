@@ -50,7 +50,9 @@ def test_instances_taxes_and_thresholds(make_wh):
 
 
 def test_tax_counts_in_thresholds_only_when_configured(make_wh):
-    for tax_in, want in ((False, D("1000.00")), (True, D("1600.00"))):
+    # Both month-long lines are charged on their first day, 1 Nov.  Without tax: £1,000, under the default £1,500.
+    # With tax: £1,600, over, and crossed on 1 Nov (the crossing date counts what variable_spend counts).
+    for tax_in, want, status, crossed in ((False, D("1000.00"), "ok", None), (True, D("1600.00"), "over", date(2026, 11, 1))):
         wh = make_wh(str(tax_in))
         wh.config({"alpha": None}, extra=f"[decisions]\ntax_in_thresholds = {'true' if tax_in else 'false'}\n")
         wh.line(start=_at(date(2026, 11, 1)), end=_at(date(2026, 12, 1)), cost="1000.00", team="alpha", provider="openai",
@@ -58,7 +60,8 @@ def test_tax_counts_in_thresholds_only_when_configured(make_wh):
         wh.line(start=_at(date(2026, 11, 1)), end=_at(date(2026, 12, 1)), cost="600.00", team="alpha", provider="aws",
                 kind="other", category="Tax")
         wh.build()
-        assert wh.one("SELECT variable_spend FROM threshold_flags WHERE team = 'alpha'")["variable_spend"] == want
+        f = wh.one("SELECT * FROM threshold_flags WHERE team = 'alpha'")
+        assert (f["variable_spend"], f["status"], f["crossed_on"]) == (want, status, crossed)
 
 
 def test_modal_gpu_seconds_leave_out_cpu_and_memory(make_wh):
