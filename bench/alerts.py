@@ -4,12 +4,13 @@ For each path (the bot's chat.postMessage and an incoming webhook) the alerts ar
 evaluation (200 teams x 5 months over their threshold) and delivered by send passes run in a child
 process, until none is pending.  The stand-in picks each answer with a seeded RNG: 10 % 500, 5 % 429
 with Retry-After, 2 % a success slower than the sender's timeout (posted, but the answer comes too
-late), else 200.  Once half the alerts are posted it kills the sender with SIGKILL in the middle of its
-batch, and a new sender takes over.  It counts what reached the channel per alert (from the message
+late), else 200; with the bot, 10 % of conversations.history reads answer 500 (an unknown outcome must
+stay unknown until the history is read).  Each time another 1/(kills+1) of the alerts is posted it kills
+the sender with SIGKILL in the middle of its batch (6 kills by default), and a new sender takes over.  It counts what reached the channel per alert (from the message
 metadata or text).  Prints, per path, delivered, duplicated and lost (the bot's target is 0 and 0;
 a webhook cannot read the channel, so the slow successes and the batch in flight at the kill may be
 posted twice: README, "Alerts"), the passes, the kills and wall time.
-Usage: python bench/alerts.py [--alerts 1000] [--concurrency 8] [--retry-after 0.05] [--seed 20261201] [--path bot|webhook|both]
+Usage: python bench/alerts.py [--alerts 1000] [--kills 6] [--concurrency 8] [--retry-after 0.05] [--seed 20261201] [--path bot|webhook|both]
 """
 
 from __future__ import annotations
@@ -43,14 +44,14 @@ SLOW = 1.6
 class FlakySlack:
     """Webhook, chat.postMessage and conversations.history with seeded faults; counts posts per alert id."""
 
-    def __init__(self, seed: int, retry_after: float, kill_after: int, p500=0.10, p429=0.05, pslow=0.02) -> None:
+    def __init__(self, seed: int, retry_after: float, kill_at: set[int], p500=0.10, p429=0.05, pslow=0.02, phist=0.10) -> None:
         self.rng = random.Random(seed)
-        self.retry_after, self.p500, self.p429, self.pslow = retry_after, p500, p429, pslow
+        self.retry_after, self.p500, self.p429, self.pslow, self.phist = retry_after, p500, p429, pslow, phist
         self.lock = threading.Lock()
         self.deliveries: Counter[int] = Counter()
         self.answers: Counter[str] = Counter()
         self.messages: list[dict] = []
-        self.kill_after, self.child_pid, self.kills = kill_after, None, 0
+        self.kill_at, self.child_pid, self.kills = kill_at, None, 0
 
     def _pick(self) -> str:
         r = self.rng.random()
@@ -58,7 +59,7 @@ class FlakySlack:
 
     def _posted(self, alert_id: int) -> None:
         self.deliveries[alert_id] += 1
-        if self.kill_after and sum(self.deliveries.values()) == self.kill_after and self.child_pid:
+        if sum(self.deliveries.values()) in self.kill_at and self.child_pid:
             os.kill(self.child_pid, signal.SIGKILL)  # Slack has it; the sender dies before it hears so
             self.kills += 1
 
@@ -107,6 +108,10 @@ class FlakySlack:
         args = request.values
         oldest = float(args.get("oldest") or 0)
         with self.lock:
+            if self.rng.random() < self.phist:
+                self.answers["history 500"] += 1
+                return Response("<html>bad gateway</html>", status=500)
+            self.answers["history"] += 1
             msgs = [m for m in reversed(self.messages) if float(m["ts"]) >= oldest and m["channel"] == args.get("channel")]
         return Response(json.dumps({"ok": True, "messages": msgs, "has_more": False}), content_type="application/json")
 
@@ -127,8 +132,15 @@ def build_warehouse(path: Path, n_alerts: int) -> tuple[float, int]:
         """CREATE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2), hosted_api DECIMAL(18,2),
            total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)"""
     )
+    # what else alert_threshold reads (drivers, stale FX, the band's crossing date, recommendations): empty here
     con.execute("""CREATE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
-                   model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""")
+                   model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6), currency VARCHAR, reporting_currency VARCHAR,
+                   fx_rate_date DATE, fx_rate_age_business_days INTEGER, fx_stale BOOLEAN)""")
+    con.execute("""CREATE TABLE int_projection_daily (month DATE, team VARCHAR, provider VARCHAR, day DATE, is_forecast BOOLEAN,
+                   amount DECIMAL(18, 6))""")
+    con.execute("CREATE TABLE int_projection_band (month DATE, team VARCHAR, ratio_low DECIMAL(12, 6), ratio_high DECIMAL(12, 6))")
+    con.execute("""CREATE TABLE recommendations (month DATE, team VARCHAR, gpu_class VARCHAR, window_start DATE, window_end DATE,
+                   currency VARCHAR, action VARCHAR, saving DECIMAL(18, 2))""")
     teams = -(-n_alerts // len(MONTHS))
     con.execute(
         """INSERT INTO threshold_flags
@@ -175,7 +187,8 @@ def child(db: str, path: str, url: str, concurrency: int, max_passes: int) -> in
 def run_path(path: str, args) -> bool:
     from pytest_httpserver import HTTPServer
 
-    slack = FlakySlack(args.seed, args.retry_after, kill_after=args.alerts // 2)
+    step = args.alerts // (args.kills + 1)
+    slack = FlakySlack(args.seed, args.retry_after, kill_at={step * k for k in range(1, args.kills + 1)} if step else set())
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.expect_request(HOOK, method="POST").respond_with_handler(slack.webhook)
     server.expect_request("/api/chat.postMessage").respond_with_handler(slack.post)
@@ -188,7 +201,7 @@ def run_path(path: str, args) -> bool:
         eval_s, raised = build_warehouse(Path(db), args.alerts)
         url = server.url_for("").rstrip("/")
         t0 = time.perf_counter()
-        for _ in range(5):  # a new sender after each kill
+        for _ in range(args.kills + 5):  # a new sender after each kill
             proc = subprocess.Popen([sys.executable, __file__, "--child", db, "--path", path, "--url", url,
                                      "--concurrency", str(args.concurrency), "--max-passes", str(args.max_passes)],
                                     stdout=subprocess.PIPE, text=True)
@@ -225,6 +238,7 @@ def run_path(path: str, args) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--alerts", type=int, default=1000)
+    ap.add_argument("--kills", type=int, default=6, help="SIGKILLs of the sender, evenly spread over the deliveries")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--retry-after", type=float, default=0.05, help="seconds the server asks for on a 429")
     ap.add_argument("--seed", type=int, default=20261201)

@@ -135,6 +135,9 @@ def mark_sending(con: duckdb.DuckDBPyConnection, works: Sequence[Work], now: dat
                SELECT unnest(?::BIGINT[]), unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
                       unnest(?::VARCHAR[]), 'sending', ?
                ON CONFLICT DO UPDATE SET state = 'sending',
+                      -- found 'sending': a pass died between send and record, so that attempt's outcome is unknown
+                      -- (and stays so until the message is found or Slack answers a new post: record_outcomes)
+                      unknown = alert_deliveries.unknown OR alert_deliveries.state = 'sending',
                       sending_since = CASE WHEN alert_deliveries.unknown OR alert_deliveries.state = 'sending'
                                            THEN alert_deliveries.sending_since ELSE EXCLUDED.sending_since END""",
             [*cols, now],
