@@ -34,9 +34,7 @@ from spendwatch.review.terminal import render_table
 
 FORMATS = ("table", "markdown", "csv", "json", "html")
 
-review_data = build_review  # the name earlier callers use
-
-__all__ = ["FORMATS", "build_review", "csv_tables", "render", "render_review", "review_data", "team_anchor", "write_csv"]
+__all__ = ["FORMATS", "build_review", "csv_tables", "render", "render_review", "team_anchor", "write_csv"]
 
 
 def render(review: dict[str, Any], fmt: str = "table", *, width: int | None = None, table: str | None = None) -> str:

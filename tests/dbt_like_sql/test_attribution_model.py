@@ -272,7 +272,7 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
     import csv as csvlib
     import io
 
-    from spendwatch.review import render, render_review, review_data
+    from spendwatch.review import build_review, render, render_review
 
     con = connect(tmp_path / "w.duckdb")
     operations.sync(con, load_config(_config(tmp_path, '[[attribution]]\nmatch = "project"\nvalue = "p1"\nteam = "a"\n')))
@@ -299,13 +299,13 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
         {"month": "2026-12", "currency": "GBP", "total_spend": D("0.00"), "attributed_spend": D("10.00"),
          "unattributed_spend": D("-10.00"), "coverage": None, "lines": 2, "attributed_lines": 1},
     ]
-    assert review_data(con, date(2026, 12, 1), now=now)["attribution_coverage"] == want
-    assert review_data(con, date(2026, 10, 1), now=now)["attribution_coverage"] == want[:2]  # months up to the reviewed one
+    assert build_review(con, date(2026, 12, 1), now=now)["attribution_coverage"] == want
+    assert build_review(con, date(2026, 10, 1), now=now)["attribution_coverage"] == want[:2]  # months up to the reviewed one
 
     doc = json.loads(render_review(con, date(2026, 12, 1), None, "json"))
     assert doc["attribution_coverage"][0] == {**{k: str(v) for k, v in want[0].items()}, "lines": 2, "attributed_lines": 1}
     # the tidy CSV table of the section: a row per month, a column per field, money beside its currency
-    text = render(review_data(con, date(2026, 12, 1), now=now), "csv", table="attribution_coverage")
+    text = render(build_review(con, date(2026, 12, 1), now=now), "csv", table="attribution_coverage")
     rows = list(csvlib.DictReader(io.StringIO(text)))
     assert [r["month"] for r in rows] == ["2026-09", "2026-10", "2026-11", "2026-12"]
     assert rows[0] == {"month": "2026-09", "total_spend": "150.00", "currency": "GBP", "attributed_spend": "100.00",
@@ -321,6 +321,6 @@ def test_review_shows_attribution_coverage_each_month_in_every_format(tmp_path):
     # Without the rule nothing is attributed: the same months, coverage 0 (the review follows the rules of the day).
     operations.sync(con, load_config(_config(tmp_path, "")))
     assert all(r.status == "ok" for r in operations.build_models(con))
-    assert [(r["month"], r["attributed_spend"], r["coverage"]) for r in review_data(con, date(2026, 11, 1), now=now)["attribution_coverage"]] == [
+    assert [(r["month"], r["attributed_spend"], r["coverage"]) for r in build_review(con, date(2026, 11, 1), now=now)["attribution_coverage"]] == [
         ("2026-09", D("0.00"), D("0.000000")), ("2026-10", D("0.00"), D("0.000000")), ("2026-11", D("0.00"), D("0.000000"))]
     con.close()
