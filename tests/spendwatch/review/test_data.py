@@ -271,10 +271,12 @@ def test_the_review_reads_the_alerts_definitions(review_sample):
         con.close()
     stale = {s for k, _, _, s in conditions if k == "source_stale"}
     assert {s["source_id"] for s in data["freshness"]["price_sources"] if s["stale"]} == stale
-    over = {t for k, t, p, _ in conditions if k == "threshold_crossed" and p == "2026-11"}
-    projected = {t for k, t, p, _ in conditions if k == "threshold_projected" and p == "2026-11"}
-    assert {t["team"] for t in data["teams"] if t["threshold"]["status"] == "over"} == over == {"search", "assistant"}
-    assert {t["team"] for t in data["teams"] if t["threshold"]["status"] == "projected_over"} == projected
+    # every threshold alert of November is the review's status of that team, and the other way round
+    status_of_kind = {"threshold_crossed": "over", "threshold_projected": "projected_over", "threshold_at_risk": "at_risk"}
+    alerted = {(t, status_of_kind[k]) for k, t, p, _ in conditions if k in status_of_kind and p == "2026-11"}
+    reviewed = {(t["team"], t["threshold"]["status"]) for t in data["teams"] if t["threshold"]["status"] in status_of_kind.values()}
+    assert reviewed == alerted
+    assert {t for t, st in reviewed if st == "over"} == {"search", "assistant"}  # README: crossed 20 and 23 Nov
     # the one price change of the sample: alert subject provider|sku|component|tier|changed_at
     changes = {s for k, _, _, s in conditions if k == "price_change"}
     assert changes == {"runpod|4090 PRO|gpu|flex|2026-12-02T06:00:00"}
