@@ -26,7 +26,7 @@ from spendwatch.review.sections import (
     NUMERIC_KINDS, ORG_SECTIONS, TEAM_SECTIONS, Section, cell_text, empty_note, section_records, shown,
 )
 
-STATUS_CLASS = {"over": "st-over", "projected_over": "st-proj", "ok": "st-ok"}
+STATUS_CLASS = {"over": "st-over", "projected_over": "st-proj", "at_risk": "st-risk", "ok": "st-ok"}
 PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True, "displaylogo": False}
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
@@ -44,6 +44,7 @@ th { background: #f7fafc; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .8rem; font-weight: 600; }
 .st-over { background: #fed7d7; color: #9b2c2c; } .st-proj { background: #fefcbf; color: #975a16; } .st-ok { background: #c6f6d5; color: #22543d; }
+.st-risk { background: #feebc8; color: #9c4221; }
 ul.headlines { margin: 6px 0 12px; padding-left: 20px; } ul.headlines li { margin: 2px 0; }
 .charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; }
 .chart { height: 340px; border: 1px solid #edf2f7; border-radius: 6px; overflow: hidden; }

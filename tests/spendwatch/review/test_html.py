@@ -115,6 +115,8 @@ def test_hand_worked_page(tiny):
     assert '<td class="num">£1,234.50</td><td class="num">£0.00</td><td class="num">£100.25</td>' in html
     assert '<td class="num">$0.00031</td><td class="num">$0.00029</td>' in html
     assert '<span class="badge st-proj">projected over</span>' in html
+    tiny["teams"][0]["threshold"]["status"] = "at_risk"  # the early warning has its own badge
+    assert '<span class="badge st-risk">at risk</span>' in render(tiny, "html")
     assert "Unallocated spend this month: <strong>£12.34</strong>" in html
     assert '<p class="empty">alerts are not set up in this warehouse</p>' in html
     assert html.count('class="plotly-graph-div"') == 0  # no history, no days, no break-even: nothing to draw
