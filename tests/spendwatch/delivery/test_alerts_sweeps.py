@@ -36,6 +36,7 @@ BOT_TOKEN = f"xoxb-4444444444-5555555555-{BOT_SECRET}"
 ADMIN_SECRET = "Zx9Cv8Bn7Mq6Lw5Ke4Jr3Ht2Gy1"
 ADMIN_KEY = f"sk-admin-{ADMIN_SECRET}"
 MD_SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzd2VlcCJ9.Ut4Yh8Nm2Wq6Ez0Rc5Vb9Xk3"
+PRICE_SECRET = "Pk4Mn7Bv2Cx9Zl5Qw8Er3Ty6"  # a price source's key, in its URL's path and query
 HOOK = f"/services/T0SWEEP/B0SWEEP/{WEBHOOK_SECRET}"
 
 
@@ -45,7 +46,8 @@ def pieces(secret: str) -> set[str]:
 
 def leaks(text: str) -> dict[str, list[str]]:
     out = {}
-    for name, secret in (("webhook", WEBHOOK_SECRET), ("bot", BOT_SECRET), ("admin", ADMIN_SECRET), ("motherduck", MD_SECRET)):
+    for name, secret in (("webhook", WEBHOOK_SECRET), ("bot", BOT_SECRET), ("admin", ADMIN_SECRET), ("motherduck", MD_SECRET),
+                         ("price source", PRICE_SECRET)):
         found = sorted(p for p in pieces(secret) if p in text)
         if found:
             out[name] = found
@@ -124,7 +126,19 @@ def test_secrets_sweep(tmp_path, httpserver, capfd, caplog, monkeypatch):
     errors = " ".join(p.error or "" for p in pulls)
     assert errors  # the pull failed, with its reason
 
-    # 4. a MotherDuck DSN that cannot be opened
+    # 4. a price source whose URL carries its key, answering 403 with the URL echoed (stored in price_fetches)
+    def forbidden(request):
+        return httpx.Response(403, text="z" * 150 + f" forbidden for {request.url}")
+
+    con = connect(path)
+    try:
+        refresh = operations.refresh_prices(con, mode="live", source_ids=["lambda"], transport=httpx.MockTransport(forbidden),
+                                            url_overrides={"lambda": f"https://prices.example/v1/{PRICE_SECRET}?api_key={PRICE_SECRET}"})
+    finally:
+        con.close()
+    assert [r.status for r in refresh.results] == ["failed"] and "HTTP 403" in refresh.results[0].error
+
+    # 5. a MotherDuck DSN that cannot be opened
     dsn = f"md:spend?motherduck_token={MD_SECRET}"
     real_connect = duckdb.connect
 
