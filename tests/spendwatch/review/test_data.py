@@ -282,3 +282,16 @@ def test_the_review_reads_the_alerts_definitions(review_sample):
     assert changes == {"runpod|4090 PRO|gpu|flex|2026-12-02T06:00:00"}
     shown = {(c["provider"], c["sku"], c["component"], c["tier"], c["changed_at"]) for t in data["teams"] for c in t["price_changes"]}
     assert shown == {("runpod", "4090 PRO", "gpu", "flex", datetime(2026, 12, 2, 6, 0))}
+
+
+def test_a_model_not_built_leaves_its_section_empty_with_a_note(review_sample, review_of, tmp_path):
+    path = tmp_path / "partial.duckdb"
+    shutil.copy(review_sample, path)
+    con = connect(path)
+    try:
+        con.execute("DROP VIEW alert_price_change")  # the price-change alerts' definition, not built yet
+    finally:
+        con.close()
+    data = review_of(path, NOV, "vision")
+    assert data["teams"][0]["price_changes"] == []
+    assert "model alert_price_change is not built: its section is empty" in data["notes"]
