@@ -21,9 +21,12 @@ comp AS (
         ('gpu', gpu_class, 'gpu_second', '', CAST(gpu_seconds AS DOUBLE)),
         ('line', coalesce(sku_id, charge_description, ''), 'unit', '', CAST(pricing_quantity AS DOUBLE))
     ) c(basis, ref, component, tier, qty)
-    WHERE (c.basis = 'token' AND product_kind = 'hosted_api' AND model IS NOT NULL)
-       OR (c.basis = 'gpu' AND product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL)
-       OR (c.basis = 'line' AND product_kind NOT IN ('hosted_api', 'serverless_gpu') AND pricing_quantity IS NOT NULL)
+    WHERE ((c.basis = 'token' AND product_kind = 'hosted_api' AND model IS NOT NULL)
+        OR (c.basis = 'gpu' AND product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL)
+        OR (c.basis = 'line' AND product_kind NOT IN ('hosted_api', 'serverless_gpu') AND pricing_quantity IS NOT NULL))
+      -- token and GPU components are only priced on a flagged day; a billed SKU's history is read on any earlier day
+      AND (c.basis = 'line' OR EXISTS (SELECT 1 FROM flagged f WHERE f.team = lines.team AND f.provider = lines.provider
+                                                               AND f.charge_date = lines.charge_date))
 ),
 cday AS (
     SELECT team, provider, scope_kind, scope_value, recurring, recurring_scope, basis, ref, component, tier, charge_date,
@@ -99,15 +102,18 @@ effects AS (
                     THEN (p_new - p_old) * qty * CAST(fx_rate AS DOUBLE) END) AS price_effect
     FROM priced GROUP BY ALL
 ),
+flagged_days AS (   -- each flagged day and the day it is compared with, as two rows: the lines are joined on the day
+    SELECT f.team, f.provider, f.scope, f.series_kind, f.charge_date, d.line_date
+    FROM flagged f, unnest(list_distinct([f.charge_date, f.ref_date])) AS d(line_date)
+),
 day_lines AS (
     SELECT f.team, f.provider, f.scope, f.charge_date, l.line_label, l.model, l.gpu_class, l.endpoint_id, l.sku_id,
            sum(l.amount_reporting) FILTER (WHERE l.charge_date = f.charge_date) AS amount,
            sum(l.amount_reporting) FILTER (WHERE l.charge_date < f.charge_date) AS before
-    FROM flagged f
-    JOIN lines l ON l.team = f.team AND l.provider = f.provider
+    FROM flagged_days f
+    JOIN lines l ON l.team = f.team AND l.provider = f.provider AND l.charge_date = f.line_date
      AND CASE WHEN f.series_kind = 'recurring' THEN l.recurring_scope = f.scope
               ELSE NOT l.recurring AND (f.scope = '*' OR f.scope = l.scope_kind || ':' || l.scope_value) END
-     AND (l.charge_date = f.charge_date OR l.charge_date = f.ref_date)
     GROUP BY ALL
 ),
 top AS (

@@ -38,8 +38,8 @@ b3 AS (
         CASE WHEN NOT bursty AND baseline > 0 THEN v / baseline END AS ratio
     FROM b2
 ),
-t AS (
-    SELECT b3.*,
+t AS (   -- the value lists are not needed past here: dropped so the windows below do not carry them
+    SELECT b3.* EXCLUDE (same_weekday, recent, ref_values),
         CASE WHEN bursty THEN 1.0 ELSE coalesce(median(ratio) OVER (
             PARTITION BY team, provider, scope ORDER BY charge_date ROWS BETWEEN 7 PRECEDING AND 1 PRECEDING), 1.0) END AS trend
     FROM b3

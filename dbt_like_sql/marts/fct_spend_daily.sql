@@ -1,14 +1,29 @@
 -- Spend per day, team, provider and product kind: the native amount and currency, the FX rate to the reporting currency with the date of that rate (the latest ECB date on or before the charge day), its age in business days and fx_stale when it is older than [decisions] fx_stale_business_days, the converted amount, GPU-seconds in total and by GPU class, and tokens by kind.
-WITH by_class AS (
-    SELECT charge_date, team, provider, product_kind, currency, gpu_class, sum(gpu_seconds) AS secs
+WITH fine AS (   -- one pass over the lines, per GPU class too; rolled up below
+    SELECT
+        charge_date, team, provider, product_kind, currency, gpu_class,
+        any_value(reporting_currency)  AS reporting_currency,
+        any_value(fx_rate)             AS fx_rate,
+        any_value(fx_rate_date)        AS fx_rate_date,
+        max(fx_rate_age_business_days) AS fx_rate_age_business_days,
+        bool_or(fx_stale)              AS fx_stale,
+        sum(billed_cost)               AS amount_native,
+        sum(amount_reporting)          AS amount_reporting,
+        sum(gpu_seconds)               AS gpu_seconds,
+        sum(gpu_seconds) FILTER (WHERE gpu_seconds > 0) AS class_seconds,
+        sum(input_tokens)              AS input_tokens,
+        sum(cached_input_tokens)       AS cached_input_tokens,
+        sum(cache_write_tokens)        AS cache_write_tokens,
+        sum(output_tokens)             AS output_tokens,
+        count(*)                       AS line_count
     FROM {{ ref('stg_line_items_fx') }}
-    WHERE gpu_class IS NOT NULL AND gpu_seconds > 0
     GROUP BY ALL
 ),
 class_map AS (
     SELECT charge_date, team, provider, product_kind, currency,
-           map_from_entries(list({'key': gpu_class, 'value': secs} ORDER BY gpu_class)) AS gpu_seconds_by_class
-    FROM by_class
+           map_from_entries(list({'key': gpu_class, 'value': class_seconds} ORDER BY gpu_class)) AS gpu_seconds_by_class
+    FROM fine
+    WHERE gpu_class IS NOT NULL AND class_seconds IS NOT NULL
     GROUP BY ALL
 ),
 lines AS (
@@ -19,15 +34,15 @@ lines AS (
         any_value(fx_rate_date)        AS fx_rate_date,
         max(fx_rate_age_business_days) AS fx_rate_age_business_days,
         bool_or(fx_stale)              AS fx_stale,
-        sum(billed_cost)               AS amount_native,
+        sum(amount_native)             AS amount_native,
         sum(amount_reporting)          AS amount_reporting,
         sum(gpu_seconds)               AS gpu_seconds,
         sum(input_tokens)              AS input_tokens,
         sum(cached_input_tokens)       AS cached_input_tokens,
         sum(cache_write_tokens)        AS cache_write_tokens,
         sum(output_tokens)             AS output_tokens,
-        count(*)                       AS line_count
-    FROM {{ ref('stg_line_items_fx') }}
+        CAST(sum(line_count) AS BIGINT) AS line_count
+    FROM fine
     GROUP BY ALL
 )
 SELECT

@@ -48,6 +48,23 @@ usage AS (
       AND (input_tokens + cached_input_tokens + cache_write_tokens + output_tokens) > 0
     GROUP BY provider, charge_date, owner_key, model
 ),
+-- The token price in force for each distinct (model, token kind, tier, currency, charge time) of the cost lines: the
+-- range joins to the price periods run over these few thousand keys, and the lines are joined to them by equality.
+token_keys AS (
+    SELECT DISTINCT provider, model, model_alias, token_kind, price_tier, currency, period_start FROM api_cost
+),
+token_key_prices AS (
+    SELECT k.*,
+           p1.price_per_token AS p1_price, p1.source_id AS p1_source_id, p1.valid_from AS p1_valid_from,
+           p2.price_per_token AS p2_price, p2.source_id AS p2_source_id, p2.valid_from AS p2_valid_from
+    FROM token_keys k
+    LEFT JOIN {{ ref('stg_token_prices') }} p1
+      ON p1.provider = k.provider AND p1.model = k.model AND p1.component = k.token_kind AND p1.tier = k.price_tier
+     AND p1.currency = k.currency AND p1.valid_from <= k.period_start AND (p1.valid_to IS NULL OR p1.valid_to > k.period_start)
+    LEFT JOIN {{ ref('stg_token_prices') }} p2
+      ON p2.provider = k.provider AND p2.model = k.model_alias AND p2.component = k.token_kind AND p2.tier = k.price_tier
+     AND p2.currency = k.currency AND p2.valid_from <= k.period_start AND (p2.valid_to IS NULL OR p2.valid_to > k.period_start)
+),
 -- cache-write tokens are split by duration only in the cost lines: share them by the cost lines' own weights
 api_priced AS (
     SELECT c.*,
@@ -58,17 +75,15 @@ api_priced AS (
             WHEN 'output_token' THEN u.output_token
         END AS tokens,
         (u.model IS NOT NULL) AS has_usage,
-        coalesce(p1.price_per_token, p2.price_per_token) AS unit_price,
-        coalesce(p1.source_id, p2.source_id) AS price_source_id,
-        coalesce(p1.valid_from, p2.valid_from) AS price_valid_from
+        coalesce(kp.p1_price, kp.p2_price) AS unit_price,
+        coalesce(kp.p1_source_id, kp.p2_source_id) AS price_source_id,
+        coalesce(kp.p1_valid_from, kp.p2_valid_from) AS price_valid_from
     FROM api_cost c
     LEFT JOIN usage u ON u.provider = c.provider AND u.charge_date = c.charge_date AND u.owner_key = c.owner_key AND u.model = c.model
-    LEFT JOIN {{ ref('stg_token_prices') }} p1
-      ON p1.provider = c.provider AND p1.model = c.model AND p1.component = c.token_kind AND p1.tier = c.price_tier
-     AND p1.currency = c.currency AND p1.valid_from <= c.period_start AND (p1.valid_to IS NULL OR p1.valid_to > c.period_start)
-    LEFT JOIN {{ ref('stg_token_prices') }} p2
-      ON p2.provider = c.provider AND p2.model = c.model_alias AND p2.component = c.token_kind AND p2.tier = c.price_tier
-     AND p2.currency = c.currency AND p2.valid_from <= c.period_start AND (p2.valid_to IS NULL OR p2.valid_to > c.period_start)
+    LEFT JOIN token_key_prices kp
+      ON kp.provider = c.provider AND kp.model = c.model AND kp.model_alias = c.model_alias
+     AND kp.token_kind IS NOT DISTINCT FROM c.token_kind AND kp.price_tier = c.price_tier AND kp.currency = c.currency
+     AND kp.period_start IS NOT DISTINCT FROM c.period_start
 ),
 api_findings AS (
     SELECT line_id, team, provider, invoice_id, charge_date, charge_month, currency, fx_rate, fx_rate_date, reporting_currency,
@@ -135,6 +150,15 @@ gpu_lines AS (
     FROM priceable l
     WHERE l.product_kind = 'serverless_gpu' AND l.gpu_class IS NOT NULL AND l.gpu_seconds > 0 AND l.billed_cost > 0
 ),
+-- The prices in force for each distinct (provider, GPU class, currency, charge hour) of the lines, joined back by equality.
+gpu_key_prices AS (
+    SELECT k.provider, k.gpu_class, k.currency, k.period_start, p.unit, p.amount_per_gpu, p.source_id, p.tier, p.valid_from
+    FROM (SELECT DISTINCT provider, gpu_class, currency, period_start FROM gpu_lines) k
+    JOIN {{ ref('stg_gpu_prices') }} p
+      ON p.provider = k.provider AND p.gpu_class = k.gpu_class AND p.product_kind = 'serverless_gpu'
+     AND p.currency = k.currency AND p.unit IN ('second', 'hour')
+     AND p.valid_from <= k.period_start AND (p.valid_to IS NULL OR p.valid_to > k.period_start)
+),
 gpu_priced AS (
     SELECT g.line_id,
            min(CAST(abs(g.billed_cost - g.gpu_seconds * CASE p.unit WHEN 'second' THEN p.amount_per_gpu ELSE p.amount_per_gpu / 3600 END) AS DOUBLE)) AS best_gap,
@@ -144,10 +168,8 @@ gpu_priced AS (
            arg_min(p.source_id || ' ' || coalesce(p.tier, ''), abs(g.billed_cost - g.gpu_seconds * CASE p.unit WHEN 'second' THEN p.amount_per_gpu ELSE p.amount_per_gpu / 3600 END)) AS price_source_id,
            arg_min(p.valid_from, abs(g.billed_cost - g.gpu_seconds * CASE p.unit WHEN 'second' THEN p.amount_per_gpu ELSE p.amount_per_gpu / 3600 END)) AS price_valid_from
     FROM gpu_lines g
-    JOIN {{ ref('stg_gpu_prices') }} p
-      ON p.provider = g.provider AND p.gpu_class = g.gpu_class AND p.product_kind = 'serverless_gpu'
-     AND p.currency = g.currency AND p.unit IN ('second', 'hour')
-     AND p.valid_from <= g.period_start AND (p.valid_to IS NULL OR p.valid_to > g.period_start)
+    JOIN gpu_key_prices p
+      ON p.provider = g.provider AND p.gpu_class = g.gpu_class AND p.currency = g.currency AND p.period_start = g.period_start
     GROUP BY g.line_id
 ),
 gpu_findings AS (

@@ -14,6 +14,7 @@ SELECT
     it.instance_type                            AS instance_type,
     ChargeCategory                              AS charge_category,
     ChargeClass                                 AS charge_class,
+    ChargeFrequency                             AS charge_frequency,
     ChargeDescription                           AS charge_description,
     BillingCurrency                             AS currency,
     BilledCost                                  AS billed_cost,

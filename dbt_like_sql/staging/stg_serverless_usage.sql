@@ -20,21 +20,20 @@ settings AS (
     SELECT coalesce(any_value(serverless_cpu_cores_per_gpu), 0) AS cores, coalesce(any_value(serverless_memory_gib_per_gpu), 0) AS gib
     FROM {{ source('config', 'decision_settings') }}
 ),
-estimates AS (
-    SELECT l.line_id,
+estimates AS (   -- priced once per provider, GPU class, currency and charge time (far fewer than lines), then joined back
+    SELECT k.provider, k.gpu_class, k.currency, k.period_start,
            min(p.price_per_second)
            + coalesce(any_value(st.cores * c.price_per_second) FILTER (WHERE c.component = 'cpu'), 0)
            + coalesce(any_value(st.gib * c.price_per_second) FILTER (WHERE c.component = 'memory'), 0) AS price_per_second
-    FROM lines l
+    FROM (SELECT DISTINCT provider, gpu_class, currency, period_start FROM lines WHERE gpu_seconds = 0 AND billed_cost > 0) k
     JOIN per_second p
-      ON p.provider = l.provider AND p.gpu_class = l.gpu_class AND p.currency = l.currency
-     AND p.valid_from <= l.period_start AND (p.valid_to IS NULL OR p.valid_to > l.period_start)
+      ON p.provider = k.provider AND p.gpu_class = k.gpu_class AND p.currency = k.currency
+     AND p.valid_from <= k.period_start AND (p.valid_to IS NULL OR p.valid_to > k.period_start)
     CROSS JOIN settings st
     LEFT JOIN components c
-      ON c.provider = l.provider AND c.currency = l.currency
-     AND c.valid_from <= l.period_start AND (c.valid_to IS NULL OR c.valid_to > l.period_start)
-    WHERE l.gpu_seconds = 0 AND l.billed_cost > 0
-    GROUP BY l.line_id
+      ON c.provider = k.provider AND c.currency = k.currency
+     AND c.valid_from <= k.period_start AND (c.valid_to IS NULL OR c.valid_to > k.period_start)
+    GROUP BY ALL
 )
 SELECT
     l.*  EXCLUDE (gpu_seconds),
@@ -43,4 +42,6 @@ SELECT
          ELSE 0 END                                        AS gpu_seconds,
     (l.gpu_seconds = 0 AND e.price_per_second > 0)        AS gpu_seconds_estimated
 FROM lines l
-LEFT JOIN estimates e USING (line_id)
+LEFT JOIN estimates e
+  ON l.gpu_seconds = 0 AND l.billed_cost > 0
+ AND e.provider = l.provider AND e.gpu_class = l.gpu_class AND e.currency = l.currency AND e.period_start = l.period_start
