@@ -20,9 +20,9 @@ summed by DuckDB straight from the CSV), after the correction against both files
 after the cycle against the original again, so a fast but wrong ingest cannot pass.
 
 Each part also reports its CPU seconds and the 1-minute load average when it started:
-on a shared machine the wall-clock ratio moves with the load (plain DuckDB reads the CSV
-on every core it gets; the FOCUS ingest numbers rows in file order on one), while the
-CPU-time ratio says how much work each does.
+on a shared machine the wall-clock ratio moves with the load (both read the CSV on every
+core they get: the FOCUS ingest numbers its rows from the order-preserving insert, not with
+a single-threaded row number), while the CPU-time ratio says how much work each does.
 
 Targets: ratio >= 0.6, peak RSS <= 1 GB, identical bytes again <= 2 s, a one-account
 correction <= 5 s.

@@ -191,9 +191,15 @@ class LineSink:
         self.rejected = 0  # rows the loader rejected (x_natural_key NULL)
         self.noted = 0  # rows loaded with a data-quality note
 
-    def insert(self, select_sql: str, params: dict[str, object], columns: Iterable[str]) -> int:
+    def insert(self, select_sql: str, params: dict[str, object], columns: Iterable[str], *, numbered: bool = True) -> int:
         """Insert the rows of ``select_sql`` (named parameters ``params``; names starting
-        with ``sw_`` are the framework's) as this file's lines; return how many rows it had."""
+        with ``sw_`` are the framework's) as this file's lines; return how many rows it had.
+
+        ``numbered=False``: the SELECT yields the rows in file order with ``x_source_row``
+        NULL, and the framework numbers them 1.. from the order-preserving insert (see
+        ``insert_lines``), so the loader's read needs no row numbering of its own (a global
+        row number, e.g. ``WITH ORDINALITY``, runs the scan on one thread).
+        """
         if self.inserted is not None:
             raise SpendwatchError(f"{self.path}: the {self.format} loader inserted its lines twice")
         cols = list(columns)
@@ -204,7 +210,7 @@ class LineSink:
         if any(k.startswith("sw_") for k in params):
             raise SpendwatchError(f"{self.path}: the {self.format} loader used a reserved parameter name (sw_*)")
         try:
-            self.inserted = insert_lines(self.con, self.load, select=(select_sql, params, cols))
+            self.inserted = insert_lines(self.con, self.load, select=(select_sql, params, cols), numbered=numbered)
         except duckdb.ConstraintException as e:
             raise SpendwatchError(
                 f"{self.path}: the {self.format} loader's lines break a constraint of billing_line_items "
@@ -212,13 +218,14 @@ class LineSink:
             ) from None
         # x_line_id (file hash prefix + row) is unique only if the rows are: there is no index
         # on it (see migration 006), so the loader's numbering is checked here.
-        (duplicate,) = self.con.execute(
-            "SELECT min(x_source_row) FROM (SELECT x_source_row FROM main.billing_line_items "
-            "WHERE x_source_hash = ? GROUP BY x_source_row HAVING count(*) > 1)",
-            [self.file_hash],
-        ).fetchone()
-        if duplicate is not None:
-            raise SpendwatchError(f"{self.path}: the {self.format} loader numbered row {duplicate} more than once")
+        if numbered:
+            (duplicate,) = self.con.execute(
+                "SELECT min(x_source_row) FROM (SELECT x_source_row FROM main.billing_line_items "
+                "WHERE x_source_hash = ? GROUP BY x_source_row HAVING count(*) > 1)",
+                [self.file_hash],
+            ).fetchone()
+            if duplicate is not None:
+                raise SpendwatchError(f"{self.path}: the {self.format} loader numbered row {duplicate} more than once")
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE stage_rejected AS SELECT x_source_row FROM main.billing_line_items "
             "WHERE x_source_hash = ? AND x_source_format = ?",
@@ -291,12 +298,20 @@ def insert_lines(
     load: FileLoad,
     *,
     select: tuple[str, dict[str, object], list[str]] | None = None,
+    numbered: bool = True,
 ) -> int:
     """Insert the staged lines with their line id and provenance; return how many rows.
 
     Without ``select`` the lines are those of ``stage_lines``.  With ``select`` = (SQL,
     named parameters, its columns) they are a direct loader's rows (see ``LineSink``).
     Teams are the attribution model's (``stg_line_attribution``), not the ingest's.
+
+    ``numbered=False``: the rows come in file order without ``x_source_row``.  They are
+    inserted with ``preserve_insertion_order`` (DuckDB's parallel insert then keeps the
+    order of the scan), so in the transaction's own storage they occupy consecutive row ids
+    in file order; ``x_source_row`` and ``x_line_id`` are then set from the row id, in one
+    set-based UPDATE.  The row ids are checked to be consecutive, so a file is never
+    numbered wrongly in silence.
     """
     fmt, source_file, file_hash, now = load.format, load.source_file, load.file_hash, load.now
     provenance = ("x_source_format", "x_source_file", "x_source_hash", "x_ingested_at", "x_delivery_id")
@@ -319,6 +334,8 @@ def insert_lines(
     noted = f"WHEN l.{NOTED} THEN $sw_noted_format " if NOTED in columns else ""
 
     def staged(c: str) -> str:
+        if c == "x_source_row" and not numbered:
+            return "0"  # numbered after the insert
         if c in not_null and c != "x_source_row":  # a rejected row is kept until finish(): fill its NOT NULLs
             return f"CASE WHEN {rejected} THEN coalesce(l.{_q(c)}, {not_null[c]}) ELSE l.{_q(c)} END"
         return f"l.{_q(c)}"
@@ -332,12 +349,14 @@ def insert_lines(
     if noted:
         all_params["sw_noted_format"] = LineSink.NOTED_PREFIX + fmt
     # x_source_row is explicit, so the insert need not keep the rows in order: without it the
-    # insert is ~25% cheaper.  (Not restored on error: the transaction is then aborted, and
-    # ingest_file restores every setting after the rollback.)
-    _set(con, "preserve_insertion_order", "false")
+    # insert is ~25% cheaper.  Unnumbered rows need the order (see above).  (Not restored on
+    # error: the transaction is then aborted, and ingest_file restores every setting after the rollback.)
+    _set(con, "preserve_insertion_order", "false" if numbered else "true")
+    line = ("$sw_line_prefix || lpad(CAST(l.x_source_row AS VARCHAR), 10, '0')" if numbered
+            else "$sw_line_prefix")  # numbered below
     (n,) = con.execute(
         f"INSERT INTO main.billing_line_items ({target}) "
-        "SELECT $sw_line_prefix || lpad(CAST(l.x_source_row AS VARCHAR), 10, '0'), "
+        f"SELECT {line}, "
         f"{', '.join(staged(c) for c in given)}, "
         f"CASE WHEN {rejected} THEN $sw_rejected_format {noted}ELSE $sw_format END, $sw_source_file, $sw_file_hash, "
         "$sw_now, $sw_delivery "
@@ -345,7 +364,22 @@ def insert_lines(
         all_params,
     ).fetchone()
     _set(con, "preserve_insertion_order", "true")
+    if not numbered:
+        _number_rows(con, load, int(n))
     return int(n)
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection, load: FileLoad, inserted: int) -> None:
+    """Number a file's just-inserted lines 1.. in insertion (= file) order from their row ids."""
+    where = "x_delivery_id = $d AND x_source_hash = $h"
+    first, last, count = con.execute(f"SELECT min(rowid), max(rowid), count(*) FROM main.billing_line_items WHERE {where}",
+                                     {"d": load.delivery_id, "h": load.file_hash}).fetchone()
+    if count != inserted or (count and last - first + 1 != count):
+        raise SpendwatchError(f"{load.path}: its {inserted} lines did not land on consecutive rows; cannot number them")
+    con.execute(
+        "UPDATE main.billing_line_items SET x_source_row = CAST(rowid - $first + 1 AS INTEGER), "
+        f"x_line_id = $p || lpad(CAST(rowid - $first + 1 AS VARCHAR), 10, '0') WHERE {where}",
+        {"first": first, "p": line_id(load.file_hash, 0)[:-10], "d": load.delivery_id, "h": load.file_hash})
 
 
 # Placeholder per type for the NOT NULL columns of a rejected row (deleted before commit).

@@ -289,13 +289,14 @@ def _example(con: duckdb.DuckDBPyConnection, rel: str, params: dict[str, object]
 class _Source:
     """One opened export: its raw cells with row numbers, parameters, column map and first rows."""
 
-    rows: str  # SELECT rn, r_<Column> for every stored column
+    rows: str  # SELECT rn, r_<Column> for every stored column (rn: the data row, 1..)
     params: dict[str, object]
     cmap: ColumnMap
     sample: list[dict[str, object]]  # the first SAMPLE_ROWS rows of the file, by header
     date_orders: dict[str, str]  # date column -> 'mdy' | 'dmy' for its slash dates
     unknown: list[str]  # headers that are no FOCUS column (kept out, noted)
     header_cells: int | None = None  # set when some row has more cells than the header: its column count
+    unnumbered: str | None = None  # ``rows`` with rn NULL, read in parallel: the insert numbers the rows
 
     @property
     def checks(self) -> list[tuple[str, str, str]]:
@@ -346,10 +347,14 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, date_order: str | None = N
         # Parquet knows its row numbers: the scan stays parallel.
         rows = (f"SELECT CAST(file_row_number + 1 AS INTEGER) AS rn, {cells} "
                 "FROM read_parquet($path, file_row_number = true, hive_partitioning = false)")
-    else:  # WITH ORDINALITY numbers the data rows in file order (the scan runs on one thread)
+        unnumbered = None
+    else:  # WITH ORDINALITY numbers the data rows in file order, but the scan then runs on one thread:
+        # used only to read again the few rows that have a reject or a note.  The load reads the
+        # rows unnumbered, in parallel, and the framework numbers them from the order-preserving insert.
         rows = f"SELECT CAST(ordinality AS INTEGER) AS rn, {cells} FROM {rel} WITH ORDINALITY"
+        unnumbered = f"SELECT CAST(NULL AS INTEGER) AS rn, {cells} FROM {rel}"
     sample = [dict(zip([d[0] for d in cur.description], r)) for r in head] if kind == "csv" else []
-    return _Source(rows, params, cmap, sample, orders, unknown, header_cells if extra else None)
+    return _Source(rows, params, cmap, sample, orders, unknown, header_cells if extra else None, unnumbered)
 
 
 @dataclass(frozen=True)
@@ -410,7 +415,12 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, lines: LineSink | None = N
     select = f"SELECT {', '.join(f'{e} AS {quote_ident(c)}' for c, e in exprs.items())} FROM ({parsed}) p"
 
     if lines is not None:
-        total = lines.insert(select, params, list(exprs))
+        if src.unnumbered is not None:  # read in parallel; the framework numbers the rows (see LineSink.insert)
+            fast, _ = _parsed_sql(con, src, src.unnumbered)
+            fast_select = select.replace(f"FROM ({parsed}) p", f"FROM ({fast}) p")
+            total = lines.insert(fast_select, params, list(exprs), numbered=False)
+        else:
+            total = lines.insert(select, params, list(exprs))
         if lines.rejected:
             _write_checks(con, src, parsed, params, "SELECT x_source_row FROM stage_rejected", "stage_rejects",
                           src.checks)
@@ -502,8 +512,9 @@ def _tags_object(cell: str) -> str:
             f"ELSE {lazy_sql(f'trim({cell})', full)} END")
 
 
-def _parsed_sql(con: duckdb.DuckDBPyConnection, src: _Source) -> tuple[str, dict[str, object]]:
-    """The numbered rows with typed values computed from the raw cells r_<Column>, as p_<name>; and parameters."""
+def _parsed_sql(con: duckdb.DuckDBPyConnection, src: _Source, rows: str | None = None) -> tuple[str, dict[str, object]]:
+    """The rows (``src.rows`` unless ``rows``) with typed values computed from the raw cells r_<Column>, as
+    p_<name>; and parameters."""
     params = dict(src.params)
 
     def sample(col: str) -> list[str]:
@@ -523,7 +534,10 @@ def _parsed_sql(con: duckdb.DuckDBPyConnection, src: _Source) -> tuple[str, dict
         currency = _r("BillingCurrency") if c in MONEY else None
         out.append((f"p_{c}", decimal_sql(_r(c), t, currency_expr=currency)))
     for c in TIMESTAMPS:
-        out.append((f"p_{c}", _timestamp(_r(c), src.date_orders.get(c, "mdy"))))
+        if c.startswith("BillingPeriod"):  # one or two values on every row of a month's export
+            out.append((f"p_{c}", memo(f"m_{c}", c, _timestamp("{cell}", src.date_orders.get(c, "mdy")))))
+        else:
+            out.append((f"p_{c}", _timestamp(_r(c), src.date_orders.get(c, "mdy"))))
     for i, (c, values) in enumerate(ENUMS.items()):  # the FOCUS value a cell spells, NULL for none
         whens = " ".join(f"WHEN '{_enum_key(v)}' THEN '{v}'" for v in values)
         out.append((f"p_{c}", memo(f"m_enum{i}", c, f"CASE regexp_replace(lower({{cell}}), '[^a-z0-9]', '', 'g') {whens} END")))
@@ -531,7 +545,7 @@ def _parsed_sql(con: duckdb.DuckDBPyConnection, src: _Source) -> tuple[str, dict
     out.append(("p_provider", memo("m_prov", "ServiceProviderName", provider_id_sql("{cell}"))))
     out.append(("p_hosted", memo("m_host", "ServiceProviderName",
                                  in_set_sql(provider_id_sql("{cell}"), HOSTED_API_PROVIDERS))))
-    sql = f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in out)} FROM ({src.rows}) s"
+    sql = f"SELECT *, {', '.join(f'{e} AS {quote_ident(n)}' for n, e in out)} FROM ({rows or src.rows}) s"
     return sql, params
 
 
