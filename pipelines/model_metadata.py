@@ -20,6 +20,7 @@ import duckdb
 
 from spendwatch import charts
 from spendwatch.render import markdown_table, money
+from warehouse.db import relation_exists
 
 KEY_ROWS = 30  # rows shown in a key-result table
 
@@ -70,7 +71,7 @@ def _team_monthly_spend(con):
     cols, rows = _fetch(con, """
         SELECT s.month, s.team, s.variable_spend, f.threshold, s.currency
         FROM team_monthly_spend s LEFT JOIN threshold_flags f USING (month, team)
-        ORDER BY s.month, s.team""") if _exists(con, "threshold_flags") else _fetch(con, """
+        ORDER BY s.month, s.team""") if relation_exists(con, "threshold_flags") else _fetch(con, """
         SELECT month, team, variable_spend, NULL AS threshold, currency FROM team_monthly_spend ORDER BY month, team""")
     recs = [dict(zip(cols, r)) for r in rows]
     currency = recs[0]["currency"] if recs else ""
@@ -264,12 +265,6 @@ def _latest_table(con, model: str, sql: str) -> dict[str, Any]:
     """The latest month of a decision model as the key result (``sql`` takes the month)."""
     month = _latest(con, model)
     return _month_meta(month) | {"key_result": _table(con, sql, [month])}
-
-
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
-    ).fetchone()[0] > 0
 
 
 def charts_enabled() -> bool:

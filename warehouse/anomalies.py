@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from spendwatch.core.config import Config
-from warehouse.queries import table_exists
+from warehouse.db import relation_exists
 
 SETTINGS_COLUMNS = ("floor DECIMAL(18, 2) NOT NULL, floor_currency VARCHAR NOT NULL, "
                     "min_excess_pct DECIMAL(9, 6) NOT NULL, z_threshold DECIMAL(9, 3) NOT NULL")
@@ -78,7 +78,7 @@ def _month_bounds(month: str | None) -> tuple[date | None, date | None]:
 
 def anomalies(con: duckdb.DuckDBPyConnection, month: str | None = None, team: str | None = None) -> list[Anomaly]:
     """Rows of ``spend_anomalies`` (a month ``YYYY-MM`` and a team, when given), oldest first."""
-    if not table_exists(con, "spend_anomalies"):
+    if not relation_exists(con, "spend_anomalies"):
         return []
     lo, hi = _month_bounds(month)
     rows = con.execute(
@@ -108,7 +108,7 @@ class BandPoint:
 
 def band(con: duckdb.DuckDBPyConnection, team: str, provider: str, scope: str, month: str) -> list[BandPoint]:
     """A usage series' days in a month: actual spend against the expected band (int_anomaly_scores)."""
-    if not table_exists(con, "int_anomaly_scores"):
+    if not relation_exists(con, "int_anomaly_scores"):
         return []
     lo, hi = _month_bounds(month)
     rows = con.execute(

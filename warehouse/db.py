@@ -74,6 +74,14 @@ def connect(location: str | os.PathLike | None = None, *, read_only: bool = Fals
     return con
 
 
+def relation_exists(con: duckdb.DuckDBPyConnection, name: str, schema: str = "main") -> bool:
+    """Whether a table or view exists in the warehouse (a model may not be built yet): the one such check."""
+    (n,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+    ).fetchone()
+    return n > 0
+
+
 def migrations() -> list[Migration]:
     found = []
     for p in sorted(MIGRATIONS_DIR.glob("*.sql")):

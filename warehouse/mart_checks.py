@@ -12,11 +12,11 @@ from __future__ import annotations
 import duckdb
 
 from warehouse.price_checks import CheckOutcome
-from warehouse.queries import table_exists
+from warehouse.db import relation_exists
 
 
 def spend_reconciles(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
-    if not table_exists(con, "fct_spend_daily"):
+    if not relation_exists(con, "fct_spend_daily"):
         return CheckOutcome(True, metadata={"note": "fct_spend_daily not built yet"})
     rows = con.execute(
         """WITH mart AS (SELECT native_currency AS currency, sum(amount_native) AS amount, count(*) AS n FROM fct_spend_daily GROUP BY ALL),
@@ -33,7 +33,7 @@ def spend_reconciles(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 def decisions_have_windows(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     problems = []
     for model in ("breakeven", "hybrid_plan", "recommendations", "api_vs_selfhost"):
-        if table_exists(con, model):
+        if relation_exists(con, model):
             n = con.execute(f'SELECT count(*) FROM "{model}" WHERE window_start IS NULL OR window_end IS NULL '
                             "OR window_end < window_start").fetchone()[0]
             if n:
@@ -42,7 +42,7 @@ def decisions_have_windows(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 
 
 def fx_rates_fresh(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
-    if not table_exists(con, "fx_staleness"):
+    if not relation_exists(con, "fx_staleness"):
         return CheckOutcome(True, metadata={"note": "fx_staleness not built yet"})
     rows = con.execute(
         """SELECT currency_pair, strftime(month, '%Y-%m'), min(oldest_rate_date), max(max_age_business_days),

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import duckdb
 
+from warehouse.db import relation_exists
+
 
 @dataclass(frozen=True)
 class TeamMonth:
@@ -28,17 +30,8 @@ class TeamMonth:
     days_with_data: int
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return (
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [name]
-        ).fetchone()[0]
-        > 0
-    )
-
-
 def latest_month(con: duckdb.DuckDBPyConnection) -> date | None:
-    if not table_exists(con, "team_monthly_spend"):
+    if not relation_exists(con, "team_monthly_spend"):
         return None
     return con.execute("SELECT max(month) FROM team_monthly_spend").fetchone()[0]
 
@@ -160,7 +153,7 @@ def price_providers(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def team_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The configured teams, and any other team spend was attributed to (``unallocated``): the valid ``--team`` values."""
-    spend = " UNION SELECT team FROM team_monthly_spend" if table_exists(con, "team_monthly_spend") else ""
+    spend = " UNION SELECT team FROM team_monthly_spend" if relation_exists(con, "team_monthly_spend") else ""
     return [r[0] for r in con.execute(f"SELECT team FROM config.teams{spend} ORDER BY 1").fetchall()]
 
 

@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import duckdb
 
+from warehouse.db import relation_exists
+
 # The models the review reads; a missing one is reported, its section left empty.
 REVIEW_MODELS = (
     "team_monthly_spend", "threshold_flags", "fct_spend_daily", "breakeven", "hybrid_plan",
@@ -30,14 +32,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) 
     cur = con.execute(sql, list(params))
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
-def relation_exists(con: duckdb.DuckDBPyConnection, name: str, schema: str = "main") -> bool:
-    """Whether a table or view exists in the warehouse (models may not be built yet)."""
-    (n,) = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
-    ).fetchone()
-    return n > 0
 
 
 def has_column(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> bool:

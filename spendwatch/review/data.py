@@ -33,6 +33,7 @@ from warehouse import review_queries as rq
 from warehouse.alerts import failed_alerts
 from warehouse.anomalies import anomalies as anomaly_rows
 from warehouse.anomalies import band as anomaly_band
+from warehouse.db import relation_exists
 
 
 def _by_team(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -43,12 +44,12 @@ def _by_team(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _if_built(con: duckdb.DuckDBPyConnection, model: str, fn: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    return fn() if rq.relation_exists(con, model) else []
+    return fn() if relation_exists(con, model) else []
 
 
 def _failed_alerts(con: duckdb.DuckDBPyConnection, team: str | None) -> dict[str, Any]:
     """Alerts Slack refused for good, when the alerts module and table exist (else ``available`` is false)."""
-    if not rq.relation_exists(con, "alerts"):
+    if not relation_exists(con, "alerts"):
         return {"available": False, "alerts": []}
     rows = []
     for a in failed_alerts(con):
@@ -169,7 +170,7 @@ def _organisation(con: duckdb.DuckDBPyConnection, month: date, team: str | None,
                   now: datetime) -> dict[str, Any]:
     """The organisation's part: unallocated spend, attribution coverage, failed alerts, today's break-even table,
     held prices, freshness, and the notes on what the review could not show."""
-    lines_built = rq.relation_exists(con, "stg_line_items_fx")
+    lines_built = relation_exists(con, "stg_line_items_fx")
     coverage_built = rq.has_column(con, "stg_line_items_fx", "attribution_rule")  # absent from models built before it
     exports = [e | {"last_file_name": _basename(e["last_file"])} for e in rq.export_freshness(con)]
     rejects = [r | {"file_name": _basename(r["file_path"])} for r in rq.ingest_rejects_summary(con)]

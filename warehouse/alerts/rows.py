@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from warehouse.queries import table_exists
+from warehouse.db import relation_exists
 
 LONDON = ZoneInfo("Europe/London")
 ORG = "*"  # the team of organisation-wide alerts (price sources, invoices, ingest, run failures)
@@ -115,7 +115,7 @@ def select_alerts(con: duckdb.DuckDBPyConnection, where: str = "TRUE", params: S
 
 def has_alerts_table(con: duckdb.DuckDBPyConnection) -> bool:
     """False on a read-only warehouse that predates migration 005."""
-    return table_exists(con, "alerts")
+    return relation_exists(con, "alerts")
 
 
 
