@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from spendwatch.cli import common
+from spendwatch.core.errors import UsageError
 
 NAME = "review"
 FORMATS = ("table", "markdown", "csv", "json", "html")
@@ -22,23 +23,33 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--team", help="only this team")
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="html: one self-contained file with charts (use with --output)")
-    p.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--output", type=Path, metavar="FILE",
+                   help="write to FILE instead of stdout (csv: an existing directory gets one TABLE.csv per table)")
+    p.add_argument("--table", metavar="TABLE", help="csv: only this table (docs/review.md lists them)")
     return p
 
 
-def render(data: dict, fmt: str) -> str:
-    """The review data in one format (the terminal table fitted to the terminal's width)."""
+def render(data: dict, fmt: str, table: str | None = None) -> str:
+    """The review data in one format (the terminal table fitted to the terminal's width; csv: one table or all)."""
     from spendwatch.review import render as render_review
 
-    return render_review(data, fmt)
+    return render_review(data, fmt, table=table)
 
 
 def run(args: argparse.Namespace) -> int:
     from spendwatch.review.data import build_review
 
+    table = getattr(args, "table", None)  # `spendwatch run` prints the review without one
+    if table and args.format != "csv":
+        raise UsageError(f"--table {table}: only with --format csv")
     with common.built() as con:  # `spendwatch ingest` then `spendwatch review` shows the new data
         data = build_review(con, month=args.month, team=args.team)
-    text = render(data, args.format)
+    if args.format == "csv" and args.output and args.output.is_dir() and not table:
+        from spendwatch.review import write_csv
+
+        write_csv(data, args.output)
+        return 0
+    text = render(data, args.format, table)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -93,3 +93,25 @@ def test_docs_list_every_table_with_its_columns(tiny):
             name, cols = [c.strip() for c in line.strip("|").split("|")]
             documented[name.strip("`")] = tuple(c.strip() for c in cols.split(","))
     assert documented == {t.name: t.columns for t in csv_tables(tiny)}
+
+
+def test_the_command_writes_one_table_or_one_file_per_table(review_sample, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from spendwatch.cli import main
+
+    warehouse = shutil.copy(review_sample, tmp_path / "warehouse.duckdb")  # the CLI opens it for writing
+    monkeypatch.setenv("SPENDWATCH_WAREHOUSE", str(warehouse))  # main() exports --warehouse: restored afterwards
+    common = ["--warehouse", str(warehouse), "--month", "2026-11"]
+    assert main(["review", *common, "--format", "csv", "--table", "threshold"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    # README: search crosses £1,500 on 20 Nov, assistant on 23 Nov; one row per team, ready for a pivot table
+    assert {(r["team"], r["status"], r["crossed_on"]) for r in rows if r["status"] == "over"} == \
+        {("search", "over", "2026-11-20"), ("assistant", "over", "2026-11-23")}
+    out = tmp_path / "review"
+    out.mkdir()
+    assert main(["review", *common, "--format", "csv", "--output", str(out)]) == 0
+    assert (out / "threshold.csv").read_text(encoding="utf-8").splitlines()[0].startswith("team,month,variable_spend,currency")
+    assert len(list(out.glob("*.csv"))) == 23  # the 23 tables docs/review.md lists
+    assert main(["review", *common, "--table", "threshold"]) == 2
+    assert "--table threshold: only with --format csv" in capsys.readouterr().err
