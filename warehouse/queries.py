@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 
 import duckdb
 
 from warehouse.db import relation_exists
+from warehouse.review_queries import team_spend
 
 
 @dataclass(frozen=True)
@@ -37,30 +38,10 @@ def latest_month(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def team_months(con: duckdb.DuckDBPyConnection, month: date, team: str | None = None) -> list[TeamMonth]:
-    """Each team's figures for a month, every configured team included (zero when it spent nothing)."""
-    rows = con.execute(
-        """
-        WITH teams AS (
-            SELECT team, monthly_threshold FROM config.teams
-            UNION ALL
-            SELECT DISTINCT team, NULL FROM team_monthly_spend WHERE month = ? AND team = 'unallocated'
-        )
-        SELECT ?::DATE AS month, t.team, coalesce(s.currency, st.reporting_currency),
-               coalesce(s.variable_spend, 0), coalesce(s.total_spend, 0), f.projected_variable,
-               coalesce(f.threshold, t.monthly_threshold, st.default_threshold), coalesce(f.status, 'ok'),
-               f.crossed_on, f.projected_cross_date,
-               coalesce(s.serverless_gpu, 0), coalesce(s.dedicated_gpu, 0), coalesce(s.hosted_api, 0), coalesce(s.other, 0),
-               coalesce(s.days_with_data, 0)
-        FROM teams t
-        CROSS JOIN config.settings st
-        LEFT JOIN team_monthly_spend s ON s.team = t.team AND s.month = ?
-        LEFT JOIN threshold_flags f ON f.team = t.team AND f.month = ?
-        WHERE ? IS NULL OR t.team = ?
-        ORDER BY t.team = 'unallocated', coalesce(s.total_spend, 0) DESC, t.team
-        """,
-        [month, month, month, month, team, team],
-    ).fetchall()
-    return [TeamMonth(*r) for r in rows]
+    """Each team's figures for a month, every configured team included (zero when it spent nothing): the review's
+    rows (review_queries.team_spend), so the summary and the review read one definition of spend and threshold."""
+    names = [f.name for f in fields(TeamMonth)]
+    return [TeamMonth(**{n: r[n] for n in names}) for r in team_spend(con, month, team)]
 
 
 # --- prices -------------------------------------------------------------------
