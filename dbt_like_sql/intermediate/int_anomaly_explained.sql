@@ -1,11 +1,14 @@
 -- Why each flagged day of int_anomaly_scores happened, in the reporting currency. price_effect: for every priced component of the day's lines (a hosted model's input, cached input, cache-write or output tokens; a serverless GPU class's GPU-seconds; a billed SKU's pricing quantity), the change in unit price in force x the day's quantity: unit prices from price_history (stg_token_prices at the standard tier, cache writes at cache_5m, the model or its dateless alias; stg_gpu_prices, one tier per provider and GPU class, flex or on-demand first), else the line items' own list unit price (or billed cost / pricing quantity). The old price is the one in force on the same weekday a week before (for a recurring charge: at its previous occurrence); the day's fx rate converts. volume_effect = excess - price_effect: the change in quantity x the old price, since expected is spend at the old prices. top_lines: the three lines (model or GPU class, endpoint, SKU) whose spend rose most against the same weekday a week before (the previous occurrence for a recurring charge), with both amounts (amount, before).
-WITH flagged AS (   -- ref_date: the day compared with (a week before; a recurring charge's previous occurrence)
+WITH flagged AS (   -- ref_date: the day compared with (a week before; a recurring charge's previous occurrence, read over the recurring rows only)
+    SELECT team, provider, scope, series_kind, charge_date, actual, expected, currency, flagged, charge_date - 7 AS ref_date
+    FROM {{ ref('int_anomaly_scores') }}
+    WHERE series_kind <> 'recurring' AND flagged
+    UNION ALL
     SELECT * FROM (
         SELECT team, provider, scope, series_kind, charge_date, actual, expected, currency, flagged,
-               CASE WHEN series_kind = 'recurring'
-                    THEN lag(charge_date) OVER (PARTITION BY team, provider, scope ORDER BY charge_date)
-                    ELSE charge_date - 7 END AS ref_date
+               lag(charge_date) OVER (PARTITION BY team, provider, scope ORDER BY charge_date) AS ref_date
         FROM {{ ref('int_anomaly_scores') }}
+        WHERE series_kind = 'recurring'
     ) WHERE flagged
 ),
 lines AS (SELECT * FROM {{ ref('int_anomaly_lines') }}),

@@ -3,19 +3,19 @@ WITH s AS (
     SELECT * FROM {{ ref('int_anomaly_scores') }}
 ),
 through AS (SELECT provider, max(charge_date) AS through_date FROM s WHERE series_kind = 'usage' GROUP BY provider),
+last_day AS (SELECT team, provider, scope, max(charge_date) AS series_last FROM s GROUP BY ALL),
 runs AS (   -- consecutive flagged days of a series share a group (usage series are dense; a recurring charge stands alone)
     SELECT s.*,
            CASE WHEN series_kind = 'usage'
-                THEN charge_date - CAST(row_number() OVER (PARTITION BY team, provider, scope, flagged ORDER BY charge_date) AS INTEGER)
-                ELSE charge_date END AS grp,
-           max(charge_date) OVER (PARTITION BY team, provider, scope) AS series_last
-    FROM s
+                THEN charge_date - CAST(row_number() OVER (PARTITION BY team, provider, scope ORDER BY charge_date) AS INTEGER)
+                ELSE charge_date END AS grp
+    FROM s WHERE flagged
 ),
 inc AS (
-    SELECT r.*,
+    SELECT r.*, l.series_last,
            min(charge_date) OVER (PARTITION BY team, provider, scope, grp) AS incident_start,
            max(charge_date) OVER (PARTITION BY team, provider, scope, grp) AS incident_end
-    FROM runs r WHERE flagged
+    FROM runs r JOIN last_day l USING (team, provider, scope)
 )
 SELECT
     i.team, i.charge_date, i.provider, i.scope,
