@@ -40,9 +40,11 @@ def sample_config():
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """``build(folder)`` run once per test run, its folder shared by every pytest-xdist worker.
 
-    Without xdist (no ``PYTEST_XDIST_WORKER`` in the environment) the folder is an ordinary session temp folder.  Under xdist
-    every worker's base temp folder sits in one folder of this run (``getbasetemp().parent``): the first
-    worker to take the lock builds there, the others wait and reuse it (the pytest-xdist documented pattern).
+    Without xdist (no ``PYTEST_XDIST_WORKER`` in the environment) the folder is an ordinary session temp
+    folder.  Under xdist every worker's base temp folder sits in one folder of this run
+    (``getbasetemp().parent``): the first worker to take the lock builds there, the others wait and reuse
+    it (the pattern the pytest-xdist documentation gives).  What is built this way is read-only for the
+    tests: a test that writes copies the file first.
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         folder = tmp_path_factory.mktemp(name)
@@ -59,24 +61,6 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
-def _build_sample(folder: Path) -> None:
-    from datetime import datetime
-
-    from spendwatch import operations
-    from warehouse.db import connect
-
-    cfg = load_config(EXAMPLE_CONFIG)
-    con = connect(folder / "warehouse.duckdb")
-    try:
-        operations.sync(con, cfg)
-        operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
-        operations.refresh_fx(con, mode="offline")
-        assert [r.error for r in operations.ingest(con, cfg, cfg.export_paths()) if r.error] == []
-        assert all(r.status == "ok" for r in operations.build_models(con))
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory) -> Path:
     """The sample organisation's warehouse, built once per test run (once for all xdist workers), offline:
@@ -85,7 +69,9 @@ def sample_warehouse(tmp_path_factory) -> Path:
 
     Shared by the tests that need it: open it read-only, or copy the file before changing anything.
     """
-    return built_once(tmp_path_factory, "sample", _build_sample) / "warehouse.duckdb"
+    from bench.sample_cut import build_sample  # the same build the benches use (every export: no cut)
+
+    return built_once(tmp_path_factory, "sample", build_sample) / "warehouse.duckdb"
 
 
 @pytest.fixture(autouse=True)
