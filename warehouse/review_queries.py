@@ -364,10 +364,10 @@ def price_changes(con: duckdb.DuckDBPyConnection, month: date, team: str | None 
 # --- freshness ---------------------------------------------------------------------------
 
 
-def price_source_freshness(con: duckdb.DuckDBPyConnection, now: Any = None) -> list[dict[str, Any]]:
+def price_source_freshness(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Per price source, from the ``source_freshness`` model (the one definition of stale): the last live
     fetch (or never), the last attempt, the capture the prices in force come from, their age in days,
-    and the prices held as suspect changes.  Stale sources first.  (``now`` is unused: ages are the model's.)"""
+    and the prices held as suspect changes.  Stale sources first (ages are the model's)."""
     from warehouse.price_checks import freshness
 
     rows = freshness(con)

@@ -108,7 +108,7 @@ def build_review(con: duckdb.DuckDBPyConnection, month: date | None = None, team
         "team_filter": team,
         "generated_at": now,
         "teams": _teams(con, month, team, currency),
-        **_organisation(con, month, team, currency, now),
+        **_organisation(con, month, team, currency),
     }
 
 
@@ -166,8 +166,7 @@ def _teams(con: duckdb.DuckDBPyConnection, month: date, team: str | None, curren
     return teams
 
 
-def _organisation(con: duckdb.DuckDBPyConnection, month: date, team: str | None, currency: str,
-                  now: datetime) -> dict[str, Any]:
+def _organisation(con: duckdb.DuckDBPyConnection, month: date, team: str | None, currency: str) -> dict[str, Any]:
     """The organisation's part: unallocated spend, attribution coverage, failed alerts, today's break-even table,
     held prices, freshness, and the notes on what the review could not show."""
     lines_built = relation_exists(con, "stg_line_items_fx")
@@ -177,7 +176,7 @@ def _organisation(con: duckdb.DuckDBPyConnection, month: date, team: str | None,
     btable = [b | {"serverless_offer": _offer(b["serverless_provider"], b["serverless_sku"], b["serverless_tier"]),
                    "dedicated_offer_full": f"{b['dedicated_provider']} {b['dedicated_offer']}"}
               for b in _if_built(con, "breakeven_table", lambda: rq.breakeven_table(con))]
-    sources = rq.price_source_freshness(con, now)
+    sources = rq.price_source_freshness(con)
     held = [h | {"new_currency": h["currency"]} for h in rq.held_prices(con)]  # a held price keeps its currency
     alerts = _failed_alerts(con, team)
     notes = [f"model {m} is not built: its section is empty" for m in rq.missing_models(con)]
