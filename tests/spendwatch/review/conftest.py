@@ -2,7 +2,8 @@
 and a small review written by hand (for the renderers, with no warehouse at all).
 
 The sample is the session's sample warehouse (tests/conftest.py: examples/spendwatch.toml, the recorded
-prices as of 2026-12-01 06:00, the bundled ECB rates, every export) copied once, plus one price change:
+prices as of 2026-12-01 06:00, the bundled ECB rates, every export) copied once per test run (shared by the
+pytest-xdist workers, tests/conftest.py built_once), plus one price change:
 the RunPod Serverless capture with the RTX 4090 flex price edited from $0.00031 to $0.00029 a second,
 replayed as observed on 2026-12-02 06:00.  Expected values come from examples/README.md, from
 examples/spendwatch.toml and from the recorded captures, never from the review's own output.
@@ -20,6 +21,7 @@ import pytest
 from scrapers.fetch import SNAPSHOT_DIR
 from spendwatch import operations
 from spendwatch.review import build_review
+from tests.conftest import built_once
 from warehouse.db import connect
 
 CHANGE_AT = datetime(2026, 12, 2, 6, 0)    # the edited RunPod Serverless capture
@@ -30,39 +32,45 @@ EVIL_MODEL = '=HYPERLINK("http://x")<img src=x onerror=alert(2)>[red]m[/red]|*_`
 @pytest.fixture(scope="session")
 def review_sample(sample_warehouse: Path, tmp_path_factory) -> Path:
     """The sample warehouse plus one RunPod price change on 2026-12-02 (built once per run; open it read-only)."""
-    path = tmp_path_factory.mktemp("review") / "warehouse.duckdb"
-    shutil.copy(sample_warehouse, path)
-    snap = path.parent / "changed_captures"
-    snap.mkdir()
-    text = (SNAPSHOT_DIR / "runpod_serverless.md").read_text(encoding="utf-8")
-    assert text.count(r"\$0.00031") == 1  # the "4090 PRO" row's flex price
-    (snap / "runpod_serverless.md").write_text(text.replace(r"\$0.00031", r"\$0.00029"), encoding="utf-8")
-    con = connect(path)
-    try:
-        changed = operations.refresh_prices(con, mode="snapshot", snapshot_dir=snap, source_ids=["runpod_serverless"],
-                                            as_of=CHANGE_AT)
-        assert [r.status for r in changed.results] == ["ok"]
-        assert all(r.status == "ok" for r in operations.build_models(con))
-    finally:
-        con.close()
-    return path
+
+    def build(folder: Path) -> None:
+        path = folder / "warehouse.duckdb"
+        shutil.copy(sample_warehouse, path)
+        snap = folder / "changed_captures"
+        snap.mkdir()
+        text = (SNAPSHOT_DIR / "runpod_serverless.md").read_text(encoding="utf-8")
+        assert text.count(r"\$0.00031") == 1  # the "4090 PRO" row's flex price
+        (snap / "runpod_serverless.md").write_text(text.replace(r"\$0.00031", r"\$0.00029"), encoding="utf-8")
+        con = connect(path)
+        try:
+            changed = operations.refresh_prices(con, mode="snapshot", snapshot_dir=snap, source_ids=["runpod_serverless"],
+                                                as_of=CHANGE_AT)
+            assert [r.status for r in changed.results] == ["ok"]
+            assert all(r.status == "ok" for r in operations.build_models(con))
+        finally:
+            con.close()
+
+    return built_once(tmp_path_factory, "review", build) / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")
 def evil_sample(review_sample: Path, tmp_path_factory) -> Path:
     """The sample with team vision renamed to a script tag and one model id full of markup (as an export could carry)."""
-    path = tmp_path_factory.mktemp("evil") / "warehouse.duckdb"
-    shutil.copy(review_sample, path)
-    con = connect(path)
-    try:
-        con.execute("UPDATE config.teams SET team = ? WHERE team = 'vision'", [EVIL_TEAM])
-        con.execute("UPDATE config.attribution_rules SET team = ? WHERE team = 'vision'", [EVIL_TEAM])  # the team comes from the rules
-        con.execute("UPDATE billing_line_items SET x_model = ? WHERE x_model = 'gpt-4o-mini-2024-07-18' AND x_project_id = 'proj_assistant'",
-                    [EVIL_MODEL])
-        assert all(r.status == "ok" for r in operations.build_models(con))
-    finally:
-        con.close()
-    return path
+
+    def build(folder: Path) -> None:
+        path = folder / "warehouse.duckdb"
+        shutil.copy(review_sample, path)
+        con = connect(path)
+        try:
+            con.execute("UPDATE config.teams SET team = ? WHERE team = 'vision'", [EVIL_TEAM])
+            con.execute("UPDATE config.attribution_rules SET team = ? WHERE team = 'vision'", [EVIL_TEAM])  # the team comes from the rules
+            con.execute("UPDATE billing_line_items SET x_model = ? WHERE x_model = 'gpt-4o-mini-2024-07-18' "
+                        "AND x_project_id = 'proj_assistant'", [EVIL_MODEL])
+            assert all(r.status == "ok" for r in operations.build_models(con))
+        finally:
+            con.close()
+
+    return built_once(tmp_path_factory, "evil", build) / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")
