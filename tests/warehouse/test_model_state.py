@@ -24,23 +24,25 @@ def _fx(con, day: str, rate: str) -> None:
 def test_only_what_is_stale_is_rebuilt(con, tmp_path):
     cfg = _cfg(tmp_path)
     project = sqlmodels.load_project()
-    # A fresh warehouse: every model is missing, so every model is built (in dependency order), and stamped.
-    first = model_state.ensure_models_built(con, cfg)
-    assert [r.model for r in first] == project.order and all(r.status == "ok" for r in first)
-    assert model_state.stale_models(con, project) == []
+    chosen = project.upstream(["breakeven_table"])  # the prices side: quicker than every model, same rules
+    # A fresh warehouse: every model of the selection is missing, so each is built (in dependency order), and stamped.
+    first = model_state.ensure_models_built(con, cfg, select=["breakeven_table"])
+    assert [r.model for r in first] == chosen and all(r.status == "ok" for r in first)
+    assert model_state.stale_models(con, project, ["breakeven_table"]) == []
     # Nothing changed (the config synced again with the same content): nothing to build.
-    assert model_state.ensure_models_built(con, cfg) == []
+    assert model_state.ensure_models_built(con, cfg, select=["breakeven_table"]) == []
     # A new ECB rate changes fx_rates: the models reading it, and everything downstream of them, are stale.
     _fx(con, "2026-11-02", "1.1")
-    stale = model_state.stale_models(con, project)
-    readers = {n for n, m in project.models.items() if ("raw", "fx_rates") in m.sources}
+    stale = model_state.stale_models(con, project, ["breakeven_table"])
+    readers = {n for n in chosen if ("raw", "fx_rates") in project.models[n].sources}
     assert readers and readers <= set(stale)
-    downstream = {n for n in project.order if set(project.upstream([n])) & readers}
-    assert set(stale) == downstream
-    assert "stg_line_items" not in stale  # lines are not converted there: it reads no FX
+    assert set(stale) == {n for n in chosen if set(project.upstream([n])) & readers}
+    assert "stg_gpu_prices" not in stale  # it reads no FX
     rebuilt = model_state.ensure_models_built(con, cfg, select=["stg_fx_rates"])
     assert [r.model for r in rebuilt] == ["stg_fx_rates"]  # a selection rebuilds only itself and its upstream
-    assert "stg_fx_rates" not in model_state.stale_models(con, project)
+    assert "stg_fx_rates" not in model_state.stale_models(con, project, ["breakeven_table"])
+    assert model_state.ensure_models_built(con, cfg, select=["breakeven_table"])  # the rest of what read FX
+    assert model_state.stale_models(con, project, ["breakeven_table"]) == []
 
 
 def test_an_update_and_a_dropped_table_are_changes(con, tmp_path):
