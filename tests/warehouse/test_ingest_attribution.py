@@ -16,7 +16,7 @@ import pytest
 from spendwatch.core.config import UNALLOCATED, Config, load_config
 from warehouse.config_sync import sync_config
 from warehouse.ingest import STAGE_COLUMNS, ingest_file
-from warehouse.loaders import FRAMEWORK_COLUMNS
+from warehouse.ingest.contract import FRAMEWORK_COLUMNS
 from warehouse.models import build, load_project
 from tests.warehouse.test_ingest_framework import (  # noqa: F401  (with_fake_loaders: a fixture)
     AWS, STAGES, fake_module, org, with_fake_loaders, write_lines,

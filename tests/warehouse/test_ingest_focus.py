@@ -18,7 +18,7 @@ import pytest
 
 from spendwatch.core.errors import UsageError
 from warehouse.ingest import detect_format, ingest_file
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 from warehouse.loaders.focus import canonical_name, map_columns
 from tests.warehouse.test_ingest_attribution import team_lines
 

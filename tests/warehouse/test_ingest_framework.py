@@ -33,7 +33,7 @@ from warehouse.ingest import (
     ingest_paths,
     iter_export_files,
 )
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 FOCUS = Path(__file__).resolve().parents[1] / "fixtures" / "focus"
 AWS = FOCUS / "aws_focus_1.2_2026-10.csv"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from warehouse.ingest import ingest_file
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 HEAD = "BilledCost,BillingCurrency,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName"
 DAY = "2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,AWS"

@@ -26,7 +26,7 @@ from tests.warehouse.test_loaders_providers import (
     write_json,
 )
 from warehouse.ingest import ingest_file
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 
 # --------------------------------------------------------------------------- end to end

@@ -19,8 +19,8 @@ import pytest
 from spendwatch.core.errors import UsageError
 from warehouse.db import connect
 from warehouse.ingest import create_stage_tables, detect_format
+from warehouse.ingest.contract import UnreadableFile
 from warehouse.loaders import (
-    UnreadableFile,
     anthropic_cost,
     anthropic_usage,
     fireworks_billing,

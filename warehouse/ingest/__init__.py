@@ -45,7 +45,7 @@ from warehouse.ingest.staging import (
     LINE_ID_SQL, STAGE_COLUMNS, FileLoad, LineSink, check_staged, create_stage_tables, drop_stage_tables, insert_lines,
     line_id, stage_file,
 )
-from warehouse.loaders import FRAMEWORK_COLUMNS, UnreadableFile
+from warehouse.ingest.contract import FRAMEWORK_COLUMNS, UnreadableFile
 
 __all__ = [
     "FRAMEWORK_COLUMNS", "GZIP_MAGIC", "HEAD_BYTES", "INGEST_MEMORY_LIMIT", "ISO_4217_CODES", "LINE_ID_SQL",

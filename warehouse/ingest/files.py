@@ -13,7 +13,7 @@ from pathlib import Path
 
 from spendwatch.core.errors import UsageError
 from warehouse.ingest.sqlkit import GZIP_MAGIC, HEAD_BYTES
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
     """The first ``size`` bytes of the file's content, gunzipped when the file is gzip-compressed.

@@ -22,7 +22,7 @@ from warehouse.ingest.sqlkit import one_line
 from warehouse.ingest.staging import (
     FileLoad, LineSink, check_staged, create_stage_tables, drop_stage_tables, insert_lines, stage_file,
 )
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 
 @dataclass

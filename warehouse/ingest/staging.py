@@ -13,7 +13,7 @@ from spendwatch.core.errors import SpendwatchError
 from warehouse.ingest.formats import Loader
 from warehouse.ingest.settings import _set
 from warehouse.ingest.sqlkit import error_summary, quote_ident as _q
-from warehouse.loaders import FRAMEWORK_COLUMNS, UnreadableFile
+from warehouse.ingest.contract import FRAMEWORK_COLUMNS, UnreadableFile
 
 # x_line_id: the first 16 hex digits (64 bits) of the file's sha256, '-', the 1-based
 # source row zero-padded to 10 digits, e.g. "2d711642b726b044-0000000042".  Deterministic

@@ -40,7 +40,7 @@ The contract (the ingest framework in ``warehouse.ingest`` drives it):
     (read = loaded + rejected).  Return the number of data rows read, when the loader
     knows it, so the framework checks that equation against an independent count
     (``None``: the framework counts the staged and rejected rows).  Raise
-    ``UnreadableFile`` if the file cannot be read at all.
+    ``UnreadableFile`` (``warehouse.ingest.contract``) if the file cannot be read at all.
 
 ``stage(con, path: Path, lines: LineSink) -> int | None`` (the direct form)
     A loader whose ``stage`` takes ``lines`` skips the staged copy: it calls
@@ -64,21 +64,5 @@ the read, the checks with their reasons, the line SQL; ``stage = LOADER.stage``.
 
 from __future__ import annotations
 
-from spendwatch.core.errors import UsageError
-
-FRAMEWORK_COLUMNS = (
-    "x_line_id",
-    "x_source_format",
-    "x_source_file",
-    "x_source_hash",
-    "x_ingested_at",
-    "x_delivery_id",
-)
-
-
 # Scope parts the loaders share (SQL over billing_line_items columns): the UTC day a line is for.
 DAY = "strftime(ChargePeriodStart, '%Y-%m-%d')"
-
-
-class UnreadableFile(UsageError):
-    """The file cannot be read at all.  The message names the file and the reason."""

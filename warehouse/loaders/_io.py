@@ -14,7 +14,7 @@ import duckdb
 
 from scrapers.gpus import try_normalise_gpu
 from warehouse.ingest.sqlkit import GZIP_MAGIC, error_summary
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 def head_text(head: bytes) -> str:
     """The sniffed bytes as text, without a UTF-8 byte-order mark (undecodable bytes replaced)."""

@@ -29,7 +29,7 @@ from warehouse.ingest import (
     provider_id_sql,
     quote_ident,
 )
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 FORMAT = "dedicated_invoice"
 SCOPE = ("x_provider", "ResourceId", "strftime(ChargePeriodStart, '%Y-%m-%d')",

@@ -27,7 +27,8 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest.sqlkit import number_sql
-from warehouse.loaders import DAY, UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
+from warehouse.loaders import DAY
 from warehouse.loaders._declared import (
     METERED, Check, Declared, count, gpu_classes, iso, key, missing, period, usage_line,
 )

@@ -75,7 +75,7 @@ from warehouse.ingest import (
 )
 from warehouse.ingest.sqlkit import decide_date_order, slash_date_example_sql, slash_date_flags_sql
 from warehouse.ingest.staging import NOTED
-from warehouse.loaders import UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
 
 FORMAT = "focus"
 SCOPE = ("x_provider", "BillingAccountId",

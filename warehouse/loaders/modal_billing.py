@@ -36,7 +36,8 @@ import duckdb
 
 from scrapers.gpus import try_normalise_gpu
 from warehouse.ingest.sqlkit import number_sql
-from warehouse.loaders import DAY, UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
+from warehouse.loaders import DAY
 from warehouse.loaders._declared import Check, Declared, amount, billed, iso, key, missing, usage_line
 from warehouse.loaders._io import (
     RFC3339_SQL, drop_temp, first_char, head_text, note_unknown_columns, read_csv_rows, read_json_docs,

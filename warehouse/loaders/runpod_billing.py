@@ -45,7 +45,8 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest.sqlkit import number_sql
-from warehouse.loaders import DAY, UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
+from warehouse.loaders import DAY
 from warehouse.loaders._declared import Check, Declared, amount, billed, gpu_classes, iso, key, missing, usage_line
 from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs
 

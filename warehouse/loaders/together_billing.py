@@ -37,7 +37,8 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest.sqlkit import number_sql
-from warehouse.loaders import DAY, UnreadableFile
+from warehouse.ingest.contract import UnreadableFile
+from warehouse.loaders import DAY
 from warehouse.loaders._declared import (
     Check, Declared, amount, billed, count, gpu_classes, iso, key, missing, period, usage_line, usd,
 )
