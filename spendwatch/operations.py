@@ -19,6 +19,7 @@ from scrapers.sources import all_sources
 from spendwatch.core.config import Config
 from spendwatch.core.errors import ConfigError, UsageError
 from spendwatch.core.http import Budget
+from spendwatch.core.redact import redact
 from warehouse import models as sqlmodels
 from warehouse import price_sources
 from warehouse.config_sync import sync_config
@@ -123,7 +124,7 @@ def _apply_safely(con: duckdb.DuckDBPyConnection, o: FetchOutcome, at: datetime,
         return apply_outcome(con, o, at, archive_dir)
     except Exception as e:  # noqa: BLE001 - one source's bad data must not stop the others
         error = f"{o.source_id}: could not be stored: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-        log.warning("price source %s: %s (last good prices kept)", o.source_id, error)
+        log.warning("price source %s: %s (last good prices kept)", o.source_id, redact(error))
         failed = FetchOutcome(o.source_id, "failed", o.mode, url=o.url, payload_sha256=o.payload_sha256,
                               extension=o.extension, error=error, catalog=o.catalog)
         return apply_outcome(con, failed, at, None)
@@ -195,7 +196,7 @@ def refresh_prices(
         if o.mode in ("offline", "snapshot") and o.status == "ok":
             out.captures[o.source_id] = (o.captured_at, o.capture_basis)
         if res.status in ("failed", "deferred"):
-            log.warning("price source %s %s: %s (last good prices kept)", o.source_id, res.status, res.error)
+            log.warning("price source %s %s: %s (last good prices kept)", o.source_id, res.status, redact(res.error))
     return out
 
 
@@ -263,7 +264,7 @@ def refresh_fx(con: duckdb.DuckDBPyConnection, *, mode: str = "auto", snapshot_d
             status["daily_rows"] = fxdb.upsert_rates(con, fxsrc.parse_ecb_daily(payload), source="ecb")
         except ParseError as e:
             status["daily"] = f"failed: {e}"
-            log.warning("ECB daily file unusable: %s", e)
+            log.warning("ECB daily file unusable: %s", redact(e))
     status["latest_rate_date"], status["currencies"] = price_sources.fx_summary(con)
     return status
 
@@ -355,7 +356,7 @@ def pull_live_exports(keys: dict[str, str | None], day: date, out_dir: Path, tra
                         res.formats[page] = fmt
             except api.BillingApiError as e:
                 res.error = str(e)
-                log.warning("live pull from %s failed: %s", provider, e)
+                log.warning("live pull from %s failed: %s", provider, redact(e))
             out.append(res)
     return out
 
