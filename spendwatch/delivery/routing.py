@@ -8,6 +8,7 @@ Webhook URLs and the bot token are read from the environment only and registered
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
@@ -67,7 +68,9 @@ class Routing:
             if value:
                 urls[name] = value.strip()
         token = bot_token if bot_token is not None else (env.get(BOT_TOKEN_ENV) or None)
-        register(token, *urls.values())
+        # A value that is only a scheme ("https://") holds no secret; registered, it would be masked inside every
+        # URL and hide the URLs' own secret parts from the redaction's URL rules.
+        register(token, *(u for u in urls.values() if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:/*", u)))
         return cls(team_env=team_env, team_channel=team_channel, default_env=default_env, urls=urls, bot_token=token,
                    review_base_url=cfg.review.base_url if cfg else None)
 

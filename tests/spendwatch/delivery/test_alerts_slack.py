@@ -207,6 +207,10 @@ def test_a_webhook_variable_that_is_no_http_url_fails_at_once_naming_the_variabl
     assert b.last_error.startswith("destination SLACK_WEBHOOK_URL is not usable: its value is ")
     secret = value.rsplit("/", 1)[-1]
     assert "nothing was sent" in b.last_error and (not secret or secret[:8] not in json.dumps(b.as_json(), default=str))
+    # a bare "https://" is no secret: registered, it was masked inside every URL and hid their secret paths from redaction
+    from spendwatch.core.redact import redact
+
+    assert redact("https://prices.example/v1/Pk4Mn7Bv2Cx9Zl5Qw8Er3Ty6") == "https://prices.example/v1/[redacted]"
 
 
 def test_a_megabyte_error_body_is_redacted_whole_then_cut(con, slack):
