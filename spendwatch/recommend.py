@@ -6,15 +6,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-
-def _money(value: Decimal) -> str:
-    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+from spendwatch.render import money as _money
 
 
 def recommendation_text(r: dict[str, Any]) -> str:
     """What the team should do for one GPU class, with the saving it brings (plain text: escape where shown)."""
     cur, team = r["currency"], r["team"]
-    money = f"{_money(r['saving'])} {cur}" if r.get("saving") is not None else ""
+    money = _money(r['saving'], cur) if r.get("saving") is not None else ""
     action = r["action"]
     if action == "use_spare_capacity":
         used = (f"{Decimal(r['spare_server_utilisation'] * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)} % used"
@@ -32,9 +30,9 @@ def recommendation_text(r: dict[str, Any]) -> str:
     else:
         text = "stay on serverless" + (": dedicated is never cheaper" if r.get("breakeven_text") == "never cheaper" else "")
     if r.get("committed_offer"):
-        upfront = (f", {_money(r['committed_upfront_amount'])} {r['committed_currency']} up front"
+        upfront = (f", {_money(r['committed_upfront_amount'], r['committed_currency'])} up front"
                    if r.get("committed_upfront_amount") else "")
         term = format(Decimal(r["committed_term_months"]).normalize(), "f")
         text += (f" (with a {term}-month commitment: {r['committed_offer']}, "
-                 f"{_money(r['committed_monthly'])} {cur} a month effective{upfront})")
+                 f"{_money(r['committed_monthly'], cur)} a month effective{upfront})")
     return text

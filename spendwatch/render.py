@@ -78,7 +78,7 @@ def money(amount: Any, currency: str | None) -> str:
     """``£1,234.56`` for GBP/USD/EUR, else ``1,234.56 CHF``; None as an em dash."""
     if amount is None:
         return "—"
-    q = Decimal(str(amount)).quantize(Decimal("0.01"))
+    q = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # money rounds half up, as invoices do
     return _with_currency(f"{q:,.2f}", currency)
 
 

@@ -221,7 +221,7 @@ def test_one_recommendation_text_for_the_review_slack_and_cli(make_wh, capsys, m
     _steady(wh, "vision", date(2026, 11, 1), date(2026, 11, 30), lambda d: 16)
     wh.build()
     r = wh.one("SELECT * FROM recommendations")
-    assert recommendation_text(r).startswith("vision's load fits on gg-l40s-01 (20 % used): saves 691.20 GBP a month at no extra rent")
+    assert recommendation_text(r).startswith("vision's load fits on gg-l40s-01 (20 % used): saves £691.20 a month at no extra rent")
     wh.con.close()
     assert cli.main(["--warehouse", str(wh.path), "--config", str(wh.path.parent / "spendwatch.toml"),
                      "breakeven", "--team", "vision", "--format", "json"]) == 0

@@ -370,7 +370,7 @@ def test_a_gpu_recommendation_carries_the_one_saving_the_review_gives(con):
     assert (a.kind, a.team, a.period, a.subject) == ("dedicated_cheaper", "vision", "2026-11", "RTX4090-24GB")
     sentence = review_sentence(con, "vision", "RTX4090-24GB")
     assert sentence == ("rent 1 dedicated GPU(s) for the steady core, serverless for the peaks (demand peaks at 1.600 GPUs): "
-                        "saves 224.03 GBP a month")
+                        "saves £224.03 a month")
     msg = build_message(message_of(a))
     text = json.dumps(msg, ensure_ascii=False)
     assert sentence in text and "£224.03" in text  # the same figure as the mart, in the review's words
@@ -391,7 +391,7 @@ def test_spare_capacity_is_the_recommendation_when_the_load_fits_on_a_paid_serve
     wa.evaluate(con, as_of=AS_OF, now=NOW)
     [a] = wa.list_alerts(con, "all")
     text = json.dumps(build_message(message_of(a)), ensure_ascii=False)
-    assert "vision's load fits on gg-4090-01 (18 % used): saves 470.32 GBP a month at no extra rent" in text
+    assert "vision's load fits on gg-4090-01 (18 % used): saves £470.32 a month at no extra rent" in text
     assert review_sentence(con, "vision", "RTX4090-24GB") in text and "588.25 spare GPU-hours" in text
 
 
