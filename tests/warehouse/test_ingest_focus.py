@@ -450,28 +450,31 @@ def test_dedicated_invoice_rejects(con, sample_config, tmp_path):
         "I-10,hetzner,K1,s1,,RTX 4090,1,2026-10-01,2026-11-01,10.00,EUR,,744",  # valid: every hour used
     ]
     r = ingest_file(con, write(tmp_path, "bad.csv", "\n".join([header, *body]) + "\n"), sample_config)
-    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (10, 1, 9)
+    # The GPU and the hours are no reason to lose the rental: rows 4, 5, 8 load with a note (item 4).
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (10, 4, 6, 3)
+    assert r.totals == {"EUR": D("40.00")}  # rows 4, 5, 8, 10: 4 x 10.00
     assert rejects(con) == [
         (1, "amount", "amount is not a decimal number", "abc"),
         (2, "amount", "amount is negative (credits are not part of this format)", "-10.00"),
         (3, "currency", "unknown currency code (not ISO 4217)", "EURO"),
-        (4, "gpu_model", "unknown GPU model (add it to scrapers/gpus.py)", "Voodoo5 6000"),
-        (5, "gpu_count", "gpu_count is not a whole number >= 1", "0"),
         (6, "period_start", "period_start is not a YYYY-MM-DD date", "01/10/2026"),
         (7, "period_end", "period_end must be after period_start (it is exclusive)", "2026-10-01"),
-        (8, "used_hours", "used_hours exceeds the hours in the period", "745"),
         (9, "server_id", "server_id is empty", None),
     ]
+    assert con.execute("SELECT row_number, column_name, raw FROM ingest_notes ORDER BY row_number").fetchall() == [
+        (4, "gpu_model", "Voodoo5 6000"), (5, "gpu_count", "0"), (8, "used_hours", "745")]
 
 
-def test_dedicated_invoice_fractional_gpu_count_is_rejected_not_rounded(con, sample_config, tmp_path):
+def test_dedicated_invoice_fractional_gpu_count_is_noted_not_rounded(con, sample_config, tmp_path):
     header = INVOICES.splitlines()[0]
     rows = [f"I-{n},hetzner,K1,s{n},,RTX 4090,{count},2026-10-01,2026-11-01,10.00,EUR,rental," for n, count in
             ((1, "1.5"), (2, "2.4"), (3, "2"))]
     r = ingest_file(con, write(tmp_path, "frac.csv", "\n".join([header, *rows]) + "\n"), sample_config)
-    assert (r.rows_loaded, r.rows_rejected) == (1, 2)
-    assert [x[:3] for x in rejects(con)] == [(1, "gpu_count", "gpu_count is not a whole number >= 1"),
-                                             (2, "gpu_count", "gpu_count is not a whole number >= 1")]
+    assert (r.rows_loaded, r.rows_rejected, r.rows_noted) == (3, 0, 2)
+    assert lines(con, "x_source_row, x_gpu_count") == [(1, None), (2, None), (3, 2)]
+    assert con.execute("SELECT row_number, note FROM ingest_notes ORDER BY row_number").fetchall() == [
+        (n, f"gpu_count {c} is not a whole number >= 1: GPU count unknown (x_gpu_count NULL)")
+        for n, c in ((1, "1.5"), (2, "2.4"))]
 
 
 def test_corrected_invoice_replaces_and_same_file_duplicates_stay(con, sample_config, tmp_path):

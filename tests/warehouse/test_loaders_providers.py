@@ -414,17 +414,22 @@ def test_runpod_bucket_inference_volumes_and_rejects(con, tmp_path):
         {"amount": 2.0, "podId": "abc", "time": "2026-10-01T00:00:00Z", "timeBilledMs": -5},
     ]
     lines, rejects = stage(con, "runpod_billing", write_json(tmp_path, "vol.json", monthly))
-    assert [line["x_source_row"] for line in lines] == [1, 2]
+    # Rows 4 (gpuTypeId alone) and 6 (a negative timeBilledMs) load with a note (issue 11 item 4).
+    assert [line["x_source_row"] for line in lines] == [1, 2, 4, 6]
     assert lines[0]["x_product_kind"] == "other" and lines[0]["ResourceType"] == "Network Volume"
     assert lines[0]["ConsumedQuantity"] == Decimal("20") and lines[0]["ConsumedUnit"] == "GB"
     # A bare array does not say its bucket, and gaps cannot tell months from idle days:
     # midnight starts read as the API default, day (the puller's wrapper says the real one).
     assert lines[0]["ChargePeriodEnd"] == datetime(2026, 9, 2)
     assert lines[1]["ChargePeriodEnd"] == datetime(2026, 10, 2)
-    assert [(r["row_number"], r["column_name"]) for r in rejects] == [
-        (3, "amount"), (4, "gpuTypeId"), (5, "time"), (6, "timeBilledMs")]
+    assert [(r["row_number"], r["column_name"]) for r in rejects] == [(3, "amount"), (5, "time")]
+    assert (lines[2]["x_product_kind"], lines[2]["x_gpu_class"], lines[2]["BilledCost"]) == ("other", "L4-24GB", Decimal("3.1"))
+    assert (lines[3]["x_gpu_seconds"], lines[3]["ConsumedQuantity"], lines[3]["BilledCost"]) == (None, None, Decimal("2.0"))
+    assert con.execute("SELECT row_number, column_name FROM stage_notes ORDER BY row_number").fetchall() == [
+        (4, "gpuTypeId"), (6, "timeBilledMs")]
     assert rejects[0]["reason"] == "amount n/a is not a number"
-    assert "cannot tell a pod from a serverless endpoint" in rejects[1]["reason"]
+    assert "cannot tell a pod from a serverless endpoint" in con.execute(
+        "SELECT note FROM stage_notes WHERE row_number = 4").fetchone()[0]
 
     single = write_json(tmp_path, "one.json", [{"amount": 9.5, "endpointId": "ep1", "time": "2026-11-01T00:00:00Z",
                                                 "timeBilledMs": 60000}])
@@ -571,11 +576,13 @@ def test_together_rejects(con, tmp_path):
         item(usage_type=" Dedicated_Endpoint", hardware="2x_nvidia_h100_80gb_sxm", billed_seconds=3600),
     ]}
     lines, rejects = stage(con, "together_billing", write_json(tmp_path, "t.json", doc))
+    # An unknown usage type loads as written, product kind other, with a note (issue 11 item 4).
     assert [(line["x_source_row"], line["x_product_kind"], line["x_gpu_seconds"]) for line in lines] == [
-        (1, "hosted_api", None), (7, "dedicated_gpu", Decimal("7200"))]  # 3600 s x 2 GPUs
+        (1, "hosted_api", None), (2, "other", None), (7, "dedicated_gpu", Decimal("7200"))]  # 3600 s x 2 GPUs
     assert [(r["row_number"], r["column_name"]) for r in rejects] == [
-        (2, "usage_type"), (3, "currency"), (4, "cost"), (5, "cached_prompt_tokens"), (6, "end_time")]
-    assert rejects[0]["reason"] == "unknown usage_type gpu_cluster"
+        (3, "currency"), (4, "cost"), (5, "cached_prompt_tokens"), (6, "end_time")]
     # The odd spelling of a known usage type reads as that type, with a note.
-    assert con.execute("SELECT row_number, column_name, note FROM stage_notes").fetchall() == [
+    assert con.execute("SELECT row_number, column_name, note FROM stage_notes ORDER BY row_number").fetchall() == [
+        (2, "usage_type", 'unknown usage_type "gpu_cluster": kept as written, product kind other (known: '
+                          'serverless_inference, batch_inference, dedicated_endpoint, fine_tuning)'),
         (7, "usage_type", 'usage_type " Dedicated_Endpoint" read as dedicated_endpoint')]

@@ -40,8 +40,11 @@ HEADER = (
     "invoice_id", "provider", "account_id", "server_id", "server_name", "gpu_model", "gpu_count",
     "period_start", "period_end", "amount", "currency", "description", "used_hours",
 )
-REQUIRED = ("invoice_id", "provider", "server_id", "gpu_model", "gpu_count", "period_start", "period_end",
-            "amount", "currency")
+# Money, currency, dates and identity: a row without them is rejected.  The GPU and the
+# hours are not: a row whose gpu_model, gpu_count or used_hours cannot be read loads (its
+# rental counts in spend) with a data-quality note, the cell stored as written (gpu_model
+# in ResourceName's place: x_gpu_class NULL; x_gpu_count / ConsumedQuantity NULL).
+REQUIRED = ("invoice_id", "provider", "server_id", "period_start", "period_end", "amount", "currency")
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 # The charge kind, from the description: a setup fee and other one-off or extra charges are
@@ -124,19 +127,31 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         ("amount", "amount_d < 0", "'amount is negative (credits are not part of this format)'"),
         ("currency", f"currency IS NOT NULL AND NOT {in_set_sql('cur', ISO_4217_CODES)}",
          "'unknown currency code (not ISO 4217)'"),
-        ("gpu_count", "gpu_count IS NOT NULL AND (gpu_count_i IS NULL OR gpu_count_i < 1)",
-         "'gpu_count is not a whole number >= 1'"),
-        ("gpu_model", "gpu_model IS NOT NULL AND gpu_class IS NULL",
-         "'unknown GPU model (add it to scrapers/gpus.py)'"),
         ("period_start", "period_start IS NOT NULL AND start_d IS NULL", "'period_start is not a YYYY-MM-DD date'"),
         ("period_end", "period_end IS NOT NULL AND end_d IS NULL", "'period_end is not a YYYY-MM-DD date'"),
         ("period_end", "end_d <= start_d", "'period_end must be after period_start (it is exclusive)'"),
-        ("used_hours", "used_hours IS NOT NULL AND used_d IS NULL", "'used_hours is not a decimal number'"),
-        ("used_hours", "used_d < 0", "'used_hours is negative'"),
-        ("used_hours", "end_d > start_d AND used_d > CAST(date_diff('hour', start_d, end_d) AS DECIMAL(24, 6))",
-         "'used_hours exceeds the hours in the period'"),
         ("provider", "provider IS NOT NULL AND provider_id = ''", "'provider has no letters or digits'"),
     ]
+    # Notes on rows that load: (column, SQL true when noted, SQL note).
+    notes: list[tuple[str, str, str]] = [
+        ("gpu_model", "gpu_model IS NULL", "'gpu_model is empty: GPU class unknown (x_gpu_class NULL)'"),
+        ("gpu_model", "gpu_model IS NOT NULL AND gpu_class IS NULL",
+         "'unknown GPU model ' || gpu_model || ': GPU class unknown (x_gpu_class NULL; add it to scrapers/gpus.py)'"),
+        ("gpu_count", "gpu_count IS NULL", "'gpu_count is empty: GPU count unknown (x_gpu_count NULL)'"),
+        ("gpu_count", "gpu_count IS NOT NULL AND (gpu_count_i IS NULL OR gpu_count_i < 1)",
+         "'gpu_count ' || gpu_count || ' is not a whole number >= 1: GPU count unknown (x_gpu_count NULL)'"),
+        ("used_hours", "used_hours IS NOT NULL AND used_d IS NULL",
+         "'used_hours ' || used_hours || ' is not a decimal number: hours unknown (ConsumedQuantity NULL)'"),
+        ("used_hours", "used_d < 0", "'used_hours is negative: hours unknown (ConsumedQuantity NULL)'"),
+        ("used_hours", "end_d > start_d AND used_d > CAST(date_diff('hour', start_d, end_d) AS DECIMAL(24, 6))",
+         "'used_hours exceeds the hours in the period: hours unknown (ConsumedQuantity NULL)'"),
+    ]
+    # What the notes leave unknown is NULL, never a guess.
+    line_rows = (
+        f"SELECT * REPLACE (CASE WHEN gpu_count_i >= 1 THEN gpu_count_i END AS gpu_count_i, "
+        f"CASE WHEN used_d >= 0 AND used_d <= CAST(date_diff('hour', start_d, end_d) AS DECIMAL(24, 6)) "
+        f"THEN used_d END AS used_d) FROM ({parsed}) q"
+    )
     ok = " AND ".join(f"NOT coalesce({cond}, false)" for _, cond, _ in checks)
 
     con.execute(
@@ -155,7 +170,7 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         "CAST(used_d * 3600 * gpu_count_i AS DECIMAL(20, 3)), "
         "'dedicated_invoice:' || md5(concat(provider_id, chr(31), account_id, chr(31), server_id, chr(31), "
         "CAST(start_d AS VARCHAR), chr(31), CAST(end_d AS VARCHAR), chr(31), kind)), rn "
-        f"FROM ({parsed}) p WHERE {ok}"
+        f"FROM ({line_rows}) p WHERE {ok}"
     )
     structs = ", ".join(
         f"CASE WHEN coalesce({cond}, false) THEN struct_pack(i := {i}, c := '{col}', r := {reason}, v := {col}) END"
@@ -167,3 +182,8 @@ def _stage_parsed(con: duckdb.DuckDBPyConnection) -> None:
         f"  SELECT rn, unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS e FROM ({parsed}) p WHERE NOT ({ok})"
         ") ORDER BY rn, e.i"
     )
+    for col, cond, note in notes:
+        con.execute(
+            "INSERT INTO stage_notes (row_number, column_name, note, raw) "
+            f"SELECT rn, '{col}', {note}, left({col}, 500) FROM ({parsed}) p WHERE {ok} AND coalesce({cond}, false)"
+        )

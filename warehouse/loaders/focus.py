@@ -29,7 +29,7 @@ loader accepts:
 
 A row is rejected only when its money, currency, dates or identity cannot be read, each
 with its row and column: a missing mandatory column (every row is rejected naming it), an
-empty mandatory value, a number that is not one, an unknown currency code, a date that is
+empty mandatory value (an empty or absent ChargeCategory is not one: stored as ``Unknown``, noted), a number that is not one, an unknown currency code, a date that is
 not one, a period whose end is before its start.  Everything else loads, with a
 data-quality note (``ingest_notes``, counted per file) where the cell was not as FOCUS
 writes it:
@@ -122,6 +122,10 @@ ALIASES = {
 }
 MANDATORY = ("BilledCost", "BillingCurrency", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd", "ServiceProviderName")
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+# What a row is rejected without: money, currency, dates and the provider (identity).  An empty
+# or absent ChargeCategory is not one of them: the row loads as UNKNOWN_CATEGORY, with a note.
+REJECT_WITHOUT = tuple(c for c in MANDATORY if c != "ChargeCategory")
+UNKNOWN_CATEGORY = "Unknown"
 # The enumerated columns and their FOCUS values (1.0-1.3).  A cell is matched on its letters and
 # digits alone, in any case; a value outside the list is kept as written, with a note.
 ENUMS = {
@@ -175,7 +179,7 @@ class ColumnMap:
 
     @property
     def missing_mandatory(self) -> list[str]:
-        return [c for c in MANDATORY if c not in self.source]
+        return [c for c in REJECT_WITHOUT if c not in self.source]
 
 
 def map_columns(headers: list[str]) -> ColumnMap:
@@ -558,6 +562,7 @@ def _stage_exprs() -> list[tuple[str, str]]:
         exprs[c] = _p(c)
     for c in ENUMS:  # the FOCUS spelling, else the cell as written (noted)
         exprs[c] = f"coalesce({_p(c)}, {_r(c)})"
+    exprs["ChargeCategory"] = f"coalesce({_p('ChargeCategory')}, {_r('ChargeCategory')}, '{UNKNOWN_CATEGORY}')"
     exprs["Tags"] = _trimmed_tags("p_tags_obj")
     exprs["x_provider"] = provider
     # hosted_api: the model-API companies (HOSTED_API_PROVIDERS), or an "AI and Machine
@@ -625,7 +630,7 @@ def _checks(cmap: ColumnMap, header_cells: int | None = None) -> list[tuple[str,
     for c in cmap.missing_mandatory:
         out.append((c, "true", f"'missing mandatory column {c}'"))
     present = set(cmap.source)
-    for c in MANDATORY:
+    for c in REJECT_WITHOUT:
         if c in present:
             out.append((c, f"{r(c)} IS NULL", f"'{c} is empty'"))
     for c in (*MONEY, *QUANTITIES):
@@ -663,6 +668,10 @@ def _notes(cmap: ColumnMap) -> list[tuple[str, str, str]]:
     if "BillingCurrency" in present:
         out.append(("BillingCurrency", f"{r('BillingCurrency')} <> p_currency",
                     "'BillingCurrency \"' || " + r("BillingCurrency") + " || '\" read as ' || p_currency"))
+    # An empty (or absent) ChargeCategory: the money loads, in spend; the models select only
+    # the categories they know, so the line is neither usage nor tax nor a credit to them.
+    out.append(("ChargeCategory", f"{r('ChargeCategory')} IS NULL",
+                f"'ChargeCategory is empty: stored as {UNKNOWN_CATEGORY}'"))
     for c, values in ENUMS.items():
         if c in present:
             out.append((c, f"{r(c)} <> {p(c)}", f"'{c} \"' || {r(c)} || '\" read as ' || {p(c)}"))

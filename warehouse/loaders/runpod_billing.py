@@ -149,6 +149,7 @@ WITH fields AS (
             WHEN endpoint_id IS NOT NULL THEN 'endpoints'
             WHEN pod_id IS NOT NULL THEN 'pods'
             WHEN gpu_type_id IS NULL THEN 'networkvolumes'
+            ELSE 'unknown'  -- grouped by gpuTypeId alone: a pod or an endpoint (noted)
         END) AS resource
     FROM fields
 ), starts AS (
@@ -163,10 +164,14 @@ WITH fields AS (
         END AS inferred_bucket
     FROM starts GROUP BY grp
 ), bucketed AS (
-    SELECT t.*, coalesce(t.wrapper_bucket, i.inferred_bucket) AS bucket
+    SELECT t.*, coalesce(t.wrapper_bucket, i.inferred_bucket) AS bucket,
+        CASE WHEN t.gpu_count >= 1 THEN t.gpu_count END AS gpu_ok
     FROM typed t LEFT JOIN inferred i USING (grp)
 )
-SELECT *,
+SELECT * REPLACE (
+        CASE WHEN billed_ms >= 0 AND billed_ms / 1000 * coalesce(gpu_ok, 1) < 1e14 THEN billed_ms END AS billed_ms,
+        CASE WHEN disk_gb >= 0 THEN disk_gb END AS disk_gb, gpu_ok AS gpu_count),
+    billed_ms AS billed_ms_read, gpu_count AS gpu_count_read,
     period_start + CASE bucket
         WHEN 'hour' THEN INTERVAL 1 HOUR WHEN 'day' THEN INTERVAL 1 DAY WHEN 'week' THEN INTERVAL 7 DAY
         WHEN 'month' THEN INTERVAL 1 MONTH WHEN 'year' THEN INTERVAL 1 YEAR END AS period_end
@@ -178,18 +183,29 @@ _CHECKS = [
     missing("time", "time_raw"),
     Check("time", "period_start IS NULL", "'time ' || time_raw || ' is not an RFC 3339 timestamp'"),
     *amount("amount", "amount_raw", "amount"),
-    Check("timeBilledMs", "ms_raw IS NOT NULL AND (billed_ms IS NULL OR billed_ms < 0)",
-          "'timeBilledMs ' || ms_raw || ' is not a duration in milliseconds'"),
-    Check("timeBilledMs", "billed_ms / 1000 * coalesce(gpu_count, 1) >= 1e14", "'timeBilledMs ' || ms_raw || ' is out of range'"),
-    Check("diskSpaceBilledGb", "disk_raw IS NOT NULL AND (disk_gb IS NULL OR disk_gb < 0)",
-          "'diskSpaceBilledGb ' || disk_raw || ' is not a size in GB'"),
-    Check("gpuCount", "gpu_count_raw IS NOT NULL AND (gpu_count IS NULL OR gpu_count < 1)",
-          "'gpuCount ' || gpu_count_raw || ' is not a GPU count'"),
-    Check("gpuTypeId", "resource IS NULL",
-          "'record grouped by gpuTypeId alone: cannot tell a pod from a serverless endpoint (save the response with "
-          "spendwatch''s RunPod puller, or group by podId / endpointId)'"),
 ]
 
+# Not knowing the GPU, or whether it ran as a pod or an endpoint, is no reason to lose the
+# money: the record loads with a note; so is a billed time, size or GPU count that cannot be
+# read (stored NULL, never a guess).  An unknown gpuTypeId stays in SkuId as written with
+# x_gpu_class NULL; a record grouped by gpuTypeId alone is product kind 'other' (neither
+# serverless nor dedicated: the break-even and serverless usage models do not count it).
+_NOTES = [
+    Check("timeBilledMs", "ms_raw IS NOT NULL AND (billed_ms_read IS NULL OR billed_ms_read < 0)",
+          "'timeBilledMs ' || ms_raw || ' is not a duration in milliseconds: billed time unknown (NULL)'"),
+    Check("timeBilledMs", "billed_ms_read / 1000 * coalesce(gpu_count, 1) >= 1e14",
+          "'timeBilledMs ' || ms_raw || ' is out of range: billed time unknown (NULL)'"),
+    Check("diskSpaceBilledGb", "disk_raw IS NOT NULL AND (disk_gb IS NULL OR disk_gb < 0)",
+          "'diskSpaceBilledGb ' || disk_raw || ' is not a size in GB: size unknown (NULL)'"),
+    Check("gpuCount", "gpu_count_raw IS NOT NULL AND (gpu_count IS NULL OR gpu_count < 1)",
+          "'gpuCount ' || gpu_count_raw || ' is not a GPU count: GPU count unknown (NULL)'"),
+    Check("gpuTypeId", "resource = 'unknown'",
+          "'record grouped by gpuTypeId alone: cannot tell a pod from a serverless endpoint, loaded as product kind "
+          "other (save the response with spendwatch''s RunPod puller, or group by podId / endpointId)'"),
+    Check("gpuTypeId", "gpu_type_id IS NOT NULL AND gpu_type_id NOT IN "
+          "(SELECT raw FROM _sw_runpod_gpu WHERE gpu_class IS NOT NULL)",
+          "'unknown gpuTypeId ' || gpu_type_id || ': GPU class unknown (x_gpu_class NULL; add it to scrapers/gpus.py)'"),
+]
 
 
 _LINES = f"""
@@ -200,27 +216,28 @@ SELECT {usage_line('RunPod', 'runpod')}, {billed('amount')},
     CASE resource
         WHEN 'endpoints' THEN 'Serverless endpoint ' || coalesce(endpoint_id, pod_id, '') || coalesce(' on ' || gpu_type_id, '')
         WHEN 'pods' THEN 'Pod ' || coalesce(pod_id, '') || coalesce(' on ' || gpu_type_id, '')
+        WHEN 'unknown' THEN 'GPU ' || gpu_type_id || ' (pod or endpoint unknown)'
         ELSE 'Network volume ' || coalesce(network_volume_id, '') || coalesce(' (' || disk_raw || ' GB)', '')
     END || ' per ' || bucket AS ChargeDescription,
     CASE resource WHEN 'endpoints' THEN 'RunPod Serverless' WHEN 'pods' THEN 'RunPod Pods'
-                  ELSE 'RunPod Network Volumes' END AS ServiceName,
+                  WHEN 'unknown' THEN 'RunPod GPU (by type)' ELSE 'RunPod Network Volumes' END AS ServiceName,
     CASE WHEN resource = 'networkvolumes' THEN 'Storage' ELSE 'Compute' END AS ServiceCategory,
     CASE resource WHEN 'endpoints' THEN coalesce(endpoint_id, pod_id) WHEN 'pods' THEN pod_id
-                  ELSE network_volume_id END AS ResourceId,
+                  WHEN 'unknown' THEN NULL ELSE network_volume_id END AS ResourceId,
     CASE resource WHEN 'endpoints' THEN 'Serverless Endpoint' WHEN 'pods' THEN 'Pod'
-                  ELSE 'Network Volume' END AS ResourceType,
+                  WHEN 'unknown' THEN NULL ELSE 'Network Volume' END AS ResourceType,
     gpu_type_id AS SkuId,
     CASE resource WHEN 'endpoints' THEN 'serverless_gpu' WHEN 'pods' THEN 'dedicated_gpu' ELSE 'other' END
         AS x_product_kind,
     endpoint_id AS x_endpoint_id, g.gpu_class AS x_gpu_class, gpu_count AS x_gpu_count,
-    CASE WHEN billed_ms IS NOT NULL AND resource <> 'networkvolumes'
-         THEN billed_ms / 1000 * coalesce(gpu_count, 1) END AS x_gpu_seconds,
+    CASE WHEN billed_ms IS NOT NULL AND resource <> 'networkvolumes' AND (gpu_count_raw IS NULL OR gpu_count IS NOT NULL)
+         THEN billed_ms / 1000 * coalesce(gpu_count, 1) END AS x_gpu_seconds,  -- an unreadable gpuCount: unknown
     'runpod|' || {key('resource', 'endpoint_id', 'pod_id', 'gpu_type_id', 'network_volume_id', iso('period_start'))} AS base_key,
     x_source_row
 FROM {{accepted}} r LEFT JOIN _sw_runpod_gpu g ON g.raw = r.gpu_type_id
 """
 
 LOADER = Declared(
-    format=FORMAT, read=_read_records, parse=_PARSE, checks=_CHECKS, lines=_LINES,
+    format=FORMAT, read=_read_records, parse=_PARSE, checks=_CHECKS, lines=_LINES, notes=_NOTES,
     prepare=gpu_classes("gpu_type_id", "_sw_runpod_gpu"))
 stage = LOADER.stage
