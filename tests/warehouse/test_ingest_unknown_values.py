@@ -177,3 +177,22 @@ def test_focus_without_a_charge_category_column_loads_every_row(con, sample_conf
     assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (2, 2, 0, 2)
     assert r.totals == {"EUR": D("7.00")}
     assert con.execute("SELECT DISTINCT ChargeCategory FROM billing_line_items").fetchall() == [("Unknown",)]
+
+
+def test_together_unreadable_token_counts_load_the_money_with_notes(con, sample_config, tmp_path):
+    base = {"start_time": "2026-11-01T00:00:00Z", "end_time": "2026-11-02T00:00:00Z", "model": "m",
+            "usage_type": "serverless_inference", "currency": "USD"}
+    doc = {"object": "together.billing_usage", "data": [
+        dict(base, cost="2.00", prompt_tokens=100, cached_prompt_tokens=40, completion_tokens=10),
+        dict(base, model="m2", cost="3.00", prompt_tokens="lots", completion_tokens=10),
+        dict(base, model="m3", cost="0.50", prompt_tokens=10, cached_prompt_tokens=-1, completion_tokens=5),
+    ]}
+    r = ingest_file(con, write(tmp_path, "tokens.json", json.dumps(doc)), sample_config)
+    # 2.00 + 3.00 + 0.50 = 5.50; rows 2 and 3 noted.
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (3, 3, 0, 2)
+    assert r.totals == {"USD": D("5.50")}
+    # Row 1: 100 - 40 = 60 uncached, 110 tokens in all; what a note leaves unknown is NULL, never a guess.
+    assert con.execute("SELECT x_source_row, x_input_tokens, x_cached_input_tokens, x_output_tokens, ConsumedQuantity "
+                       "FROM billing_line_items ORDER BY x_source_row").fetchall() == [
+        (1, 60, 40, 10, D("110")), (2, None, None, 10, None), (3, None, None, 5, D("15"))]
+    assert [(row, col) for row, col, _ in notes(con)] == [(2, "prompt_tokens"), (3, "cached_prompt_tokens")]

@@ -158,12 +158,12 @@ def _usage_page(tokens) -> dict:
 
 
 OVERSIZED = {  # one record with an absurd figure beside a good one: the record is rejected, never the file
-    "openai_costs quantity": ("openai_costs", lambda: _costs_page(1e20), "quantity"),
     "openai_usage tokens": ("openai_usage", lambda: _usage_page(5_000_000_000_000_000_000), "input_tokens"),
 }
-# A RunPod record's billed time or GPU count is not its money: an absurd one loads the record,
+# An OpenAI cost line's quantity, a RunPod record's billed time or GPU count is not its money: an absurd one loads the record,
 # the figure NULL, with a note (issue 11 item 4).
 OVERSIZED_NOTED = {
+    "openai_costs quantity": ("openai_costs", lambda: _costs_page(1e20), "quantity"),
     "runpod timeBilledMs": ("runpod_billing", lambda: [_rp("1.00", "2026-11-01T00:00:00Z"),
                                                        dict(_rp("2.00", "2026-11-02T00:00:00Z"), timeBilledMs=1e21)],
                             "timeBilledMs"),
@@ -187,9 +187,12 @@ def test_an_oversized_quantity_loads_its_money_with_a_note(con, tmp_path, sample
     fmt, payload, column = OVERSIZED_NOTED[case]
     r = ingest_file(con, write_json(tmp_path, "big.json", payload()), sample_config, fmt=fmt)
     assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (2, 2, 0, 1)
-    assert r.totals == {"USD": Decimal("3.00")}  # 1.00 + 2.00
+    # RunPod: 1.00 + 2.00; OpenAI costs: 1.25 + 1.25
+    assert r.totals == {"USD": Decimal("2.50") if fmt == "openai_costs" else Decimal("3.00")}
     assert con.execute("SELECT column_name FROM ingest_notes").fetchall() == [(column,)]
-    assert con.execute("SELECT x_gpu_seconds FROM billing_line_items WHERE x_source_row = 2").fetchone() == (None,)
+    noted_row = con.execute("SELECT min(row_number) FROM ingest_notes").fetchone()[0]
+    figure = "ConsumedQuantity" if fmt == "openai_costs" else "x_gpu_seconds"
+    assert con.execute(f"SELECT {figure} FROM billing_line_items WHERE x_source_row = ?", [noted_row]).fetchone() == (None,)
 
 
 MODAL_HEADER = ["Object ID", "Description", "Environment", "Interval Start", "Cost", "Tags"]

@@ -578,11 +578,16 @@ def test_together_rejects(con, tmp_path):
     lines, rejects = stage(con, "together_billing", write_json(tmp_path, "t.json", doc))
     # An unknown usage type loads as written, product kind other, with a note (issue 11 item 4).
     assert [(line["x_source_row"], line["x_product_kind"], line["x_gpu_seconds"]) for line in lines] == [
-        (1, "hosted_api", None), (2, "other", None), (7, "dedicated_gpu", Decimal("7200"))]  # 3600 s x 2 GPUs
-    assert [(r["row_number"], r["column_name"]) for r in rejects] == [
-        (3, "currency"), (4, "cost"), (5, "cached_prompt_tokens"), (6, "end_time")]
+        (1, "hosted_api", None), (2, "other", None), (5, "hosted_api", None),
+        (7, "dedicated_gpu", Decimal("7200"))]  # 3600 s x 2 GPUs
+    assert [(r["row_number"], r["column_name"]) for r in rejects] == [(3, "currency"), (4, "cost"), (6, "end_time")]
+    # Cached above prompt: the tokens are not the money; both unknown, the line loads (noted).
+    assert (lines[2]["x_input_tokens"], lines[2]["x_cached_input_tokens"], lines[2]["BilledCost"]) == (
+        None, None, Decimal("1.00"))
     # The odd spelling of a known usage type reads as that type, with a note.
     assert con.execute("SELECT row_number, column_name, note FROM stage_notes ORDER BY row_number").fetchall() == [
         (2, "usage_type", 'unknown usage_type "gpu_cluster": kept as written, product kind other (known: '
                           'serverless_inference, batch_inference, dedicated_endpoint, fine_tuning)'),
+        (5, "cached_prompt_tokens", "cached_prompt_tokens (20) exceed prompt_tokens (10); they must be a subset of it: "
+                                    "unknown (NULL)"),
         (7, "usage_type", 'usage_type " Dedicated_Endpoint" read as dedicated_endpoint')]

@@ -9,7 +9,8 @@ line.  Each declares a :class:`Declared`:
 * ``parse``: one SELECT over ``{raw}`` (that table) giving each record's fields, typed;
 * ``checks``: :class:`Check` rules, in order; the first that holds rejects the record with
   its column and reason (``missing``, ``amount``, ``usd``, ``count`` build the usual ones);
-  ``notes``: rules whose holding gives a record that loads a data-quality note;
+  ``notes``: rules whose holding gives a record that loads a data-quality note (``noted``
+  turns checks into notes that set the fields they leave unknown NULL on the line);
 * ``lines``: one SELECT over ``{accepted}`` (the records no check rejected) giving the
   ``STAGE_COLUMNS`` it fills, and ``base_key``: the charge's identity, which the
   framework suffixes ``#2``, ``#3`` ... for repeats inside one file (real duplicate charges
@@ -41,6 +42,12 @@ class Check:
     column: str | None
     fails: str
     reason: str
+    clears: tuple[str, ...] = ()  # as a note: the parsed fields it leaves unknown (NULL on the line)
+
+
+def noted(checks: Sequence[Check], *clears: str) -> list[Check]:
+    """``checks`` as data-quality notes: the record loads, ``clears`` (parsed fields) NULL where one holds."""
+    return [Check(c.column, c.fails, f"{c.reason} || ': unknown (NULL)'", clears) for c in checks]
 
 
 def missing(column: str, raw: str, label: str | None = None) -> Check:
@@ -125,7 +132,8 @@ def key(*parts: str) -> str:
     return " || '|' || ".join(f"coalesce(CAST({p} AS VARCHAR), '')" for p in parts)
 
 
-def admin(provider: str, bucket_period: str, checks: Sequence[Check], fields: str, lines: str, fmt: str) -> Declared:
+def admin(provider: str, bucket_period: str, checks: Sequence[Check], fields: str, lines: str, fmt: str,
+          notes: Sequence[Check] = ()) -> Declared:
     """The declaration of an Admin-API report (OpenAI, Anthropic): pages of buckets of results.
 
     ``bucket_period`` selects ``period_start`` / ``period_end`` (and their raw texts) from
@@ -135,7 +143,7 @@ def admin(provider: str, bucket_period: str, checks: Sequence[Check], fields: st
     return Declared(
         format=fmt, read=partial(admin_results, provider=provider),
         parse=f"SELECT x_source_row, CAST(res AS VARCHAR) AS raw, {bucket_period}, {fields} FROM {RAW}",
-        checks=checks, lines=lines)
+        checks=checks, lines=lines, notes=notes)
 
 
 def json_counts(obj: str, fields: dict[str, str]) -> str:
@@ -181,7 +189,14 @@ class Declared:
                 con.execute(f"INSERT INTO stage_notes BY NAME SELECT x_source_row AS row_number, "
                             f"{'NULL' if note.column is None else repr(note.column)} AS column_name, {note.reason} AS note, "
                             f"raw FROM {parsed} WHERE problem IS NULL AND coalesce({note.fails}, false)")
-            lines = self.lines.replace(ACCEPTED, f"(SELECT * FROM {parsed} WHERE problem IS NULL)")
+            cleared: dict[str, list[str]] = {}
+            for note in self.notes:
+                for col in note.clears:
+                    cleared.setdefault(col, []).append(f"coalesce({note.fails}, false)")
+            replace = ", ".join(f"CASE WHEN {' OR '.join(conds)} THEN NULL ELSE {col} END AS {col}"
+                                for col, conds in cleared.items())
+            accepted = f"SELECT * {f'REPLACE ({replace}) ' if replace else ''}FROM {parsed} WHERE problem IS NULL"
+            lines = self.lines.replace(ACCEPTED, f"({accepted})")
             con.execute(
                 "INSERT INTO stage_lines BY NAME SELECT * EXCLUDE (base_key), base_key || CASE WHEN "
                 "row_number() OVER (PARTITION BY base_key ORDER BY x_source_row) > 1 THEN '#' || "

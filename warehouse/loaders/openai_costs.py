@@ -23,7 +23,7 @@ from pathlib import Path
 
 from warehouse.ingest.sqlkit import number_sql
 from warehouse.loaders import DAY
-from warehouse.loaders._declared import admin, amount, billed, iso, key, period, usage_line, usd
+from warehouse.loaders._declared import admin, amount, billed, iso, key, noted, period, usage_line, usd
 from warehouse.loaders._io import COUNT_SQL, head_text
 
 FORMAT = "openai_costs"
@@ -62,8 +62,9 @@ LOADER = admin(
         res ->> '$.project_name' AS project_name, res ->> '$.api_key_id' AS api_key_id,
         res ->> '$.quantity' AS quantity_raw, {number_sql("res ->> '$.quantity'", 'DECIMAL(38, 6)')} AS quantity,
         res ->> '$.quantity_unit' AS quantity_unit""",
-    checks=[*BUCKET_CHECKS, *amount("amount.value", "amount_raw", "amount"), *usd("amount.currency", "currency_raw", "OpenAI"),
-            *amount("quantity", "quantity_raw", "quantity", "1e15", optional=True)],
+    checks=[*BUCKET_CHECKS, *amount("amount.value", "amount_raw", "amount"), *usd("amount.currency", "currency_raw", "OpenAI")],
+    # The quantity is not the money: one that cannot be read loads the line with a note, quantity NULL.
+    notes=noted(amount("quantity", "quantity_raw", "quantity", "1e15", optional=True), "quantity"),
     lines=f"""
     SELECT {usage_line('OpenAI', 'openai')}, {billed('amount')},
         project_id AS SubAccountId, project_name AS SubAccountName,

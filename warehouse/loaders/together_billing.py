@@ -40,7 +40,7 @@ from warehouse.ingest.sqlkit import number_sql
 from warehouse.ingest.contract import UnreadableFile
 from warehouse.loaders import DAY
 from warehouse.loaders._declared import (
-    Check, Declared, amount, billed, count, gpu_classes, iso, key, missing, period, usage_line, usd,
+    Check, Declared, amount, billed, count, gpu_classes, iso, key, missing, noted, period, usage_line, usd,
 )
 from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, read_json_docs
 
@@ -133,24 +133,30 @@ _CHECKS = [
     missing("usage_type", "usage_type"),
     *amount("cost", "cost_raw", "cost"),
     *usd("currency", "currency_raw", "Together"),
-    *count("prompt_tokens", "prompt_raw", "prompt"),
-    *count("cached_prompt_tokens", "cached_raw", "cached"),
-    *count("completion_tokens", "completion_raw", "completion"),
-    Check("cached_prompt_tokens", "coalesce(cached, 0) > coalesce(prompt, 0)",
-          "'cached_prompt_tokens (' || cached || ') exceed prompt_tokens (' || coalesce(prompt, 0) || '); "
-          "they must be a subset of it'"),
-    Check("billed_seconds", "seconds_raw IS NOT NULL AND (billed_seconds IS NULL OR billed_seconds < 0)",
-          "'billed_seconds ' || seconds_raw || ' is not a number of seconds'"),
-    Check("billed_seconds", "billed_seconds * coalesce(gpu_count, 1) >= 1e14",
-          "'billed_seconds ' || seconds_raw || ' is out of range'"),
+]
+# Tokens and seconds are not the money: a count that cannot be read loads the line with a
+# note, the count (and what is derived from it) NULL.  Cached tokens above the prompt leave
+# both unknown (the uncached input would be negative).
+_QUANTITY_NOTES = [
+    *noted(count("prompt_tokens", "prompt_raw", "prompt"), "prompt"),
+    *noted(count("cached_prompt_tokens", "cached_raw", "cached"), "cached"),
+    *noted(count("completion_tokens", "completion_raw", "completion"), "completion"),
+    *noted([Check("cached_prompt_tokens", "coalesce(cached, 0) > coalesce(prompt, 0)",
+                  "'cached_prompt_tokens (' || cached || ') exceed prompt_tokens (' || coalesce(prompt, 0) || '); "
+                  "they must be a subset of it'")], "prompt", "cached"),
+    *noted([Check("billed_seconds", "seconds_raw IS NOT NULL AND (billed_seconds IS NULL OR billed_seconds < 0)",
+                  "'billed_seconds ' || seconds_raw || ' is not a number of seconds'"),
+            Check("billed_seconds", "billed_seconds * coalesce(gpu_count, 1) >= 1e14",
+                  "'billed_seconds ' || seconds_raw || ' is out of range'")], "billed_seconds"),
 ]
 
 
 
 _LINES = f"""
 SELECT {usage_line('Together AI', 'together')}, {billed('cost')},
-    CASE WHEN product_kind = 'dedicated_gpu' THEN billed_seconds ELSE coalesce(prompt, 0) + coalesce(completion, 0) END
-        AS ConsumedQuantity,
+    CASE WHEN product_kind = 'dedicated_gpu' THEN billed_seconds
+         WHEN (prompt_raw IS NOT NULL AND prompt IS NULL) OR (completion_raw IS NOT NULL AND completion IS NULL) THEN NULL
+         ELSE coalesce(prompt, 0) + coalesce(completion, 0) END AS ConsumedQuantity,  -- a noted count: unknown
     CASE WHEN product_kind = 'dedicated_gpu' THEN CASE WHEN billed_seconds IS NOT NULL THEN 'Seconds' END ELSE 'Tokens' END
         AS ConsumedUnit,
     usage_type || coalesce(': ' || model, '') || coalesce(' on ' || hardware, '') AS ChargeDescription,
@@ -162,7 +168,8 @@ SELECT {usage_line('Together AI', 'together')}, {billed('cost')},
     endpoint_id AS x_endpoint_id, CASE WHEN NOT unknown_type THEN g.gpu_class END AS x_gpu_class,
     CASE WHEN NOT unknown_type THEN gpu_count END AS x_gpu_count,
     CASE WHEN product_kind = 'dedicated_gpu' THEN billed_seconds * coalesce(gpu_count, 1) END AS x_gpu_seconds,
-    model AS x_model, CASE WHEN prompt IS NOT NULL THEN prompt - coalesce(cached, 0) END AS x_input_tokens,
+    model AS x_model, CASE WHEN prompt IS NOT NULL AND (cached_raw IS NULL OR cached IS NOT NULL)
+         THEN prompt - coalesce(cached, 0) END AS x_input_tokens,
     cached AS x_cached_input_tokens, completion AS x_output_tokens,
     'together|' || {key('usage_type', 'model', 'endpoint_id', 'hardware', 'api_key_id', iso('period_start'), iso('period_end'))}
         AS base_key,
@@ -178,7 +185,8 @@ _NOTES = [Check("usage_type", "usage_type_raw <> usage_type",
                 "'usage_type \"' || usage_type_raw || '\" read as ' || usage_type"),
           Check("usage_type", "unknown_type",
                 "'unknown usage_type \"' || usage_type_raw || '\": kept as written, product kind other "
-                "(known: " + ", ".join(USAGE_TYPES) + ")'")]
+                "(known: " + ", ".join(USAGE_TYPES) + ")'"),
+          *_QUANTITY_NOTES]
 
 LOADER = Declared(
     format=FORMAT, read=_read, parse=_PARSE, checks=_CHECKS, lines=_LINES, notes=_NOTES,
