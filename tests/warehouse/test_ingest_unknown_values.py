@@ -196,3 +196,16 @@ def test_together_unreadable_token_counts_load_the_money_with_notes(con, sample_
                        "FROM billing_line_items ORDER BY x_source_row").fetchall() == [
         (1, 60, 40, 10, D("110")), (2, None, None, 10, None), (3, None, None, 5, D("15"))]
     assert [(row, col) for row, col, _ in notes(con)] == [(2, "prompt_tokens"), (3, "cached_prompt_tokens")]
+
+
+def test_focus_unreadable_quantity_loads_the_money_with_a_note(con, sample_config, tmp_path):
+    head = "BilledCost,BillingCurrency,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName,PricingQuantity\n"
+    body = ("6.00,USD,Usage,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,AWS,3\n"
+            "2.25,USD,Usage,2026-10-02T00:00:00Z,2026-10-03T00:00:00Z,AWS,n/a\n")
+    r = ingest_file(con, write(tmp_path, "qty.csv", head + body), sample_config)
+    # 6.00 + 2.25 = 8.25; row 2's quantity unknown (NULL), noted.
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (2, 2, 0, 1)
+    assert r.totals == {"USD": D("8.25")}
+    assert con.execute("SELECT PricingQuantity FROM billing_line_items ORDER BY x_source_row").fetchall() == [
+        (D("3"),), (None,)]
+    assert notes(con) == [(2, "PricingQuantity", "n/a")]

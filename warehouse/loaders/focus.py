@@ -29,8 +29,9 @@ loader accepts:
 
 A row is rejected only when its money, currency, dates or identity cannot be read, each
 with its row and column: a missing mandatory column (every row is rejected naming it), an
-empty mandatory value (an empty or absent ChargeCategory is not one: stored as ``Unknown``, noted), a number that is not one, an unknown currency code, a date that is
-not one, a period whose end is before its start.  Everything else loads, with a
+empty mandatory value (an empty or absent ChargeCategory is not one: stored as ``Unknown``,
+noted), an amount that is not one, an unknown currency code, a date that is not one, a
+period whose end is before its start.  Everything else loads, with a
 data-quality note (``ingest_notes``, counted per file) where the cell was not as FOCUS
 writes it:
 
@@ -42,7 +43,8 @@ writes it:
   ``ChargeCategory IN ('Usage', 'Purchase')``...), so such a line counts in spend like any
   other billed money and is left out of the price audit and the usage horizon;
 * Tags that are not a JSON object (not loaded), tag keys equal once trimmed (one kept);
-* an amount with more than 18 decimals (rounded); a column FOCUS does not define (not loaded).
+* an amount with more than 18 decimals (rounded); a column FOCUS does not define (not loaded);
+* a PricingQuantity or ConsumedQuantity that is not a number (stored NULL).
 
 ListCost, ListUnitPrice, PricingQuantity and InvoiceId are kept exactly as given (the
 audit checks ListUnitPrice x PricingQuantity = ListCost).
@@ -633,7 +635,7 @@ def _checks(cmap: ColumnMap, header_cells: int | None = None) -> list[tuple[str,
     for c in REJECT_WITHOUT:
         if c in present:
             out.append((c, f"{r(c)} IS NULL", f"'{c} is empty'"))
-    for c in (*MONEY, *QUANTITIES):
+    for c in MONEY:  # quantities are not money: an unreadable one is a note (``_notes``)
         if c in present:
             plain = number_sql(f"replace(regexp_replace({r(c)}, '[$£€]', '', 'g'), ',', '')", "DOUBLE")
             reason = (f"CASE WHEN {symbol_mismatch_sql(r(c), p('currency'))} "
@@ -665,6 +667,10 @@ def _notes(cmap: ColumnMap) -> list[tuple[str, str, str]]:
         if c in present:  # more decimals than DECIMAL(38, 18) holds (a long cell first: cheap)
             out.append((c, f"length({r(c)}) > 20 AND regexp_matches({r(c)}, '[.][0-9]{{19,}}')",
                         f"'{c} has more than 18 decimals: rounded to ' || CAST({p(c)} AS VARCHAR)"))
+    for c in QUANTITIES:  # stored NULL: the money loads
+        if c in present:
+            out.append((c, f"{r(c)} IS NOT NULL AND {p(c)} IS NULL",
+                        f"'{c} ' || {r(c)} || ' is not a number (or out of range): unknown (NULL)'"))
     if "BillingCurrency" in present:
         out.append(("BillingCurrency", f"{r('BillingCurrency')} <> p_currency",
                     "'BillingCurrency \"' || " + r("BillingCurrency") + " || '\" read as ' || p_currency"))
