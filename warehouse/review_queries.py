@@ -98,7 +98,7 @@ def team_spend(con: duckdb.DuckDBPyConnection, month: date, team: str | None = N
                f.projected_variable,
                coalesce(f.threshold, t.monthly_threshold, st.default_threshold) AS threshold,
                coalesce(f.threshold_currency, st.reporting_currency) AS threshold_currency,
-               coalesce(f.status, 'ok') AS status, f.crossed_on, f.projected_cross_date,
+               coalesce(f.status, 'ok') AS status, f.crossed_on, f.projected_cross_date, f.band_cross_date,
                CAST(coalesce(s.variable_spend, 0) * 100 / nullif(coalesce(f.threshold, t.monthly_threshold, st.default_threshold), 0)
                     AS DECIMAL(12, 1)) AS pct_of_threshold,
                coalesce(s.days_with_data, 0) AS days_with_data, CAST(day(last_day(CAST(? AS DATE))) AS INTEGER) AS days_in_month,

@@ -1,5 +1,5 @@
 -- materialized: view
--- Alert conditions for spend thresholds: one row per team and month over its threshold (threshold_crossed), projected to cross it (threshold_projected) or at risk (threshold_at_risk: only the 80 % band's upper edge passes it, the early warning), with the figures and the band; band_cross_date, the first day the band's upper edge path (int_projection_daily's actual days, then its forecast days x int_projection_band.ratio_high) passes the threshold; the top three provider + model lines of the month's variable spend with their amount and share of it (what drove the spend); the team's recommendations for the month (model recommendations, every value as text: the same figures the review and `spendwatch breakeven --team` give); and fx_stale: each currency pair whose ECB rate was stale (stg_line_items_fx.fx_stale) for the month's variable lines, with the oldest rate's date, its age in business days and the last charge date it converted.
+-- Alert conditions for spend thresholds: one row per team and month over its threshold (threshold_crossed), projected to cross it (threshold_projected) or at risk (threshold_at_risk: only the 80 % band's upper edge passes it, the early warning), with the figures and the band; band_cross_date (threshold_flags: the first day the band's upper edge path passes the threshold, the same date the review shows); the top three provider + model lines of the month's variable spend with their amount and share of it (what drove the spend); the team's recommendations for the month (model recommendations, every value as text: the same figures the review and `spendwatch breakeven --team` give); and fx_stale: each currency pair whose ECB rate was stale (stg_line_items_fx.fx_stale) for the month's variable lines, with the oldest rate's date, its age in business days and the last charge date it converted.
 WITH variable AS (
     SELECT CAST(date_trunc('month', charge_date) AS DATE) AS month, *
     FROM {{ ref('stg_line_items_fx') }}
@@ -28,20 +28,6 @@ fx AS (   -- stale rates behind the month's variable figures, one entry per curr
           FROM variable WHERE fx_stale GROUP BY ALL)
     GROUP BY ALL
 ),
-upper_path AS (   -- the band's upper edge, day by day: actual days as they are, forecast days x ratio_high
-    SELECT p.month, p.team, p.day,
-           sum(sum(CASE WHEN p.is_forecast THEN p.amount * b.ratio_high ELSE p.amount END))
-               OVER (PARTITION BY p.month, p.team ORDER BY p.day) AS cum
-    FROM {{ ref('int_projection_daily') }} p
-    JOIN {{ ref('int_projection_band') }} b USING (month, team)
-    GROUP BY p.month, p.team, p.day
-),
-band_cross AS (
-    SELECT u.month, u.team, min(u.day) AS band_cross_date
-    FROM upper_path u JOIN {{ ref('threshold_flags') }} f ON f.month = u.month AND f.team = u.team
-    WHERE f.status = 'at_risk' AND u.cum > f.threshold
-    GROUP BY ALL
-),
 rec AS (   -- the team's recommendations, as the review lists them (largest saving first)
     SELECT CAST(v.month AS DATE) AS month, v.team,
            list(to_json(v) ORDER BY CAST(v.saving AS DECIMAL(18, 2)) DESC NULLS LAST, v.gpu_class) AS recommendations
@@ -63,7 +49,7 @@ SELECT CASE f.status WHEN 'over' THEN 'threshold_crossed' WHEN 'projected_over' 
            'threshold', CAST(f.threshold AS VARCHAR), 'threshold_currency', f.threshold_currency,
            'crossed_on', CAST(f.crossed_on AS VARCHAR),
            'projected_cross_date', CAST(f.projected_cross_date AS VARCHAR),
-           'band_cross_date', CAST(bc.band_cross_date AS VARCHAR),
+           'band_cross_date', CAST(f.band_cross_date AS VARCHAR),
            'is_unallocated', f.is_unallocated,
            'serverless_gpu', CAST(s.serverless_gpu AS VARCHAR), 'hosted_api', CAST(s.hosted_api AS VARCHAR),
            'total_spend', CAST(s.total_spend AS VARCHAR), 'days_with_data', s.days_with_data,
@@ -73,6 +59,5 @@ FROM {{ ref('threshold_flags') }} f
 LEFT JOIN {{ ref('team_monthly_spend') }} s ON s.month = f.month AND s.team = f.team
 LEFT JOIN drivers d ON d.month = f.month AND d.team = f.team
 LEFT JOIN fx x ON x.month = f.month AND x.team = f.team
-LEFT JOIN band_cross bc ON bc.month = f.month AND bc.team = f.team
 LEFT JOIN rec r ON r.month = f.month AND r.team = f.team
 WHERE f.status IN ('over', 'projected_over', 'at_risk')

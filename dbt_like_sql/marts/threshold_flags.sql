@@ -1,4 +1,4 @@
--- Per month and team: variable spend and projected month-end spend (team_monthly_spend: actual to date plus a per-provider forecast, with its 80 % band projected_low..projected_high) against the team's monthly threshold (default 1,500 in the reporting currency), the status (over; projected_over when the projection passes it; at_risk when only the band's upper edge does: an early warning; ok) and the date the threshold was crossed, or the first day the projected path (int_projection_daily, actual then forecast day by day) goes over it. fx_stale marks a variable spend converted (in part) at a stale ECB rate (stg_line_items_fx). 'unallocated' is not a team: it has no threshold (threshold NULL, status 'not_a_team') and is_unallocated marks it.
+-- Per month and team: variable spend and projected month-end spend (team_monthly_spend: actual to date plus a per-provider forecast, with its 80 % band projected_low..projected_high) against the team's monthly threshold (default 1,500 in the reporting currency), the status (over; projected_over when the projection passes it; at_risk when only the band's upper edge does: an early warning; ok) and the date the threshold was crossed, or the first day the projected path (int_projection_daily, actual then forecast day by day) goes over it; for at_risk, band_cross_date: the first day the band's upper-edge path (actual days, then forecast days x int_projection_band.ratio_high) goes over it. fx_stale marks a variable spend converted (in part) at a stale ECB rate (stg_line_items_fx). 'unallocated' is not a team: it has no threshold (threshold NULL, status 'not_a_team') and is_unallocated marks it.
 WITH teams AS (
     SELECT team, monthly_threshold, threshold_currency FROM {{ source('config', 'teams') }}
 ),
@@ -39,6 +39,20 @@ projected_cross AS (
     WHERE p.cum > m.threshold
     GROUP BY ALL
 ),
+upper_path AS (   -- the band's upper edge, day by day: actual days as they are, forecast days x ratio_high
+    SELECT p.month, p.team, p.day,
+           sum(sum(CASE WHEN p.is_forecast THEN p.amount * b.ratio_high ELSE p.amount END))
+               OVER (PARTITION BY p.month, p.team ORDER BY p.day) AS cum
+    FROM {{ ref('int_projection_daily') }} p
+    JOIN {{ ref('int_projection_band') }} b USING (month, team)
+    GROUP BY p.month, p.team, p.day
+),
+band_cross AS (
+    SELECT u.month, u.team, min(u.day) AS band_cross_date
+    FROM upper_path u JOIN m ON m.month = u.month AND m.team = u.team
+    WHERE u.cum > m.threshold
+    GROUP BY ALL
+),
 crossed AS (
     SELECT c.month, c.team, min(c.charge_date) AS crossed_on
     FROM cumulative c JOIN m ON m.month = c.month AND m.team = c.team
@@ -68,9 +82,12 @@ SELECT
     END AS status,
     x.crossed_on,
     CASE WHEN x.crossed_on IS NULL AND m.projected_variable > m.threshold THEN pc.projected_cross_date END AS projected_cross_date,
+    CASE WHEN m.team <> 'unallocated' AND m.variable_spend <= m.threshold AND m.projected_variable <= m.threshold
+              AND m.projected_high > m.threshold THEN bc.band_cross_date END AS band_cross_date,
     (m.team = 'unallocated') AS is_unallocated,
     coalesce(st.fx_stale, false) AS fx_stale
 FROM m
 LEFT JOIN crossed x ON x.month = m.month AND x.team = m.team
 LEFT JOIN projected_cross pc ON pc.month = m.month AND pc.team = m.team
+LEFT JOIN band_cross bc ON bc.month = m.month AND bc.team = m.team
 LEFT JOIN stale st ON st.month = m.month AND st.team = m.team

@@ -139,7 +139,7 @@ def _teams(con: duckdb.DuckDBPyConnection, month: date, team: str | None, curren
         name = s["team"]
         spend = {k: s[k] for k in ("currency", "serverless_gpu", "dedicated_gpu", "hosted_api", "other", "variable_spend", "total_spend")}
         threshold = {k: s[k] for k in ("currency", "variable_spend", "threshold", "threshold_currency", "pct_of_threshold",
-                                        "projected_variable", "status", "crossed_on", "projected_cross_date",
+                                        "projected_variable", "status", "crossed_on", "projected_cross_date", "band_cross_date",
                                         "days_with_data", "days_in_month", "last_data_date")}
         band = (decisions["threshold_flags"].get(name) or [{}])[0]
         threshold |= {k: band.get(k) for k in ("projected_low", "projected_high", "band_method")}

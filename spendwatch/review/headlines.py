@@ -25,7 +25,9 @@ def headlines(t: dict[str, Any]) -> list[str]:
                    + (f", on pace to cross on {th['projected_cross_date']:%d %b %Y}" if th.get("projected_cross_date") else "") + ".")
     elif th["status"] == "at_risk":
         out.append(f"At risk: projected {money(th['projected_variable'], cur)} by month end" + _band(th, cur)
-                   + f"; the band's upper edge passes the threshold of {money(th['threshold'], cur)}.")
+                   + f"; the band's upper edge passes the threshold of {money(th['threshold'], cur)}"
+                   + (f", on pace to cross on {th['band_cross_date']:%d %b %Y} at that edge" if th.get("band_cross_date") else "")
+                   + ".")
     else:
         out.append(f"Within the threshold: variable spend {money(th['variable_spend'], cur)} of {money(th['threshold'], cur)}.")
     for r in t.get("recommendations", []):   # one per GPU class: the number Slack and `breakeven --team` give

@@ -87,6 +87,9 @@ def test_at_risk_when_only_the_band_upper_edge_passes(make_wh):
     assert (f["projected_variable"], f["projected_low"], f["projected_high"]) == (D("1350.00"), D("1125.00"), D("1575.00"))
     assert (f["status"], f["backtests"]) == ("at_risk", 0)
     assert f["band_method"] == "default 0.75-1.25 (fewer than 5 backtests)"
+    # The upper edge's path: 450 to 10 Nov, then 45 x 1.25 = 56.25 a day; 450 + 56.25 k > 1,500 first for k = 19,
+    # so it crosses on 10 + 19 = 29 Nov (the date the at-risk alert and the review give); no projected crossing.
+    assert (f["band_cross_date"], f["projected_cross_date"]) == (date(2026, 11, 29), None)
 
 
 def test_unallocated_is_not_a_team(make_wh):

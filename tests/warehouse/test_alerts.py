@@ -30,7 +30,7 @@ def set_flags(con, rows):
     con.execute(
         """CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
            projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
-           status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
+           status VARCHAR, crossed_on DATE, projected_cross_date DATE, band_cross_date DATE, is_unallocated BOOLEAN,
            projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)"""
     )
     con.execute(
@@ -41,7 +41,7 @@ def set_flags(con, rows):
     )
     for month, team, variable, projected, days, threshold, status, crossed, proj_date in rows:
         con.execute(
-            "INSERT INTO threshold_flags VALUES (?, ?, 'GBP', ?, ?, ?, ?, 'GBP', ?, ?, ?, ?, NULL, NULL, NULL)",
+            "INSERT INTO threshold_flags VALUES (?, ?, 'GBP', ?, ?, ?, ?, 'GBP', ?, ?, ?, NULL, ?, NULL, NULL, NULL)",
             [month, team, Decimal(variable), Decimal(projected), days, Decimal(threshold), status, crossed, proj_date, team == "unallocated"],
         )
         con.execute(
@@ -133,13 +133,12 @@ VISION_OK = (NOV, "vision", "750.00", "1100.00", 15, "1500.00", "ok", None, None
 
 def at_risk(con, flags=VISION_AT_RISK):
     set_flags(con, [flags])
-    con.execute("UPDATE threshold_flags SET projected_low = 1230.00, projected_high = 1650.00, band_method = 'backtest p10-p90 of 40 origins'")
-    con.execute("DELETE FROM int_projection_daily")
-    con.execute("DELETE FROM int_projection_band")
-    con.execute("""INSERT INTO int_projection_daily SELECT DATE '2026-11-01', 'vision', 'modal', d, DATE '2026-11-15', d > DATE '2026-11-15',
-                   'GBP', CASE WHEN d > DATE '2026-11-15' THEN 40 ELSE 50 END
-                   FROM (SELECT unnest(range(DATE '2026-11-01', DATE '2026-12-01', INTERVAL 1 DAY))::DATE AS d)""")
-    con.execute("INSERT INTO int_projection_band VALUES (DATE '2026-11-01', 'vision', 15, 40, 0.8, 1.5, 'backtest p10-p90 of 40 origins')")
+    # band_cross_date as threshold_flags works it out (tests/dbt_like_sql/test_projection.py checks that model):
+    # actual 1-15 Nov at £50 a day = £750, then forecast days at £40 x ratio_high 1.5 = £60 a day; 750 + 60 k > 1,500
+    # first for k = 13, so the upper edge crosses on 15 + 13 = 28 Nov.
+    con.execute("""UPDATE threshold_flags SET projected_low = 1230.00, projected_high = 1650.00,
+                   band_method = 'backtest p10-p90 of 40 origins',
+                   band_cross_date = CASE WHEN status = 'at_risk' THEN DATE '2026-11-28' END""")
 
 
 def test_at_risk_is_an_early_warning_sent_once_with_the_band_and_its_crossing_date(con):

@@ -1,8 +1,8 @@
 """The model tables the alert marts read besides the ones a test fills: created empty, with the models' own columns.
 
 Tests write threshold_flags, team_monthly_spend or recommendations rows by hand; alert_threshold also reads
-stg_line_items_fx (drivers and stale FX), int_projection_daily and int_projection_band (the band's crossing
-date) and recommendations (what to do).  A mart whose inputs are missing is skipped, so each test that raises
+stg_line_items_fx (drivers and stale FX) and recommendations (what to do); the band's crossing date is a
+column of threshold_flags.  A mart whose inputs are missing is skipped, so each test that raises
 threshold alerts calls :func:`alert_inputs` first.
 """
 
@@ -21,10 +21,6 @@ REC_COLUMNS = (
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
        model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6))""",
-    """CREATE TABLE IF NOT EXISTS int_projection_daily (month DATE, team VARCHAR, provider VARCHAR, day DATE, origin_day DATE,
-       is_forecast BOOLEAN, currency VARCHAR, amount DECIMAL(18, 6))""",
-    """CREATE TABLE IF NOT EXISTS int_projection_band (month DATE, team VARCHAR, horizon_days BIGINT, backtests BIGINT,
-       ratio_low DECIMAL(12, 6), ratio_high DECIMAL(12, 6), band_method VARCHAR)""",
     f"CREATE TABLE IF NOT EXISTS recommendations ({REC_COLUMNS})",
 )
 # stg_line_items_fx's FX columns, added to a test's own narrower table (amounts already in GBP: nothing stale).

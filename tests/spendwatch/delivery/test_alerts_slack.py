@@ -122,14 +122,14 @@ def spend(con, teams=("search",), status="over", variable="1612.40", lines=()):
     con.execute("""CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
                    projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
                    status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
-                   projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)""")
+                   projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR, band_cross_date DATE)""")
     con.execute("""CREATE OR REPLACE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2),
                    hosted_api DECIMAL(18,2), total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)""")
     con.execute("DROP TABLE IF EXISTS stg_line_items_fx")
     alert_inputs(con)
     for t in teams:
         con.execute("INSERT INTO threshold_flags VALUES (DATE '2026-11-01', ?, 'GBP', ?, 1791.56, 27, 1500.00, 'GBP', ?, "
-                    "CASE WHEN ? = 'over' THEN DATE '2026-11-21' END, NULL, false, NULL, NULL, NULL)", [t, Decimal(variable), status, status])
+                    "CASE WHEN ? = 'over' THEN DATE '2026-11-21' END, NULL, false, NULL, NULL, NULL, NULL)", [t, Decimal(variable), status, status])
     for row in lines:
         con.execute("INSERT INTO stg_line_items_fx (charge_date, team, provider, product_kind, model, gpu_class, amount_reporting)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))

@@ -75,7 +75,7 @@ def over_threshold(path: Path) -> None:
         (DATE '2026-11-01', 'vision', 'GBP', 1700.00::DECIMAL(18,2), 1888.00::DECIMAL(18,2), 27, 1500.00::DECIMAL(18,2), 'GBP', 'over', DATE '2026-11-20', NULL::DATE, false)
         ) t(month, team, currency, variable_spend, projected_variable, projection_days_used, threshold, threshold_currency,
             status, crossed_on, projected_cross_date, is_unallocated)""")
-    for col in ("projected_low DECIMAL(18, 2)", "projected_high DECIMAL(18, 2)", "band_method VARCHAR"):  # the projection band
+    for col in ("projected_low DECIMAL(18, 2)", "projected_high DECIMAL(18, 2)", "band_method VARCHAR", "band_cross_date DATE"):  # the projection band
         con.execute(f"ALTER TABLE threshold_flags ADD COLUMN {col}")
     con.execute("""CREATE TABLE team_monthly_spend AS SELECT month, team, currency, variable_spend AS serverless_gpu, 0::DECIMAL(18,2) AS hosted_api,
         variable_spend AS total_spend, 27 AS days_with_data, 30 AS days_in_month, DATE '2026-11-27' AS last_data_date FROM threshold_flags""")
