@@ -178,6 +178,8 @@ def test_focus_without_a_charge_category_column_loads_every_row(con, sample_conf
     assert (r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_noted) == (2, 2, 0, 2)
     assert r.totals == {"EUR": D("7.00")}
     assert con.execute("SELECT DISTINCT ChargeCategory FROM billing_line_items").fetchall() == [("Unknown",)]
+    assert con.execute("SELECT DISTINCT note FROM ingest_notes").fetchall() == [
+        ("ChargeCategory is not a column of the file: stored as Unknown",)]
 
 
 def test_together_unreadable_token_counts_load_the_money_with_notes(con, sample_config, tmp_path):

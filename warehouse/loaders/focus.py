@@ -677,7 +677,8 @@ def _notes(cmap: ColumnMap) -> list[tuple[str, str, str]]:
     # An empty (or absent) ChargeCategory: the money loads, in spend; the models select only
     # the categories they know, so the line is neither usage nor tax nor a credit to them.
     out.append(("ChargeCategory", f"{r('ChargeCategory')} IS NULL",
-                f"'ChargeCategory is empty: stored as {UNKNOWN_CATEGORY}'"))
+                f"'ChargeCategory is {'empty' if 'ChargeCategory' in present else 'not a column of the file'}: "
+                f"stored as {UNKNOWN_CATEGORY}'"))
     for c, values in ENUMS.items():
         if c in present:
             out.append((c, f"{r(c)} <> {p(c)}", f"'{c} \"' || {r(c)} || '\" read as ' || {p(c)}"))
