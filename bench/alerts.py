@@ -126,19 +126,16 @@ def build_warehouse(path: Path, n_alerts: int) -> tuple[float, int]:
         """CREATE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
            projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
            status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
-           projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)"""
+           projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR, band_cross_date DATE)"""
     )
     con.execute(
         """CREATE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2), hosted_api DECIMAL(18,2),
            total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)"""
     )
-    # what else alert_threshold reads (drivers, stale FX, the band's crossing date, recommendations): empty here
+    # what else alert_threshold reads (drivers, stale FX, recommendations): empty here
     con.execute("""CREATE TABLE stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
                    model VARCHAR, gpu_class VARCHAR, amount_reporting DECIMAL(18, 6), currency VARCHAR, reporting_currency VARCHAR,
                    fx_rate_date DATE, fx_rate_age_business_days INTEGER, fx_stale BOOLEAN)""")
-    con.execute("""CREATE TABLE int_projection_daily (month DATE, team VARCHAR, provider VARCHAR, day DATE, is_forecast BOOLEAN,
-                   amount DECIMAL(18, 6))""")
-    con.execute("CREATE TABLE int_projection_band (month DATE, team VARCHAR, ratio_low DECIMAL(12, 6), ratio_high DECIMAL(12, 6))")
     con.execute("""CREATE TABLE recommendations (month DATE, team VARCHAR, gpu_class VARCHAR, window_start DATE, window_end DATE,
                    currency VARCHAR, action VARCHAR, saving DECIMAL(18, 2))""")
     teams = -(-n_alerts // len(MONTHS))
@@ -146,7 +143,7 @@ def build_warehouse(path: Path, n_alerts: int) -> tuple[float, int]:
         """INSERT INTO threshold_flags
            SELECT CAST(m.month AS DATE), 'team-' || lpad(CAST(t.i AS VARCHAR), 4, '0'), 'GBP',
                   CAST(1500 + t.i AS DECIMAL(18,2)), CAST(1600 + t.i AS DECIMAL(18,2)), 28, 1500.00, 'GBP', 'over',
-                  CAST(m.month AS DATE) + 20, NULL, false, NULL, NULL, NULL
+                  CAST(m.month AS DATE) + 20, NULL, false, NULL, NULL, NULL, NULL
            FROM range(?) t(i), unnest(?) m(month)
            LIMIT ?""",
         [teams, list(MONTHS), n_alerts],

@@ -39,7 +39,7 @@ def warehouse_with_flags(warehouse_path: Path) -> Path:
         ) t(month, team, currency, variable_spend, projected_variable, projection_days_used, threshold, threshold_currency,
             status, crossed_on, projected_cross_date, is_unallocated)"""
     )
-    for col in ("projected_low DECIMAL(18, 2)", "projected_high DECIMAL(18, 2)", "band_method VARCHAR"):  # the projection band
+    for col in ("projected_low DECIMAL(18, 2)", "projected_high DECIMAL(18, 2)", "band_method VARCHAR", "band_cross_date DATE"):  # the projection band
         con.execute(f"ALTER TABLE threshold_flags ADD COLUMN {col}")
     con.execute(
         """CREATE TABLE team_monthly_spend AS SELECT month, team, currency, variable_spend AS serverless_gpu, 0::DECIMAL(18,2) AS hosted_api,
