@@ -93,27 +93,9 @@ def pull_openai_costs(
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[Path]:
     """Save ``GET /v1/organization/costs`` pages (daily, grouped by project and line item) for [start, end)."""
-    lo, hi = _day_range(start, end)
-    params = [
-        ("start_time", str(int(lo.timestamp()))),
-        ("end_time", str(int(hi.timestamp()))),
-        ("bucket_width", "1d"),
-        ("group_by", "project_id"),
-        ("group_by", "line_item"),
-        ("limit", str(PAGE_LIMITS["1d"])),
-    ]
-    return _pull_pages(
-        client,
-        provider="OpenAI",
-        fmt="openai_costs",
-        url=_join(base_url, "/v1/organization/costs"),
-        params=params,
-        headers=_openai_headers(api_key),
-        secret=api_key,
-        start=start,
-        out_dir=Path(out_dir),
-        policy=policy,
-    )
+    return _pull_report(_OPENAI, client, api_key, start, end, out_dir, fmt="openai_costs", what="costs",
+                        path="/v1/organization/costs", groups=("project_id", "line_item"),
+                        bucket_width="1d", base_url=base_url, policy=policy)
 
 
 def pull_openai_usage_completions(
@@ -128,28 +110,10 @@ def pull_openai_usage_completions(
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[Path]:
     """Save ``GET /v1/organization/usage/completions`` pages (tokens by project, model, API key, tier) for [start, end)."""
-    if bucket_width not in PAGE_LIMITS:
-        raise BillingApiError(f"OpenAI usage: bucket_width must be one of {', '.join(PAGE_LIMITS)}, not {bucket_width!r}")
-    lo, hi = _day_range(start, end)
-    params = [
-        ("start_time", str(int(lo.timestamp()))),
-        ("end_time", str(int(hi.timestamp()))),
-        ("bucket_width", bucket_width),
-        *[("group_by", g) for g in ("project_id", "model", "api_key_id", "batch", "service_tier")],
-        ("limit", str(PAGE_LIMITS[bucket_width])),
-    ]
-    return _pull_pages(
-        client,
-        provider="OpenAI",
-        fmt="openai_usage",
-        url=_join(base_url, "/v1/organization/usage/completions"),
-        params=params,
-        headers=_openai_headers(api_key),
-        secret=api_key,
-        start=start,
-        out_dir=Path(out_dir),
-        policy=policy,
-    )
+    return _pull_report(_OPENAI, client, api_key, start, end, out_dir, fmt="openai_usage", what="usage",
+                        path="/v1/organization/usage/completions",
+                        groups=("project_id", "model", "api_key_id", "batch", "service_tier"),
+                        bucket_width=bucket_width, base_url=base_url, policy=policy)
 
 
 # --------------------------------------------------------------------------- Anthropic
@@ -166,27 +130,9 @@ def pull_anthropic_cost_report(
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[Path]:
     """Save ``GET /v1/organizations/cost_report`` pages (daily, by workspace and description) for [start, end)."""
-    lo, hi = _day_range(start, end)
-    params = [
-        ("starting_at", _rfc3339(lo)),
-        ("ending_at", _rfc3339(hi)),
-        ("bucket_width", "1d"),
-        ("group_by[]", "workspace_id"),
-        ("group_by[]", "description"),
-        ("limit", str(PAGE_LIMITS["1d"])),
-    ]
-    return _pull_pages(
-        client,
-        provider="Anthropic",
-        fmt="anthropic_cost",
-        url=_join(base_url, "/v1/organizations/cost_report"),
-        params=params,
-        headers=_anthropic_headers(api_key),
-        secret=api_key,
-        start=start,
-        out_dir=Path(out_dir),
-        policy=policy,
-    )
+    return _pull_report(_ANTHROPIC, client, api_key, start, end, out_dir, fmt="anthropic_cost", what="cost report",
+                        path="/v1/organizations/cost_report", groups=("workspace_id", "description"),
+                        bucket_width="1d", base_url=base_url, policy=policy)
 
 
 def pull_anthropic_usage(
@@ -201,30 +147,10 @@ def pull_anthropic_usage(
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[Path]:
     """Save ``GET /v1/organizations/usage_report/messages`` pages (tokens by workspace, key, model, tier) for [start, end)."""
-    if bucket_width not in PAGE_LIMITS:
-        raise BillingApiError(
-            f"Anthropic usage: bucket_width must be one of {', '.join(PAGE_LIMITS)}, not {bucket_width!r}"
-        )
-    lo, hi = _day_range(start, end)
-    params = [
-        ("starting_at", _rfc3339(lo)),
-        ("ending_at", _rfc3339(hi)),
-        ("bucket_width", bucket_width),
-        *[("group_by[]", g) for g in ("workspace_id", "api_key_id", "model", "service_tier", "context_window")],
-        ("limit", str(PAGE_LIMITS[bucket_width])),
-    ]
-    return _pull_pages(
-        client,
-        provider="Anthropic",
-        fmt="anthropic_usage",
-        url=_join(base_url, "/v1/organizations/usage_report/messages"),
-        params=params,
-        headers=_anthropic_headers(api_key),
-        secret=api_key,
-        start=start,
-        out_dir=Path(out_dir),
-        policy=policy,
-    )
+    return _pull_report(_ANTHROPIC, client, api_key, start, end, out_dir, fmt="anthropic_usage", what="usage",
+                        path="/v1/organizations/usage_report/messages",
+                        groups=("workspace_id", "api_key_id", "model", "service_tier", "context_window"),
+                        bucket_width=bucket_width, base_url=base_url, policy=policy)
 
 
 # --------------------------------------------------------------------------- RunPod
@@ -265,7 +191,7 @@ def pull_runpod_billing(
     lo, hi = _day_range(start, end)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+    headers = _bearer_headers(api_key)
     saved = []
     window_start = lo
     while window_start < hi:
@@ -301,6 +227,60 @@ def pull_runpod_billing(
 
 
 # --------------------------------------------------------------------------- shared
+
+
+@dataclass(frozen=True)
+class _ReportApi:
+    """How one provider's paged usage / cost report endpoints spell a request (OpenAI and Anthropic differ only here)."""
+
+    provider: str
+    range_params: tuple[str, str]  # names of the range start / end parameters
+    stamp: Callable[[datetime], str]  # how a range bound is written
+    group_param: str
+    headers: Callable[[str], dict[str, str]]
+
+
+def _pull_report(
+    api: _ReportApi,
+    client: httpx.Client,
+    api_key: str,
+    start: date,
+    end: date,
+    out_dir: str | os.PathLike,
+    *,
+    fmt: str,
+    what: str,
+    path: str,
+    groups: Sequence[str],
+    bucket_width: str,
+    base_url: str,
+    policy: RetryPolicy,
+) -> list[Path]:
+    """One report pull: check the bucket width, build the query for [start, end) and save every page."""
+    if bucket_width not in PAGE_LIMITS:
+        raise BillingApiError(
+            f"{api.provider} {what}: bucket_width must be one of {', '.join(PAGE_LIMITS)}, not {bucket_width!r}"
+        )
+    lo, hi = _day_range(start, end)
+    params = [
+        (api.range_params[0], api.stamp(lo)),
+        (api.range_params[1], api.stamp(hi)),
+        ("bucket_width", bucket_width),
+        *[(api.group_param, g) for g in groups],
+        ("limit", str(PAGE_LIMITS[bucket_width])),
+    ]
+    return _pull_pages(
+        client,
+        provider=api.provider,
+        fmt=fmt,
+        url=_join(base_url, path),
+        params=params,
+        headers=api.headers(api_key),
+        secret=api_key,
+        start=start,
+        out_dir=Path(out_dir),
+        policy=policy,
+    )
 
 
 def _pull_pages(
@@ -392,7 +372,7 @@ def _scrub(text: str, secret: str) -> str:
     return _redact(text, [secret])
 
 
-def _openai_headers(api_key: str) -> dict[str, str]:
+def _bearer_headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
 
 
@@ -431,3 +411,11 @@ def _write(path: Path, payload: bytes) -> None:
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_bytes(payload)
     os.replace(tmp, path)
+
+
+def _unix_seconds(when: datetime) -> str:
+    return str(int(when.timestamp()))
+
+
+_OPENAI = _ReportApi("OpenAI", ("start_time", "end_time"), _unix_seconds, "group_by", _bearer_headers)
+_ANTHROPIC = _ReportApi("Anthropic", ("starting_at", "ending_at"), _rfc3339, "group_by[]", _anthropic_headers)
