@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 ProductKind = Literal["serverless_gpu", "dedicated_gpu", "hosted_api", "fx", "catalog"]
 Component = Literal[
@@ -33,19 +33,8 @@ Component = Literal[
 Unit = Literal["second", "hour", "month", "token", "1M_tokens"]
 
 PRODUCT_KINDS = ("serverless_gpu", "dedicated_gpu", "hosted_api")
-COMPONENTS = (
-    "gpu",
-    "cpu",
-    "memory",
-    "instance",
-    "input_token",
-    "output_token",
-    "cached_input_token",
-    "cache_write_token",
-    "request",
-    "setup_fee",
-)
-UNITS = ("second", "hour", "month", "token", "1M_tokens")
+COMPONENTS: tuple[str, ...] = get_args(Component)
+UNITS: tuple[str, ...] = get_args(Unit)
 # What a dedicated offer commits you to (``PriceRecord.billing``): metered by the hour, charged per
 # month, or paid up front (``upfront_amount``: the smallest commitment, ``min_units`` over ``term_months``).
 BILLINGS = ("hourly", "monthly", "upfront")
