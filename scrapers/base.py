@@ -209,6 +209,14 @@ class Source:
     def fail(self, reason: str) -> ParseError:
         return ParseError(self.source_id, reason)
 
+    def load_html(self, payload: bytes, what: str = "the pricing page") -> Any:
+        """The payload parsed as HTML (a BeautifulSoup tree), or a ParseError when it is empty."""
+        if not payload.strip():
+            raise self.fail(f"{what} is empty")
+        from bs4 import BeautifulSoup
+
+        return BeautifulSoup(payload, "lxml")
+
     def load_json(self, payload: bytes, what: str = "payload", exact: bool = False) -> Any:
         """The payload as JSON (numbers with a fraction as ``Decimal`` when ``exact``), or a ParseError naming it."""
         try:

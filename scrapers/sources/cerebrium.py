@@ -58,9 +58,7 @@ class CerebriumSource(Source):
         return [Request(PRICING_URL, headers={"Accept": "text/html"})]
 
     def parse(self, payload: bytes) -> list[PriceRecord]:
-        if not payload.strip():
-            raise self.fail("the pricing page is empty")
-        tokens = _tokens(BeautifulSoup(payload, "lxml"))
+        tokens = _tokens(self.load_html(payload))
         if not tokens:
             raise self.fail("the pricing page has no text")
 

@@ -55,9 +55,7 @@ class ModalSource(Source):
         return [Request(PRICING_URL, headers={"Accept": "text/html"})]
 
     def parse(self, payload: bytes) -> list[PriceRecord]:
-        if not payload.strip():
-            raise self.fail("the pricing page is empty")
-        soup = BeautifulSoup(payload, "lxml")
+        soup = self.load_html(payload)
         items = soup.select("div.line-item")
         if not items:
             raise self.fail("no 'line-item' price rows found (page layout changed?)")

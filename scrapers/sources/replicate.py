@@ -47,9 +47,7 @@ class ReplicateSource(Source):
         return [Request(PRICING_URL, headers={"Accept": "text/html"})]
 
     def parse(self, payload: bytes) -> list[PriceRecord]:
-        if not payload.strip():
-            raise self.fail("the pricing page is empty")
-        soup = BeautifulSoup(payload, "lxml")
+        soup = self.load_html(payload)
         table, columns = self._hardware_table(soup)
 
         records: list[PriceRecord] = []
