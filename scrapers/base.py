@@ -226,6 +226,17 @@ class Source:
             raise self.fail(f"{what} is not JSON ({reason})") from None
 
 
+def first_repeat(records: list[PriceRecord]) -> PriceRecord | None:
+    """The first record whose (sku, component, tier) an earlier record already priced, or None."""
+    seen: set[tuple[str, str, str | None]] = set()
+    for r in records:
+        key = (r.sku, r.component, r.tier)
+        if key in seen:
+            return r
+        seen.add(key)
+    return None
+
+
 def term_upfront(hourly: Decimal, term_months: Decimal, units: int) -> Decimal:
     """What a term paid up front costs at an effective hourly rate: rate x 730.5 h x months x units, to the cent."""
     from decimal import ROUND_HALF_UP

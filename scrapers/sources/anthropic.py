@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from scrapers.base import PriceRecord, Request, Source, to_decimal
+from scrapers.base import PriceRecord, Request, Source, first_repeat, to_decimal
 
 PRICING_URL = "https://platform.claude.com/docs/en/about-claude/pricing.md"
 
@@ -129,12 +129,8 @@ class AnthropicSource(Source):
         if fast_rows is not None:
             records += self._two_price_table(fast_rows, FAST_HEADER, "fast", "'### Fast mode pricing' table")
 
-        seen: set[tuple[str, str, str | None]] = set()
-        for r in records:
-            key = (r.sku, r.component, r.tier)
-            if key in seen:
-                raise self.fail(f"{r.sku}: two prices for {r.component} in tier {r.tier}")
-            seen.add(key)
+        if (r := first_repeat(records)) is not None:
+            raise self.fail(f"{r.sku}: two prices for {r.component} in tier {r.tier}")
         return records
 
     # --- tables --------------------------------------------------------------

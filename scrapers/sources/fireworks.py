@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.base import PriceRecord, Request, Source, to_decimal
+from scrapers.base import PriceRecord, Request, Source, first_repeat, to_decimal
 
 PRICING_URL = "https://docs.fireworks.ai/serverless/pricing"
 
@@ -97,12 +97,8 @@ class FireworksSource(Source):
                 for r in list(records)
                 if r.component in ("input_token", "output_token")
             ]
-        seen: set[tuple[str, str, str | None]] = set()
-        for r in records:
-            key = (r.sku, r.component, r.tier)
-            if key in seen:
-                raise self.fail(f"{r.sku}: listed twice ({r.component}, {r.tier})")
-            seen.add(key)
+        if (r := first_repeat(records)) is not None:
+            raise self.fail(f"{r.sku}: listed twice ({r.component}, {r.tier})")
         return records
 
     def _model_table(self, table: Tag) -> list[PriceRecord]:
