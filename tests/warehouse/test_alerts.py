@@ -16,7 +16,7 @@ from rich.console import Console
 from spendwatch.core.config import Config
 from spendwatch.core.errors import UsageError
 from spendwatch.delivery import AlertMessage, Routing, SlackSender, build_message, console_markup, message_of, send_pending
-from tests.spendwatch.delivery.alert_models import REC_COLUMNS, alert_inputs
+from tests.spendwatch.delivery.alert_models import REC_COLUMNS, THRESHOLD_FLAGS_COLUMNS, alert_inputs
 from warehouse import alerts as wa
 from warehouse.config_sync import sync_config
 from warehouse.ingest import rejected_rows
@@ -27,12 +27,7 @@ AS_OF = date(2026, 11, 27)
 def set_flags(con, rows):
     """threshold_flags and team_monthly_spend from (month, team, variable, projected, days, threshold, status, crossed, projected_date)."""
     alert_inputs(con)
-    con.execute(
-        """CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
-           projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
-           status VARCHAR, crossed_on DATE, projected_cross_date DATE, band_cross_date DATE, is_unallocated BOOLEAN,
-           projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR)"""
-    )
+    con.execute(f"CREATE OR REPLACE TABLE threshold_flags ({THRESHOLD_FLAGS_COLUMNS})")
     con.execute(
         """CREATE OR REPLACE TABLE team_monthly_spend (month DATE, team VARCHAR, currency VARCHAR, serverless_gpu DECIMAL(18,2),
            dedicated_gpu DECIMAL(18,2), hosted_api DECIMAL(18,2), other DECIMAL(18,2), variable_spend DECIMAL(18,2),
@@ -41,7 +36,7 @@ def set_flags(con, rows):
     )
     for month, team, variable, projected, days, threshold, status, crossed, proj_date in rows:
         con.execute(
-            "INSERT INTO threshold_flags VALUES (?, ?, 'GBP', ?, ?, ?, ?, 'GBP', ?, ?, ?, NULL, ?, NULL, NULL, NULL)",
+            "INSERT INTO threshold_flags VALUES (?, ?, 'GBP', ?, ?, ?, ?, 'GBP', ?, ?, ?, ?, NULL, NULL, NULL, NULL)",
             [month, team, Decimal(variable), Decimal(projected), days, Decimal(threshold), status, crossed, proj_date, team == "unallocated"],
         )
         con.execute(

@@ -3,7 +3,7 @@
 Tests write threshold_flags, team_monthly_spend or recommendations rows by hand; alert_threshold also reads
 stg_line_items_fx (drivers and stale FX) and recommendations (what to do); the band's crossing date is a
 column of threshold_flags.  A mart whose inputs are missing is skipped, so each test that raises
-threshold alerts calls :func:`alert_inputs` first.
+threshold alerts calls :func:`alert_inputs` first; :func:`threshold_tables` creates the two tables it fills.
 """
 
 from __future__ import annotations
@@ -17,6 +17,18 @@ REC_COLUMNS = (
     "committed_offer VARCHAR, committed_term_months DECIMAL(12,2), committed_upfront_amount DECIMAL(24,12), committed_currency VARCHAR, "
     "committed_monthly DECIMAL(18,2)"
 )  # model recommendations, as built
+
+# threshold_flags and team_monthly_spend with the columns the alert marts read
+THRESHOLD_FLAGS_COLUMNS = (
+    "month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2), projected_variable DECIMAL(18,2), "
+    "projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR, status VARCHAR, crossed_on DATE, "
+    "projected_cross_date DATE, is_unallocated BOOLEAN, projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), "
+    "band_method VARCHAR, band_cross_date DATE"
+)
+TEAM_SPEND_COLUMNS = (
+    "month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2), hosted_api DECIMAL(18,2), total_spend DECIMAL(18,2), "
+    "days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE"
+)
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS stg_line_items_fx (charge_date DATE, team VARCHAR, provider VARCHAR, product_kind VARCHAR,
@@ -34,3 +46,9 @@ def alert_inputs(con) -> None:
         con.execute(ddl)
     for col in _FX_COLUMNS:
         con.execute(f"ALTER TABLE stg_line_items_fx ADD COLUMN IF NOT EXISTS {col}")
+
+
+def threshold_tables(con) -> None:
+    """threshold_flags and team_monthly_spend, empty (replacing any), for the test to fill."""
+    con.execute(f"CREATE OR REPLACE TABLE threshold_flags ({THRESHOLD_FLAGS_COLUMNS})")
+    con.execute(f"CREATE OR REPLACE TABLE team_monthly_spend ({TEAM_SPEND_COLUMNS})")

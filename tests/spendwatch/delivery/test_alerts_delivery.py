@@ -18,7 +18,7 @@ from werkzeug import Response
 from spendwatch.core.config import Config
 from spendwatch.core.redact import MASK, RedactingFilter, redact, redact_exception, register
 from spendwatch.delivery import Routing, SlackSender, send_pending
-from tests.spendwatch.delivery.alert_models import alert_inputs
+from tests.spendwatch.delivery.alert_models import alert_inputs, threshold_tables
 from warehouse import alerts as wa
 
 NOW = datetime(2026, 11, 28, 7, 0)
@@ -28,16 +28,7 @@ HOOK_PATH = "/services/T0001TEST/B0002TEST/s3cr3tW3bh00kT0ken"
 def set_over(con, teams=("search",)):
     """threshold_flags / team_monthly_spend with each team over its £1,500 threshold in November 2026."""
     alert_inputs(con)
-    con.execute(
-        """CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
-           projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
-           status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
-           projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR, band_cross_date DATE)"""
-    )
-    con.execute(
-        """CREATE OR REPLACE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2), hosted_api DECIMAL(18,2),
-           total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)"""
-    )
+    threshold_tables(con)
     for t in teams:
         con.execute("INSERT INTO threshold_flags VALUES (DATE '2026-11-01', ?, 'GBP', 1612.40, 1791.56, 27, 1500.00, 'GBP', 'over', DATE '2026-11-21', NULL, ?, NULL, NULL, NULL, NULL)",
                     [t, t == "unallocated"])

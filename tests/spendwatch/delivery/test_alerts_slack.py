@@ -22,7 +22,7 @@ from werkzeug import Request, Response
 
 from spendwatch.core.config import Config
 from spendwatch.delivery import Routing, SlackSender, build_message, message_of, send_pending, unset_webhooks
-from tests.spendwatch.delivery.alert_models import alert_inputs
+from tests.spendwatch.delivery.alert_models import alert_inputs, threshold_tables
 from warehouse import alerts as wa
 from warehouse.db import connect
 
@@ -119,12 +119,7 @@ def bot_sender(slack, **kw) -> SlackSender:
 
 def spend(con, teams=("search",), status="over", variable="1612.40", lines=()):
     """threshold_flags / team_monthly_spend for November 2026, and the month's line items (what drove the spend)."""
-    con.execute("""CREATE OR REPLACE TABLE threshold_flags (month DATE, team VARCHAR, currency VARCHAR, variable_spend DECIMAL(18,2),
-                   projected_variable DECIMAL(18,2), projection_days_used INTEGER, threshold DECIMAL(18,2), threshold_currency VARCHAR,
-                   status VARCHAR, crossed_on DATE, projected_cross_date DATE, is_unallocated BOOLEAN,
-                   projected_low DECIMAL(18,2), projected_high DECIMAL(18,2), band_method VARCHAR, band_cross_date DATE)""")
-    con.execute("""CREATE OR REPLACE TABLE team_monthly_spend (month DATE, team VARCHAR, serverless_gpu DECIMAL(18,2),
-                   hosted_api DECIMAL(18,2), total_spend DECIMAL(18,2), days_with_data INTEGER, days_in_month INTEGER, last_data_date DATE)""")
+    threshold_tables(con)
     con.execute("DROP TABLE IF EXISTS stg_line_items_fx")
     alert_inputs(con)
     for t in teams:
