@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +13,7 @@ from pipelines.alert_sensors import slack_run_failure_sensor
 from pipelines.assets.alerts import alerts
 from pipelines.resources import SpendwatchSettings, WarehouseResource
 from pipelines.resources_slack import SlackResource, build_slack_resource
-from tests.spendwatch.delivery.alert_models import alert_inputs
+from tests.spendwatch.delivery.alert_models import alert_inputs, november_flags
 from warehouse import alerts as wa
 from warehouse.db import connect
 
@@ -30,21 +31,8 @@ def org(tmp_path: Path) -> Path:
 def warehouse_with_flags(warehouse_path: Path) -> Path:
     """search over its £1,500 threshold in November 2026; vision fine."""
     con = connect(warehouse_path)
-    con.execute(
-        """CREATE TABLE threshold_flags AS SELECT * FROM (VALUES
-           (DATE '2026-11-01', 'search', 'GBP', 1612.40::DECIMAL(18,2), 1791.56::DECIMAL(18,2), 27, 1500.00::DECIMAL(18,2), 'GBP',
-            'over', DATE '2026-11-21', NULL::DATE, false),
-           (DATE '2026-11-01', 'vision', 'GBP', 400.00::DECIMAL(18,2), 444.44::DECIMAL(18,2), 27, 1500.00::DECIMAL(18,2), 'GBP',
-            'ok', NULL::DATE, NULL::DATE, false)
-        ) t(month, team, currency, variable_spend, projected_variable, projection_days_used, threshold, threshold_currency,
-            status, crossed_on, projected_cross_date, is_unallocated)"""
-    )
-    for col in ("projected_low DECIMAL(18, 2)", "projected_high DECIMAL(18, 2)", "band_method VARCHAR", "band_cross_date DATE"):  # the projection band
-        con.execute(f"ALTER TABLE threshold_flags ADD COLUMN {col}")
-    con.execute(
-        """CREATE TABLE team_monthly_spend AS SELECT month, team, currency, variable_spend AS serverless_gpu, 0::DECIMAL(18,2) AS hosted_api,
-           variable_spend AS total_spend, 27 AS days_with_data, 30 AS days_in_month, DATE '2026-11-27' AS last_data_date FROM threshold_flags"""
-    )
+    november_flags(con, ("search", "1612.40", "1791.56", "over", date(2026, 11, 21)),
+                   ("vision", "400.00", "444.44", "ok", None))
     alert_inputs(con)
     con.close()
     return warehouse_path

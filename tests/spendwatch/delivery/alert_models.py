@@ -8,6 +8,9 @@ threshold alerts calls :func:`alert_inputs` first; :func:`threshold_tables` crea
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 REC_COLUMNS = (
     "month DATE, team VARCHAR, gpu_class VARCHAR, window_kind VARCHAR, window_start DATE, window_end DATE, currency VARCHAR, "
     "action VARCHAR, dedicated_gpus INTEGER, saving DECIMAL(18,2), spare_server_id VARCHAR, spare_server_utilisation DECIMAL(12,6), "
@@ -52,3 +55,18 @@ def threshold_tables(con) -> None:
     """threshold_flags and team_monthly_spend, empty (replacing any), for the test to fill."""
     con.execute(f"CREATE OR REPLACE TABLE threshold_flags ({THRESHOLD_FLAGS_COLUMNS})")
     con.execute(f"CREATE OR REPLACE TABLE team_monthly_spend ({TEAM_SPEND_COLUMNS})")
+
+
+def november_flags(con, *rows: tuple[str, str, str, str, date | None]) -> None:
+    """:func:`threshold_tables`, then a November 2026 row a team: (team, variable, projected, status, crossed_on),
+    27 days used against a £1,500 threshold; team_monthly_spend holds the same variable spend, data to 27 Nov."""
+    threshold_tables(con)
+    for team, variable, projected, status, crossed_on in rows:
+        con.execute(
+            "INSERT INTO threshold_flags (month, team, currency, variable_spend, projected_variable, projection_days_used,"
+            " threshold, threshold_currency, status, crossed_on, is_unallocated)"
+            " VALUES (DATE '2026-11-01', ?, 'GBP', ?, ?, 27, 1500.00, 'GBP', ?, ?, ?)",
+            [team, Decimal(variable), Decimal(projected), status, crossed_on, team == "unallocated"],
+        )
+    con.execute("INSERT INTO team_monthly_spend SELECT month, team, variable_spend, 0, variable_spend, 27, 30, DATE '2026-11-27'"
+                " FROM threshold_flags")

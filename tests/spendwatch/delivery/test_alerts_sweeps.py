@@ -26,7 +26,7 @@ import pytest
 from werkzeug import Response
 
 from spendwatch import cli
-from tests.spendwatch.delivery.alert_models import alert_inputs
+from tests.spendwatch.delivery.alert_models import alert_inputs, november_flags
 from warehouse.db import connect
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -70,15 +70,8 @@ def warehouse_text(path: Path) -> str:
 
 def over_threshold(path: Path) -> None:
     con = connect(path)
-    con.execute("""CREATE TABLE threshold_flags AS SELECT * FROM (VALUES
-        (DATE '2026-11-01', 'search', 'GBP', 1612.40::DECIMAL(18,2), 1791.56::DECIMAL(18,2), 27, 1500.00::DECIMAL(18,2), 'GBP', 'over', DATE '2026-11-21', NULL::DATE, false),
-        (DATE '2026-11-01', 'vision', 'GBP', 1700.00::DECIMAL(18,2), 1888.00::DECIMAL(18,2), 27, 1500.00::DECIMAL(18,2), 'GBP', 'over', DATE '2026-11-20', NULL::DATE, false)
-        ) t(month, team, currency, variable_spend, projected_variable, projection_days_used, threshold, threshold_currency,
-            status, crossed_on, projected_cross_date, is_unallocated)""")
-    for col in ("projected_low DECIMAL(18, 2)", "projected_high DECIMAL(18, 2)", "band_method VARCHAR", "band_cross_date DATE"):  # the projection band
-        con.execute(f"ALTER TABLE threshold_flags ADD COLUMN {col}")
-    con.execute("""CREATE TABLE team_monthly_spend AS SELECT month, team, currency, variable_spend AS serverless_gpu, 0::DECIMAL(18,2) AS hosted_api,
-        variable_spend AS total_spend, 27 AS days_with_data, 30 AS days_in_month, DATE '2026-11-27' AS last_data_date FROM threshold_flags""")
+    november_flags(con, ("search", "1612.40", "1791.56", "over", date(2026, 11, 21)),
+                   ("vision", "1700.00", "1888.00", "over", date(2026, 11, 20)))
     alert_inputs(con)
     con.close()
 
