@@ -53,6 +53,19 @@ def review_sample(sample_warehouse: Path, tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "review", build) / "warehouse.duckdb"
 
 
+def poison(path: Path, team: str, line_update: str, value: str) -> None:
+    """In the warehouse at ``path``: team vision renamed to ``team`` (config and attribution rules, where the team
+    comes from), ``line_update`` run on billing_line_items with ``value``, and the models rebuilt."""
+    con = connect(path)
+    try:
+        con.execute("UPDATE config.teams SET team = ? WHERE team = 'vision'", [team])
+        con.execute("UPDATE config.attribution_rules SET team = ? WHERE team = 'vision'", [team])
+        con.execute(line_update, [value])
+        assert all(r.status == "ok" for r in operations.build_models(con))
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="session")
 def evil_sample(review_sample: Path, tmp_path_factory) -> Path:
     """The sample with team vision renamed to a script tag and one model id full of markup (as an export could carry)."""
@@ -60,15 +73,8 @@ def evil_sample(review_sample: Path, tmp_path_factory) -> Path:
     def build(folder: Path) -> None:
         path = folder / "warehouse.duckdb"
         shutil.copy(review_sample, path)
-        con = connect(path)
-        try:
-            con.execute("UPDATE config.teams SET team = ? WHERE team = 'vision'", [EVIL_TEAM])
-            con.execute("UPDATE config.attribution_rules SET team = ? WHERE team = 'vision'", [EVIL_TEAM])  # the team comes from the rules
-            con.execute("UPDATE billing_line_items SET x_model = ? WHERE x_model = 'gpt-4o-mini-2024-07-18' "
-                        "AND x_project_id = 'proj_assistant'", [EVIL_MODEL])
-            assert all(r.status == "ok" for r in operations.build_models(con))
-        finally:
-            con.close()
+        poison(path, EVIL_TEAM, "UPDATE billing_line_items SET x_model = ? WHERE x_model = 'gpt-4o-mini-2024-07-18' "
+               "AND x_project_id = 'proj_assistant'", EVIL_MODEL)
 
     return built_once(tmp_path_factory, "evil", build) / "warehouse.duckdb"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from spendwatch import operations
 from spendwatch.review import render, render_review
 from spendwatch.review.html import team_anchor
+from tests.spendwatch.review.conftest import poison
 from warehouse.db import connect
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -168,14 +168,7 @@ def test_charts_render_in_headless_chromium(chromium, sample, tmp_path, review_o
 def test_untrusted_names_stay_text_in_the_browser(chromium, sample, tmp_path):
     path = tmp_path / "evil.duckdb"
     shutil.copy(sample, path)
-    con = connect(path)
-    try:
-        con.execute("UPDATE config.teams SET team = ? WHERE team = 'vision'", [EVIL_TEAM])
-        con.execute("UPDATE config.attribution_rules SET team = ? WHERE team = 'vision'", [EVIL_TEAM])  # the team comes from the rules
-        con.execute("UPDATE billing_line_items SET x_gpu_class = ? WHERE x_gpu_class = 'RTX4090-24GB'", [EVIL_MODEL])
-        assert all(r.status == "ok" for r in operations.build_models(con))
-    finally:
-        con.close()
+    poison(path, EVIL_TEAM, "UPDATE billing_line_items SET x_gpu_class = ? WHERE x_gpu_class = 'RTX4090-24GB'", EVIL_MODEL)
     report = tmp_path / "evil.html"
     html = _html(path)
     report.write_text(html, encoding="utf-8")
