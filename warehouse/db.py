@@ -1,8 +1,10 @@
 """Opening the warehouse and migrating its schema.
 
 The warehouse is a DuckDB file (``data/warehouse.duckdb`` by default; ``--warehouse``
-or ``SPENDWATCH_WAREHOUSE`` override it) or a MotherDuck ``md:`` DSN for teams that
-outgrow one machine.  The schema is created only by the versioned migrations in
+or ``SPENDWATCH_WAREHOUSE`` override it), a MotherDuck ``md:`` DSN, or a DuckLake
+(``ducklake:postgres:<libpq conninfo>``, data files under ``SPENDWATCH_DATA_PATH``) for
+teams that outgrow one machine: many processes on many machines write and read it at
+once (see warehouse/lake.py).  The schema is created only by the versioned migrations in
 ``warehouse/migrations/NNN_name.sql``, applied in order at every open and recorded
 in ``schema_migrations``; applying them again is a no-op.
 """
@@ -21,6 +23,7 @@ import duckdb
 from spendwatch.core.errors import SpendwatchError, UsageError
 from spendwatch.core.paths import DEFAULT_WAREHOUSE
 from spendwatch.core.redact import redact, register
+from warehouse import lake
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
@@ -47,9 +50,16 @@ def is_motherduck(location: str) -> bool:
     return location.startswith("md:") or location.startswith("motherduck:")
 
 
+def is_file(location: str) -> bool:
+    """A DuckDB file on this machine (one writer at a time), not a DSN, a lake or ``:memory:``."""
+    return not (is_motherduck(location) or lake.is_lake(location) or location == ":memory:")
+
+
 def register_dsn_secrets(location: str) -> None:
-    """A MotherDuck token (in the DSN or the environment) is masked in every later error and log line."""
-    if is_motherduck(location):
+    """A MotherDuck token or a catalog password (in the DSN or the environment) is masked in every later error and log line."""
+    if lake.is_lake(location):
+        lake.register_secrets(location)
+    elif is_motherduck(location):
         query = location.partition("?")[2]
         register(os.environ.get("motherduck_token"), os.environ.get("MOTHERDUCK_TOKEN"),
                  *(v for k, v in parse_qsl(query) if "token" in k.lower()))
@@ -59,7 +69,12 @@ def connect(location: str | os.PathLike | None = None, *, read_only: bool = Fals
     """Open the warehouse (creating the file's folder if needed) and apply pending migrations."""
     loc = resolve_warehouse(location)
     register_dsn_secrets(loc)
-    if not is_motherduck(loc) and loc != ":memory:":
+    if lake.is_lake(loc):
+        con = lake.connect(loc, read_only=read_only)
+        if migrate_schema and not read_only:
+            migrate(con)
+        return con
+    if is_file(loc):
         parent = Path(loc).expanduser().resolve().parent
         if not read_only:
             parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +83,11 @@ def connect(location: str | os.PathLike | None = None, *, read_only: bool = Fals
     try:
         con = duckdb.connect(loc, read_only=read_only)
     except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise SpendwatchError(
+                f"{redact(loc)}: the warehouse is in use by another process (a DuckDB file has one writer at a time, "
+                f"and no reader while it writes); try again when it finishes, or move to a DuckLake for concurrent "
+                f"writers (README: Outgrowing one machine). DuckDB said: {redact(str(e).splitlines()[0])}") from None
         raise SpendwatchError(f"{redact(loc)}: cannot open warehouse: {redact(e)}") from None
     if migrate_schema and not read_only:
         migrate(con)
@@ -96,26 +116,33 @@ def migrations() -> list[Migration]:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply every migration not yet recorded in schema_migrations; return the versions applied."""
-    con.execute(
-        """CREATE TABLE IF NOT EXISTS schema_migrations (
+    """Apply every migration not yet recorded in schema_migrations; return the versions applied.
+
+    On a lake the SQL is read in the lake's dialect (:func:`warehouse.lake.dialect`); when two
+    processes migrate a new lake at once, the later commit conflicts and its retry finds the
+    migration recorded.
+    """
+    on_lake = lake.attached(con)
+    ddl = """CREATE TABLE IF NOT EXISTS schema_migrations (
                version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"""
-    )
+    lake.transaction(con, lambda: con.execute(lake.dialect(ddl) if on_lake else ddl))
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for m in migrations():
         if m.version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(m.sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                [m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None)],
-            )
-            con.execute("COMMIT")
-        except Exception as e:
-            con.execute("ROLLBACK")
-            raise SpendwatchError(f"{m.path.name}: migration failed: {e}") from e
-        applied.append(m.version)
+
+        def step(m: Migration = m) -> bool:
+            if con.execute("SELECT count(*) FROM schema_migrations WHERE version = ?", [m.version]).fetchone()[0]:
+                return False  # another process applied it meanwhile
+            try:
+                con.execute(lake.dialect(m.sql) if on_lake else m.sql)
+            except duckdb.Error as e:
+                raise SpendwatchError(f"{m.path.name}: migration failed: {e}") from e
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        [m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None)])
+            return True
+
+        if lake.transaction(con, step):
+            applied.append(m.version)
     return applied

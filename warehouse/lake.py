@@ -1,0 +1,197 @@
+"""The warehouse as a DuckLake: a catalog in PostgreSQL, data as Parquet files in a folder or an object store.
+
+``SPENDWATCH_WAREHOUSE=ducklake:postgres:<libpq conninfo>`` (e.g. ``ducklake:postgres:host=db
+dbname=lake user=spendwatch``) with ``SPENDWATCH_DATA_PATH=<folder or s3://bucket/prefix>`` for the
+data files switches every part of spendwatch to the lake: many DuckDB processes, on many machines,
+write and read it at once, and every commit is a snapshot that can be read again later
+(:func:`snapshot_id`, ``AT (VERSION => n)``).
+
+The ducklake, postgres and httpfs extensions come from their PyPI wheels (``duckdb-extension-*``,
+pinned beside duckdb) and are loaded from the installed files: nothing is downloaded at run time.
+
+What a lake does not have, and how spendwatch does without it:
+
+* no PRIMARY KEY / UNIQUE / CHECK constraints and no sequences: :func:`dialect` drops them from
+  the migrations; the code never relies on them (ids are ``max + 1`` inside a transaction that
+  takes a *writer turn*, see below);
+* no RETURNING: the code selects the rows it is about to change, then changes them;
+* writers do not lock each other out; a commit that conflicts with one committed since the
+  transaction began fails, and :func:`transaction` runs the work again (up to ``ATTEMPTS`` times).
+  A transaction that allocates ids takes a turn (``writer_turns``, migration 017): it updates the
+  turn's one row, so two such transactions always conflict and the later one retries with
+  fresh ids.  Readers never wait.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import re
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import duckdb
+
+from spendwatch.core.redact import redact, register
+from spendwatch.core.errors import SpendwatchError, UsageError
+
+PREFIX = "ducklake:"
+ALIAS = "lake"
+DATA_PATH_ENV = "SPENDWATCH_DATA_PATH"
+ATTEMPTS = 30
+T = TypeVar("T")
+
+# (python package of the wheel, extension name)
+EXTENSIONS = (("duckdb_extension_postgres_scanner", "postgres_scanner"), ("duckdb_extension_ducklake", "ducklake"))
+HTTPFS = ("duckdb_extension_httpfs", "httpfs")
+
+
+def is_lake(location: str) -> bool:
+    return location.startswith(PREFIX)
+
+
+def register_secrets(location: str) -> None:
+    """A password in the conninfo (``password=...``) or in PGPASSWORD is masked in every later error and log line."""
+    register(os.environ.get("PGPASSWORD"),
+             *(m.group(1) or m.group(2) for m in re.finditer(r"password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))", location)))
+
+
+def extension_file(package: str, name: str) -> Path:
+    """The extension file shipped in an installed ``duckdb-extension-*`` wheel, for this DuckDB version."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SpendwatchError(f"the {name} DuckDB extension is not installed (pip package {package.replace('_', '-')}; "
+                              "run `make install`)")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}"
+    path = folder / f"{name}.duckdb_extension"
+    if not path.is_file():
+        found = sorted(p.parent.name for p in folder.parent.glob(f"v*/{name}.duckdb_extension"))
+        raise SpendwatchError(f"{package}: no {name} extension for DuckDB {duckdb.__version__} (the wheel has "
+                              f"{', '.join(found) or 'none'}); pin the duckdb-extension-* wheels to duckdb's version")
+    return path
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, *, httpfs: bool = False) -> None:
+    for package, name in EXTENSIONS + ((HTTPFS,) if httpfs else ()):
+        con.execute(f"LOAD '{_quote(str(extension_file(package, name)))}'")
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal's body.  ATTACH and LOAD take no parameters; these are operator-given paths and DSNs."""
+    return text.replace("'", "''")
+
+
+def data_path() -> str | None:
+    return os.environ.get(DATA_PATH_ENV) or None
+
+
+def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as ``lake`` and in use (unqualified names are the lake's)."""
+    register_secrets(location)
+    path = data_path()
+    remote = bool(path and re.match(r"^[a-z][a-z0-9+.-]*://", path))
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": remote})
+    try:
+        load_extensions(con, httpfs=remote)
+        if path and not remote:
+            Path(path).expanduser().mkdir(parents=True, exist_ok=True)
+        options = []
+        if path:
+            options.append(f"DATA_PATH '{_quote(str(Path(path).expanduser()) if not remote else path)}'")
+        if read_only:
+            options.append("READ_ONLY")
+        opts = f" ({', '.join(options)})" if options else ""
+        for attempt in range(ATTEMPTS):
+            try:
+                con.execute(f"ATTACH '{_quote(location)}' AS {ALIAS}{opts}")
+                break
+            except duckdb.Error as e:  # two processes creating the same new lake: the second one retries
+                if not is_conflict(e) or attempt == ATTEMPTS - 1:
+                    raise
+                _pause(attempt)
+        con.execute(f"USE {ALIAS}")
+    except duckdb.Error as e:
+        con.close()
+        hint = "" if path else f" (a new lake needs {DATA_PATH_ENV}: a folder or s3://bucket/prefix for its data files)"
+        raise SpendwatchError(f"{redact(location)}: cannot open the lake: {redact(str(e).splitlines()[0])}{hint}") from None
+    return con
+
+
+def attached(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this connection's current database is a DuckLake."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = current_database() "
+                            "AND type = 'ducklake'").fetchone()[0])
+
+
+def is_conflict(e: BaseException) -> bool:
+    """A lake commit that lost to another writer's (the work may simply be done again)."""
+    text = str(e)
+    return isinstance(e, duckdb.Error) and ("DuckLake transaction" in text or "Transaction conflict" in text
+                                            or "conflict" in text.lower() and "ducklake" in text.lower())
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(min(2.0, 0.05 * 2 ** min(attempt, 6)) * (0.5 + random.random()))
+
+
+def transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T], *, turn: str | None = None) -> T:
+    """Run ``work`` in one transaction and return its result; on a lake, again after a conflicting commit.
+
+    ``turn`` names a writer turn to take first (a transaction that allocates ids with max + 1).
+    ``work`` must be safe to run again: everything it did was rolled back.
+    """
+    for attempt in range(ATTEMPTS):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if turn is not None:
+                con.execute("UPDATE writer_turns SET turn = turn + 1 WHERE name = ?", [turn])
+            result = work()
+            con.execute("COMMIT")
+            return result
+        except BaseException as e:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # a failed COMMIT has ended the transaction already
+                pass
+            if not is_conflict(e) or attempt == ATTEMPTS - 1:
+                raise
+        _pause(attempt)
+    raise AssertionError("unreachable")
+
+
+def snapshot_id(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The lake's current snapshot id (None on a DuckDB file)."""
+    if not attached(con):
+        return None
+    return int(con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0])
+
+
+def require(con: duckdb.DuckDBPyConnection, what: str) -> None:
+    if not attached(con):
+        raise UsageError(f"{what} needs a DuckLake warehouse (SPENDWATCH_WAREHOUSE=ducklake:postgres:...): "
+                         "a DuckDB file keeps no snapshots to read back")
+
+
+_COMMENT = re.compile(r"--[^\n]*")
+_BALANCED = r"\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)"
+_TABLE_CONSTRAINT = re.compile(r",\s*(?:PRIMARY\s+KEY|UNIQUE|CHECK)\s*" + _BALANCED, re.I)
+_INLINE = re.compile(r"\s+(?:PRIMARY\s+KEY|UNIQUE)\b(?!\s*\()", re.I)
+_SEQUENCE = re.compile(r"CREATE\s+SEQUENCE[^;]*;", re.I)
+_NEXTVAL = re.compile(r"\s+DEFAULT\s+nextval\s*\(\s*'[^']*'\s*\)", re.I)
+_ON_CONFLICT = re.compile(r"\s+ON\s+CONFLICT\s+DO\s+NOTHING", re.I)
+
+
+def dialect(sql: str) -> str:
+    """A migration as a lake can run it: without constraints a lake cannot keep, sequences and ON CONFLICT.
+
+    Comments go first (a constraint may follow a commented line).  The migrations keep the
+    constraints for the DuckDB file; on a lake the code keeps the same rules itself.
+    """
+    sql = _COMMENT.sub("", sql)
+    sql = _SEQUENCE.sub("", sql)
+    sql = _NEXTVAL.sub("", sql)
+    sql = _TABLE_CONSTRAINT.sub("", sql)
+    sql = _INLINE.sub("", sql)
+    return _ON_CONFLICT.sub("", sql)
