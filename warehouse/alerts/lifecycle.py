@@ -33,6 +33,7 @@ import duckdb
 
 from spendwatch.core.errors import UsageError
 from warehouse.alerts.conditions import kind_queries
+from warehouse.lake import snapshot_id, transaction
 from warehouse.alerts.rows import (
     DELIVERIES, KINDS, MONTHS_BACK, STATES, Alert, has_alerts_table, ids_of, london_day, naive_utc, select_alerts,
     window_start,
@@ -60,18 +61,46 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
 
 
+def _named(sql: str, params: list[Any]) -> tuple[str, dict[str, Any]]:
+    """``?`` parameters as ``$p1, $p2, ...``: a DuckLake UPDATE ... FROM binds positional ones out of order (DuckDB 1.5.5)."""
+    parts = sql.split("?")
+    if len(parts) - 1 != len(params):
+        raise ValueError(f"{len(parts) - 1} placeholders, {len(params)} parameters")
+    out = parts[0] + "".join(f"$p{i}{p}" for i, p in enumerate(parts[1:], 1))
+    return out, {f"p{i}": v for i, v in enumerate(params, 1)}
+
+
+def _update(con: duckdb.DuckDBPyConnection, alias: str, set_sql: str, where: str, set_params: list[Any],
+            where_params: list[Any], joins: str = "", join_params: list[Any] | None = None) -> list[int]:
+    """UPDATE alerts and return the ids it changed (a lake has no RETURNING: they are selected first, same WHERE)."""
+    join_params = join_params or []
+    ids = ids_of(con.execute(*_named(
+        f"SELECT DISTINCT {alias}.alert_id FROM alerts AS {alias}{', ' + joins if joins else ''} WHERE {where} ORDER BY 1",
+        [*join_params, *where_params])))
+    if ids:
+        con.execute(*_named(f"UPDATE alerts AS {alias} SET {set_sql} {'FROM ' + joins if joins else ''} WHERE {where}",
+                            [*set_params, *join_params, *where_params]))
+    return ids
+
+
+def _next_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The next alert id: max + 1, inside a transaction that holds the ``alerts`` writer turn (warehouse/lake.py)."""
+    return int(con.execute("SELECT coalesce(max(alert_id), 0) + 1 FROM alerts").fetchone()[0])
+
+
 def wake_snoozed(con: duckdb.DuckDBPyConnection, now: datetime) -> list[int]:
     """Snoozes whose date has come: open again, and queued again (a reminder) if it had been delivered."""
-    return ids_of(con.execute(
-        """UPDATE alerts SET state = 'open', state_changed_at = ?,
+    return _update(
+        con, "alerts",
+        """state = 'open', state_changed_at = ?,
                   reminder = (delivery <> 'pending'),
                   delivery = 'pending',
                   attempts = CASE WHEN delivery = 'pending' THEN attempts ELSE 0 END,
-                  next_attempt_at = NULL
-           WHERE state = 'snoozed' AND snoozed_until <= ?
-           RETURNING alert_id""",
-        [now, london_day(now)],
-    ))
+                  next_attempt_at = NULL""",
+        "state = 'snoozed' AND snoozed_until <= ?", [now], [london_day(now)])
+
+
+_SAME_KEY = "a.kind = c.kind AND a.team = c.team AND a.period = c.period AND a.subject = c.subject"
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, as_of: date | None = None, now: datetime | None = None,
@@ -80,15 +109,18 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date | None = None, now: dat
 
     Month-based kinds cover the as-of month and ``months_back`` before it (and anything later);
     source_stale is about now.  Re-running with the same warehouse changes nothing and queues nothing.
+    On a lake each raised (or re-opened) alert records the snapshot its conditions were read from, and
+    a commit that loses to another writer's runs the evaluation again.
     """
     now = naive_utc(now)
     as_of = as_of or london_day(now)
     since = window_start(as_of, months_back)
-    ev = Evaluation(as_of=as_of, since=since)
-    queries, ev.skipped = kind_queries(con)
-    ev.evaluated = [k for q in queries for k in q.kinds]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    queries, skipped = kind_queries(con)
+
+    def work() -> Evaluation:
+        ev = Evaluation(as_of=as_of, since=since, skipped=dict(skipped))
+        ev.evaluated = [k for q in queries for k in q.kinds]
+        snapshot = snapshot_id(con)
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _alert_conditions
                (kind VARCHAR, team VARCHAR, period VARCHAR, subject VARCHAR, details JSON)"""
@@ -107,82 +139,70 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date | None = None, now: dat
         )
         ev.conditions = con.execute("SELECT count(*) FROM _alert_conditions").fetchone()[0]
         ev.woken = wake_snoozed(con, now)
-        ev.reopened = ids_of(con.execute(
-            """UPDATE alerts AS a SET occurrence = a.occurrence + 1, state = 'open', delivery = 'pending',
-                      details = c.details, raised_at = ?, last_seen_at = ?, state_changed_at = ?,
+        ev.reopened = _update(
+            con, "a",
+            """occurrence = a.occurrence + 1, state = 'open', delivery = 'pending',
+                      details = c.details, raised_at = ?, last_seen_at = ?, state_changed_at = ?, raised_snapshot = ?,
                       resolved_at = NULL, escalated_to = NULL, acked_at = NULL, acked_by = NULL, snoozed_until = NULL,
                       reminder = false, attempts = 0, last_attempt_at = NULL, next_attempt_at = NULL, last_error = NULL,
-                      sent_at = NULL, response_status = NULL, response_body = NULL, channel = NULL, destination = NULL
-               FROM _alert_conditions c
-               WHERE a.kind = c.kind AND a.team = c.team AND a.period = c.period AND a.subject = c.subject
-                 AND (a.state = 'resolved' OR (a.state = 'escalated' AND a.kind <> 'threshold_at_risk'))
-               RETURNING a.alert_id""",
-            [now, now, now],
-        ))
+                      sent_at = NULL, response_status = NULL, response_body = NULL, channel = NULL, destination = NULL""",
+            f"{_SAME_KEY} AND (a.state = 'resolved' OR (a.state = 'escalated' AND a.kind <> 'threshold_at_risk'))",
+            [now, now, now, snapshot], [], joins="_alert_conditions c")
         # The early warning was sent once: back from a graver alert, it is active again and says nothing new
         # (one never delivered, its escalation having cancelled it, is owed again).
-        ev.returned = ids_of(con.execute(
-            """UPDATE alerts AS a SET state = 'open', escalated_to = NULL, details = c.details, last_seen_at = ?,
-                      state_changed_at = ?, delivery = CASE WHEN a.delivery = 'cancelled' THEN 'pending' ELSE a.delivery END
+        ev.returned = _update(
+            con, "a",
+            """state = 'open', escalated_to = NULL, details = c.details, last_seen_at = ?,
+                      state_changed_at = ?, delivery = CASE WHEN a.delivery = 'cancelled' THEN 'pending' ELSE a.delivery END""",
+            f"{_SAME_KEY} AND a.state = 'escalated' AND a.kind = 'threshold_at_risk'",
+            [now, now], [], joins="_alert_conditions c")
+        con.execute(*_named(
+            f"""UPDATE alerts AS a SET details = c.details, last_seen_at = ?
                FROM _alert_conditions c
-               WHERE a.kind = c.kind AND a.team = c.team AND a.period = c.period AND a.subject = c.subject
-                 AND a.state = 'escalated' AND a.kind = 'threshold_at_risk'
-               RETURNING a.alert_id""",
-            [now, now],
-        ))
+               WHERE {_SAME_KEY} AND a.state IN ('open', 'acked', 'snoozed')""",
+            [now]))
+        first = _next_id(con)
         con.execute(
-            """UPDATE alerts AS a SET details = c.details, last_seen_at = ?
+            f"""INSERT INTO alerts (alert_id, kind, team, period, subject, details, first_raised_at, raised_at, last_seen_at,
+                                    state_changed_at, raised_snapshot)
+               SELECT ? - 1 + row_number() OVER (ORDER BY c.kind, c.team, c.period, c.subject),
+                      c.kind, c.team, c.period, c.subject, c.details, ?, ?, ?, ?, ?
                FROM _alert_conditions c
-               WHERE a.kind = c.kind AND a.team = c.team AND a.period = c.period AND a.subject = c.subject
-                 AND a.state IN ('open', 'acked', 'snoozed')""",
-            [now],
+               WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE {_SAME_KEY})""",
+            [first, now, now, now, now, snapshot],
         )
-        ev.raised = ids_of(con.execute(
-            """INSERT INTO alerts (kind, team, period, subject, details, first_raised_at, raised_at, last_seen_at, state_changed_at)
-               SELECT c.kind, c.team, c.period, c.subject, c.details, ?, ?, ?, ?
-               FROM _alert_conditions c
-               WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.kind = c.kind AND a.team = c.team
-                                 AND a.period = c.period AND a.subject = c.subject)
-               ORDER BY c.kind, c.team, c.period, c.subject
-               ON CONFLICT DO NOTHING
-               RETURNING alert_id""",
-            [now, now, now, now],
-        ))
+        ev.raised = ids_of(con.execute("SELECT alert_id FROM alerts WHERE alert_id >= ? ORDER BY alert_id", [first]))
         if "threshold_crossed" in ev.evaluated:
-            ev.escalated = ids_of(con.execute(
-                """UPDATE alerts AS p SET state = 'escalated', escalated_to = c.alert_id, state_changed_at = ?,
-                          delivery = CASE WHEN p.delivery = 'pending' THEN 'cancelled' ELSE p.delivery END
-                   FROM (SELECT alert_id, team, period, subject, list_position(?, kind) AS level FROM alerts g
+            ev.escalated = _update(
+                con, "p",
+                """state = 'escalated', escalated_to = c.alert_id, state_changed_at = ?,
+                          delivery = CASE WHEN p.delivery = 'pending' THEN 'cancelled' ELSE p.delivery END""",
+                """list_contains(?, p.kind) AND p.state IN ('open', 'acked', 'snoozed')
+                     AND c.team = p.team AND c.period = p.period AND c.subject = p.subject
+                     AND c.level > list_position(?, p.kind)""",
+                [now], [THRESHOLD_LEVELS, THRESHOLD_LEVELS],
+                joins="""(SELECT alert_id, team, period, subject, list_position(?, kind) AS level FROM alerts g
                          WHERE list_contains(?, kind) AND state IN ('open', 'acked', 'snoozed')
                            AND EXISTS (SELECT 1 FROM _alert_conditions c WHERE c.kind = g.kind AND c.team = g.team
                                        AND c.period = g.period AND c.subject = g.subject)  -- still true now
-                         QUALIFY row_number() OVER (PARTITION BY team, period, subject ORDER BY level DESC, alert_id) = 1) AS c
-                   WHERE list_contains(?, p.kind) AND p.state IN ('open', 'acked', 'snoozed')
-                     AND c.team = p.team AND c.period = p.period AND c.subject = p.subject
-                     AND c.level > list_position(?, p.kind)
-                   RETURNING p.alert_id""",
-                [now, THRESHOLD_LEVELS, THRESHOLD_LEVELS, THRESHOLD_LEVELS, THRESHOLD_LEVELS],
-            ))
+                         QUALIFY row_number() OVER (PARTITION BY team, period, subject ORDER BY level DESC, alert_id) = 1) AS c""",
+                join_params=[THRESHOLD_LEVELS, THRESHOLD_LEVELS])
         scoped = [k for q in queries if q.scoped for k in q.kinds]
         unscoped = [k for q in queries if not q.scoped for k in q.kinds]
         if ev.evaluated:
-            ev.resolved = ids_of(con.execute(
-                """UPDATE alerts AS a SET state = 'resolved', resolved_at = ?, state_changed_at = ?,
-                          delivery = CASE WHEN a.delivery = 'pending' THEN 'cancelled' ELSE a.delivery END
-                   WHERE a.state IN ('open', 'acked', 'snoozed')
+            ev.resolved = _update(
+                con, "a",
+                """state = 'resolved', resolved_at = ?, state_changed_at = ?,
+                          delivery = CASE WHEN a.delivery = 'pending' THEN 'cancelled' ELSE a.delivery END""",
+                f"""a.state IN ('open', 'acked', 'snoozed')
                      AND ((list_contains(?, a.kind) AND TRY_CAST(left(a.period, 7) || '-01' AS DATE) >= ?)
                           OR list_contains(?, a.kind))
-                     AND NOT EXISTS (SELECT 1 FROM _alert_conditions c WHERE a.kind = c.kind AND a.team = c.team
-                                     AND a.period = c.period AND a.subject = c.subject)
-                   RETURNING a.alert_id""",
-                [now, now, scoped, since, unscoped],
-            ))
+                     AND NOT EXISTS (SELECT 1 FROM _alert_conditions c WHERE {_SAME_KEY})""",
+                [now, now], [scoped, since, unscoped])
         con.execute("DROP TABLE IF EXISTS _alert_conditions")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return ev
+        return ev
+
+    return transaction(con, work, turn="alerts")
 
 
 def raise_alert(con: duckdb.DuckDBPyConnection, kind: str, team: str, period: str, subject: str,
@@ -191,25 +211,23 @@ def raise_alert(con: duckdb.DuckDBPyConnection, kind: str, team: str, period: st
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     now = naive_utc(now)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        row = con.execute(
-            """INSERT INTO alerts (kind, team, period, subject, details, first_raised_at, raised_at, last_seen_at, state_changed_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING alert_id""",
-            [kind, team, period, subject, json.dumps(details, default=str), now, now, now, now],
-        ).fetchone()
-        if row is None:
-            row = con.execute(
-                "SELECT alert_id FROM alerts WHERE kind = ? AND team = ? AND period = ? AND subject = ?",
-                [kind, team, period, subject],
-            ).fetchone()
-            con.execute("COMMIT")
+
+    def work() -> tuple[int, bool]:
+        row = con.execute("SELECT alert_id FROM alerts WHERE kind = ? AND team = ? AND period = ? AND subject = ?",
+                          [kind, team, period, subject]).fetchone()
+        if row is not None:
             return row[0], False
-        con.execute("COMMIT")
-        return row[0], True
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        alert_id = _next_id(con)
+        con.execute(
+            """INSERT INTO alerts (alert_id, kind, team, period, subject, details, first_raised_at, raised_at,
+                                   last_seen_at, state_changed_at, raised_snapshot)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [alert_id, kind, team, period, subject, json.dumps(details, default=str), now, now, now, now,
+             snapshot_id(con)],
+        )
+        return alert_id, True
+
+    return transaction(con, work, turn="alerts")
 
 
 # --- people quieting alerts -----------------------------------------------------------
@@ -255,10 +273,8 @@ def snooze(con: duckdb.DuckDBPyConnection, alert_id: int, until: date, now: date
 
 def retry_failed(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Queue permanently failed deliveries of active alerts again (after fixing the webhook or channel)."""
-    ids = ids_of(con.execute(
-        """UPDATE alerts SET delivery = 'pending', next_attempt_at = NULL
-           WHERE delivery = 'failed' AND state = 'open' RETURNING alert_id"""
-    ))
+    ids = _update(con, "alerts", "delivery = 'pending', next_attempt_at = NULL",
+                  "delivery = 'failed' AND state = 'open'", [], [])
     con.execute(
         """UPDATE alert_deliveries SET state = 'pending', next_attempt_at = NULL
            WHERE state = 'failed' AND list_contains(?, alert_id)""",

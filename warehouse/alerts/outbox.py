@@ -131,15 +131,19 @@ def mark_sending(con: duckdb.DuckDBPyConnection, works: Sequence[Work], now: dat
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
-            """INSERT INTO alert_deliveries (alert_id, occurrence, message, channel, destination, state, sending_since)
-               SELECT unnest(?::BIGINT[]), unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
-                      unnest(?::VARCHAR[]), 'sending', ?
-               ON CONFLICT DO UPDATE SET state = 'sending',
+            """MERGE INTO alert_deliveries AS d
+               USING (SELECT unnest(?::BIGINT[]) AS alert_id, unnest(?::INTEGER[]) AS occurrence,
+                             unnest(?::VARCHAR[]) AS message, unnest(?::VARCHAR[]) AS channel,
+                             unnest(?::VARCHAR[]) AS destination, CAST(? AS TIMESTAMP) AS now) AS w
+               ON d.alert_id = w.alert_id AND d.occurrence = w.occurrence AND d.message = w.message
+                  AND d.channel = w.channel AND d.destination = w.destination
+               WHEN MATCHED THEN UPDATE SET state = 'sending',
                       -- found 'sending': a pass died between send and record, so that attempt's outcome is unknown
                       -- (and stays so until the message is found or Slack answers a new post: record_outcomes)
-                      unknown = alert_deliveries.unknown OR alert_deliveries.state = 'sending',
-                      sending_since = CASE WHEN alert_deliveries.unknown OR alert_deliveries.state = 'sending'
-                                           THEN alert_deliveries.sending_since ELSE EXCLUDED.sending_since END""",
+                      unknown = d.unknown OR d.state = 'sending',
+                      sending_since = CASE WHEN d.unknown OR d.state = 'sending' THEN d.sending_since ELSE w.now END
+               WHEN NOT MATCHED THEN INSERT (alert_id, occurrence, message, channel, destination, state, sending_since)
+                      VALUES (w.alert_id, w.occurrence, w.message, w.channel, w.destination, 'sending', w.now)""",
             [*cols, now],
         )
         con.execute(
