@@ -12,7 +12,8 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from spendwatch.core.config import Config, load_config
-from warehouse.db import DEFAULT_WAREHOUSE, migrate, resolve_warehouse
+from warehouse.db import DEFAULT_WAREHOUSE, connect, is_file, migrate, resolve_warehouse
+from warehouse.lake import is_lake
 
 
 class WarehouseResource(DuckDBResource):
@@ -20,15 +21,27 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def open(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        if not self.database.startswith("md:") and self.database != ":memory:":
+        if is_lake(self.database):  # a DuckLake: its own connection (extensions loaded from the wheels)
+            con = connect(self.database)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
+        if is_file(self.database):
             Path(self.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         with self.get_connection() as con:
             migrate(con)
             yield con
 
+    @property
+    def concurrent_writers(self) -> bool:
+        """Whether several steps may write at once (a DuckLake), or one at a time (a DuckDB file, MotherDuck)."""
+        return is_lake(self.database)
+
     def data_dir(self) -> Path:
-        """Where raw price payloads are archived: beside the warehouse file (data/ for md: DSNs)."""
-        if self.database.startswith("md:") or self.database == ":memory:":
+        """Where raw price payloads are archived: beside the warehouse file (data/ for md: DSNs and lakes)."""
+        if not is_file(self.database):
             return DEFAULT_WAREHOUSE.parent
         return Path(self.database).expanduser().resolve().parent
 

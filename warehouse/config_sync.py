@@ -5,14 +5,14 @@ from __future__ import annotations
 import duckdb
 
 from spendwatch.core.config import Config
+from warehouse import lake
 from warehouse.anomalies import sync_anomaly_settings
 from warehouse.decision_config import sync_decisions
 
 
 def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
     """Replace the config tables with the current file's content, in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def work() -> list:
         for t in ("settings", "teams", "dedicated_servers", "throughput", "attribution_rules"):
             con.execute(f"DELETE FROM config.{t}")
         con.execute(
@@ -42,9 +42,9 @@ def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config) -> dict[str, int]:
              "p": [r.provider for r in rules], "t": [r.team for r in rules]},
         )
         sync_decisions(con, cfg)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        return rows
+
+    # On a lake two runs may sync at once: the later commit conflicts and syncs again.
+    rows = lake.transaction(con, work)
     return {"teams": len(cfg.teams), "dedicated_servers": len(cfg.dedicated_servers), "throughput": len(rows),
             "attribution_rules": len(cfg.attribution)}

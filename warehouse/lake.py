@@ -97,7 +97,9 @@ def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
         load_extensions(con, httpfs=remote)
         if path and not remote:
             Path(path).expanduser().mkdir(parents=True, exist_ok=True)
-        options = []
+        # No data inlining: DuckDB 1.5.5's lake fails reading rows inlined into the catalog by a
+        # table replaced in the same transaction (INTERNAL Error: index 0 within vector of size 0).
+        options = ["DATA_INLINING_ROW_LIMIT 0"]
         if path:
             options.append(f"DATA_PATH '{_quote(str(Path(path).expanduser()) if not remote else path)}'")
         if read_only:

@@ -26,6 +26,7 @@ import jinja2.sandbox
 
 from spendwatch.core.errors import SpendwatchError
 from spendwatch.core.paths import PROJECT_ROOT
+from warehouse import lake
 
 MODELS_DIR = PROJECT_ROOT / "dbt_like_sql"
 SOURCE_SCHEMAS = {"raw": "main", "config": "config"}
@@ -184,20 +185,16 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str) -> 
     sql = project.render(name)
     kind = "VIEW" if model.materialized == "view" else "TABLE"
     t0 = time.perf_counter()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if kind == "TABLE":
-            # A view of the same name from an earlier definition must go first.
-            _drop_other_kind(con, name, "VIEW")
-        else:
-            _drop_other_kind(con, name, "TABLE")
+
+    def work() -> int | None:
+        # A view of the same name from an earlier definition must go first (and a table for a view).
+        _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")
         con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
-        rows = None
-        if kind == "TABLE":
-            rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-        con.execute("COMMIT")
+        return con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if kind == "TABLE" else None
+
+    try:
+        rows = lake.transaction(con, work)  # on a lake, again if another process rebuilt it meanwhile
     except Exception as e:
-        con.execute("ROLLBACK")
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         return BuildResult(name, "failed", time.perf_counter() - t0, None, f"{model.path.relative_to(PROJECT_ROOT) if model.path.is_relative_to(PROJECT_ROOT) else model.path}: {msg}")
     return BuildResult(name, "ok", time.perf_counter() - t0, rows)
@@ -205,9 +202,11 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str) -> 
 
 def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
     exists = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main' AND NOT internal"
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main' AND NOT internal "
+        "AND database_name = current_database()"
         if kind == "VIEW"
-        else "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+        else "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = current_database()",
         [name],
     ).fetchone()[0]
     if exists:

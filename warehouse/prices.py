@@ -213,16 +213,17 @@ def _write_observations(con, source_id: str, observed_at: datetime, *, close_mis
     # Close rows whose price changed, and (with close_missing) rows that disappeared from the source.
     closed = con.execute(
         """UPDATE price_history h
-           SET valid_to = ?, closed_reason = CASE WHEN o.price_key IS NULL THEN 'disappeared' ELSE 'changed' END
+           SET valid_to = $at, closed_reason = CASE WHEN o.price_key IS NULL THEN 'disappeared' ELSE 'changed' END
            FROM (SELECT h2.price_key AS k, o2.price_key
                  FROM price_history h2 LEFT JOIN _obs_t o2 ON o2.price_key = h2.price_key
-                 WHERE h2.source_id = ? AND h2.valid_to IS NULL
-                   AND ((o2.price_key IS NULL AND ?)
+                 WHERE h2.source_id = $sid AND h2.valid_to IS NULL
+                   AND ((o2.price_key IS NULL AND $close)
                         OR (NOT o2.held AND (o2.amt <> h2.amount OR o2.currency <> h2.currency
                             OR (o2.term, o2.billing, o2.upfront, o2.min_units)
                                IS DISTINCT FROM (h2.term_months, h2.billing, h2.upfront_amount, h2.min_units))))) o
            WHERE h.price_key = o.k AND h.valid_to IS NULL""",
-        [observed_at, source_id, close_missing],
+        # Named: a DuckLake UPDATE binds positional parameters out of order (DuckDB 1.5.5).
+        {"at": observed_at, "sid": source_id, "close": close_missing},
     ).fetchone()[0]
     inserted = con.execute(
         """INSERT INTO price_history BY NAME

@@ -14,6 +14,7 @@ import duckdb
 
 from spendwatch.core.config import Config
 from spendwatch.core.errors import SpendwatchError, UsageError
+from warehouse import lake
 from warehouse.ingest import deliveries
 from warehouse.ingest.files import file_sha256, group_deliveries, iter_export_files
 from warehouse.ingest.formats import Loader, discover_loaders, resolve_loader
@@ -101,8 +102,7 @@ def ingest_delivery(
             raise UsageError(f"{where}: the parts of one delivery are of several formats "
                              f"({', '.join(sorted({lo.format for lo in loaders}))})")
         loader = loaders[0]
-        with _ingest_settings(con, memory_limit):
-            con.execute("BEGIN TRANSACTION")
+        def work() -> list[IngestResult]:
             try:
                 deliveries.scope_pending(con, {f: lo.scope for f, lo in discover_loaders().items()})
                 did, arrival = deliveries.open_delivery(con, content_hash, loader.format, where, len(files), now)
@@ -114,17 +114,16 @@ def ingest_delivery(
                 for r in results:
                     con.execute("UPDATE ingested_files SET rows_replaced = ? WHERE file_hash = ?",
                                 [r.rows_replaced, r.file_hash])
-                con.execute("COMMIT")
-            except BaseException:
-                try:
-                    con.execute("ROLLBACK")
-                except duckdb.Error:  # keep the original error; the transaction is gone either way
-                    pass
-                raise
+                return results
             finally:
                 drop_stage_tables(con)
+
+        # On a lake another ingest may commit first: the delivery is loaded again with fresh ids.
+        with _ingest_settings(con, memory_limit):
+            results = lake.transaction(con, work, turn="ingest")
     except UsageError as e:
-        deliveries.record_failure(con, content_hash, fmt, where, len(files), one_line(str(e)), now)
+        lake.transaction(con, lambda: deliveries.record_failure(con, content_hash, fmt, where, len(files),
+                                                                one_line(str(e)), now), turn="ingest")
         raise
     return results
 
@@ -138,13 +137,7 @@ def _again(con: duckdb.DuckDBPyConnection, known: deliveries.Delivery, files: li
     moved = None
     if scope is not None:
         with _ingest_settings(con, memory_limit):
-            con.execute("BEGIN TRANSACTION")
-            try:
-                moved = deliveries.redeliver(con, known, scope, now)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            moved = lake.transaction(con, lambda: deliveries.redeliver(con, known, scope, now), turn="ingest")
     results = [IngestResult(path=p, file_hash=h, format=known.format, delivery_id=known.delivery_id,
                             skipped_duplicate=moved is None) for p, h in zip(files, hashes)]
     if moved is not None:
@@ -316,12 +309,9 @@ def forget_delivery(con: duckdb.DuckDBPyConnection, ref: str) -> tuple[deliverie
     delivery = deliveries.resolve(con, ref)
     loader = discover_loaders().get(delivery.format)
     scope = loader.scope if loader else deliveries.scope_sql("unknown", ("x_source_hash",))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def work() -> tuple[int, int]:
         deliveries.scope_pending(con, {f: lo.scope for f, lo in discover_loaders().items()})
-        removed, restored = deliveries.forget(con, delivery, scope)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        return deliveries.forget(con, delivery, scope)
+
+    removed, restored = lake.transaction(con, work, turn="ingest")
     return delivery, removed, restored

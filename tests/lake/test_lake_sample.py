@@ -1,0 +1,92 @@
+"""The sample organisation on a DuckLake (PostgreSQL catalog, Parquet files) gives the DuckDB file's figures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from spendwatch import operations
+from spendwatch.config import EXAMPLE_CONFIG, load_config
+from warehouse import lake as lakes
+from warehouse.alerts import lifecycle
+from warehouse.db import connect
+
+# Figures compared between the two backends: each query's rows must be identical.
+TOTALS = {
+    "lines": "SELECT BillingCurrency, count(*), sum(BilledCost) FROM billing_line_items GROUP BY 1 ORDER BY 1",
+    "deliveries": "SELECT format, status, count(*) FROM deliveries GROUP BY ALL ORDER BY ALL",
+    "daily": "SELECT charge_month, team, sum(amount_reporting), sum(line_count) FROM fct_spend_daily GROUP BY ALL ORDER BY ALL",
+    "monthly": "SELECT * FROM team_monthly_spend ORDER BY ALL",
+    "prices": "SELECT source_id, count(*), sum(amount) FROM price_history GROUP BY 1 ORDER BY 1",
+}
+
+
+def build_sample(con) -> None:
+    """What the session's sample_warehouse fixture does (tests/conftest.py), on any backend."""
+    cfg = load_config(EXAMPLE_CONFIG)
+    operations.sync(con, cfg)
+    operations.refresh_prices(con, mode="offline", as_of=datetime(2026, 12, 1, 6, 0), backfills=cfg.price_backfills())
+    operations.refresh_fx(con, mode="offline")
+    assert [r.error for r in operations.ingest(con, cfg, cfg.export_paths()) if r.error] == []
+    assert [r.model for r in operations.build_models(con) if r.status != "ok"] == []
+
+
+def figures(con) -> dict[str, list[tuple]]:
+    return {name: con.execute(sql).fetchall() for name, sql in TOTALS.items()}
+
+
+def test_sample_org_on_a_lake_matches_the_duckdb_file(lake, sample_warehouse):
+    con = connect(lake.location)
+    try:
+        assert lakes.attached(con)
+        build_sample(con)
+        on_lake = figures(con)
+        ev = lifecycle.evaluate(con, as_of=date(2026, 12, 1), now=datetime(2026, 12, 1, 7, 0))
+        lake_alerts = con.execute("SELECT kind, team, period, subject, CAST(details AS VARCHAR) FROM alerts ORDER BY ALL").fetchall()
+        snapshots = con.execute("SELECT DISTINCT raised_snapshot FROM alerts").fetchall()
+    finally:
+        con.close()
+    # The data files are Parquet under SPENDWATCH_DATA_PATH, not in a DuckDB file.
+    assert any(lake.data_path.rglob("*.parquet"))
+
+    import shutil
+    copy = sample_warehouse.parent / "copy_for_lake_compare.duckdb"
+    shutil.copyfile(sample_warehouse, copy)
+    ref = connect(copy)
+    try:
+        on_file = figures(ref)
+        lifecycle.evaluate(ref, as_of=date(2026, 12, 1), now=datetime(2026, 12, 1, 7, 0))
+        file_alerts = ref.execute("SELECT kind, team, period, subject, CAST(details AS VARCHAR) FROM alerts ORDER BY ALL").fetchall()
+        assert ref.execute("SELECT DISTINCT raised_snapshot FROM alerts").fetchall() == [(None,)]
+    finally:
+        ref.close()
+    assert on_file["lines"] and on_file["daily"] and on_file["monthly"]
+    for name in TOTALS:
+        assert on_lake[name] == on_file[name], name
+    assert lake_alerts == file_alerts and ev.raised
+    # Every alert raised on the lake names the snapshot its conditions were read from.
+    assert len(snapshots) == 1 and snapshots[0][0] is not None
+
+
+def test_a_new_lake_needs_a_data_path(lake, monkeypatch):
+    from spendwatch.errors import SpendwatchError
+
+    monkeypatch.delenv("SPENDWATCH_DATA_PATH")
+    with pytest.raises(SpendwatchError, match="SPENDWATCH_DATA_PATH"):
+        connect(lake.location)
+
+
+def test_migrations_in_the_lake_dialect_drop_only_what_a_lake_cannot_keep():
+    sql = """CREATE SEQUENCE IF NOT EXISTS s START 1;
+CREATE TABLE t (
+    id BIGINT NOT NULL PRIMARY KEY DEFAULT nextval('s'),  -- a comment, with (parens)
+    k  VARCHAR NOT NULL UNIQUE,
+    n  INTEGER DEFAULT 0,
+    CHECK (n >= (0)),
+    UNIQUE (k, n)
+);
+INSERT INTO t (k) SELECT 'a' ON CONFLICT DO NOTHING;"""
+    got = " ".join(lakes.dialect(sql).split())
+    assert got == ("CREATE TABLE t ( id BIGINT NOT NULL, k VARCHAR NOT NULL, n INTEGER DEFAULT 0 ); "
+                   "INSERT INTO t (k) SELECT 'a';")
