@@ -89,8 +89,8 @@ SELECT
   'ZV9JJYFC5QE6ECVB' AS SkuId,
   'ZV9JJYFC5QE6ECVB.JRTCKXETXF.6YS6EN2CT7' AS SkuPriceId,
   '{"team": "' || ['vision', 'research', 'assistant', 'search', 'platform'][(i % 5) + 1] || '"}' AS Tags
-FROM range(?) t(i)
-) TO ? (HEADER, DELIMITER ',')
+FROM range($rows) t(i)
+) TO $dst (HEADER, DELIMITER ',')
 """
 
 
@@ -191,7 +191,7 @@ def generate(path: Path, rows: int) -> float:
 
     t0 = time.perf_counter()
     with duckdb.connect() as con:
-        con.execute(GENERATE_SQL, [rows, str(path)])
+        con.execute(GENERATE_SQL, {"rows": rows, "dst": str(path)})  # named: DuckDB 1.5 binds COPY's TO ? wrongly beside others
     return time.perf_counter() - t0
 
 
@@ -203,9 +203,9 @@ def generate_restatement(src: Path, dst: Path) -> int:
                         for c in ("BilledCost", "EffectiveCost", "ListCost"))
     with duckdb.connect() as con:
         con.execute(
-            f"COPY (SELECT * REPLACE ({doubled}) FROM read_csv(?, all_varchar = true) WHERE BillingAccountId = ?) "
-            "TO ? (HEADER, DELIMITER ',')",
-            [str(src), "431927506180", str(dst)],
+            f"COPY (SELECT * REPLACE ({doubled}) FROM read_csv($src, all_varchar = true) WHERE BillingAccountId = $acct) "
+            "TO $dst (HEADER, DELIMITER ',')",  # named: DuckDB 1.5 binds COPY's TO ? wrongly beside other parameters
+            {"src": str(src), "acct": "431927506180", "dst": str(dst)},
         )
         (n,) = con.execute("SELECT count(*) FROM read_csv(?)", [str(dst)]).fetchone()
     return int(n)

@@ -197,3 +197,21 @@ def dialect(sql: str) -> str:
     sql = _TABLE_CONSTRAINT.sub("", sql)
     sql = _INLINE.sub("", sql)
     return _ON_CONFLICT.sub("", sql)
+
+
+def attach_snapshot(con: duckdb.DuckDBPyConnection, version: int) -> str:
+    """Attach the lake in use once more, read-only, as it was at snapshot ``version``; return its alias.
+
+    Every table and view in it is as that snapshot left it (DuckLake's ``SNAPSHOT_VERSION``, the
+    whole-catalog form of ``AT (VERSION => n)``).  Detach it with :func:`detach`.
+    """
+    require(con, "reading an earlier snapshot")
+    (path,) = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    alias = f"{ALIAS}_at_{int(version)}"
+    con.execute(f"ATTACH IF NOT EXISTS '{_quote(PREFIX + path)}' AS {alias} (SNAPSHOT_VERSION {int(version)}, READ_ONLY)")
+    return alias
+
+
+def detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    con.execute(f"USE {ALIAS}")
+    con.execute(f"DETACH {alias}")

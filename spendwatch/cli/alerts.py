@@ -49,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sh = common.add_command(asub, "show", help="one alert: its figures, the message it sends, its delivery attempts")
     sh.add_argument("id", type=_alert_id, metavar="ID")
     sh.add_argument("--format", choices=["table", "json"], default="table")
+    sh.add_argument("--as-raised", action="store_true",
+                    help="recompute its figures from the warehouse snapshot it was raised on (needs a DuckLake warehouse)")
 
     ak = common.add_command(asub, "ack", help="acknowledge an alert: it is not delivered again until it resolves and comes back")
     ak.add_argument("id", type=_alert_id, metavar="ID")
@@ -107,6 +109,7 @@ def _show(args) -> int:
 
     from spendwatch.delivery import build_message, console_markup, message_of
     from warehouse import alerts as wa
+    from warehouse.alerts.asof import as_raised
     from warehouse.ingest import rejected_rows
 
     with common.connection(read_only=True) as con:
@@ -114,8 +117,11 @@ def _show(args) -> int:
         tries = wa.attempts(con, a.alert_id)
         channels = wa.deliveries(con, a.alert_id)
         rejects = rejected_rows(con, a.subject) if a.kind == "ingest_rejects" else []
+        raised = as_raised(con, a.alert_id) if getattr(args, "as_raised", False) else None
     if args.format == "json":
         out = {**a.as_json(), "slack_payload": build_message(message_of(a)),
+               **({"as_raised": {"snapshot": raised.snapshot, "snapshot_time": raised.snapshot_time,
+                                 "details": raised.details}} if raised else {}),
                "attempts": [dict(zip(("occurrence", "attempted_at", "channel", "destination", "outcome", "status_code",
                                       "retry_after", "error", "message"), t)) for t in tries],
                "channels": [dict(zip(("occurrence", "message", "channel", "destination", "state", "attempts", "sent_at",
@@ -132,6 +138,12 @@ def _show(args) -> int:
               f" · occurrence {a.occurrence} · {terminal_escape(state)}", markup=True)
     if a.last_error:
         out.print(f"last error: {terminal_escape(a.last_error)}")
+    if raised:
+        at = f" ({raised.snapshot_time:%Y-%m-%d %H:%M:%S} UTC)" if raised.snapshot_time else ""
+        then, now = raised.details or {}, a.details or {}
+        cols = (Col("figure", priority=0), Col("as raised", priority=0), Col("now", priority=1))
+        rows = [(k, str(then.get(k, "")), str(now.get(k, ""))) for k in sorted(set(then) | set(now))]
+        common.out(render_table(cols, rows, f"figures as raised: lake snapshot {raised.snapshot}{at}, against now"))
     if tries:
         cols = (Col("occurrence", "number", 3), Col("at (UTC)", priority=0), Col("channel", priority=1),
                 Col("outcome", priority=0), Col("status", "number", 2), Col("retry after", priority=4), Col("error", priority=1))

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,9 @@ class PgServer:
     as_user: list[str]  # ["runuser", "-u", "postgres", "--"] when the tests run as root (initdb refuses root)
 
     def run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, text=True, cwd="/")
+        done = subprocess.run([*self.as_user, *args], capture_output=True, text=True, cwd="/")
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(args)}: exit {done.returncode}: {done.stderr.strip()[-2000:]}")
 
     def create_database(self) -> str:
         name = "lake_" + uuid.uuid4().hex[:12]
@@ -52,13 +55,14 @@ class PgServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
+def pg_server():
     bindir = _bindir()
     if bindir is None:
         if os.environ.get("SPENDWATCH_REQUIRE_POSTGRES") == "1":
             pytest.fail("SPENDWATCH_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries (apt-get install postgresql)")
         pytest.skip("no PostgreSQL server binaries (apt-get install postgresql); the DuckLake tests need one")
-    root = tmp_path_factory.mktemp("pg")
+    # Not under pytest's tmp folder: as root, the server runs as the postgres user, who cannot enter root's folders.
+    root = Path(tempfile.mkdtemp(prefix="spendwatch-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
         as_user = ["runuser", "-u", "postgres", "--"]
@@ -72,6 +76,7 @@ def pg_server(tmp_path_factory):
         yield server
     finally:
         server.run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -171,8 +171,8 @@ def test_a_large_export_is_loaded_in_one_pass_without_a_staged_copy(con, sample_
         c.execute(
             "COPY (SELECT '0.25' AS BilledCost, 'USD' AS BillingCurrency, 'Usage' AS ChargeCategory, "
             "'2026-10-01T00:00:00Z' AS ChargePeriodStart, '2026-10-02T00:00:00Z' AS ChargePeriodEnd, "
-            "'AWS' AS ProviderName, 'row-' || (i + 1) AS ResourceId FROM range(?) t(i)) TO ? (HEADER)",
-            [n, str(big)],
+            "'AWS' AS ProviderName, 'row-' || (i + 1) AS ResourceId FROM range($n) t(i)) TO $dst (HEADER)",
+            {"n": n, "dst": str(big)},  # named: DuckDB 1.5 binds COPY's TO ? wrongly beside other parameters
         )
     staged_rows = []
     real = ingest.LineSink.finish
