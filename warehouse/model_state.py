@@ -90,10 +90,13 @@ def stamp(con: duckdb.DuckDBPyConnection, project: sqlmodels.Project, results: I
 
 def build_and_stamp(con: duckdb.DuckDBPyConnection, select: list[str] | None = None,
                     on_model: Callable[[sqlmodels.BuildResult], None] | None = None,
-                    project: sqlmodels.Project | None = None) -> list[sqlmodels.BuildResult]:
-    """``warehouse.models.build`` (select and upstream, default all), each model built ok stamped."""
+                    project: sqlmodels.Project | None = None, incremental: bool = False) -> list[sqlmodels.BuildResult]:
+    """``warehouse.models.build`` (select and upstream, default all), each model built ok stamped.
+
+    With ``incremental``, incremental models rebuild only the months whose lines changed (warehouse/incremental.py).
+    """
     project = project or sqlmodels.load_project()
-    results = sqlmodels.build(con, project, select=select, on_model=on_model)
+    results = sqlmodels.build(con, project, select=select, on_model=on_model, incremental=incremental)
     stamp(con, project, results)
     return results
 
@@ -117,7 +120,7 @@ def ensure_models_built(con: duckdb.DuckDBPyConnection, cfg: Config, select: lis
     for n in stale:
         bad = [r for r in project.models[n].refs if r in failed]
         res = (sqlmodels.BuildResult(n, "skipped", error=f"upstream failed: {', '.join(bad)}") if bad
-               else sqlmodels.build_model(con, project, n))
+               else sqlmodels.build_model(con, project, n, incremental=True))  # same tables as a full build
         if res.status != "ok":
             failed.add(n)
         results.append(res)

@@ -26,6 +26,7 @@ import jinja2.sandbox
 
 from spendwatch.core.errors import SpendwatchError
 from spendwatch.core.paths import PROJECT_ROOT
+from warehouse import incremental as inc
 from warehouse import lake
 
 MODELS_DIR = PROJECT_ROOT / "dbt_like_sql"
@@ -47,6 +48,7 @@ class Model:
     materialized: str  # table | view
     refs: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
+    incremental_by: str | None = None  # ``-- incremental: <month column>``: rebuilt month by month (warehouse/incremental.py)
 
     @property
     def group(self) -> str:
@@ -60,6 +62,7 @@ class BuildResult:
     seconds: float = 0.0
     rows: int | None = None
     error: str | None = None
+    months: list | None = None  # incremental build: the months rebuilt; None: built in full
 
 
 @dataclass
@@ -96,7 +99,7 @@ def _split_header(text: str) -> tuple[str, dict[str, str]]:
             break
         body = s[2:].strip()
         m = _HEADER_DIRECTIVE.match(body)
-        if m and m.group(1) in {"materialized"}:
+        if m and m.group(1) in {"materialized", "incremental"}:
             directives[m.group(1)] = m.group(2)
         else:
             desc_lines.append(body)
@@ -164,7 +167,11 @@ def load_project(models_dir: Path = MODELS_DIR) -> Project:
             raise ModelError(f"{path}: materialized must be 'table' or 'view', not {mat!r}")
         if not desc:
             raise ModelError(f"{path}: a model needs a header comment saying what it means")
-        models[name] = Model(name, path, text, desc, mat, tuple(dict.fromkeys(rec.refs)), tuple(dict.fromkeys(rec.sources)))
+        inc_col = directives.get("incremental")
+        if inc_col is not None and (mat != "table" or not _IDENT.match(inc_col)):
+            raise ModelError(f"{path}: incremental needs a table model and a month column name, not {inc_col!r}")
+        models[name] = Model(name, path, text, desc, mat, tuple(dict.fromkeys(rec.refs)), tuple(dict.fromkeys(rec.sources)),
+                             inc_col)
     for m in models.values():
         for r in m.refs:
             if r not in models:
@@ -179,17 +186,31 @@ def load_project(models_dir: Path = MODELS_DIR) -> Project:
     return Project(models, order)
 
 
-def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str) -> BuildResult:
-    """Build one model in its own transaction; on failure the previous version stays intact."""
+def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str, incremental: bool = False) -> BuildResult:
+    """Build one model in its own transaction; on failure the previous version stays intact.
+
+    With ``incremental``, a model with an ``incremental`` header rebuilds only the months whose
+    lines changed since its last build (``BuildResult.months``; None: it was built in full).
+    """
     model = project.models[name]
     sql = project.render(name)
     kind = "VIEW" if model.materialized == "view" else "TABLE"
     t0 = time.perf_counter()
+    rebuilt: list = [None]
 
     def work() -> int | None:
-        # A view of the same name from an earlier definition must go first (and a table for a view).
-        _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")
-        con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
+        months = None
+        if incremental and model.incremental_by:
+            months = inc.months_to_rebuild(con, name, model.incremental_by, sql)
+        if months is not None:
+            inc.rebuild_months(con, name, model.incremental_by, sql, months)
+        else:
+            # A view of the same name from an earlier definition must go first (and a table for a view).
+            _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")
+            con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
+        if model.incremental_by:
+            inc.record_build(con, name, sql, months)
+        rebuilt[0] = months
         return con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if kind == "TABLE" else None
 
     try:
@@ -197,7 +218,7 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str) -> 
     except Exception as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         return BuildResult(name, "failed", time.perf_counter() - t0, None, f"{model.path.relative_to(PROJECT_ROOT) if model.path.is_relative_to(PROJECT_ROOT) else model.path}: {msg}")
-    return BuildResult(name, "ok", time.perf_counter() - t0, rows)
+    return BuildResult(name, "ok", time.perf_counter() - t0, rows, months=rebuilt[0])
 
 
 def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
@@ -218,6 +239,7 @@ def build(
     project: Project | None = None,
     select: list[str] | None = None,
     on_model: Callable[[BuildResult], None] | None = None,
+    incremental: bool = False,
 ) -> list[BuildResult]:
     """Build the selected models (default all) and their upstream models, in dependency order.
 
@@ -239,7 +261,7 @@ def build(
             res = BuildResult(n, "skipped", error=f"upstream failed: {', '.join(bad)}")
             failed.add(n)
         else:
-            res = build_model(con, project, n)
+            res = build_model(con, project, n, incremental)
             if res.status != "ok":
                 failed.add(n)
         results.append(res)

@@ -48,6 +48,7 @@ def _metadata(con, model: sqlmodels.Model, res: sqlmodels.BuildResult) -> dict:
     preview = cur.fetchall()
     meta = {
         "build_seconds": round(res.seconds, 3),
+        **({"months_rebuilt": ", ".join(f"{m:%Y-%m}" for m in res.months) or "none"} if res.months is not None else {}),
         "preview": dg.MetadataValue.md(markdown_table(cols, preview)),
         **extra_metadata(model.name, con),
     }
@@ -95,7 +96,8 @@ def model_assets() -> list[dg.AssetsDefinition]:
                 if bad:
                     failed[name] = f"skipped: upstream {', '.join(bad)} failed"
                     continue
-                res = sqlmodels.build_model(con, project, name)
+                # Incremental models rebuild only the months new deliveries touched (warehouse/incremental.py).
+                res = sqlmodels.build_model(con, project, name, incremental=True)
                 if res.status != "ok":
                     failed[name] = res.error or "failed"
                     context.log.error(f"model {name} failed, its previous version is kept: {res.error}")

@@ -15,6 +15,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=common.Parser, required=True)
     b = common.add_command(msub, "build", help="build the models in dependency order, one transaction each")
     b.add_argument("--select", action="append", metavar="NAME", help="build NAME and what it depends on (repeatable)")
+    b.add_argument("--full", action="store_true",
+                   help="rebuild every model from all of history (default: incremental models rebuild only the months "
+                        "whose line items changed since their last build)")
     common.add_command(msub, "list", help="list the models with their dependencies")
     return p
 
@@ -36,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     with common.connection() as con:
         sync_config(con, common.load_config())
         with track("building models", total=len(project.upstream(args.select) if args.select else project.order)) as bar:
-            results = build_and_stamp(con, select=args.select, on_model=bar.on_model, project=project)
-    rows = [(r.model, r.status, f"{r.seconds:.2f} s", r.rows, r.error or "") for r in results]
+            results = build_and_stamp(con, select=args.select, on_model=bar.on_model, project=project,
+                                      incremental=not args.full)
+    rows = [(r.model, r.status if r.months is None else f"{r.status} ({len(r.months)} month(s))", f"{r.seconds:.2f} s",
+             r.rows, r.error or "") for r in results]
     common.print_rows([Col("model", priority=0), Col("status", priority=0), "time", "rows", "error"], rows, title="models built")
     return 0 if all(r.status == "ok" for r in results) else 1

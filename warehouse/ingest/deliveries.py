@@ -97,6 +97,13 @@ def record_failure(con: duckdb.DuckDBPyConnection, content_hash: str, fmt: str, 
                 [did, content_hash, fmt, path, files, error[:2000], arrival, arrival, now])
 
 
+def touch_months(con: duckdb.DuckDBPyConnection, table: str, where: str, params: list | None = None) -> None:
+    """Record the months of the lines of ``table`` matching ``where`` as changed by this ingest (incremental models)."""
+    con.execute(
+        "INSERT INTO changed_months SELECT DISTINCT CAST(date_trunc('month', ChargePeriodStart) AS DATE), "
+        f"(SELECT max(turn) FROM writer_turns WHERE name = 'ingest') FROM {table} WHERE {where}", params or [])
+
+
 def _move(con: duckdb.DuckDBPyConnection, source: str, target: str | None, pairs: str, scope: str) -> int:
     """Move (or with ``target`` None delete) the lines of the (delivery_id, scope_key) pairs in temp table ``pairs``.
 
@@ -107,6 +114,7 @@ def _move(con: duckdb.DuckDBPyConnection, source: str, target: str | None, pairs
     where = (f"x_delivery_id IN (SELECT DISTINCT delivery_id FROM {pairs}) "
              f"AND struct_pack(d := x_delivery_id, s := {scope}) IN (SELECT struct_pack(d := delivery_id, s := scope_key) FROM {pairs})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE sw_rows AS SELECT rowid AS r FROM {source} WHERE {where}")
+    touch_months(con, source, "rowid IN (SELECT r FROM sw_rows)")
     if target is not None:
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source} WHERE rowid IN (SELECT r FROM sw_rows)")
     (n,) = con.execute(f"DELETE FROM {source} WHERE rowid IN (SELECT r FROM sw_rows)").fetchone()
@@ -150,6 +158,7 @@ def record_scopes(con: duckdb.DuckDBPyConnection, delivery_id: int, scope: str, 
     con.execute(
         f"INSERT INTO delivery_scopes SELECT ?, {scope} AS k, ?, false, count(*) FROM {LIVE} "
         "WHERE x_delivery_id = ? GROUP BY k", [delivery_id, arrival, delivery_id])
+    touch_months(con, LIVE, "x_delivery_id = ?", [delivery_id])
     # Its lines are already live: mark it current first, so only the others move.
     con.execute("UPDATE delivery_scopes SET is_current = true WHERE delivery_id = ?", [delivery_id])
     archived, _ = _take_over(con, delivery_id, scope, arrival)
@@ -212,6 +221,7 @@ def forget(con: duckdb.DuckDBPyConnection, delivery: Delivery, scope: str | None
     if delivery.status == "loaded" and scope is not None:
         con.execute("CREATE OR REPLACE TEMP TABLE sw_gone AS SELECT delivery_id, scope_key, is_current "
                     "FROM delivery_scopes WHERE delivery_id = ?", [did])
+        touch_months(con, LIVE, "x_delivery_id = ?", [did])
         (removed,) = con.execute(f"DELETE FROM {LIVE} WHERE x_delivery_id = ?", [did]).fetchone()
         con.execute(f"DELETE FROM {ARCHIVE} WHERE x_delivery_id = ?", [did])
         # For each scope it held: the delivery that arrived last before it takes the scope back.
