@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import pytest
@@ -9,7 +10,9 @@ import pytest
 from spendwatch import operations
 from spendwatch.config import EXAMPLE_CONFIG, load_config
 from warehouse import lake as lakes
+from tests.warehouse.test_incremental_models import check_incremental_equals_full
 from warehouse.alerts import lifecycle
+from warehouse.alerts.asof import as_raised
 from warehouse.db import connect
 
 # Figures compared between the two backends: each query's rows must be identical.
@@ -40,7 +43,10 @@ def figures(con) -> dict[str, list[tuple]]:
     return {name: con.execute(sql).fetchall() for name, sql in TOTALS.items()}
 
 
-def test_sample_org_on_a_lake_matches_the_duckdb_file(lake, sample_warehouse):
+def test_sample_org_on_a_lake_matches_the_duckdb_file_then_restates_a_month_and_explains_its_alerts(
+        lake, sample_warehouse, sample_config, tmp_path):
+    """One lake, built once (a few minutes): the sample's figures, then a restated month built incrementally,
+    then each alert's figures recomputed from the snapshot it was raised on after that correction."""
     con = connect(lake.location)
     try:
         assert lakes.attached(con)
@@ -49,6 +55,16 @@ def test_sample_org_on_a_lake_matches_the_duckdb_file(lake, sample_warehouse):
         ev = lifecycle.evaluate(con, as_of=date(2026, 12, 1), now=datetime(2026, 12, 1, 7, 0))
         lake_alerts = con.execute(ALERTS).fetchall()
         snapshots = con.execute("SELECT DISTINCT raised_snapshot FROM alerts").fetchall()
+        raised = dict(con.execute("SELECT alert_id, CAST(details AS VARCHAR) FROM alerts WHERE kind <> 'source_stale'").fetchall())
+
+        # AWS restates November (every cost doubled): only November is rebuilt, and equals a full rebuild.
+        check_incremental_equals_full(con, sample_config, tmp_path)
+        lifecycle.evaluate(con, as_of=date(2026, 12, 1), now=datetime(2026, 12, 1, 8, 0))
+        now = dict(con.execute("SELECT alert_id, CAST(details AS VARCHAR) FROM alerts WHERE kind <> 'source_stale'").fetchall())
+        changed = [i for i in raised if now.get(i) != raised[i]]
+        assert changed  # the correction moved some alert's figures (a threshold's spend)
+        for alert_id in raised:  # ... and each alert's figures as raised are those it was raised with
+            assert json.loads(raised[alert_id]) == as_raised(con, alert_id).details, alert_id
     finally:
         con.close()
     # The data files are Parquet under SPENDWATCH_DATA_PATH, not in a DuckDB file.
