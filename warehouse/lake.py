@@ -95,6 +95,8 @@ def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": remote})
     try:
         load_extensions(con, httpfs=remote)
+        if remote:
+            _object_store_secret(con)
         if path and not remote:
             Path(path).expanduser().mkdir(parents=True, exist_ok=True)
         # No data inlining: DuckDB 1.5.5's lake fails reading rows inlined into the catalog by a
@@ -119,6 +121,23 @@ def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
         hint = "" if path else f" (a new lake needs {DATA_PATH_ENV}: a folder or s3://bucket/prefix for its data files)"
         raise SpendwatchError(f"{redact(location)}: cannot open the lake: {redact(str(e).splitlines()[0])}{hint}") from None
     return con
+
+
+def _object_store_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """S3-compatible credentials from the usual AWS variables, as a DuckDB secret (masked in every log line)."""
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        return  # a public bucket, or credentials DuckDB finds on its own
+    register(key, secret, os.environ.get("AWS_SESSION_TOKEN"))
+    parts = {"KEY_ID": key, "SECRET": secret, "SESSION_TOKEN": os.environ.get("AWS_SESSION_TOKEN"),
+             "REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")  # MinIO, R2, ...: host[:port], with or without the scheme
+    if endpoint:
+        parts["ENDPOINT"] = re.sub(r"^https?://", "", endpoint).rstrip("/")
+        parts["USE_SSL"] = "false" if endpoint.startswith("http://") else "true"
+        parts["URL_STYLE"] = "path"
+    body = ", ".join(f"{k} {v}" if k == "USE_SSL" else f"{k} '{_quote(v)}'" for k, v in parts.items() if v)
+    con.execute(f"CREATE OR REPLACE SECRET spendwatch_lake_store (TYPE s3, {body})")
 
 
 def attached(con: duckdb.DuckDBPyConnection) -> bool:
