@@ -112,7 +112,8 @@ def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
                 con.execute(f"ATTACH '{_quote(location)}' AS {ALIAS}{opts}")
                 break
             except duckdb.Error as e:  # two processes creating the same new lake: the second one retries
-                if not is_conflict(e) or attempt == ATTEMPTS - 1:
+                racing = "Failed to initialize DuckLake" in str(e) and "duplicate key" in str(e)
+                if not (is_conflict(e) or racing) or attempt == ATTEMPTS - 1:
                     raise
                 _pause(attempt)
         con.execute(f"USE {ALIAS}")

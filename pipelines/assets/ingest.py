@@ -16,6 +16,22 @@ class IngestConfig(dg.Config):
     paths: list[str] = []
 
 
+def _ingest_sources_at_once(context: dg.AssetExecutionContext, warehouse: WarehouseResource, cfg, paths: list[Path]) -> list:
+    """On a lake: each source (an export folder, the inbox) ingested by its own writer, all at once.
+
+    Each has its own connection; a commit that loses to another's is run again (warehouse/lake.py).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(path: Path) -> list:
+        with warehouse.open() as con:
+            return operations.ingest(con, cfg, [path])
+
+    context.log.info(f"ingesting {len(paths)} sources at once (the warehouse allows concurrent writers)")
+    with ThreadPoolExecutor(max_workers=len(paths), thread_name_prefix="ingest") as pool:
+        return [r for rs in pool.map(one, paths) for r in rs]
+
+
 @dg.asset(group_name="ingest", kinds={"duckdb"}, partitions_def=daily_partitions, pool=POOL, deps=["org_config"], retry_policy=HTTP_RETRY)
 def billing_line_items(
     context: dg.AssetExecutionContext,
@@ -38,8 +54,12 @@ def billing_line_items(
         keys = {"openai": provider_keys.openai_admin_key, "anthropic": provider_keys.anthropic_admin_key, "runpod": provider_keys.runpod_api_key}
         live_dir = warehouse.data_dir() / "exports_live" / day.isoformat()
         live = operations.pull_live_exports(keys, day, live_dir)
+    results = []
+    if warehouse.concurrent_writers and len(paths) > 1:
+        results = _ingest_sources_at_once(context, warehouse, cfg, paths)
+        paths = []
     with warehouse.open() as con:
-        results = operations.ingest(con, cfg, paths) + operations.ingest_live(con, cfg, live)
+        results += operations.ingest(con, cfg, paths) + operations.ingest_live(con, cfg, live)
         total = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
     failed = [r for r in results if r.error]
     for r in failed:

@@ -1,0 +1,210 @@
+"""Bench: the warehouse at scale, on the DuckDB file and on a DuckLake (PostgreSQL catalog, Parquet files).
+
+Builds a warehouse of --rows generated line items (default 50,000,000) over 24 months (December 2024 -
+November 2026; the generator of bench/models.py, run once per 12 months), then prints per backend:
+
+* a full build of every SQL model;
+* an incremental daily run that adds one day: one FOCUS export of one day's EC2 instance-hours
+  (bench/ingest.py's generator: 2,000 instances x 24 hours, in October 2026) ingested, then the models
+  built incrementally (stg_line_items and fct_spend_daily rebuild that month only);
+* four ingests at once (four `spendwatch ingest` processes on four billing accounts' exports) against the
+  same four one after another, on an empty warehouse.  On the DuckDB file only one writer can hold the
+  file, so there the four run one after another only.
+
+Target: the incremental daily run under 10 % of the full build at 50M line items.
+The DuckLake runs need PostgreSQL's server binaries (Debian's postgresql): a throwaway server is started
+on 127.0.0.1 in a temporary folder and stopped at the end.
+Usage: python bench/scale.py [--rows 50000000] [--backends file,lake] [--ingest-rows 200000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+from bench import ingest as ingest_bench  # noqa: E402
+from bench import models as models_bench  # noqa: E402
+from spendwatch.config import EXAMPLE_CONFIG, load_config  # noqa: E402
+from warehouse.db import connect  # noqa: E402
+from warehouse.ingest import ingest_file  # noqa: E402
+from warehouse.models import build, load_project  # noqa: E402
+
+TARGET_RATIO = 0.10
+EARLIER = datetime(2024, 12, 1)  # the first 12 of the 24 months; bench/models.py's START the other 12
+DAY_ROWS = 48_000  # one day of 2,000 instance-hours
+SPENDWATCH = str(Path(sys.executable).parent / "spendwatch")
+
+
+class PgServer:
+    """A throwaway PostgreSQL on 127.0.0.1 (initdb / pg_ctl; as the postgres user when run as root)."""
+
+    def __init__(self, root: Path):
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[4]))
+        if not found:
+            raise SystemExit("DuckLake runs need PostgreSQL's server binaries (apt-get install postgresql)")
+        self.bin = found[-1].parent
+        self.root = root
+        self.user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.user:
+            os.chown(root, *_ids("postgres"))
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._run("initdb", "-D", str(root / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
+        self._run("pg_ctl", "-D", str(root / "data"), "-l", str(root / "log"), "-w", "-o",
+                  f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self.n = 0
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.user, str(self.bin / tool), *args], check=True, capture_output=True, cwd="/")
+
+    def new_lake(self) -> str:
+        self.n += 1
+        name = f"bench_lake_{self.n}"
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return f"ducklake:postgres:host=127.0.0.1 port={self.port} user=postgres dbname={name}"
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop")
+
+
+def _ids(user: str) -> tuple[int, int]:
+    import pwd
+
+    p = pwd.getpwnam(user)
+    return p.pw_uid, p.pw_gid
+
+
+def fill(con, rows: int) -> float:
+    """Config, prices and FX of bench/models.py's organisation, then ``rows`` line items over 24 months."""
+    t = time.perf_counter()
+    models_bench.prepare_generated(con, Path(tempfile.mkdtemp(prefix="scale-cfg-")))
+    half = rows // 2
+    for lo, hi, start in ((0, half, EARLIER), (half, rows, models_bench.START)):
+        for a in range(lo, hi, 5_000_000):  # in slices: bounded memory on a small machine
+            con.execute(models_bench._GENERATE, [a, min(hi, a + 5_000_000), start])
+    return time.perf_counter() - t
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def full_and_incremental(location: str, rows: int, folder: Path) -> dict[str, float]:
+    con = connect(location)
+    try:
+        out = {"fill": fill(con, rows)}
+        cfg = load_config(EXAMPLE_CONFIG)
+        project = load_project()
+        out["full"] = timed(lambda: _ok(build(con, project)))
+        day = folder / "one_day.csv"
+        ingest_bench.generate(day, DAY_ROWS)
+
+        def daily() -> None:
+            ingest_file(con, day, cfg)
+            results = build(con, project, incremental=True)
+            _ok(results)
+            out["months"] = max(len(r.months) for r in results if r.months is not None)
+
+        out["incremental"] = timed(daily)
+    finally:
+        con.close()
+    return out
+
+
+def _ok(results) -> None:
+    bad = [r for r in results if r.status != "ok"]
+    if bad:
+        raise SystemExit(f"model build failed: {bad[0].model}: {bad[0].error}")
+
+
+def four_files(folder: Path, rows: int) -> list[Path]:
+    """Four billing accounts' exports (rows/4 lines each; separate scopes, so none supersedes another)."""
+    src = folder / "four_accounts.csv"
+    ingest_bench.generate(src, rows * 10 // 4)
+    out = []
+    with duckdb.connect() as c:
+        for k in range(4):
+            dst = folder / f"account_{k}.csv"
+            c.execute("COPY (SELECT * FROM read_csv($src, all_varchar = true) WHERE BillingAccountId = $acct) "
+                      "TO $dst (HEADER)", {"src": str(src), "acct": str(431927506180 + k), "dst": str(dst)})
+            out.append(dst)
+    return out
+
+
+def ingests(location: str, files: list[Path], data_path: Path | None, at_once: bool) -> float:
+    env = {**os.environ, "SPENDWATCH_WAREHOUSE": location, "SPENDWATCH_CONFIG": str(EXAMPLE_CONFIG)}
+    if data_path:
+        env["SPENDWATCH_DATA_PATH"] = str(data_path)
+    connect(location).close()  # migrated before the clock starts
+    t = time.perf_counter()
+    if at_once:
+        procs = [subprocess.Popen([SPENDWATCH, "ingest", str(f)], env=env, stdout=subprocess.DEVNULL) for f in files]
+        codes = [p.wait() for p in procs]
+    else:
+        codes = [subprocess.run([SPENDWATCH, "ingest", str(f)], env=env, stdout=subprocess.DEVNULL).returncode for f in files]
+    if any(codes):
+        raise SystemExit(f"an ingest failed: exit codes {codes}")
+    return time.perf_counter() - t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=50_000_000, help="line items over 24 months (default 50,000,000)")
+    ap.add_argument("--backends", default="file,lake", help="file, lake or both (default file,lake)")
+    ap.add_argument("--ingest-rows", type=int, default=200_000, help="lines per file of the four-ingest test (default 200,000)")
+    ap.add_argument("--keep", type=Path, metavar="DIR", help="keep the warehouses in DIR instead of a temporary folder")
+    args = ap.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="spendwatch-scale-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    pg = PgServer(Path(tempfile.mkdtemp(prefix="spendwatch-scale-pg-"))) if "lake" in backends else None
+    files = four_files(folder, args.ingest_rows)
+    print(f"{args.rows:,} line items over 24 months; daily run adds {DAY_ROWS:,} lines of one day; "
+          f"four ingests of {args.ingest_rows:,} lines each")
+    failed = False
+    try:
+        for backend in backends:
+            if backend == "file":
+                loc, data, conc = str(folder / "scale.duckdb"), None, None
+                os.environ.pop("SPENDWATCH_DATA_PATH", None)
+            else:
+                loc, data = pg.new_lake(), folder / "lake_data"
+                os.environ["SPENDWATCH_DATA_PATH"] = str(data)
+            r = full_and_incremental(loc, args.rows, folder)
+            ratio = r["incremental"] / r["full"]
+            failed |= ratio >= TARGET_RATIO
+            serial_loc = str(folder / "serial.duckdb") if backend == "file" else pg.new_lake()
+            serial = ingests(serial_loc, files, data and folder / "lake_serial", at_once=False)
+            if backend == "lake":
+                conc = ingests(pg.new_lake(), files, folder / "lake_conc", at_once=True)
+            print(f"\n[{backend}] generated in {r['fill']:.1f} s")
+            print(f"  full build                   {r['full']:8.1f} s")
+            print(f"  incremental daily run        {r['incremental']:8.1f} s  ({r['months']} month rebuilt; "
+                  f"{ratio:.1%} of the full build, target < {TARGET_RATIO:.0%}: {'met' if ratio < TARGET_RATIO else 'NOT met'})")
+            print(f"  four ingests, one by one     {serial:8.1f} s")
+            print(f"  four ingests at once         " + (f"{conc:8.1f} s  ({serial / conc:.2f}x)" if conc else
+                                                         "     n/a  (a DuckDB file has one writer)"))
+    finally:
+        if pg:
+            pg.stop()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
