@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +40,6 @@ from warehouse.ingest import ingest_file  # noqa: E402
 from warehouse.models import build, load_project  # noqa: E402
 
 TARGET_RATIO = 0.10
-EARLIER = datetime(2024, 12, 1)  # the first 12 of the 24 months; bench/models.py's START the other 12
 DAY_ROWS = 48_000  # one day of 2,000 instance-hours
 SPENDWATCH = str(Path(sys.executable).parent / "spendwatch")
 
@@ -89,13 +87,20 @@ def _ids(user: str) -> tuple[int, int]:
 
 
 def fill(con, rows: int) -> float:
-    """Config, prices and FX of bench/models.py's organisation, then ``rows`` line items over 24 months."""
+    """Config, prices and FX of bench/models.py's organisation, then ``rows`` line items over 24 months.
+
+    bench/models.py generates 12 months (its prices start there); the 12 months before are the same lines a
+    year earlier (new ids and natural keys), so every month has lines of every kind.
+    """
     t = time.perf_counter()
     models_bench.prepare_generated(con, Path(tempfile.mkdtemp(prefix="scale-cfg-")))
-    half = rows // 2
-    for lo, hi, start in ((0, half, EARLIER), (half, rows, models_bench.START)):
-        for a in range(lo, hi, 5_000_000):  # in slices: bounded memory on a small machine
-            con.execute(models_bench._GENERATE, [a, min(hi, a + 5_000_000), start])
+    recent = rows - rows // 2
+    for a in range(0, recent, 5_000_000):  # in slices: bounded memory on a small machine
+        con.execute(models_bench._GENERATE, [a, min(recent, a + 5_000_000), models_bench.START])
+    shifted = ", ".join(f"{c} - INTERVAL 12 MONTH AS {c}" for c in
+                        ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd"))
+    con.execute(f"INSERT INTO billing_line_items SELECT * REPLACE (x_line_id || '-y' AS x_line_id, "
+                f"x_natural_key || '-y' AS x_natural_key, {shifted}) FROM billing_line_items LIMIT $n", {"n": rows // 2})
     return time.perf_counter() - t
 
 
