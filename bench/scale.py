@@ -34,7 +34,8 @@ import duckdb  # noqa: E402
 
 from bench import ingest as ingest_bench  # noqa: E402
 from bench import models as models_bench  # noqa: E402
-from spendwatch.config import EXAMPLE_CONFIG, load_config  # noqa: E402
+from spendwatch.core.config import load_config  # noqa: E402
+from spendwatch.core.paths import EXAMPLE_CONFIG  # noqa: E402
 from warehouse.db import connect  # noqa: E402
 from warehouse.ingest import ingest_file  # noqa: E402
 from warehouse.models import build, load_project  # noqa: E402

@@ -77,7 +77,7 @@ def sample_warehouse(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch, tmp_path):
     """No test reads the developer's own warehouse, config or secrets."""
-    for var in ("SPENDWATCH_WAREHOUSE", "SPENDWATCH_CONFIG", "SPENDWATCH_PRICE_MODE", "SPENDWATCH_SNAPSHOT_DIR",
+    for var in ("SPENDWATCH_WAREHOUSE", "SPENDWATCH_DATA_PATH", "SPENDWATCH_CONFIG", "SPENDWATCH_PRICE_MODE", "SPENDWATCH_SNAPSHOT_DIR",
                 "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_API_KEY", "RUNPOD_API_KEY", "LAMBDA_API_KEY", "TOGETHER_API_KEY",
                 "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "DAGSTER_HOME",
                 "SPENDWATCH_METADATA_CHARTS"):  # spendwatch run sets it for its process

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from spendwatch.config import EXAMPLE_CONFIG
-from spendwatch.errors import SpendwatchError
+from spendwatch.core.paths import EXAMPLE_CONFIG
+from spendwatch.core.errors import SpendwatchError
 from warehouse.db import connect
 from warehouse.ingest import deliveries, ingest_file
 

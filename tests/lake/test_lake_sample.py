@@ -8,7 +8,8 @@ from datetime import date, datetime
 import pytest
 
 from spendwatch import operations
-from spendwatch.config import EXAMPLE_CONFIG, load_config
+from spendwatch.core.config import load_config
+from spendwatch.core.paths import EXAMPLE_CONFIG
 from warehouse import lake as lakes
 from tests.warehouse.test_incremental_models import check_incremental_equals_full
 from warehouse.alerts import lifecycle
@@ -97,7 +98,7 @@ def test_sample_org_on_a_lake_matches_the_duckdb_file_then_restates_a_month_and_
 
 
 def test_a_new_lake_needs_a_data_path(lake, monkeypatch):
-    from spendwatch.errors import SpendwatchError
+    from spendwatch.core.errors import SpendwatchError
 
     monkeypatch.delenv("SPENDWATCH_DATA_PATH")
     with pytest.raises(SpendwatchError, match="SPENDWATCH_DATA_PATH"):

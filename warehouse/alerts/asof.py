@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from spendwatch.errors import UsageError
+from spendwatch.core.errors import UsageError
 from warehouse import lake
 from warehouse.alerts.conditions import kind_queries
 
