@@ -89,10 +89,25 @@ def data_path() -> str | None:
 
 def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as ``lake`` and in use (unqualified names are the lake's)."""
+    con = duckdb.connect(config=CONFIG)
+    try:
+        attach(con, location, read_only=read_only)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# No extension is installed or loaded behind our back (they come from the wheels, loaded by path).
+CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def attach(con, location: str, *, read_only: bool = False) -> None:
+    """Load the extensions into ``con`` (a DuckDB connection, or duckdb_engine's wrapper of one), attach the
+    lake as ``lake`` and use it."""
     register_secrets(location)
     path = data_path()
     remote = bool(path and re.match(r"^[a-z][a-z0-9+.-]*://", path))
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": remote})
     try:
         load_extensions(con, httpfs=remote)
         if remote:
@@ -106,7 +121,7 @@ def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
             options.append(f"DATA_PATH '{_quote(str(Path(path).expanduser()) if not remote else path)}'")
         if read_only:
             options.append("READ_ONLY")
-        opts = f" ({', '.join(options)})" if options else ""
+        opts = f" ({', '.join(options)})"
         for attempt in range(ATTEMPTS):
             try:
                 con.execute(f"ATTACH '{_quote(location)}' AS {ALIAS}{opts}")
@@ -118,10 +133,8 @@ def connect(location: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
                 _pause(attempt)
         con.execute(f"USE {ALIAS}")
     except duckdb.Error as e:
-        con.close()
         hint = "" if path else f" (a new lake needs {DATA_PATH_ENV}: a folder or s3://bucket/prefix for its data files)"
         raise SpendwatchError(f"{redact(location)}: cannot open the lake: {redact(str(e).splitlines()[0])}{hint}") from None
-    return con
 
 
 def _object_store_secret(con: duckdb.DuckDBPyConnection) -> None:

@@ -118,3 +118,27 @@ INSERT INTO t (k) SELECT 'a' ON CONFLICT DO NOTHING;"""
     got = " ".join(lakes.dialect(sql).split())
     assert got == ("CREATE TABLE t ( id BIGINT NOT NULL, k VARCHAR NOT NULL, n INTEGER DEFAULT 0 ); "
                    "INSERT INTO t (k) SELECT 'a';")
+
+
+def test_sqlalchemy_reads_the_lake_with_money_as_decimal(lake, sample_config):
+    from decimal import Decimal
+    from pathlib import Path
+
+    from warehouse.ingest import ingest_file
+    from warehouse.sqla import engine, read_frame, table_names
+
+    modal = Path(__file__).resolve().parents[2] / "examples" / "exports" / "modal_billing_2026-09_2026-11.csv"
+    con = connect(lake.location)
+    try:
+        ingest_file(con, modal, sample_config)
+        (direct,) = con.execute("SELECT sum(BilledCost) FROM billing_line_items").fetchone()
+    finally:
+        con.close()
+    eng = engine(lake.location, read_only=True)
+    try:
+        assert {"billing_line_items", "alerts", "writer_turns"} <= set(table_names(eng))
+        df = read_frame(eng, "SELECT count(*) AS n, sum(BilledCost) AS total FROM billing_line_items WHERE x_provider = :p",
+                        {"p": "modal"})
+    finally:
+        eng.dispose()
+    assert int(df.n[0]) == 169 and isinstance(df.total[0], Decimal) and df.total[0] == direct
