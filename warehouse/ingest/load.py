@@ -102,25 +102,26 @@ def ingest_delivery(
             raise UsageError(f"{where}: the parts of one delivery are of several formats "
                              f"({', '.join(sorted({lo.format for lo in loaders}))})")
         loader = loaders[0]
+
         def work() -> list[IngestResult]:
-            try:
-                deliveries.scope_pending(con, {f: lo.scope for f, lo in discover_loaders().items()})
-                did, arrival = deliveries.open_delivery(con, content_hash, loader.format, where, len(files), now)
-                results = [
-                    _load_file(con, FileLoad(p, loader.format, str(p.resolve()), h, now, did, date_order), loader)
-                    for p, h in zip(files, hashes)
-                ]
-                results[-1].rows_replaced = deliveries.record_scopes(con, did, loader.scope, arrival)
-                for r in results:
-                    con.execute("UPDATE ingested_files SET rows_replaced = ? WHERE file_hash = ?",
-                                [r.rows_replaced, r.file_hash])
-                return results
-            finally:
-                drop_stage_tables(con)
+            deliveries.scope_pending(con, {f: lo.scope for f, lo in discover_loaders().items()})
+            did, arrival = deliveries.open_delivery(con, content_hash, loader.format, where, len(files), now)
+            results = [
+                _load_file(con, FileLoad(p, loader.format, str(p.resolve()), h, now, did, date_order), loader)
+                for p, h in zip(files, hashes)
+            ]
+            results[-1].rows_replaced = deliveries.record_scopes(con, did, loader.scope, arrival)
+            for r in results:
+                con.execute("UPDATE ingested_files SET rows_replaced = ? WHERE file_hash = ?",
+                            [r.rows_replaced, r.file_hash])
+            return results
 
         # On a lake another ingest may commit first: the delivery is loaded again with fresh ids.
         with _ingest_settings(con, memory_limit):
-            results = lake.transaction(con, work, turn="ingest")
+            try:
+                results = lake.transaction(con, work, turn="ingest")
+            finally:
+                drop_stage_tables(con)  # after the commit or rollback (an aborted transaction runs nothing)
     except UsageError as e:
         lake.transaction(con, lambda: deliveries.record_failure(con, content_hash, fmt, where, len(files),
                                                                 one_line(str(e)), now), turn="ingest")
