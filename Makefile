@@ -8,14 +8,24 @@ STAMP  := $(VENV)/.installed-stamp
 # only when DAGSTER_HOME is set in the environment; otherwise it runs on an in-memory instance.
 DEV_DAGSTER_HOME := $(if $(DAGSTER_HOME),$(DAGSTER_HOME),$(CURDIR)/data/dagster_home)
 
-.PHONY: install run test dev validate bench clean
+.PHONY: install run test test-lake dev validate bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spendwatch needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' 'duckdb==2.0.1'
 	@touch $(STAMP)
+
+# The DuckLake tests run in a venv of their own: the lake extra pins DuckDB 1.5.5 (README, "Outgrowing one machine").
+LAKE_VENV  := .venv-lake
+LAKE_STAMP := $(LAKE_VENV)/.installed-stamp
+
+$(LAKE_STAMP): pyproject.toml
+	@test -x $(LAKE_VENV)/bin/python || $(PYTHON) -m venv $(LAKE_VENV)
+	$(LAKE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LAKE_VENV)/bin/python -m pip install --quiet -e '.[test,lake]'
+	@touch $(LAKE_STAMP)
 
 install: $(STAMP)
 
@@ -28,6 +38,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## The DuckLake tests against a throwaway PostgreSQL (Debian's postgresql), on the lake extra's DuckDB.
+test-lake: $(LAKE_STAMP)
+	SPENDWATCH_REQUIRE_LAKE=1 $(LAKE_VENV)/bin/python -m pytest -p no:cacheprovider tests/lake
 
 ## Start the Dagster UI.
 dev: $(STAMP)

@@ -63,13 +63,14 @@ def extension_file(package: str, name: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise SpendwatchError(f"the {name} DuckDB extension is not installed (pip package {package.replace('_', '-')}; "
-                              "run `make install`)")
+                              "a DuckLake warehouse needs the lake extra: pip install -e '.[lake]', which pins DuckDB 1.5.5)")
     folder = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}"
     path = folder / f"{name}.duckdb_extension"
     if not path.is_file():
         found = sorted(p.parent.name for p in folder.parent.glob(f"v*/{name}.duckdb_extension"))
         raise SpendwatchError(f"{package}: no {name} extension for DuckDB {duckdb.__version__} (the wheel has "
-                              f"{', '.join(found) or 'none'}); pin the duckdb-extension-* wheels to duckdb's version")
+                              f"{', '.join(found) or 'none'}); a DuckLake warehouse needs the lake extra's DuckDB: "
+                              "pip install -e '.[lake]' (DuckDB 1.5.5)")
     return path
 
 

@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL on 127.0.0.1 for the DuckLake tests, and a fresh lake (catalog database + data folder) per test.
 
 The server is Debian's ``postgresql`` (``.ci/run`` installs it): initdb and pg_ctl in a temporary folder,
-trust authentication on loopback only, stopped at the end of the session.  Without it the tests skip,
-except when ``SPENDWATCH_REQUIRE_POSTGRES=1`` (CI), where a missing server is a failure.
+trust authentication on loopback only, stopped at the end of the session.  The lake also needs the ``lake`` extra's
+DuckDB and extension wheels (``make test-lake`` installs them in ``.venv-lake``).  Without either the tests skip,
+except when ``SPENDWATCH_REQUIRE_LAKE=1`` (``make test-lake``, CI), where a missing one is a failure.
 """
 
 from __future__ import annotations
@@ -54,13 +55,25 @@ class PgServer:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
 
 
+def _missing(why: str) -> None:
+    if os.environ.get("SPENDWATCH_REQUIRE_LAKE") == "1":
+        pytest.fail(f"SPENDWATCH_REQUIRE_LAKE=1 but {why}")
+    pytest.skip(f"{why}; the DuckLake tests need it (make test-lake)")
+
+
 @pytest.fixture(scope="session")
 def pg_server():
+    from spendwatch.core.errors import SpendwatchError
+    from warehouse.lake import EXTENSIONS, extension_file
+
+    try:
+        for package, name in EXTENSIONS:
+            extension_file(package, name)
+    except SpendwatchError as e:
+        _missing(f"the DuckLake extensions are not installed for this DuckDB ({e})")
     bindir = _bindir()
     if bindir is None:
-        if os.environ.get("SPENDWATCH_REQUIRE_POSTGRES") == "1":
-            pytest.fail("SPENDWATCH_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries (apt-get install postgresql)")
-        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql); the DuckLake tests need one")
+        _missing("no PostgreSQL server binaries (apt-get install postgresql)")
     # Not under pytest's tmp folder: as root, the server runs as the postgres user, who cannot enter root's folders.
     root = Path(tempfile.mkdtemp(prefix="spendwatch-pg-"))
     as_user: list[str] = []
