@@ -29,16 +29,21 @@ from warehouse.loaders._io import COUNT_SQL, head_text
 FORMAT = "openai_costs"
 SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
 
-_RESULT_OBJECT = re.compile(r'"object"\s*:\s*"organization\.costs\.result"')
 _PAGE_OBJECT = re.compile(r'"object"\s*:\s*"(page|bucket)"')
+
+
+def is_admin_page(head: bytes, result_object: str) -> bool:
+    """Whether ``head`` starts a JSON page/bucket envelope holding objects ``"object": result_object``."""
+    text = head_text(head).lstrip()
+    if not text.startswith(("{", "[")):
+        return False
+    result = re.compile(r'"object"\s*:\s*"' + re.escape(result_object) + '"')
+    return bool(result.search(text) and _PAGE_OBJECT.search(text))
 
 
 def sniff(path: Path, head: bytes) -> bool:
     """An OpenAI costs page: a page/bucket envelope holding ``organization.costs.result`` objects."""
-    text = head_text(head).lstrip()
-    if not text.startswith(("{", "[")):
-        return False
-    return bool(_RESULT_OBJECT.search(text) and _PAGE_OBJECT.search(text))
+    return is_admin_page(head, "organization.costs.result")
 
 
 # Unix seconds between 1970 and 3000; anything else is not a bucket boundary.

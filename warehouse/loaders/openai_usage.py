@@ -24,28 +24,19 @@ history is keyed on, for pricing the tokens later.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from warehouse.loaders import DAY
 from warehouse.loaders._declared import METERED, Check, admin, count, iso, json_counts, key, usage_line
-from warehouse.loaders._io import head_text
-from warehouse.loaders.openai_costs import BUCKET_CHECKS, BUCKET_PERIOD
+from warehouse.loaders.openai_costs import BUCKET_CHECKS, BUCKET_PERIOD, is_admin_page
 
 FORMAT = "openai_usage"
 SCOPE = ("BillingAccountId", DAY)  # organisation (when known) and bucket day; the format is the dataset
 METERING_ONLY = True  # lines carry quantities; BilledCost is always 0
 
-_RESULT_OBJECT = re.compile(r'"object"\s*:\s*"organization\.usage\.completions\.result"')
-_PAGE_OBJECT = re.compile(r'"object"\s*:\s*"(page|bucket)"')
-
-
 def sniff(path: Path, head: bytes) -> bool:
     """An OpenAI usage page whose results are ``organization.usage.completions.result`` objects."""
-    text = head_text(head).lstrip()
-    if not text.startswith(("{", "[")):
-        return False
-    return bool(_RESULT_OBJECT.search(text) and _PAGE_OBJECT.search(text))
+    return is_admin_page(head, "organization.usage.completions.result")
 
 
 _TOKENS = {"input": "$.input_tokens", "cached": "$.input_cached_tokens", "write": "$.input_cache_write_tokens",
