@@ -7,6 +7,8 @@ No test touches the network: HTTP goes through ``httpx.MockTransport``.
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -342,10 +344,15 @@ def test_fireworks_changed_layout_is_a_parse_error(old, new, reason):
 # --- OpenRouter ----------------------------------------------------------------
 
 
+# sha256 of /work/shared/data/openrouter/models-2025-05-22.json (the shared dump), taken with sha256sum from that
+# file, so a clean clone without the shared folder still checks the fixture is its unmodified copy.
+SHARED_OPENROUTER_SHA256 = "061f724301c69595020c5e56a1c4c643fab3d38e15c51761ce9ec2aafd7980b7"
+
+
 def test_openrouter_fixture_is_the_unmodified_shared_dump():
-    if not SHARED_OPENROUTER.exists():
-        pytest.skip("shared data folder not present")
-    assert capture(OPENROUTER) == SHARED_OPENROUTER.read_bytes()
+    assert hashlib.sha256(capture(OPENROUTER)).hexdigest() == SHARED_OPENROUTER_SHA256
+    if SHARED_OPENROUTER.exists():  # in the workspace, against the file itself too
+        assert capture(OPENROUTER) == SHARED_OPENROUTER.read_bytes()
 
 
 def test_openrouter_keeps_per_token_strings_exactly():
