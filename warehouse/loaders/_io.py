@@ -261,6 +261,15 @@ def admin_results(con: duckdb.DuckDBPyConnection, path: Path, table: str, provid
 
 
 
+def check_columns(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], required: tuple[str, ...],
+                  optional: tuple[str, ...], what: str) -> None:
+    """A CSV without a required column is unreadable; a column the format does not define gets a note."""
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise UnreadableFile(f"{path}: {what} CSV lacks column(s) {', '.join(missing)}")
+    note_unknown_columns(con, columns, (*required, *optional))
+
+
 def note_unknown_columns(con: duckdb.DuckDBPyConnection, columns: list[str], known: tuple[str, ...]) -> None:
     """One file-level data-quality note per CSV column the format does not define (kept out of the lines)."""
     unknown = [[c] for c in columns if c not in known]

@@ -27,12 +27,11 @@ from pathlib import Path
 import duckdb
 
 from warehouse.ingest.sqlkit import number_sql
-from warehouse.ingest.contract import UnreadableFile
 from warehouse.loaders import DAY
 from warehouse.loaders._declared import (
     METERED, Check, Declared, count, gpu_classes, iso, key, missing, period, usage_line,
 )
-from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, drop_temp, head_text, note_unknown_columns, read_csv_rows
+from warehouse.loaders._io import COUNT_SQL, RFC3339_SQL, check_columns, drop_temp, head_text, read_csv_rows
 
 FORMAT = "fireworks_billing"
 SCOPE = ("BillingAccountId", DAY)  # the export has no account: the day
@@ -63,10 +62,7 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
     """The CSV's rows into ``table``: the metering columns (optional ones NULL when absent) and ``raw``."""
     columns = read_csv_rows(con, path, "_sw_fireworks_csv", "Fireworks billing-metrics")
     try:
-        missing_columns = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing_columns:
-            raise UnreadableFile(f"{path}: Fireworks billing-metrics CSV lacks column(s) {', '.join(missing_columns)}")
-        note_unknown_columns(con, columns, (*REQUIRED_COLUMNS, *_OPTIONAL_COLUMNS))
+        check_columns(con, path, columns, tuple(REQUIRED_COLUMNS), tuple(_OPTIONAL_COLUMNS), "Fireworks billing-metrics")
         optional = ", ".join(f'"{c}"' if c in columns else f"NULL AS {c}" for c in _OPTIONAL_COLUMNS)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
                     f"SELECT x_source_row, {', '.join(REQUIRED_COLUMNS)}, {optional}, raw FROM _sw_fireworks_csv")

@@ -40,7 +40,7 @@ from warehouse.ingest.contract import UnreadableFile
 from warehouse.loaders import DAY
 from warehouse.loaders._declared import Check, Declared, amount, billed, iso, key, missing, usage_line
 from warehouse.loaders._io import (
-    RFC3339_SQL, drop_temp, first_char, head_text, note_unknown_columns, read_csv_rows, read_json_docs,
+    RFC3339_SQL, check_columns, drop_temp, first_char, head_text, read_csv_rows, read_json_docs,
 )
 
 FORMAT = "modal_billing"
@@ -75,10 +75,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
     """Load the CLI CSV into ``table`` with the normalised column names (file order kept)."""
     columns = read_csv_rows(con, path, "_sw_modal_csv", "Modal billing")
     try:
-        missing = [c for c in CSV_COLUMNS if c not in columns]
-        if missing:
-            raise UnreadableFile(f"{path}: Modal billing CSV lacks column(s) {', '.join(missing)}")
-        note_unknown_columns(con, columns, (*CSV_COLUMNS, "Tags"))
+        check_columns(con, path, columns, tuple(CSV_COLUMNS), ("Tags",), "Modal billing")
         tags = '"Tags"' if "Tags" in columns else "NULL"
         con.execute(
             f"""
