@@ -24,7 +24,7 @@ LAKE_STAMP := $(LAKE_VENV)/.installed-stamp
 $(LAKE_STAMP): pyproject.toml
 	@test -x $(LAKE_VENV)/bin/python || $(PYTHON) -m venv $(LAKE_VENV)
 	$(LAKE_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LAKE_VENV)/bin/python -m pip install --quiet -e '.[test,lake]'
+	$(LAKE_VENV)/bin/python -m pip install --quiet -e '.[test,lake,lake-test]'
 	@touch $(LAKE_STAMP)
 
 install: $(STAMP)
@@ -39,7 +39,8 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-## The DuckLake tests against a throwaway PostgreSQL (Debian's postgresql), on the lake extra's DuckDB.
+## The DuckLake tests against a throwaway PostgreSQL (Debian's postgresql), on the lake extra's DuckDB, with
+## moto's S3 server on 127.0.0.1 (the lake-test extra) for a lake whose data path is s3://.
 test-lake: $(LAKE_STAMP)
 	SPENDWATCH_REQUIRE_LAKE=1 $(LAKE_VENV)/bin/python -m pytest -p no:cacheprovider tests/lake
 

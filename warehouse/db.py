@@ -72,7 +72,11 @@ def connect(location: str | os.PathLike | None = None, *, read_only: bool = Fals
     if lake.is_lake(loc):
         con = lake.connect(loc, read_only=read_only)
         if migrate_schema and not read_only:
-            migrate(con)
+            try:
+                migrate(con)
+            except duckdb.HTTPException as e:  # the first read of a data file: the object store refused the key
+                con.close()
+                raise lake.storage_error(e) from None
         return con
     if is_file(loc):
         parent = Path(loc).expanduser().resolve().parent

@@ -155,6 +155,20 @@ def _object_store_secret(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE SECRET spendwatch_lake_store (TYPE s3, {body})")
 
 
+def storage_error(e: duckdb.Error) -> SpendwatchError:
+    """An object store's refusal (HTTP 403: a wrong key or secret, a missing bucket...) as one clear, redacted line.
+
+    DuckDB's text names the object's URL and the store's error code (``SignatureDoesNotMatch``,
+    ``InvalidAccessKeyId``); it never holds the credentials, and it is redacted all the same.
+    """
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    code = next((ln for ln in lines[1:] if re.match(r"^[A-Za-z]+: ", ln)), "")
+    said = "; ".join(filter(None, (lines[0] if lines else type(e).__name__, code)))
+    return SpendwatchError(
+        f"{redact(data_path() or '')}: the lake's object store refused a request ({redact(said)}); check "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL, AWS_REGION for an S3-compatible store)")
+
+
 def attached(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether this connection's current database is a DuckLake."""
     return bool(con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = current_database() "
