@@ -119,32 +119,3 @@ def test_on_a_duckdb_file_a_second_writer_gets_a_clear_message(tmp_path):
     time.sleep(0.1)
     connect(path).close()  # free again once the other process is gone
 
-
-def test_dagster_ingests_each_source_at_once_on_a_lake(lake, tmp_path):
-    import shutil
-
-    import dagster as dg
-
-    from pipelines.assets.ingest import billing_line_items
-    from pipelines.resources import ProviderKeys, SpendwatchSettings, WarehouseResource
-
-    sources = []
-    for name, f in (("modal", MODAL), ("openai", OPENAI)):  # two export folders: two sources
-        (tmp_path / name).mkdir()
-        shutil.copy(f, tmp_path / name / f.name)
-        sources.append(str(tmp_path / name))
-    result = dg.materialize(
-        [billing_line_items], partition_key="2026-12-01",
-        resources={"warehouse": WarehouseResource(database=lake.location),
-                   "settings": SpendwatchSettings(config_path=str(EXAMPLE_CONFIG), price_mode="offline"),
-                   "provider_keys": ProviderKeys()},
-        run_config={"ops": {"billing_line_items": {"config": {"paths": sources}}}},
-    )
-    assert result.success
-    meta = result.asset_materializations_for_node("billing_line_items")[0].metadata
-    assert meta["files_ingested"].value == 2 and meta["files_failed"].value == 0
-    con = connect(lake.location)
-    try:
-        assert con.execute("SELECT count(DISTINCT delivery_id), count(*) FROM deliveries").fetchone() == (2, 2)
-    finally:
-        con.close()
