@@ -1,4 +1,4 @@
--- Every dedicated offer (stg_offer_prices) priced for each decision window of its GPU class (int_decision_windows, and int_window_api for the GPU classes of the throughput assumptions): each day of the window costs the price in force that day (the latest-starting period overlapping the day) divided by the days of its own month (a monthly price) or x 24 (an hourly one), so a window across two months, or across a price change, is paid at each side's rate. Only offers in force on every day of the window are kept. window_cost_per_gpu is in the reporting currency at the ECB rate of the window's last day (or the latest before it); fx_rate_date is NULL when no conversion was needed.
+-- Every dedicated offer (stg_offer_prices) priced for each decision window of its GPU class (int_decision_windows, and int_window_api for the GPU classes of the throughput assumptions): each day of the window costs the price in force that day (the latest-starting period overlapping the day) divided by the days of its own month (a monthly price) or x 24 (an hourly one), so a window across two months, or across a price change, is paid at each side's rate. Only offers in force on every day of the window are kept. window_cost_per_gpu is in the reporting currency at the ECB rate of the window's last day (or the latest before it); fx_rate_date is NULL when no conversion was needed; fx_rate_age_business_days counts the business days (Monday to Friday) after it up to the window's last day, and fx_stale marks a rate more than [decisions] fx_stale_business_days (default 3) of them old, as stg_line_items_fx does for a charge.
 WITH wins AS (   -- the serverless decision windows, and the hosted-API windows for every GPU class a throughput assumption names
     SELECT DISTINCT gpu_class, window_start, window_end, window_days FROM {{ ref('int_decision_windows') }}
     UNION
@@ -44,10 +44,18 @@ SELECT
     CASE WHEN i.currency = s.reporting_currency THEN CAST(1 AS DECIMAL(18, 10)) ELSE fx.rate_to_reporting END AS fx_rate,
     CASE WHEN i.currency = s.reporting_currency THEN NULL ELSE fx.rate_date END AS fx_rate_date,
     CAST(w.window_cost_native AS DECIMAL(24, 6)) AS window_cost_native,
-    CAST(round(w.window_cost_native * CASE WHEN i.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 2) AS DECIMAL(18, 2)) AS window_cost_per_gpu
+    CAST(round(w.window_cost_native * CASE WHEN i.currency = s.reporting_currency THEN 1 ELSE fx.rate_to_reporting END, 2) AS DECIMAL(18, 2)) AS window_cost_per_gpu,
+    a.age AS fx_rate_age_business_days,
+    coalesce(a.age > st.days, false) AS fx_stale
 FROM windowed w
 JOIN offer_info i USING (offer_key)
 CROSS JOIN {{ source('config', 'settings') }} s
+CROSS JOIN (SELECT coalesce(any_value(fx_stale_business_days), 3) AS days FROM {{ source('config', 'decision_settings') }}) st
 ASOF LEFT JOIN {{ ref('stg_fx_rates') }} fx
     ON fx.currency = i.currency AND fx.rate_date <= w.window_end
+CROSS JOIN LATERAL (
+    SELECT CAST(CASE WHEN i.currency = s.reporting_currency THEN 0
+                     ELSE len(list_filter(range(CAST(fx.rate_date AS TIMESTAMP) + INTERVAL 1 DAY, CAST(w.window_end AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY),
+                                          lambda x: isodow(x) < 6)) END AS INTEGER) AS age
+) a
 WHERE i.currency = s.reporting_currency OR fx.rate_to_reporting IS NOT NULL

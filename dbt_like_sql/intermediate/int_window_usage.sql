@@ -1,4 +1,4 @@
--- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, whether any of the cost was converted at a stale ECB rate (fx_stale, stg_line_items_fx), and the busiest hour's demand in GPUs (peak_demand_gpus, from lines of an hour or less; NULL when the team's lines are coarser).
+-- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, whether any of the cost was converted at a stale ECB rate (fx_stale, stg_line_items_fx), each stale rate behind it (fx_stale_rates: per currency pair the oldest ECB date used, its age in business days at the latest charge it converted, and that charge date), and the busiest hour's demand in GPUs (peak_demand_gpus) with every hour's demand (hourly_demand_gpus, what int_spare_capacity caps at a server's GPUs), from lines of an hour or less; NULL when the team's lines are coarser.
 WITH lines AS (
     SELECT w.month, w.team, w.gpu_class, u.*  EXCLUDE (team, gpu_class)
     FROM {{ ref('int_decision_windows') }} w
@@ -12,7 +12,15 @@ hours AS (
     GROUP BY ALL
 ),
 peaks AS (
-    SELECT month, team, gpu_class, max(gpus) AS peak FROM hours GROUP BY ALL
+    SELECT month, team, gpu_class, max(gpus) AS peak, list(gpus ORDER BY hour_start) AS hourly FROM hours GROUP BY ALL
+),
+stale AS (   -- one entry per currency pair converted at a stale rate in the window
+    SELECT month, team, gpu_class,
+           list({'currency_pair': pair, 'rate_date': rate_date, 'age_business_days': age, 'last_charge_date': through} ORDER BY pair) AS rates
+    FROM (SELECT month, team, gpu_class, currency || '/' || reporting_currency AS pair, min(fx_rate_date) AS rate_date,
+                 max(fx_rate_age_business_days) AS age, max(charge_date) AS through
+          FROM lines WHERE fx_stale GROUP BY ALL)
+    GROUP BY ALL
 )
 SELECT
     l.month, l.team, l.gpu_class,
@@ -22,7 +30,10 @@ SELECT
     bool_or(l.gpu_seconds_estimated)     AS gpu_seconds_estimated,
     bool_or(l.fx_stale)                  AS fx_stale,
     bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) AS hourly,
-    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN CAST(any_value(p.peak) AS DECIMAL(12, 3)) END AS peak_demand_gpus
+    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN CAST(any_value(p.peak) AS DECIMAL(12, 3)) END AS peak_demand_gpus,
+    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN any_value(p.hourly) END AS hourly_demand_gpus,
+    any_value(x.rates)                   AS fx_stale_rates
 FROM lines l
 LEFT JOIN peaks p USING (month, team, gpu_class)
+LEFT JOIN stale x USING (month, team, gpu_class)
 GROUP BY l.month, l.team, l.gpu_class

@@ -1,4 +1,4 @@
--- Per month, team and GPU class used on serverless, over the decision window (int_decision_windows: the calendar month when closed, else the trailing 30 days ending at the last complete day of data; window_start, window_end, window_kind): the GPU-seconds and the utilisation of one GPU (GPU-seconds / seconds in the window), the serverless cost, and the cheapest dedicated offer for the class priced over the same window (int_window_offers: each day at the price in force / the days of its month), chosen by what the team would pay for the whole units it needs (dedicated_units: GPUs needed rounded up to the offer's min_units, so a team needing 2 GPUs is not offered an 8-GPU node at an eighth of its price) among offers whose term does not exceed the team's max_commitment_months (default 0: none). dedicated_monthly is one GPU of that offer for the window. The break-even utilisation u* = D / (s x T) and break-even GPU-hours D / (s x 3600) with s the team's effective serverless price per GPU-second; breakeven_note 'never cheaper' when u* >= 100 %. The verdict (dedicated_cheaper, serverless_cheaper, near within 10 %) and the saving if the team moved. fx_stale marks a serverless cost converted (in part) at a stale ECB rate. Beside it, the cheapest committed offer (term, upfront amount, effective monthly cost and what it would save), shown, never used for the verdict beyond max_commitment_months.
+-- Per month, team and GPU class used on serverless, over the decision window (int_decision_windows: the calendar month when closed, else the trailing 30 days ending at the last complete day of data; window_start, window_end, window_kind): the GPU-seconds and the utilisation of one GPU (GPU-seconds / seconds in the window), the serverless cost, and the cheapest dedicated offer for the class priced over the same window (int_window_offers: each day at the price in force / the days of its month), chosen by what the team would pay for the whole units it needs (dedicated_units: GPUs needed rounded up to the offer's min_units, so a team needing 2 GPUs is not offered an 8-GPU node at an eighth of its price) among offers whose term does not exceed the team's max_commitment_months (default 0: none). dedicated_monthly is one GPU of that offer for the window. The break-even utilisation u* = D / (s x T) and break-even GPU-hours D / (s x 3600) with s the team's effective serverless price per GPU-second; breakeven_note 'never cheaper' when u* >= 100 %. The verdict (dedicated_cheaper, serverless_cheaper, near within 10 %) and the saving if the team moved. fx_stale marks a serverless cost converted (in part) at a stale ECB rate; dedicated_fx_stale marks D converted at a rate more than [decisions] fx_stale_business_days business days older than the window's last day (fx_rate_age_business_days). Beside it, the cheapest committed offer (term, upfront amount, effective monthly cost and what it would save), shown, never used for the verdict beyond max_commitment_months.
 WITH w AS (
     SELECT w.*, u.currency, u.gpu_seconds, u.serverless_cost AS serverless_cost_raw, CAST(u.serverless_cost AS DECIMAL(18, 2)) AS serverless_cost, u.gpu_seconds_estimated, u.peak_demand_gpus, u.fx_stale,
            coalesce(td.max_commitment_months, ds.max_commitment_months, 0) AS max_commitment_months
@@ -27,6 +27,7 @@ cheapest AS (
            arg_min({'provider': provider, 'source_id': source_id, 'sku': sku, 'tier': tier, 'amount': amount,
                     'currency': currency, 'unit': unit, 'term_months': term_months, 'min_units': min_units,
                     'is_org_server': is_org_server, 'fx_rate': fx_rate, 'fx_rate_date': fx_rate_date,
+                    'fx_age': fx_rate_age_business_days, 'fx_stale': fx_stale,
                     'monthly': window_cost_per_gpu, 'units': units},
                    (units_cost, window_cost_per_gpu, offer_key)) AS o
     FROM priced
@@ -49,6 +50,7 @@ flat AS (
            c.o.tier AS dedicated_tier, c.o.amount AS dedicated_price, c.o.currency AS dedicated_price_currency,
            c.o.unit AS dedicated_price_unit, c.o.term_months AS dedicated_term_months, c.o.min_units AS dedicated_min_units,
            c.o.is_org_server AS dedicated_is_org_server, c.o.fx_rate AS dedicated_fx_rate, c.o.fx_rate_date AS dedicated_fx_rate_date,
+           c.o.fx_age AS dedicated_fx_age, c.o.fx_stale AS dedicated_fx_stale,
            c.o.monthly AS dedicated_monthly, c.o.units AS dedicated_units
     FROM cheapest c
 ),
@@ -80,6 +82,7 @@ SELECT
     dedicated_provider, dedicated_source_id, dedicated_sku, dedicated_tier, dedicated_price, dedicated_price_currency,
     dedicated_price_unit, dedicated_term_months, dedicated_min_units, dedicated_is_org_server,
     dedicated_monthly, dedicated_fx_rate AS fx_rate, dedicated_fx_rate_date AS fx_rate_date,
+    dedicated_fx_age AS fx_rate_age_business_days, dedicated_fx_stale,
     breakeven_utilisation, breakeven_gpu_hours,
     CASE WHEN breakeven_utilisation >= 1 THEN 'never cheaper' END AS breakeven_note,
     gpus_needed, dedicated_units, dedicated_cost,

@@ -256,13 +256,18 @@ def _dedicated(a: AlertMessage, st: _Style) -> _Parts:
     if r.get("peak_demand_gpus"):
         figures.append(("Peak demand", f"{st.esc(r['peak_demand_gpus'])} GPUs"))
     offer = " ".join(st.esc(x) for x in (r.get("dedicated_provider"), r.get("dedicated_sku")) if x)
+    if offer and str(r.get("dedicated_is_org_server")).lower() == "true":   # the org's own server: more like it, not it
+        offer = f"another like {offer} (its contract price)"
     if offer:
         figures.append(("Cheapest dedicated offer", f"{offer}, {money(_dec(r, 'dedicated_monthly'), cur)} a GPU for the window"))
     figures.append(("Break-even (context)", st.esc(r.get("breakeven_text") or "—") + " of one GPU"))
     action = r.get("action")
     if action == "use_spare_capacity":
+        taken = _dec(r, "spare_gpu_hours_taken")
         why = (f"{st.esc(r.get('spare_server_id'))} is already paid for and has {st.esc(r.get('spare_gpu_hours'))} spare GPU-hours "
-               f"in the window, more than this load's{hours or ' GPU-hours'}: the serverless bill goes, no rent is added.")
+               + (f"in the window, {st.esc(r.get('spare_gpu_hours_taken'))} of them allotted to teams before this one, "
+                  if taken else "in the window, ")
+               + f"enough for this load{hours}: the serverless bill of the hours that move goes, no rent is added.")
     elif action == "hybrid":
         why = (f"Demand peaks at {st.esc(r.get('peak_demand_gpus'))} GPUs, so moving everything is not reachable: "
                f"{st.esc(r.get('dedicated_gpus'))} dedicated for the steady core and serverless for the peaks is the saving "
