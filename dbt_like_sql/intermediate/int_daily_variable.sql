@@ -71,24 +71,44 @@ windows AS (
            avg(y) OVER (PARTITION BY team, provider ORDER BY day ROWS 27 PRECEDING) AS mean_28d,
            regr_slope(z, day_number) OVER (PARTITION BY team, provider ORDER BY day ROWS 6 PRECEDING) AS trend_7d,
            stddev_samp(z) OVER (PARTITION BY team, provider ORDER BY day ROWS 6 PRECEDING)  AS sd_7d,
-           stddev_samp(z) OVER (PARTITION BY team, provider ORDER BY day ROWS 27 PRECEDING) AS sd_28d
+           stddev_samp(z) OVER (PARTITION BY team, provider ORDER BY day ROWS 27 PRECEDING) AS sd_28d,
+           -- the long window (up to 91 days) an intermittent or erratic series' level is taken from, and its
+           -- Syntetos-Boylan statistics: ADI (days per day with spend) and CV² of the spend on days with spend
+           avg(y) OVER l91 AS mean_91d,
+           count(*) OVER l91 AS days_91d,
+           count(*) OVER l91 / nullif(count(nullif(y, 0)) OVER l91, 0) AS adi_91d,
+           var_pop(nullif(y, 0)) OVER l91 / nullif(avg(nullif(y, 0)) OVER l91, 0) ^ 2 AS cv2_91d,
+           stddev_samp(z) OVER l91 AS sd_91d,
+           avg(y) OVER (PARTITION BY team, provider ORDER BY day ROWS BETWEEN 90 PRECEDING AND 28 PRECEDING) AS mean_older,
+           count(*) OVER (PARTITION BY team, provider ORDER BY day ROWS BETWEEN 90 PRECEDING AND 28 PRECEDING) AS days_older
     FROM deseasonalised
+    WINDOW l91 AS (PARTITION BY team, provider ORDER BY day ROWS 90 PRECEDING)
 ),
 shifted AS (
     SELECT *,
            day_number >= 28 AND abs(mean_7d - mean_21d_before) > 2 * coalesce(sd_28d, 0) * sqrt(1.0 / 7 + 1.0 / 21) AS level_shift
     FROM windows
+),
+classified AS (   -- intermittent (ADI >= 1.32) or erratic (CV² >= 0.49), with history older than 28 days that agrees
+                  -- with the last 28 (within 2 standard errors): the long window is the rate's unbiased, steadier estimate
+    SELECT *,
+           NOT level_shift AND day_number > 28 AND (coalesce(adi_91d, 99) >= 1.32 OR coalesce(cv2_91d, 0) >= 0.49)
+           AND abs(mean_28d - mean_older) <= 2 * coalesce(sd_91d, 0) * sqrt(1.0 / 28 + 1.0 / days_older) AS long_window
+    FROM shifted
 )
 SELECT
     team, provider, day, (SELECT reporting_currency FROM {{ source('config', 'settings') }}) AS currency,
     CAST(amount AS DECIMAL(18, 6)) AS amount,
     day_number,
-    mean_7d, mean_28d, trend_7d, level_shift, weekday_factors,
+    mean_7d, mean_28d, mean_91d, adi_91d, cv2_91d, trend_7d, level_shift, weekday_factors,
+    CASE WHEN level_shift THEN 'shift' WHEN long_window THEN 'long' WHEN day_number >= 28 THEN '28d' ELSE '7d' END AS level_method,
     CASE WHEN level_shift THEN greatest(0, mean_7d + 3 * coalesce(nullif(trend_7d, 'NaN'::DOUBLE), 0))
+         WHEN long_window THEN mean_91d
          WHEN day_number >= 28 THEN mean_28d
          ELSE mean_7d END AS level,
     CASE WHEN level_shift THEN coalesce(sd_7d, 0) * sqrt(1.0 / 7 + 9.0 / 28)
+         WHEN long_window THEN coalesce(sd_91d, 0) / sqrt(days_91d)
          WHEN day_number >= 28 THEN coalesce(sd_28d, 0) / sqrt(28)
          ELSE coalesce(sd_7d, 0) / sqrt(least(day_number, 7)) END AS level_sd,
-    CASE WHEN level_shift THEN sd_7d WHEN day_number >= 28 THEN sd_28d ELSE sd_7d END AS daily_sd
-FROM shifted
+    CASE WHEN level_shift THEN sd_7d WHEN long_window THEN sd_91d WHEN day_number >= 28 THEN sd_28d ELSE sd_7d END AS daily_sd
+FROM classified

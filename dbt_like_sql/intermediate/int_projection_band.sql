@@ -17,6 +17,17 @@ noise AS (   -- the spread of the forecast total implied by each provider's day-
     JOIN {{ ref('int_daily_variable') }} v ON v.team = h.team AND v.provider = h.provider AND v.day = h.origin_day
     GROUP BY ALL
 ),
+trend AS (   -- a ramp (or cut) in progress: the shifted level's trend continued for up to 7 more days (as long as the
+               -- window it was measured on), then flat; how much that adds to (or takes from) the flat forecast
+    SELECT h.month, h.team,
+           sum(CASE WHEN v.level_shift AND isfinite(v.trend_7d)
+                    THEN (greatest(0, v.level + v.trend_7d * least(d.day - h.origin_day, 7)) - v.level) * v.weekday_factors[isodow(d.day)]
+                    ELSE 0 END) AS trend_extra
+    FROM horizons h
+    JOIN {{ ref('int_daily_variable') }} v ON v.team = h.team AND v.provider = h.provider AND v.day = h.origin_day
+    JOIN {{ ref('int_projection_daily') }} d ON d.month = h.month AND d.team = h.team AND d.provider = h.provider AND d.is_forecast
+    GROUP BY ALL
+),
 shifts AS (
     SELECT n.month, n.team, CAST(n.min_shift + r.i AS INTEGER) AS shift
     FROM need n, LATERAL (SELECT unnest(range(0, 63)) AS i) r
@@ -51,16 +62,20 @@ b AS (
            coalesce(q.backtests, 0) >= 5 AS backtested,
            CASE WHEN coalesce(q.backtests, 0) >= 5 THEN q.q10 ELSE 0.75 END AS q10,
            CASE WHEN coalesce(q.backtests, 0) >= 5 THEN q.q90 ELSE 1.25 END AS q90,
-           CASE WHEN n.forecast > 0 THEN 1.2816 * x.forecast_sd / n.forecast ELSE 0 END AS noise_half_width
+           CASE WHEN n.forecast > 0 THEN 1.2816 * x.forecast_sd / n.forecast ELSE 0 END AS noise_half_width,
+           CASE WHEN n.forecast > 0 THEN 1 + coalesce(t.trend_extra, 0) / n.forecast ELSE 1 END AS trend_ratio
     FROM need n
     LEFT JOIN q USING (month, team)
     LEFT JOIN noise x USING (month, team)
+    LEFT JOIN trend t USING (month, team)
 )
 SELECT
     month, team, horizon_days, backtests,
-    CAST(greatest(0, least(q10, 1 - coalesce(noise_half_width, 0), 1)) AS DECIMAL(12, 6)) AS ratio_low,
-    CAST(greatest(q90, 1 + coalesce(noise_half_width, 0), 1) AS DECIMAL(12, 6)) AS ratio_high,
+    CAST(greatest(0, least(q10, 1 - coalesce(noise_half_width, 0), trend_ratio, 1)) AS DECIMAL(12, 6)) AS ratio_low,
+    CAST(greatest(q90, 1 + coalesce(noise_half_width, 0), trend_ratio, 1) AS DECIMAL(12, 6)) AS ratio_high,
     CASE WHEN backtested THEN 'backtest p10-p90 of ' || backtests || ' origins' ELSE 'default 0.75-1.25 (fewer than 5 backtests)' END
-    || CASE WHEN 1 - coalesce(noise_half_width, 0) < q10 OR 1 + coalesce(noise_half_width, 0) > q90
-            THEN ', widened to the day-to-day noise' ELSE '' END AS band_method
+    || CASE WHEN 1 - coalesce(noise_half_width, 0) < least(q10, trend_ratio) OR 1 + coalesce(noise_half_width, 0) > greatest(q90, trend_ratio)
+            THEN ', widened to the day-to-day noise' ELSE '' END
+    || CASE WHEN trend_ratio < least(q10, 1 - coalesce(noise_half_width, 0)) OR trend_ratio > greatest(q90, 1 + coalesce(noise_half_width, 0))
+            THEN ', widened to the trend continued 7 days' ELSE '' END AS band_method
 FROM b

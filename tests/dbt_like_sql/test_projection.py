@@ -70,6 +70,16 @@ def test_a_ramp_is_followed_on_the_8th_and_the_15th(make_wh):
     # read as a ramp overshoots; the 28-day mean would say 200 + 22 x 100/7 = £514.29, -40 %, and the month-to-date
     # run-rate 200 / 8 x 30 = £750.00, -12.8 %).
     assert (got[date(2026, 11, 8)]["variable_spend"], got[date(2026, 11, 8)]["projected_variable"]) == (D("200.00"), D("938.57"))
+    # The band on 8 Nov.  No backtests (origins need 28 days of history: from 28 Oct, so at most 11 days back, less
+    # than the 22-day horizon): 0.75-1.25.  Noise: the last 7 days' sample sd 7.559 (mean 190/7, squares
+    # 17.143^2 + 6 x 2.857^2 = 342.86, / 6 = 57.143), level_sd 7.559 x sqrt(1/7 + 9/28) = 5.151; sqrt(22 x 57.143 +
+    # 22^2 x 26.531) = 118.74, / 738.57 x 1.2816 = 0.206: inside 0.75-1.25.  The ramp's trend continued for 7 more days
+    # (9-15 Nov at 235/7 + 15/7 x 1..7, then 340/7 flat) adds 15/7 x (1 + ... + 7 + 15 x 7) = 15/7 x 133 = 285:
+    # ratio 1 + 285 / 738.57 = 1.385880 sets the upper edge.  Band: 200 + 0.75 x 738.57 = £753.93 to
+    # 200 + 1.385880 x 738.57 = £1,223.57, which holds the month's £860.
+    g8 = got[date(2026, 11, 8)]
+    assert (g8["projected_low"], g8["projected_high"]) == (D("753.93"), D("1223.57"))
+    assert g8["band_method"] == "default 0.75-1.25 (fewer than 5 backtests), widened to the trend continued 7 days"
     # 15 Nov (Sun): weekday means 0.9231, 1.0667, 1.0392, 1.0175, 1.0000, 0.9556, 0.9394 vary by 0.00248, under 0.00255:
     # k = 0.  Shift: 30 (9-15 Nov) against 15.71 (19 Oct - 8 Nov) > 2 x 10.157 x 0.436 = 8.86; the last 7 days are flat
     # (slope 0): level 30.  Forecast 16-30 Nov 15 x 30 = 450; actual 410: projected £860.00, the month's actual.
@@ -117,3 +127,53 @@ def test_the_band_is_at_least_as_wide_as_the_day_to_day_noise(make_wh):
     assert (f["projected_variable"], f["projected_low"], f["projected_high"]) == (D("1430.00"), D("1082.31"), D("1777.69"))
     assert (f["status"], f["backtests"]) == ("at_risk", 0)
     assert f["band_method"] == "default 0.75-1.25 (fewer than 5 backtests), widened to the day-to-day noise"
+
+
+# The two intermittent tests share this arithmetic.  Weekday factors on 15 Nov: every centred 7-day window holds one
+# Wednesday, so Wednesday's ratio is y / (y / 7) = 7 and every other day's 0: raw [0, 0, 7, 0, 0, 0, 0], no spread within
+# a weekday (k = 1): factors [0, 0, 7, 0, 0, 0, 0].  The 91-day window is 17 Aug - 15 Nov (13 whole weeks, 13 Wednesdays):
+# ADI = 91 / 13 = 7 >= 1.32, intermittent.  The deseasonalised spend z is y / 7 on Wednesdays whose factors were learned
+# (from 2 Sep: 14 days of ratios by then), y on 19 and 26 Aug (factors still 1), 0 on other days (a factor under 0.05
+# leaves y, 0).
+
+
+def _wednesdays(wh: Warehouse, team: str, recent: int) -> None:
+    """Spend only on Wednesdays: £70 each from Wed 12 Aug to Wed 14 Oct, £``recent`` each from Wed 21 Oct to Wed 11 Nov;
+    the export runs to Sun 15 Nov.  A Monday-first day-of-week series, so the weekday factors are exact."""
+    _daily(wh, team, "openai", date(2026, 8, 12), date(2026, 11, 15),
+           lambda d: 0 if d.weekday() != 2 else (70 if d < date(2026, 10, 19) else recent))
+
+
+def test_an_intermittent_series_takes_its_rate_from_the_long_window(make_wh):
+    """Wednesdays only: £70 until mid-October, then £63.  A memoryless burst rate is best read over the long window."""
+    wh = make_wh()
+    wh.config({"delta": None})
+    _wednesdays(wh, "delta", 63)
+    wh.build()
+    # (Shared arithmetic above.)  Last 28 days (19 Oct - 15 Nov): 4 x 63 / 28 = 9; the 63 days before (17 Aug - 18 Oct):
+    # 9 x 70 / 63 = 10.  Do they agree?  z over the 91 days: 70, 70, 7 x 10, 4 x 9 and 78 zeros: sum 246, mean 2.7033,
+    # squares 10,824: sample sd sqrt((10,824 - 91 x 2.7033^2) / 90) = 10.624; 2 x 10.624 x sqrt(1/28 + 1/63) = 4.82 >
+    # |9 - 10|: pooled.  No level shift (the last 7 days and the 21 before are both at 9 a day).
+    # Level: the 91-day mean (9 x 70 + 4 x 63) / 91 = 882/91 = 9.6923.  Forecast 16-30 Nov: Wednesdays 18 and 25 Nov,
+    # 2 x 9.6923 x 7 = 135.69; actual 1-15 Nov: 2 x 63 = 126: projected £261.69 (the 28-day mean would say £252.00).
+    v = wh.one("SELECT level_method, level, adi_91d FROM int_daily_variable WHERE team = 'delta' AND provider = 'openai' "
+               "AND day = ?", [date(2026, 11, 15)])
+    assert (v["level_method"], round(v["level"], 4), v["adi_91d"]) == ("long", 9.6923, 7)
+    f = _flags(wh, "delta")
+    assert (f["variable_spend"], f["projected_variable"]) == (D("126.00"), D("261.69"))
+
+
+def test_an_intermittent_series_whose_rate_changed_keeps_the_28_day_mean(make_wh):
+    """Wednesdays only: £70 until mid-October, then £28: the older history no longer describes the rate."""
+    wh = make_wh()
+    wh.config({"delta": None})
+    _wednesdays(wh, "delta", 28)
+    wh.build()
+    # (Shared arithmetic above.)  Last 28 days: 4 x 28 / 28 = 4 against 10 before.  z: 70, 70, 7 x 10, 4 x 4, 78 zeros:
+    # sum 226, mean 2.4835, squares 10,564: sd sqrt((10,564 - 91 x 2.4835^2) / 90) = 10.542; 2 x 10.542 x 0.22682 =
+    # 4.78 < |4 - 10| = 6: not pooled.  No level shift inside the 28 days: the level is the 28-day mean, 4.
+    # Forecast: 2 Wednesdays x 4 x 7 = 56; actual 2 x 28 = 56: projected £112.00.
+    v = wh.one("SELECT level_method, level FROM int_daily_variable WHERE team = 'delta' AND provider = 'openai' AND day = ?",
+               [date(2026, 11, 15)])
+    assert (v["level_method"], v["level"]) == ("28d", 4)
+    assert _flags(wh, "delta")["projected_variable"] == D("112.00")
