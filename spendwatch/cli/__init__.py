@@ -14,12 +14,12 @@ import os
 import sys
 
 from spendwatch import __version__
-from spendwatch.cli import alerts, anomalies, breakeven, common, config, files, ingest, models, prices, review, run, whatif
+from spendwatch.cli import alerts, anomalies, breakeven, common, config, files, ingest, models, prices, review, run, warehouse, whatif
 from spendwatch.core.errors import SpendwatchError, UsageError
 from spendwatch.core.redact import redact
 from spendwatch.render import one_line
 
-GROUPS = (run, prices, ingest, models, review, config, breakeven, whatif, alerts, files, anomalies)
+GROUPS = (run, prices, ingest, models, review, config, breakeven, whatif, alerts, files, anomalies, warehouse)
 COMMANDS = {m.NAME: m.run for m in GROUPS}
 
 
