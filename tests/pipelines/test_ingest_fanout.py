@@ -210,3 +210,38 @@ def test_sources_are_the_folders_the_inbox_and_the_live_pulls(tmp_path):
     # Two folders of the same name get distinct step keys.
     two = [str(tmp_path / "a" / "x"), str(tmp_path / "b" / "x")]
     assert [s.key for s in sources_for(IngestConfig(paths=two), settings, keyed)] == ["x", "x_2"]
+
+
+def test_the_inbox_sensors_run_config_ingests_just_that_file(tmp_path):
+    """The sensor's run config (``ops: billing_line_items: config: paths``) reaches the source listing through the
+    graph's config mapping: one step for the one file, no live pull."""
+    from pipelines.assets.ingest import billing_line_items
+    from pipelines.resources import ProviderKeys, SpendwatchSettings, WarehouseResource
+
+    cfg = fanout_sources(tmp_path / "sources")
+    one = tmp_path / "sources" / "inbox" / "modal_again.csv"
+    result = dg.materialize(
+        [billing_line_items], partition_key=PARTITION,
+        resources={"warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+                   "settings": SpendwatchSettings(config_path=str(cfg)),
+                   "provider_keys": ProviderKeys(openai_admin_key="sk-admin-never-used")},
+        run_config={"ops": {"billing_line_items": {"config": {"paths": [str(one)]}}}},
+    )
+    assert result.success
+    steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert {k for k in steps if INGEST_STEP.match(k)} == {"billing_line_items.ingest_source[modal_again_csv]"}
+    meta = result.asset_materializations_for_node("billing_line_items")[0].metadata
+    # the modal file's 169 rows, under the inbox copy's name
+    assert (meta["files_ingested"].value, meta["rows_loaded"].value, meta["line_items_total"].value) == (1, 169, 169)
+    assert meta["live_pulls"].value == "no API keys set"
+
+
+def test_the_source_steps_keep_the_ingests_retry_policy_and_the_writer_pool_on_a_file():
+    from pipelines.assets.ingest import ingest_asset
+    from pipelines.partitions import HTTP_RETRY
+
+    for concurrent, pool in ((False, "duckdb_writer"), (True, None)):
+        ops = {n.name: n.definition for n in ingest_asset(concurrent).node_def.nodes}
+        assert set(ops) == {"ingest_sources", "ingest_source", "ingest_summary"}
+        assert ops["ingest_source"].retry_policy == HTTP_RETRY and ops["ingest_source"].pool == pool
+        assert ops["ingest_summary"].pool == "duckdb_writer"  # it opens the warehouse (migrations on a file)
