@@ -41,7 +41,8 @@ test: $(STAMP)
 
 ## The DuckLake tests against a throwaway PostgreSQL (Debian's postgresql), on the lake extra's DuckDB, with
 ## moto's S3 server on 127.0.0.1 (the lake-test extra) for a lake whose data path is s3://.
-test-lake: $(LAKE_STAMP)
+## (It needs make install's .venv too: a file of the embedded DuckDB 2.0.1 is moved into a lake through copy-for-lake.)
+test-lake: $(LAKE_STAMP) $(STAMP)
 	SPENDWATCH_REQUIRE_LAKE=1 $(LAKE_VENV)/bin/python -m pytest -p no:cacheprovider tests/lake
 
 ## Start the Dagster UI.

@@ -96,9 +96,14 @@ def figures(con: duckdb.DuckDBPyConnection, database: str, table: str, columns: 
     return TableFigures(table, int(rows), tuple(totals))
 
 
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str, options: str) -> None:
+    """ATTACH takes no parameters: the operator-given path as a quoted literal."""
+    con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {alias} ({options})")
+
+
 def _attach_source(con: duckdb.DuckDBPyConnection, source: Path) -> None:
     try:
-        con.execute(f"ATTACH '{str(source).replace(chr(39), chr(39) * 2)}' AS {SOURCE} (READ_ONLY)")
+        _attach(con, source, SOURCE, "READ_ONLY")
     except duckdb.Error as e:
         text = str(e)
         if "newer version" in text or "version number" in text:
@@ -198,9 +203,8 @@ def copy_for_lake(source: str | os.PathLike, target: str | os.PathLike) -> list[
     connect(src).close()  # migrated to this spendwatch's schema (the lake's), as every command does
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{str(src.resolve()).replace(chr(39), chr(39) * 2)}' AS {SOURCE} (READ_ONLY)")
-        con.execute(f"ATTACH '{str(dst.resolve()).replace(chr(39), chr(39) * 2)}' AS copy_for_lake "
-                    f"(STORAGE_VERSION '{READABLE_STORAGE}')")
+        _attach(con, src.resolve(), SOURCE, "READ_ONLY")
+        _attach(con, dst.resolve(), "copy_for_lake", f"STORAGE_VERSION '{READABLE_STORAGE}'")
         con.execute(f"COPY FROM DATABASE {SOURCE} TO copy_for_lake")
         checked = []
         for table in _tables(con, SOURCE):
