@@ -30,20 +30,25 @@ def _recs(wh: Warehouse) -> dict[str, dict]:
     return {r["team"]: r for r in wh.rows("SELECT * FROM recommendations WHERE month = ?", [NOV])}
 
 
+def _november(wh: Warehouse, loads: dict, extra: str = SERVER) -> dict[str, dict]:
+    """platform's gg-l40s-01 20 % used, an £800 L40S offer, and each team's steady November load (GPU-hours a day,
+    daily lines): the November recommendations by team."""
+    wh.config({"platform": None, **{t: None for t in loads if t != "unallocated"}}, extra=extra)
+    _offer(wh, "800.00", sku="L40S 48GB")
+    _server_used(wh, "144")
+    for team, hours in loads.items():
+        _steady(wh, team, NOV, date(2026, 11, 30), lambda d, h=hours: h)
+    wh.build()
+    return _recs(wh)
+
+
 # gg-l40s-01 (1 GPU) in November: 720 hours paid, 144 used -> 20 % used: 0.8 GPUs spare, 0.8 x 720 = 576 GPU-hours.
 # Every team below runs daily lines at £0.0004 a GPU-second, £1.44 a GPU-hour.
 
 def test_two_loads_that_each_fit_but_not_together_are_not_both_offered_the_spare(make_wh):
-    wh = make_wh()
-    wh.config({"platform": None, "vision": None, "nlp": None}, extra=SERVER)
-    _offer(wh, "800.00", sku="L40S 48GB")
-    _server_used(wh, "144")
     # vision: 16 GPU-hours a day = 480 GPU-hours (0.667 GPUs on average), £691.20: fits in 576 alone
-    _steady(wh, "vision", NOV, date(2026, 11, 30), lambda d: 16)
     # nlp: 12 GPU-hours a day = 360 GPU-hours (0.5 GPUs), £518.40: fits in 576 alone; 480 + 360 = 840 > 576 together
-    _steady(wh, "nlp", NOV, date(2026, 11, 30), lambda d: 12)
-    wh.build()
-    got = _recs(wh)
+    got = _november(make_wh(), {"vision": 16, "nlp": 12})
     v, n = got["vision"], got["nlp"]
     # Largest saving first: vision (£691.20) takes 480 of the 576 spare GPU-hours ...
     assert (v["action"], v["spare_server_id"], v["saving"], v["spare_gpu_hours"], v["spare_gpu_hours_taken"]) == (
@@ -61,33 +66,18 @@ def test_two_loads_that_each_fit_but_not_together_are_not_both_offered_the_spare
 
 
 def test_equal_savings_are_ordered_by_team_name(make_wh):
-    wh = make_wh()
-    wh.config({"platform": None, "beta": None, "alpha": None}, extra=SERVER)
-    _offer(wh, "800.00", sku="L40S 48GB")
-    _server_used(wh, "144")
     # both: 10 GPU-hours a day = 300 GPU-hours, £432.00; 300 + 300 = 600 > 576: only one fits, alpha (by name)
-    for team in ("beta", "alpha"):
-        _steady(wh, team, NOV, date(2026, 11, 30), lambda d: 10)
-    wh.build()
-    got = _recs(wh)
+    got = _november(make_wh(), {"beta": 10, "alpha": 10})
     assert (got["alpha"]["action"], got["alpha"]["saving"]) == ("use_spare_capacity", D("432.00"))
     # beta: £432.00 against one more like gg-l40s-01 at £300: 132.00 saved (more than 10 % of 300)
     assert (got["beta"]["action"], got["beta"]["saving"]) == ("rent_dedicated", D("132.00"))
 
 
 def test_a_load_no_server_could_take_does_not_block_a_smaller_one(make_wh):
-    wh = make_wh()
-    wh.config({"platform": None, "big": None, "small": None}, extra=SERVER)
-    _offer(wh, "800.00", sku="L40S 48GB")
-    _server_used(wh, "144")
     # big: 22 GPU-hours a day = 660 > 576 (first by saving, £950.40, but larger than the whole spare): takes nothing;
-    # small: 8 a day = 240 GPU-hours, £345.60: fits
-    _steady(wh, "big", NOV, date(2026, 11, 30), lambda d: 22)
-    _steady(wh, "small", NOV, date(2026, 11, 30), lambda d: 8)
-    # unallocated GPU use is no team's: it is allotted nothing, even though its 24 GPU-hours would fit
-    _steady(wh, "unallocated", NOV, date(2026, 11, 30), lambda d: D("0.8"))
-    wh.build()
-    got = _recs(wh)
+    # small: 8 a day = 240 GPU-hours, £345.60: fits.  unallocated GPU use is no team's: it is allotted nothing,
+    # even though its 24 GPU-hours would fit
+    got = _november(make_wh(), {"big": 22, "small": 8, "unallocated": D("0.8")})
     assert (got["small"]["action"], got["small"]["saving"]) == ("use_spare_capacity", D("345.60"))
     # big: £950.40 against one more like gg-l40s-01, £300: saving £650.40
     assert (got["big"]["action"], got["big"]["saving"], got["big"]["dedicated_is_org_server"]) == ("rent_dedicated", D("650.40"), True)
@@ -99,15 +89,9 @@ def test_two_servers_each_take_the_loads_that_lie_within_their_share(make_wh):
     [0.8, 1.3).  The loads in order: vision 0.667 [0, 0.667] on -01; nlp 0.5 [0.667, 1.167] lies across both: none;
     ocr 0.1 [1.167, 1.267] on -02."""
     wh = make_wh()
-    wh.config({"platform": None, "vision": None, "nlp": None, "ocr": None}, extra=SERVER + SECOND_SERVER)
-    _offer(wh, "800.00", sku="L40S 48GB")
-    _server_used(wh, "144")
     _server_used(wh, "360", server="gg-l40s-02")       # 360 / 720 = 50 % used: 0.5 GPUs spare, 360 GPU-hours
-    _steady(wh, "vision", NOV, date(2026, 11, 30), lambda d: 16)                # 480 GPU-h, £691.20
-    _steady(wh, "nlp", NOV, date(2026, 11, 30), lambda d: 12)                   # 360 GPU-h, £518.40
-    _steady(wh, "ocr", NOV, date(2026, 11, 30), lambda d: D("2.4"))             # 72 GPU-h, £103.68
-    wh.build()
-    got = _recs(wh)
+    # vision 480 GPU-hours (£691.20), nlp 360 (£518.40), ocr 72 (£103.68)
+    got = _november(wh, {"vision": 16, "nlp": 12, "ocr": D("2.4")}, extra=SERVER + SECOND_SERVER)
     assert (got["vision"]["spare_server_id"], got["nlp"]["spare_server_id"], got["ocr"]["spare_server_id"]) == (
         "gg-l40s-01", None, "gg-l40s-02")
     # ocr's load starts 1.167 - 0.8 = 0.367 GPUs into -02's share: 0.367 x 720 = 264 GPU-hours before it there
