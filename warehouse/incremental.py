@@ -8,10 +8,20 @@ deletes and re-inserts just those months, in one transaction; it falls back to a
 cannot be sure the other months are unchanged:
 
 * the model was never built (or its table is gone), or its rendered SQL changed;
-* the config tables changed (the reporting currency, attribution rules, teams, decision settings);
-* FX rates were added *before* the latest rate seen (a backfill).  Rates added after it are fine:
-  a charge day uses the latest rate on or before it, so only months from that rate's month on can
-  change, and those are rebuilt.
+* the config tables or the price sources changed (the reporting currency, attribution rules, teams,
+  decision settings, which sources are catalogs).
+
+FX rates and list prices are dated: a charge is converted at the rate in force on its day and priced at
+the price in force at its time, so a new rate or price changes only some months.  For every month it
+holds, an incremental model keeps a digest of the rates and prices that can apply to that month
+(``model_build_months``, :func:`month_digests`); the months whose digest changed are rebuilt with the
+months of new lines.  A rate or price added today changes the current month only; a backfilled rate
+changes its month and every later one; a price that closes today changes nothing before today.
+
+A model may also name its *month-local input* (``-- incremental_input: <model>``): a model whose rows of
+a month are computed from that input's rows of the same month only (and any rows of its other inputs).
+Its rebuild then reads just the rebuilt months of that input, instead of computing every month and
+keeping some; the input must carry the same month column.
 
 ``spendwatch models build --full`` (and :func:`warehouse.models.build` without ``incremental``)
 rebuilds everything; both give the same tables (tests/lake/test_incremental.py).
@@ -24,8 +34,38 @@ from datetime import date, datetime, timezone
 
 import duckdb
 
-CONFIG_TABLES_SQL = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'config' "
-                     "AND table_catalog = current_database() ORDER BY 1")
+CONFIG_TABLES_SQL = ("SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+                     "AND (table_schema = 'config' OR (table_schema = 'main' AND table_name = 'price_sources')) ORDER BY ALL")
+
+# Per month: the FX rates dated up to its end (a day uses the latest rate on or before it, so an earlier rate
+# can still be in force), and every price row in force during it, its period cut to the month (a price that
+# closes in a later month reads the same here as one still open).  Sums of row hashes: order does not matter.
+MONTH_DIGESTS_SQL = """
+WITH months AS (SELECT DISTINCT unnest(CAST($months AS DATE[])) AS month),
+fx AS (
+    SELECT CAST(date_trunc('month', rate_date) AS DATE) AS m,
+           sum(CAST(hash(rate_date, currency, rate, source) AS HUGEINT)) AS h, count(*) AS n
+    FROM fx_rates GROUP BY 1
+),
+fx_month AS (
+    SELECT months.month, coalesce(sum(fx.h), 0) AS h, coalesce(sum(fx.n), 0) AS n
+    FROM months LEFT JOIN fx ON fx.m <= months.month GROUP BY months.month
+),
+prices AS (
+    SELECT months.month,
+           sum(CAST(hash(p.price_key, p.source_id, p.provider, p.product_kind, p.sku, p.component, p.unit, p.region, p.tier,
+                         p.gpu_model, p.gpu_count, p.amount, p.currency, p.term_months, p.billing, p.upfront_amount,
+                         p.min_units, greatest(p.valid_from, months.month),
+                         least(coalesce(p.valid_to, months.month + INTERVAL 1 MONTH), months.month + INTERVAL 1 MONTH))
+                    AS HUGEINT)) AS h,
+           count(*) AS n
+    FROM months JOIN price_history p
+      ON p.valid_from < months.month + INTERVAL 1 MONTH AND (p.valid_to IS NULL OR p.valid_to > months.month)
+    GROUP BY months.month
+)
+SELECT f.month, md5(concat_ws('|', f.h, f.n, coalesce(p.h, 0), coalesce(p.n, 0)))
+FROM fx_month f LEFT JOIN prices p USING (month)
+"""
 
 
 def sql_sha(sql: str) -> str:
@@ -33,14 +73,22 @@ def sql_sha(sql: str) -> str:
 
 
 def inputs_sha(con: duckdb.DuckDBPyConnection) -> str:
-    """A digest of every config table's content (row order ignored)."""
+    """A digest of every config table's content and the price sources' (row order ignored)."""
     h = hashlib.sha256()
-    for (table,) in con.execute(CONFIG_TABLES_SQL).fetchall():
+    for schema, table in con.execute(CONFIG_TABLES_SQL).fetchall():
         (digest,) = con.execute(
             f'SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)), \'\')) '
-            f'FROM config."{table}" t').fetchone()
-        h.update(f"{table}:{digest}\n".encode())
+            f'FROM {schema}."{table}" t').fetchone()
+        h.update(f"{schema}.{table}:{digest}\n".encode())
     return h.hexdigest()
+
+
+def month_digests(con: duckdb.DuckDBPyConnection, months) -> dict[date, str]:
+    """For each month, a digest of the FX rates and prices that can apply to its charges."""
+    months = sorted(set(months))
+    if not months:
+        return {}
+    return dict(con.execute(MONTH_DIGESTS_SQL, {"months": months}).fetchall())
 
 
 def _fx(con: duckdb.DuckDBPyConnection) -> tuple[int, date | None]:
@@ -55,25 +103,23 @@ def _turn(con: duckdb.DuckDBPyConnection) -> int:
 def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, column: str, sql: str) -> list[date] | None:
     """The months an incremental build of ``model`` must rebuild; None when only a full build is safe."""
     state = con.execute(
-        "SELECT sql_sha, inputs_sha, ingest_turn, fx_count, fx_max FROM model_builds WHERE model = ? "
-        "ORDER BY built_at DESC LIMIT 1", [model]).fetchone()
+        "SELECT sql_sha, inputs_sha, ingest_turn FROM model_builds WHERE model = ? ORDER BY built_at DESC LIMIT 1",
+        [model]).fetchone()
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                          "AND schema_name = 'main' AND table_name = ?", [model]).fetchone()[0]
     if state is None or not exists or state[0] != sql_sha(sql) or state[1] != inputs_sha(con):
         return None
-    _, _, turn, fx_count, fx_max = state
-    months = {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months WHERE ingest_turn > ?", [turn]).fetchall()}
-    n, _ = _fx(con)
-    if n != fx_count:
-        if fx_max is None:
-            return None
-        (newer,) = con.execute("SELECT count(*) FROM fx_rates WHERE rate_date > ?", [fx_max]).fetchone()
-        if n - fx_count != newer:  # rates added on or before the latest one seen: a backfill
-            return None
-        months |= {m for (m,) in con.execute(
-            f'SELECT DISTINCT "{column}" FROM "{model}" WHERE "{column}" >= CAST(date_trunc(\'month\', ?) AS DATE)',
-            [fx_max]).fetchall()}
+    stored = dict(con.execute("SELECT month, digest FROM model_build_months WHERE model = ?", [model]).fetchall())
+    if not stored and con.execute(f'SELECT count(*) FROM "{model}"').fetchone()[0]:
+        return None  # built before month digests were kept
+    months = {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months WHERE ingest_turn > ?", [state[2]]).fetchall()}
+    months |= {m for m, d in month_digests(con, stored).items() if d != stored[m]}
     return sorted(months)
+
+
+def restricted_input(name: str, column: str) -> str:
+    """What ``ref(name)`` reads in a rebuild of some months: only those months' rows (same parameters as below)."""
+    return f'(SELECT * FROM "{name}" WHERE "{column}" BETWEEN $lo AND $hi AND list_contains($months, "{column}"))'
 
 
 def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, column: str, sql: str, months: list[date]) -> None:
@@ -88,7 +134,7 @@ def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, column: str, sql:
     con.execute(f'INSERT INTO "{model}" BY NAME SELECT * FROM (\n{sql}\n) WHERE {keep}', params)
 
 
-def record_build(con: duckdb.DuckDBPyConnection, model: str, sql: str, months: list[date] | None) -> None:
+def record_build(con: duckdb.DuckDBPyConnection, model: str, column: str, sql: str, months: list[date] | None) -> None:
     """Note what this build saw (inside the build's transaction)."""
     n, latest = _fx(con)
     con.execute("DELETE FROM model_builds WHERE model = ?", [model])
@@ -96,3 +142,16 @@ def record_build(con: duckdb.DuckDBPyConnection, model: str, sql: str, months: l
         "INSERT INTO model_builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [model, sql_sha(sql), inputs_sha(con), _turn(con), n, latest, "full" if months is None else "incremental",
          None if months is None else len(months), datetime.now(timezone.utc).replace(tzinfo=None)])
+    # Every month with lines (a model may hold no row of a month whose lines a new rate or price would change)
+    # and every month the model holds.
+    held = [m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months").fetchall()]
+    if months is None:
+        held += [m for (m,) in con.execute(f'SELECT DISTINCT "{column}" FROM "{model}" WHERE "{column}" IS NOT NULL').fetchall()]
+    else:
+        held += [m for (m,) in con.execute("SELECT month FROM model_build_months WHERE model = ?", [model]).fetchall()]
+        held += months
+    con.execute("DELETE FROM model_build_months WHERE model = ?", [model])
+    digests = month_digests(con, held)
+    if digests:
+        con.execute("INSERT INTO model_build_months SELECT $model, unnest($months), unnest($digests)",
+                    {"model": model, "months": list(digests), "digests": list(digests.values())})

@@ -49,6 +49,7 @@ class Model:
     refs: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
     incremental_by: str | None = None  # ``-- incremental: <month column>``: rebuilt month by month (warehouse/incremental.py)
+    incremental_input: str | None = None  # ``-- incremental_input: <model>``: its month-local input, read for those months only
 
     @property
     def group(self) -> str:
@@ -72,6 +73,14 @@ class Project:
 
     def render(self, name: str) -> str:
         return _render(self.models[name], self.models)
+
+    def render_months(self, name: str) -> str:
+        """The SQL of an incremental rebuild: the model's month-local input read for the rebuilt months only."""
+        model = self.models[name]
+        rec = _Recorder(model.path)
+        if model.incremental_input:
+            rec.restrict = (model.incremental_input, model.incremental_by)
+        return _render_with(model.path, model.template, rec)
 
     def upstream(self, names: list[str]) -> list[str]:
         """The models ``names`` depend on (transitively), in build order, including themselves."""
@@ -99,7 +108,7 @@ def _split_header(text: str) -> tuple[str, dict[str, str]]:
             break
         body = s[2:].strip()
         m = _HEADER_DIRECTIVE.match(body)
-        if m and m.group(1) in {"materialized", "incremental"}:
+        if m and m.group(1) in {"materialized", "incremental", "incremental_input"}:
             directives[m.group(1)] = m.group(2)
         else:
             desc_lines.append(body)
@@ -111,11 +120,14 @@ class _Recorder:
         self.path = path
         self.refs: list[str] = []
         self.sources: list[tuple[str, str]] = []
+        self.restrict: tuple[str, str] | None = None  # (input, month column): an incremental rebuild's month-local input
 
     def ref(self, name: str) -> str:
         if not isinstance(name, str) or not _IDENT.match(name):
             raise ModelError(f"{self.path}: ref({name!r}) is not a valid model name")
         self.refs.append(name)
+        if self.restrict and self.restrict[0] == name:
+            return inc.restricted_input(name, self.restrict[1])
         return f'"{name}"'
 
     def source(self, schema: str, table: str) -> str:
@@ -170,8 +182,11 @@ def load_project(models_dir: Path = MODELS_DIR) -> Project:
         inc_col = directives.get("incremental")
         if inc_col is not None and (mat != "table" or not _IDENT.match(inc_col)):
             raise ModelError(f"{path}: incremental needs a table model and a month column name, not {inc_col!r}")
+        inc_input = directives.get("incremental_input")
+        if inc_input is not None and (inc_col is None or inc_input not in rec.refs):
+            raise ModelError(f"{path}: incremental_input {inc_input!r} must be a model this incremental model refs")
         models[name] = Model(name, path, text, desc, mat, tuple(dict.fromkeys(rec.refs)), tuple(dict.fromkeys(rec.sources)),
-                             inc_col)
+                             inc_col, inc_input)
     for m in models.values():
         for r in m.refs:
             if r not in models:
@@ -203,13 +218,13 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str, inc
         if incremental and model.incremental_by:
             months = inc.months_to_rebuild(con, name, model.incremental_by, sql)
         if months is not None:
-            inc.rebuild_months(con, name, model.incremental_by, sql, months)
+            inc.rebuild_months(con, name, model.incremental_by, project.render_months(name), months)
         else:
             # A view of the same name from an earlier definition must go first (and a table for a view).
             _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")
             con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
         if model.incremental_by:
-            inc.record_build(con, name, sql, months)
+            inc.record_build(con, name, model.incremental_by, sql, months)
         rebuilt[0] = months
         return con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if kind == "TABLE" else None
 

@@ -1,4 +1,5 @@
 -- incremental: charge_month
+-- incremental_input: stg_line_items_fx
 -- Spend per day, team, provider and product kind: the native amount and currency, the FX rate to the reporting currency with the date of that rate (the latest ECB date on or before the charge day), its age in business days and fx_stale when it is older than [decisions] fx_stale_business_days, the converted amount, GPU-seconds in total and by GPU class, and tokens by kind.
 WITH fine AS (   -- one pass over the lines, per GPU class too; rolled up below
     SELECT

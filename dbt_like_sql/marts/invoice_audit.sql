@@ -1,3 +1,5 @@
+-- incremental: charge_month
+-- incremental_input: stg_line_items_fx
 -- Every billed line checked against what it should have cost: the quantity x the list price in force at the charge time (price_history), the FOCUS rule ListUnitPrice x PricingQuantity = ListCost, and the contract price of rented servers. Findings are overcharge, undercharge, unpriced_sku, duplicate_charge, charge_without_usage or usage_without_charge, each with the amount at stake; a finding is above tolerance when it exceeds the larger of tolerance_pct of the expected cost and tolerance_abs (both from spendwatch.toml, default 1 % and 1 in the reporting currency). Corrections, tax, credits and adjustments are left out of the price rules, as FOCUS says.
 WITH settings AS (
     SELECT reporting_currency, tolerance_pct, tolerance_abs FROM {{ source('config', 'settings') }}
