@@ -1,4 +1,4 @@
--- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, whether any of the cost was converted at a stale ECB rate (fx_stale, stg_line_items_fx), each stale rate behind it (fx_stale_rates: per currency pair the oldest ECB date used, its age in business days at the latest charge it converted, and that charge date), and the busiest hour's demand in GPUs (peak_demand_gpus) with every hour's demand (hourly_demand_gpus, what int_spare_capacity caps at a server's GPUs), from lines of an hour or less; NULL when the team's lines are coarser.
+-- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, whether any of the cost was converted at a stale ECB rate (fx_stale, stg_line_items_fx), each stale rate behind it (fx_stale_rates: per currency pair the oldest ECB date used, its age in business days at the latest charge it converted, and that charge date), and the busiest hour's demand in GPUs (peak_demand_gpus) with every hour's GPU-seconds (hourly_gpu_seconds, what recommendations caps at a server's GPUs x 3,600), from lines of an hour or less; NULL when the team's lines are coarser.
 WITH lines AS (
     SELECT w.month, w.team, w.gpu_class, u.*  EXCLUDE (team, gpu_class)
     FROM {{ ref('int_decision_windows') }} w
@@ -7,12 +7,13 @@ WITH lines AS (
     WHERE u.gpu_seconds > 0
 ),
 hours AS (
-    SELECT month, team, gpu_class, date_trunc('hour', period_start) AS hour_start, sum(gpu_seconds) / 3600.0 AS gpus
+    SELECT month, team, gpu_class, date_trunc('hour', period_start) AS hour_start, sum(gpu_seconds) / 3600.0 AS gpus,
+           sum(gpu_seconds) AS secs
     FROM lines
     GROUP BY ALL
 ),
 peaks AS (
-    SELECT month, team, gpu_class, max(gpus) AS peak, list(gpus ORDER BY hour_start) AS hourly FROM hours GROUP BY ALL
+    SELECT month, team, gpu_class, max(gpus) AS peak, list(secs ORDER BY hour_start) AS hourly FROM hours GROUP BY ALL
 ),
 stale AS (   -- one entry per currency pair converted at a stale rate in the window
     SELECT month, team, gpu_class,
@@ -31,7 +32,7 @@ SELECT
     bool_or(l.fx_stale)                  AS fx_stale,
     bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) AS hourly,
     CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN CAST(any_value(p.peak) AS DECIMAL(12, 3)) END AS peak_demand_gpus,
-    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN any_value(p.hourly) END AS hourly_demand_gpus,
+    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN any_value(p.hourly) END AS hourly_gpu_seconds,
     any_value(x.rates)                   AS fx_stale_rates
 FROM lines l
 LEFT JOIN peaks p USING (month, team, gpu_class)

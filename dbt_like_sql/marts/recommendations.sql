@@ -1,6 +1,6 @@
 -- One recommendation per month, team and GPU class used on serverless, over breakeven's decision window: the one figure the review, Slack and `spendwatch breakeven` show. In order: (1) use_spare_capacity when the team's load is allotted spare capacity on a server the organisation already pays for (int_spare_capacity), no GPU-hour being offered to two teams: per month and GPU class, the servers with spare are laid end to end (most spare first, ties by server id), each holding its spare_gpus (GPUs free on average), and the teams' loads after them in a stated order (largest saving on spare first, ties by team name), each load being its GPUs on average over its window (a team with hourly data counts each hour only up to the largest server's GPUs: the hours above it stay on serverless); a load larger than every server's spare is left out of the line, and a team is allotted a server when its load lies wholly within that server's share of the line (window functions, so with one server: while the cumulative load fits), and a team that does not fit gets the next option ('unallocated' is no team and is allotted nothing); saving = the serverless cost of the GPU-hours that move (each hour up to the server's GPUs), at no extra rent; (2) when demand peaks above one GPU and hourly demand is known, the hybrid plan's k and its saving (hybrid, or stay_serverless when k = 0); (3) otherwise the break-even verdict: rent_dedicated (dedicated_units whole units), near, stay_serverless or no_dedicated_offer. When the offer rented is one of the organisation's own [[dedicated_servers]] (dedicated_is_org_server) it means renting more like it at its contract price, never taking that server. breakeven_text reads 'never cheaper' when u* >= 100 %. The plain break-even is context. fx_stale marks figures resting on a stale ECB rate (the serverless cost's, or the dedicated offer's when the action uses it) and fx_stale_note names each currency pair, the rate's date, its age in business days and the last date it converted.
 WITH b AS (
-    SELECT b.*, u.hourly_demand_gpus, u.fx_stale_rates
+    SELECT b.*, u.hourly_gpu_seconds, u.fx_stale_rates
     FROM {{ ref('breakeven') }} b
     JOIN {{ ref('int_window_usage') }} u USING (month, team, gpu_class)
 ),
@@ -17,7 +17,7 @@ servers AS (   -- the paid servers of each month and class with spare, end to en
 ),
 loads AS (   -- each team's load on spare: its GPU-seconds, each hour capped at the largest server's GPUs when hourly
     SELECT b.month, b.team, b.gpu_class, b.seconds_in_window, b.serverless_price_per_second, c.max_spare_gpus,
-           CAST(coalesce(list_sum(list_transform(b.hourly_demand_gpus, lambda x: least(x, c.max_gpus))) * 3600, b.gpu_seconds) AS DECIMAL(38, 12)) AS movable_seconds
+           CAST(coalesce(list_sum(list_transform(b.hourly_gpu_seconds, lambda x: least(x, c.max_gpus * 3600))), b.gpu_seconds) AS DECIMAL(38, 12)) AS movable_seconds
     FROM b JOIN (SELECT month, gpu_class, max(gpu_count) AS max_gpus, max(spare_gpus) AS max_spare_gpus FROM servers GROUP BY ALL) c USING (month, gpu_class)
     WHERE b.team <> 'unallocated'
 ),
@@ -41,7 +41,7 @@ j AS (
     SELECT b.*, p.spare_server_id, p.spare_server_gpus, s.utilisation AS spare_server_utilisation, s.spare_gpu_hours,
            CAST(p.taken_before_gpus * b.seconds_in_window / 3600 AS DECIMAL(12, 2)) AS spare_gpu_hours_taken,
            -- GPU-seconds that move onto the server: each hour up to its GPUs (all of them when not hourly)
-           coalesce(list_sum(list_transform(b.hourly_demand_gpus, lambda x: least(x, p.spare_server_gpus))) * 3600, b.gpu_seconds) AS moved_seconds,
+           coalesce(list_sum(list_transform(b.hourly_gpu_seconds, lambda x: least(x, p.spare_server_gpus * 3600))), b.gpu_seconds) AS moved_seconds,
            h.best_k, h.saving AS hybrid_saving, h.cost_at_best AS hybrid_cost
     FROM b
     LEFT JOIN placed p USING (month, team, gpu_class)
