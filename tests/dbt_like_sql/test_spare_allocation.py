@@ -46,9 +46,13 @@ def _november(wh: Warehouse, loads: dict, extra: str = SERVER) -> dict[str, dict
 # Every team below runs daily lines at £0.0004 a GPU-second, £1.44 a GPU-hour.
 
 def test_two_loads_that_each_fit_but_not_together_are_not_both_offered_the_spare(make_wh):
+    from spendwatch.delivery import build_message, message_of
+    from warehouse import alerts as wa
+
     # vision: 16 GPU-hours a day = 480 GPU-hours (0.667 GPUs on average), £691.20: fits in 576 alone
     # nlp: 12 GPU-hours a day = 360 GPU-hours (0.5 GPUs), £518.40: fits in 576 alone; 480 + 360 = 840 > 576 together
-    got = _november(make_wh(), {"vision": 16, "nlp": 12})
+    wh = make_wh()
+    got = _november(wh, {"vision": 16, "nlp": 12})
     v, n = got["vision"], got["nlp"]
     # Largest saving first: vision (£691.20) takes 480 of the 576 spare GPU-hours ...
     assert (v["action"], v["spare_server_id"], v["saving"], v["spare_gpu_hours"], v["spare_gpu_hours_taken"]) == (
@@ -63,6 +67,22 @@ def test_two_loads_that_each_fit_but_not_together_are_not_both_offered_the_spare
                                       "saves £218.40 a month")
     # the server's own team is not offered its spare twice either: no other row names the server
     assert [t for t, r in got.items() if r["spare_server_id"]] == ["vision"]
+    # Slack says the same, and names the offer as another server like the organisation's own
+    wa.evaluate(wh.con, as_of=date(2026, 11, 30), now=datetime(2026, 12, 1, 7, 0))
+    sent = {a.team: json.dumps(build_message(message_of(a)), ensure_ascii=False)
+            for a in wa.list_alerts(wh.con, "all") if a.kind == "dedicated_cheaper"}
+    assert recommendation_text(v) in sent["vision"] and recommendation_text(n) in sent["nlp"]
+    assert "another like gigagpu gg-l40s-01 (its contract price), £300.00 a GPU for the window" in sent["nlp"]
+
+
+def test_a_hybrid_plan_on_the_organisations_own_server_rents_more_like_it():
+    row = {"team": "vision", "currency": "GBP", "action": "hybrid", "dedicated_gpus": 1, "saving": D("120.00"),
+           "peak_demand_gpus": D("1.600"), "dedicated_provider": "gigagpu", "dedicated_sku": "gg-l40s-01",
+           "dedicated_is_org_server": True}
+    assert recommendation_text(row) == ("rent 1 more GPU(s) like gg-l40s-01 (gigagpu, at its contract price) for the steady "
+                                        "core, serverless for the peaks (demand peaks at 1.600 GPUs): saves £120.00 a month")
+    # as an alert carries it (every value as text)
+    assert recommendation_text({**row, "dedicated_is_org_server": "true", "saving": "120.00"}) == recommendation_text(row)
 
 
 def test_equal_savings_are_ordered_by_team_name(make_wh):
