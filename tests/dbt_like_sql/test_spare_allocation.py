@@ -172,13 +172,26 @@ def test_a_recommendation_on_a_stale_rate_names_the_pair_and_its_age_in_the_revi
         wh.line(start=_at(d), end=_at(d + timedelta(days=1)), cost="31.68", currency="USD", team="vision", provider="runpod",
                 kind="serverless_gpu", x_gpu_class=L40S, x_gpu_seconds=str(22 * 3600))
         d += timedelta(days=1)
-    # research: GBP serverless lines (no conversion), 24 GPU-hours a day at £0.0012 a second = £103.68 a day,
-    # £3,110.40, against a USD offer of $1,000 a month = £750.00 converted at the 30 October rate on the window's last
-    # day, 30 November (21 business days: stale): saving 3,110.40 - 750.00 = £2,360.40, and D is what is marked.
+    # research: GBP serverless lines (no conversion), one H100 all the time (hourly lines) at £0.0012 a second =
+    # £4.32 an hour, £3,110.40 for November, against a USD offer of $1,000 a month = £750.00 converted at the
+    # 30 October rate on the window's last day, 30 November (21 business days: stale): saving 3,110.40 - 750.00 =
+    # £2,360.40, and D is what is marked.
     wh.price(source_id="lambda", provider="lambda", kind="dedicated_gpu", sku="1x H100", component="gpu", unit="month",
              amount="1000.00", currency="USD", gpu_model="H100-80GB-SXM", gpu_count=1, valid_from=datetime(2026, 9, 1))
-    _steady(wh, "research", NOV, date(2026, 11, 30), lambda d: 24, gpu="H100-80GB-SXM", per_second="0.0012")
+    d = NOV
+    while d < DEC:
+        for hour in range(24):
+            wh.line(start=_at(d, hour), end=_at(d, hour) + timedelta(hours=1), cost="4.32", team="research", provider="modal",
+                    kind="serverless_gpu", x_gpu_class="H100-80GB-SXM", x_gpu_seconds="3600")
+        d += timedelta(days=1)
     wh.build()
+    b = {r["team"]: r for r in wh.rows("SELECT * FROM breakeven")}
+    assert (b["vision"]["fx_stale"], b["vision"]["dedicated_fx_stale"]) == (True, False)
+    assert (b["research"]["fx_stale"], b["research"]["dedicated_fx_stale"], b["research"]["fx_rate_age_business_days"]) == (
+        False, True, 21)
+    # research's hybrid plan (1 GPU all the time: k = 1 costs £750.00, saving £2,360.40) rests on D: marked too
+    h = wh.one("SELECT * FROM hybrid_plan")
+    assert (h["team"], h["best_k"], h["saving"], h["fx_stale"]) == ("research", 1, D("2360.40"), True)
     got = _recs(wh)
     v, r = got["vision"], got["research"]
     assert (v["action"], v["saving"], v["fx_stale"], v["fx_stale_note"]) == (
