@@ -29,11 +29,16 @@ def recommendation_text(r: dict[str, Any]) -> str:
         used = (f"{Decimal(r['spare_server_utilisation'] * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)} % used"
                 if r.get("spare_server_utilisation") is not None else "paid for")
         overflow = _number(r.get("spare_overflow_gpu_hours"))
-        if overflow and overflow > 0:
-            n = _number(r.get("spare_server_gpus"))
-            size = f"its {n} GPU{'' if n == 1 else 's'}" if n else "its GPUs"
-            used += f"; the {overflow} GPU-hours above {size} stay on serverless"
-        text = f"{team}'s load fits on {r['spare_server_id']} ({used}): saves {money} a month at no extra rent"
+        if r.get("spare_fit") == "partial":   # the spare left takes part of the load; the rest stays on serverless
+            text = (f"{r['spare_moved_gpu_hours']} of {team}'s {r['gpu_hours']} GPU-hours fit in the spare of "
+                    f"{r['spare_server_id']} ({used}; the other {overflow} stay on serverless): saves {money} a month "
+                    "at no extra rent")
+        else:
+            if overflow and overflow > 0:
+                n = _number(r.get("spare_server_gpus"))
+                size = f"its {n} GPU{'' if n == 1 else 's'}" if n else "its GPUs"
+                used += f"; the {overflow} GPU-hours above {size} stay on serverless"
+            text = f"{team}'s load fits on {r['spare_server_id']} ({used}): saves {money} a month at no extra rent"
     elif action == "hybrid":
         gpus = (f"{r['dedicated_gpus']} more GPU(s) like {r['dedicated_sku']} ({r['dedicated_provider']}, at its contract price)"
                 if org else f"{r['dedicated_gpus']} dedicated GPU(s)")

@@ -160,7 +160,8 @@ def team_recommendations(con: duckdb.DuckDBPyConnection, team: str, month: date 
                   spare_server_id, spare_server_utilisation, gpu_hours, peak_demand_gpus, breakeven_text, breakeven_verdict,
                   breakeven_saving, dedicated_provider, dedicated_sku, committed_offer, committed_term_months,
                   committed_upfront_amount, committed_currency, committed_monthly, spare_server_gpus,
-                  spare_overflow_gpu_hours, dedicated_is_org_server, fx_stale, fx_stale_note, committed_saving
+                  spare_overflow_gpu_hours, spare_fit, spare_moved_gpu_hours, dedicated_is_org_server, fx_stale, fx_stale_note,
+                  committed_saving
            FROM recommendations WHERE team = ? AND month = ? ORDER BY saving DESC, gpu_class""", [team, month])
     return month, [d[0] for d in cur.description], cur.fetchall()
 

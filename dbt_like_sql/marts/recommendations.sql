@@ -1,4 +1,4 @@
--- One recommendation per month, team and GPU class used on serverless, over breakeven's decision window: the one figure the review, Slack and `spendwatch breakeven` show. In order: (1) use_spare_capacity when the team's load is allotted spare capacity on a server the organisation already pays for (int_spare_capacity), no GPU-hour being offered to two teams: per month and GPU class, the servers with spare are laid end to end (most spare first, ties by server id), each holding its spare_gpus (GPUs free on average), and the teams' loads after them in a stated order (largest saving on spare first, ties by team name), each load being its GPUs on average over its window (a team with hourly data counts each hour only up to the largest server's GPUs: the hours above it stay on serverless); a load larger than every server's spare is left out of the line, and a team is allotted a server when its load lies wholly within that server's share of the line (window functions, so with one server: while the cumulative load fits), and a team that does not fit gets the next option ('unallocated' is no team and is allotted nothing); saving = the serverless cost of the GPU-hours that move (each hour up to the server's GPUs), at no extra rent; (2) when demand peaks above one GPU and hourly demand is known, the hybrid plan's k and its saving (hybrid, or stay_serverless when k = 0); (3) otherwise the break-even verdict: rent_dedicated (dedicated_units whole units), near, stay_serverless or no_dedicated_offer. When the offer rented is one of the organisation's own [[dedicated_servers]] (dedicated_is_org_server) it means renting more like it at its contract price, never taking that server. breakeven_text reads 'never cheaper' when u* >= 100 %. The plain break-even is context. fx_stale marks figures resting on a stale ECB rate (the serverless cost's, or the dedicated offer's when the action uses it) and fx_stale_note names each currency pair, the rate's date, its age in business days and the last date it converted.
+-- One recommendation per month, team and GPU class used on serverless, over breakeven's decision window: the one figure the review, Slack and `spendwatch breakeven` show. In order: (1) use_spare_capacity when the team's load is allotted spare capacity on a server the organisation already pays for (int_spare_capacity), no GPU-hour being offered to two teams: per month and GPU class, the servers with spare are laid end to end (most spare first, ties by server id), each holding its spare_gpus (GPUs free on average), and the teams' loads after them in a stated order (largest saving on spare first, ties by team name), each load being its GPUs on average over its window (a team with hourly data counts each hour only up to the largest server's GPUs: the hours above it stay on serverless); a load larger than every server's spare is left out of the line, and a team is allotted a server when its load lies wholly within that server's share of the line (window functions, so with one server: while the cumulative load fits); the teams not placed, in the same order, are then offered the spare the placed teams leave, the n-th team the n-th largest (row_number on both sides), and take it (spare_fit partial: the rest stays on serverless) only when it saves more than their next option, else they get the next option ('unallocated' is no team and is allotted nothing); saving = the serverless cost of the GPU-hours that move (each hour up to the server's GPUs, no more than the spare offered), at no extra rent; (2) when demand peaks above one GPU and hourly demand is known, the hybrid plan's k and its saving (hybrid, or stay_serverless when k = 0); (3) otherwise the break-even verdict: rent_dedicated (dedicated_units whole units), near, stay_serverless or no_dedicated_offer. When the offer rented is one of the organisation's own [[dedicated_servers]] (dedicated_is_org_server) it means renting more like it at its contract price, never taking that server. breakeven_text reads 'never cheaper' when u* >= 100 %. The plain break-even is context. fx_stale marks figures resting on a stale ECB rate (the serverless cost's, or the dedicated offer's when the action uses it) and fx_stale_note names each currency pair, the rate's date, its age in business days and the last date it converted.
 WITH b AS (
     SELECT b.*, u.hourly_gpu_seconds, u.fx_stale_rates
     FROM {{ ref('breakeven') }} b
@@ -32,34 +32,68 @@ teams AS (   -- the loads end to end in the stated order: team i holds [load_fro
     WINDOW w AS (PARTITION BY month, gpu_class ORDER BY spare_order_saving DESC, team)
 ),
 placed AS (   -- a team whose load lies wholly within one server's share
-    SELECT t.month, t.team, t.gpu_class, s.server_id AS spare_server_id, s.gpu_count AS spare_server_gpus,
-           t.load_from - s.cap_from AS taken_before_gpus
+    SELECT t.month, t.team, t.gpu_class, s.server_id, s.gpu_count, t.demand_gpus, t.load_from - s.cap_from AS taken_before_gpus
     FROM teams t
     JOIN servers s ON s.month = t.month AND s.gpu_class = t.gpu_class AND t.load_from >= s.cap_from AND t.load_to <= s.cap_to
 ),
+leftover AS (   -- each server's spare the teams placed on it leave, largest first
+    SELECT s.month, s.gpu_class, s.server_id, s.gpu_count, s.spare_gpus - coalesce(sum(p.demand_gpus), 0) AS left_gpus,
+           row_number() OVER (PARTITION BY s.month, s.gpu_class
+                              ORDER BY s.spare_gpus - coalesce(sum(p.demand_gpus), 0) DESC, s.server_id) AS n
+    FROM servers s
+    LEFT JOIN placed p ON p.month = s.month AND p.gpu_class = s.gpu_class AND p.server_id = s.server_id
+    GROUP BY s.month, s.gpu_class, s.server_id, s.gpu_count, s.spare_gpus
+    HAVING s.spare_gpus - coalesce(sum(p.demand_gpus), 0) > 0
+),
+unplaced AS (   -- the teams not placed, in the same order: the n-th is offered the n-th largest leftover
+    SELECT l.month, l.team, l.gpu_class,
+           row_number() OVER (PARTITION BY l.month, l.gpu_class
+                              ORDER BY round(l.movable_seconds * l.serverless_price_per_second, 2) DESC, l.team) AS n
+    FROM loads l ANTI JOIN placed p USING (month, team, gpu_class)
+),
+allotted AS (
+    SELECT month, team, gpu_class, server_id, gpu_count, taken_before_gpus, NULL AS left_gpus FROM placed
+    UNION ALL BY NAME
+    SELECT u.month, u.team, u.gpu_class, l.server_id, l.gpu_count, sp.spare_gpus - l.left_gpus AS taken_before_gpus, l.left_gpus
+    FROM unplaced u
+    JOIN leftover l USING (month, gpu_class, n)
+    JOIN servers sp ON sp.month = l.month AND sp.gpu_class = l.gpu_class AND sp.server_id = l.server_id
+),
 j AS (
-    SELECT b.*, p.spare_server_id, p.spare_server_gpus, s.utilisation AS spare_server_utilisation, s.spare_gpu_hours,
-           CAST(p.taken_before_gpus * b.seconds_in_window / 3600 AS DECIMAL(12, 2)) AS spare_gpu_hours_taken,
-           -- GPU-seconds that move onto the server: each hour up to its GPUs (all of them when not hourly)
-           coalesce(list_sum(list_transform(b.hourly_gpu_seconds, lambda x: least(x, p.spare_server_gpus * 3600))), b.gpu_seconds) AS moved_seconds,
+    SELECT b.*, a.server_id AS spare_server_id, a.gpu_count AS spare_server_gpus, a.left_gpus,
+           s.utilisation AS spare_server_utilisation, s.spare_gpu_hours,
+           CAST(a.taken_before_gpus * b.seconds_in_window / 3600 AS DECIMAL(12, 2)) AS spare_gpu_hours_taken,
+           -- GPU-seconds the server can take: each hour up to its GPUs (all of them when not hourly)
+           coalesce(list_sum(list_transform(b.hourly_gpu_seconds, lambda x: least(x, a.gpu_count * 3600))), b.gpu_seconds) AS fit_seconds,
            h.best_k, h.saving AS hybrid_saving, h.cost_at_best AS hybrid_cost
     FROM b
-    LEFT JOIN placed p USING (month, team, gpu_class)
+    LEFT JOIN allotted a USING (month, team, gpu_class)
     LEFT JOIN {{ ref('int_spare_capacity') }} s
-      ON s.server_id = p.spare_server_id AND s.gpu_class = b.gpu_class AND s.window_start = b.window_start AND s.window_end = b.window_end
+      ON s.server_id = a.server_id AND s.gpu_class = b.gpu_class AND s.window_start = b.window_start AND s.window_end = b.window_end
     LEFT JOIN {{ ref('hybrid_plan') }} h USING (month, team, gpu_class)
+),
+moves AS (   -- what moves onto the server (a leftover takes no more than it holds), and the option without spare
+    SELECT *,
+           CASE WHEN left_gpus IS NULL THEN fit_seconds
+                ELSE least(fit_seconds, CAST(left_gpus * seconds_in_window AS DECIMAL(38, 12))) END AS moved_seconds,
+           CASE
+               WHEN peak_demand_gpus > 1 AND best_k IS NOT NULL THEN CASE WHEN best_k > 0 THEN 'hybrid' ELSE 'stay_serverless' END
+               WHEN verdict = 'dedicated_cheaper' THEN 'rent_dedicated'
+               WHEN verdict = 'near' THEN 'near'
+               WHEN verdict = 'no_dedicated_offer' THEN 'no_dedicated_offer'
+               ELSE 'stay_serverless'
+           END AS next_action
+    FROM j
 ),
 r AS (
     SELECT *,
-        CASE
-            WHEN spare_server_id IS NOT NULL THEN 'use_spare_capacity'
-            WHEN peak_demand_gpus > 1 AND best_k IS NOT NULL THEN CASE WHEN best_k > 0 THEN 'hybrid' ELSE 'stay_serverless' END
-            WHEN verdict = 'dedicated_cheaper' THEN 'rent_dedicated'
-            WHEN verdict = 'near' THEN 'near'
-            WHEN verdict = 'no_dedicated_offer' THEN 'no_dedicated_offer'
-            ELSE 'stay_serverless'
-        END AS action
-    FROM j
+           -- a team placed whole takes the spare; a team offered a leftover takes it when it saves more than the next option
+           CASE WHEN spare_server_id IS NOT NULL
+                 AND (left_gpus IS NULL
+                      OR round(CAST(moved_seconds AS DECIMAL(38, 12)) * serverless_price_per_second, 2)
+                         > CASE next_action WHEN 'hybrid' THEN hybrid_saving WHEN 'rent_dedicated' THEN monthly_saving ELSE 0 END)
+                THEN 'use_spare_capacity' ELSE next_action END AS action
+    FROM moves
 ),
 fx AS (   -- the stale rates behind the figures, one entry per currency pair
     SELECT month, team, gpu_class,
@@ -80,8 +114,15 @@ SELECT
     CAST(CASE action WHEN 'use_spare_capacity' THEN round(CAST(moved_seconds AS DECIMAL(38, 12)) * serverless_price_per_second, 2)
                      WHEN 'hybrid' THEN hybrid_saving
                      WHEN 'rent_dedicated' THEN monthly_saving ELSE 0 END AS DECIMAL(18, 2)) AS saving,
-    spare_server_id, spare_server_gpus, spare_server_utilisation, spare_gpu_hours, spare_gpu_hours_taken,
-    CASE WHEN spare_server_id IS NOT NULL THEN CAST((gpu_seconds - moved_seconds) / 3600 AS DECIMAL(18, 2)) END AS spare_overflow_gpu_hours,
+    -- the spare figures, for a team the spare is allotted to
+    CASE WHEN action = 'use_spare_capacity' THEN spare_server_id END          AS spare_server_id,
+    CASE WHEN action = 'use_spare_capacity' THEN spare_server_gpus END        AS spare_server_gpus,
+    CASE WHEN action = 'use_spare_capacity' THEN spare_server_utilisation END AS spare_server_utilisation,
+    CASE WHEN action = 'use_spare_capacity' THEN spare_gpu_hours END          AS spare_gpu_hours,
+    CASE WHEN action = 'use_spare_capacity' THEN spare_gpu_hours_taken END    AS spare_gpu_hours_taken,
+    CASE WHEN action = 'use_spare_capacity' THEN CASE WHEN moved_seconds < fit_seconds THEN 'partial' ELSE 'whole' END END AS spare_fit,
+    CASE WHEN action = 'use_spare_capacity' THEN CAST(moved_seconds / 3600 AS DECIMAL(18, 2)) END AS spare_moved_gpu_hours,
+    CASE WHEN action = 'use_spare_capacity' THEN CAST((gpu_seconds - moved_seconds) / 3600 AS DECIMAL(18, 2)) END AS spare_overflow_gpu_hours,
     CAST(gpu_seconds / 3600 AS DECIMAL(18, 2)) AS gpu_hours, peak_demand_gpus,
     serverless_cost, coalesce(x.fx_stale_note IS NOT NULL, false) AS fx_stale, x.fx_stale_note,
     dedicated_provider, dedicated_sku, dedicated_tier, dedicated_monthly, dedicated_units, dedicated_is_org_server,

@@ -267,7 +267,10 @@ def _dedicated(a: AlertMessage, st: _Style) -> _Parts:
         why = (f"{st.esc(r.get('spare_server_id'))} is already paid for and has {st.esc(r.get('spare_gpu_hours'))} spare GPU-hours "
                + (f"in the window, {st.esc(r.get('spare_gpu_hours_taken'))} of them allotted to teams before this one, "
                   if taken else "in the window, ")
-               + f"enough for this load{hours}: the serverless bill of the hours that move goes, no rent is added.")
+               + (f"enough for {st.esc(r.get('spare_moved_gpu_hours'))} of this load's GPU-hours{hours}; the rest stays on "
+                  "serverless. The serverless bill of the hours that move goes, no rent is added."
+                  if r.get("spare_fit") == "partial" else
+                  f"enough for this load{hours}: the serverless bill of the hours that move goes, no rent is added."))
     elif action == "hybrid":
         why = (f"Demand peaks at {st.esc(r.get('peak_demand_gpus'))} GPUs, so moving everything is not reachable: "
                f"{st.esc(r.get('dedicated_gpus'))} dedicated for the steady core and serverless for the peaks is the saving "

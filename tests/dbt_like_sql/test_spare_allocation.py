@@ -88,9 +88,35 @@ def test_a_hybrid_plan_on_the_organisations_own_server_rents_more_like_it():
 def test_equal_savings_are_ordered_by_team_name(make_wh):
     # both: 10 GPU-hours a day = 300 GPU-hours, £432.00; 300 + 300 = 600 > 576: only one fits, alpha (by name)
     got = _november(make_wh(), {"beta": 10, "alpha": 10})
-    assert (got["alpha"]["action"], got["alpha"]["saving"]) == ("use_spare_capacity", D("432.00"))
-    # beta: £432.00 against one more like gg-l40s-01 at £300: 132.00 saved (more than 10 % of 300)
-    assert (got["beta"]["action"], got["beta"]["saving"]) == ("rent_dedicated", D("132.00"))
+    a, b = got["alpha"], got["beta"]
+    assert (a["action"], a["spare_fit"], a["saving"]) == ("use_spare_capacity", "whole", D("432.00"))
+    # beta is offered what alpha leaves, 576 - 300 = 276 GPU-hours: 276 x £1.44 = £397.44, more than renting one more
+    # like gg-l40s-01 would save (432.00 - 300.00 = £132.00); the other 24 GPU-hours stay on serverless
+    assert (b["action"], b["spare_fit"], b["saving"], b["spare_moved_gpu_hours"], b["spare_overflow_gpu_hours"],
+            b["spare_gpu_hours_taken"]) == ("use_spare_capacity", "partial", D("397.44"), D("276.00"), D("24.00"), D("300.00"))
+    assert recommendation_text(b) == ("276.00 of beta's 300.00 GPU-hours fit in the spare of gg-l40s-01 (20 % used; the other "
+                                      "24.00 stay on serverless): saves £397.44 a month at no extra rent")
+
+
+def test_the_spare_of_the_organisations_server_comes_before_renting_another_like_it(make_wh):
+    # big alone: 22 GPU-hours a day = 660 GPU-hours, £950.40, more than the 576 spare.  Renting one more like
+    # gg-l40s-01 (£300, the cheapest offer) would save £650.40; moving 576 GPU-hours onto its spare saves
+    # 576 x £1.44 = £829.44 at no extra rent, the other 84 GPU-hours staying on serverless: the spare comes first.
+    from spendwatch.delivery import build_message, message_of
+    from warehouse import alerts as wa
+
+    wh = make_wh()
+    big = _november(wh, {"big": 22})["big"]
+    assert (big["action"], big["spare_fit"], big["saving"], big["spare_moved_gpu_hours"], big["spare_overflow_gpu_hours"]) == (
+        "use_spare_capacity", "partial", D("829.44"), D("576.00"), D("84.00"))
+    assert (big["breakeven_verdict"], big["breakeven_saving"]) == ("dedicated_cheaper", D("650.40"))   # context
+    sentence = ("576.00 of big's 660.00 GPU-hours fit in the spare of gg-l40s-01 (20 % used; the other 84.00 stay on "
+                "serverless): saves £829.44 a month at no extra rent")
+    assert recommendation_text(big) == sentence
+    wa.evaluate(wh.con, as_of=date(2026, 11, 30), now=datetime(2026, 12, 1, 7, 0))
+    [alert] = [a for a in wa.list_alerts(wh.con, "all") if a.kind == "dedicated_cheaper"]
+    sent = json.dumps(build_message(message_of(alert)), ensure_ascii=False)
+    assert sentence in sent and "enough for 576.00 of this load" in sent
 
 
 def test_a_load_no_server_could_take_does_not_block_a_smaller_one(make_wh):
@@ -99,23 +125,29 @@ def test_a_load_no_server_could_take_does_not_block_a_smaller_one(make_wh):
     # even though its 24 GPU-hours would fit
     got = _november(make_wh(), {"big": 22, "small": 8, "unallocated": D("0.8")})
     assert (got["small"]["action"], got["small"]["saving"]) == ("use_spare_capacity", D("345.60"))
-    # big: £950.40 against one more like gg-l40s-01, £300: saving £650.40
+    # big is then offered what small leaves, 576 - 240 = 336 GPU-hours (336 x £1.44 = £483.84): less than renting one
+    # more like gg-l40s-01 saves (950.40 - 300.00 = £650.40), so big rents
     assert (got["big"]["action"], got["big"]["saving"], got["big"]["dedicated_is_org_server"]) == ("rent_dedicated", D("650.40"), True)
     assert got["unallocated"]["spare_server_id"] is None
 
 
 def test_two_servers_each_take_the_loads_that_lie_within_their_share(make_wh):
     """The servers end to end (most spare first, ties by id): gg-l40s-01 0.8 GPUs spare [0, 0.8), gg-l40s-02 0.5
-    [0.8, 1.3).  The loads in order: vision 0.667 [0, 0.667] on -01; nlp 0.5 [0.667, 1.167] lies across both: none;
-    ocr 0.1 [1.167, 1.267] on -02."""
+    [0.8, 1.3).  The loads in order: vision 0.667 [0, 0.667] on -01; nlp 0.5 [0.667, 1.167] lies across both: not
+    placed; ocr 0.1 [1.167, 1.267] on -02.  Then nlp is offered the largest spare left."""
     wh = make_wh()
     _server_used(wh, "360", server="gg-l40s-02")       # 360 / 720 = 50 % used: 0.5 GPUs spare, 360 GPU-hours
     # vision 480 GPU-hours (£691.20), nlp 360 (£518.40), ocr 72 (£103.68)
     got = _november(wh, {"vision": 16, "nlp": 12, "ocr": D("2.4")}, extra=SERVER + SECOND_SERVER)
-    assert (got["vision"]["spare_server_id"], got["nlp"]["spare_server_id"], got["ocr"]["spare_server_id"]) == (
-        "gg-l40s-01", None, "gg-l40s-02")
-    # ocr's load starts 1.167 - 0.8 = 0.367 GPUs into -02's share: 0.367 x 720 = 264 GPU-hours before it there
-    # (nlp's share of the line, held back although nlp got none: the rule is conservative, never double)
+    assert (got["vision"]["spare_server_id"], got["ocr"]["spare_server_id"]) == ("gg-l40s-01", "gg-l40s-02")
+    # nlp, placed nowhere, is offered the largest spare left: gg-l40s-02's 0.5 - 0.1 (ocr) = 0.4 GPUs, 288 GPU-hours
+    # (gg-l40s-01 keeps 0.8 - 0.667 = 0.133, 96): 288 x £1.44 = £414.72, more than renting one more like gg-l40s-01
+    # saves (518.40 - 300.00 = £218.40)
+    n = got["nlp"]
+    assert (n["spare_server_id"], n["spare_fit"], n["saving"], n["spare_gpu_hours_taken"], n["spare_overflow_gpu_hours"]) == (
+        "gg-l40s-02", "partial", D("414.72"), D("72.00"), D("72.00"))
+    # ocr's load starts 1.167 - 0.8 = 0.367 GPUs into -02's share: 0.367 x 720 = 264 GPU-hours ahead of it in the line
+    # there (nlp's part of the line).  On gg-l40s-02: ocr 72 + nlp 288 = 360 GPU-hours, its whole spare, never more.
     assert (got["ocr"]["saving"], got["ocr"]["spare_gpu_hours"], got["ocr"]["spare_gpu_hours_taken"]) == (
         D("103.68"), D("360.00"), D("264.00"))
 
