@@ -25,10 +25,10 @@ teams AS (   -- the loads end to end in the stated order: team i holds [load_fro
     SELECT *,
            sum(demand_gpus) OVER w - demand_gpus AS load_from,
            sum(demand_gpus) OVER w               AS load_to
-    FROM (SELECT *, movable_seconds / seconds_in_window AS demand_gpus,
+    FROM (SELECT *, CAST(movable_seconds / seconds_in_window AS DECIMAL(38, 12)) AS demand_gpus,   -- summed exactly
                  round(movable_seconds * serverless_price_per_second, 2) AS spare_order_saving
           FROM loads
-          WHERE movable_seconds / seconds_in_window <= max_spare_gpus)   -- a load no server could take alone takes nothing
+          WHERE CAST(movable_seconds / seconds_in_window AS DECIMAL(38, 12)) <= max_spare_gpus)   -- a load no server could take alone takes nothing
     WINDOW w AS (PARTITION BY month, gpu_class ORDER BY spare_order_saving DESC, team)
 ),
 placed AS (   -- a team whose load lies wholly within one server's share

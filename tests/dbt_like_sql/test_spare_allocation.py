@@ -248,3 +248,11 @@ def test_a_recommendation_on_a_stale_rate_names_the_pair_and_its_age_in_the_revi
     assert cli.main(["--warehouse", str(wh.path), "--config", str(wh.path.parent / "spendwatch.toml"),
                      "breakeven", "--team", "vision"]) == 0
     assert sentence in " ".join(capsys.readouterr().out.split())
+
+
+def test_loads_that_fill_the_spare_exactly_both_fit(make_wh):
+    # vision 480 GPU-hours + ocr 3.2 a day = 96 (£138.24): 576, exactly the spare: both placed whole
+    got = _november(make_wh(), {"vision": 16, "ocr": D("3.2")})
+    assert [(t, r["action"], r["spare_fit"], r["saving"], r["spare_gpu_hours_taken"]) for t, r in sorted(got.items())] == [
+        ("ocr", "use_spare_capacity", "whole", D("138.24"), D("480.00")),
+        ("vision", "use_spare_capacity", "whole", D("691.20"), D("0.00"))]
