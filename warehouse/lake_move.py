@@ -86,13 +86,12 @@ def figures(con: duckdb.DuckDBPyConnection, database: str, table: str, columns: 
     currencies = [c for c, t in columns if re.search(r"currency$", c, re.I) and t == "VARCHAR"]
     decimals = [c for c, t in columns if t.startswith("DECIMAL")]
     src = _ident(database, *table.split(".", 1))
-    (rows,) = con.execute(f"SELECT count(*) FROM {src}").fetchone()
-    totals: list[tuple[str, str, Decimal]] = []
-    if decimals:
-        cur = " || '/' || ".join(f"coalesce({_ident(c)}, '?')" for c in currencies) if currencies else "'-'"
-        sums = ", ".join(f"sum({_ident(c)})" for c in decimals)
-        for row in con.execute(f"SELECT {cur} AS cur, {sums} FROM {src} GROUP BY 1 ORDER BY 1").fetchall():
-            totals += [(row[0], col, total) for col, total in zip(decimals, row[1:])]
+    cur = " || '/' || ".join(f"coalesce({_ident(c)}, '?')" for c in currencies) if currencies else "'-'"
+    sums = "".join(f", sum({_ident(c)})" for c in decimals)
+    rows, totals = 0, []
+    for row in con.execute(f"SELECT {cur} AS cur, count(*){sums} FROM {src} GROUP BY 1 ORDER BY 1").fetchall():
+        rows += row[1]
+        totals += [(row[0], col, total) for col, total in zip(decimals, row[2:])]
     return TableFigures(table, int(rows), tuple(totals))
 
 
