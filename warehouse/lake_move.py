@@ -54,7 +54,7 @@ class TableFigures:
         """The money totals, short: ``BilledCost USD 12.50, EUR 3.00``."""
         cols: dict[str, list[str]] = {}
         for cur, col, total in self.totals:
-            if re.search(r"cost|amount|price", col, re.I) and total is not None:
+            if re.search(r"cost|amount", col, re.I) and total is not None:
                 cols.setdefault(col, []).append(f"{cur} {total.normalize():f}")
         return "; ".join(f"{col} {', '.join(v)}" for col, v in cols.items())
 
