@@ -8,9 +8,9 @@ rates, alerts with their attempts and deliveries, the config tables, the writer 
 Before it commits, each table's row count and its DECIMAL columns' totals per currency are read back from both
 sides and compared; any difference rolls everything back.
 
-Left behind on purpose: ``schema_migrations`` (the lake has its own), ``model_builds`` (so the lake's first
-model build is a full one) and the models' tables themselves: rebuild them on the lake
-(``spendwatch models build --full``).
+Left behind on purpose: ``schema_migrations`` (the lake has its own), the model build state (``model_builds``,
+``model_build_months``: so the lake's first model build is a full one) and the models' tables themselves:
+rebuild them on the lake (``spendwatch models build --full``).
 
 A lake that holds anything already is refused, whole: a second move would double every figure.
 
@@ -36,7 +36,8 @@ from warehouse.models import load_project
 
 SOURCE = "move_source"
 NOT_COPIED = {"main.schema_migrations": "the lake's own migrations",
-              "main.model_builds": "so the lake's first model build is a full one"}
+              "main.model_builds": "so the lake's first model build is a full one",
+              "main.model_build_months": "what the file's models were built from"}
 # Empty in a lake that was only migrated: these hold rows a migration seeds (turns at 0) or records.
 SEEDED = {"main.schema_migrations", "main.writer_turns"}
 READABLE_STORAGE = "v1.5.0"  # the storage format the lake extra's DuckDB (1.5.5) reads
