@@ -1,7 +1,7 @@
 -- Daily spend per watched series, in the reporting currency: per team and provider (scope '*', every usage line), and per team, provider and model ('model:<id>') or GPU class ('gpu:<class>') where the lines have one. Usage series are dense: one row per day from the series' first spend to the last day the provider's data covers (any team), a day without spend being 0. Recurring charges form one series per charge ('recurring:<resource, SKU or category>') with a row per day the charge falls on. first_spend is the series' first day with spend; actual is in the reporting currency (currency), each line converted at its own day's rate.
-WITH agg AS (   -- one pass over the lines: per team, provider, scope, recurring series and day
+WITH agg AS (   -- per team, provider, scope, recurring series and day, from the day's sums of the lines
     SELECT team, provider, recurring, recurring_scope, scope_kind, scope_value, charge_date, sum(amount_reporting) AS amount
-    FROM {{ ref('int_anomaly_lines') }}
+    FROM {{ ref('int_anomaly_day_lines') }}
     GROUP BY ALL
 ),
 through AS (SELECT provider, max(charge_date) AS through_date FROM agg GROUP BY provider),

@@ -11,31 +11,30 @@ WITH flagged AS (   -- ref_date: the day compared with (a week before; a recurri
         WHERE series_kind = 'recurring'
     ) WHERE flagged
 ),
-lines AS (SELECT * FROM {{ ref('int_anomaly_lines') }}),
+lines AS (SELECT * FROM {{ ref('int_anomaly_day_lines') }}),   -- the lines summed per day, label and component
 comp AS (
-    SELECT team, provider, scope_kind, scope_value, recurring, recurring_scope, charge_date, currency, fx_rate, billed_cost,
-           list_unit_price, c.basis, c.ref, c.component, c.tier, c.qty
+    SELECT team, provider, scope_kind, scope_value, recurring, recurring_scope, charge_date, currency, fx_rate,
+           c.basis, c.ref, c.component, c.tier, c.qty, c.qty_listed, c.list_value, c.billed
     FROM lines,
     LATERAL (VALUES
-        ('token', model, 'input_token', 'standard', CAST(input_tokens AS DOUBLE)),
-        ('token', model, 'cached_input_token', 'standard', CAST(cached_input_tokens AS DOUBLE)),
-        ('token', model, 'cache_write_token', 'cache_5m', CAST(cache_write_tokens AS DOUBLE)),
-        ('token', model, 'output_token', 'standard', CAST(output_tokens AS DOUBLE)),
-        ('gpu', gpu_class, 'gpu_second', '', CAST(gpu_seconds AS DOUBLE)),
-        ('line', coalesce(sku_id, charge_description, ''), 'unit', '', CAST(pricing_quantity AS DOUBLE))
-    ) c(basis, ref, component, tier, qty)
+        ('token', model, 'input_token', 'standard', input_token_qty, input_token_qty_listed, input_token_list_value, input_token_billed),
+        ('token', model, 'cached_input_token', 'standard', cached_input_token_qty, cached_input_token_qty_listed, cached_input_token_list_value, cached_input_token_billed),
+        ('token', model, 'cache_write_token', 'cache_5m', cache_write_token_qty, cache_write_token_qty_listed, cache_write_token_list_value, cache_write_token_billed),
+        ('token', model, 'output_token', 'standard', output_token_qty, output_token_qty_listed, output_token_list_value, output_token_billed),
+        ('gpu', gpu_class, 'gpu_second', '', gpu_second_qty, gpu_second_qty_listed, gpu_second_list_value, gpu_second_billed),
+        ('line', coalesce(sku_id, charge_description, ''), 'unit', '', unit_qty, unit_qty_listed, unit_list_value, unit_billed)
+    ) c(basis, ref, component, tier, qty, qty_listed, list_value, billed)
     WHERE ((c.basis = 'token' AND product_kind = 'hosted_api' AND model IS NOT NULL)
         OR (c.basis = 'gpu' AND product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL)
-        OR (c.basis = 'line' AND product_kind NOT IN ('hosted_api', 'serverless_gpu') AND pricing_quantity IS NOT NULL))
+        OR (c.basis = 'line' AND product_kind NOT IN ('hosted_api', 'serverless_gpu')))
       -- token and GPU components are only priced on a flagged day; a billed SKU's history is read on any earlier day
       AND (c.basis = 'line' OR EXISTS (SELECT 1 FROM flagged f WHERE f.team = lines.team AND f.provider = lines.provider
                                                                AND f.charge_date = lines.charge_date))
 ),
-cday AS (
+cday AS (   -- implied price: list price x quantity / the quantity with a list price, else billed cost / quantity
     SELECT team, provider, scope_kind, scope_value, recurring, recurring_scope, basis, ref, component, tier, charge_date,
            any_value(currency) AS currency, any_value(fx_rate) AS fx_rate, sum(qty) AS qty,
-           coalesce(CAST(sum(list_unit_price * qty) AS DOUBLE) / nullif(sum(qty) FILTER (WHERE list_unit_price IS NOT NULL), 0),
-                    CAST(sum(billed_cost) AS DOUBLE) / nullif(sum(qty), 0)) AS implied_price
+           coalesce(sum(list_value) / nullif(sum(qty_listed), 0), sum(billed) / nullif(sum(qty), 0)) AS implied_price
     FROM comp WHERE qty IS NOT NULL AND qty <> 0
     GROUP BY ALL
 ),

@@ -7,7 +7,7 @@ WITH lines AS (   -- serverless GPU lines from stg_serverless_usage (GPU-seconds
     WHERE product_kind IS DISTINCT FROM 'serverless_gpu' OR gpu_class IS NULL
 )
 SELECT
-    l.line_id, l.charge_date, l.team, l.provider, l.product_kind, l.charge_category, l.currency, l.billed_cost,
+    l.line_id, l.charge_date, l.charge_month, l.team, l.provider, l.product_kind, l.charge_category, l.currency, l.billed_cost,
     l.list_unit_price, l.pricing_quantity, l.sku_id, l.charge_description, l.resource_id, l.endpoint_id,
     l.model, l.gpu_class, l.input_tokens, l.cached_input_tokens, l.cache_write_tokens, l.output_tokens,
     l.gpu_seconds,

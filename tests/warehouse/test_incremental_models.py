@@ -34,10 +34,11 @@ def restated_november(folder: Path) -> Path:
 
 def contents(con) -> dict[str, list[tuple]]:
     # Statistics in DOUBLE (forecasts, z-scores) are summed in parallel, in no fixed order: they are compared to
-    # 9 significant digits (NaN, which never equals itself in Python, as a word).  Money is DECIMAL and exact.
+    # 9 significant digits, below 1e-9 as 0 (NaN, which never equals itself in Python, as a word).  Money is
+    # DECIMAL and exact.
     def stable(v):
         if isinstance(v, float):
-            return "NaN" if v != v else float(f"{v:.9g}")
+            return "NaN" if v != v else 0.0 if abs(v) < 1e-9 else float(f"{v:.9g}")
         if isinstance(v, list):
             return [stable(x) for x in v]
         return v
