@@ -1,8 +1,7 @@
 -- The window each decision is taken over, per month, team and GPU class used on serverless: the calendar month when the data of every provider the team used for that class reaches the month's last day (a closed month), otherwise the trailing 30 days ending at the last complete day of that data (window_kind trailing_30_days), so a decision read on the 8th or the 15th weighs a whole month of demand against a whole month of rent. A month whose first day is not yet complete has no window.
 WITH used AS (
     SELECT DISTINCT charge_month AS month, team, gpu_class, provider
-    FROM {{ ref('stg_serverless_usage') }}
-    WHERE gpu_seconds > 0
+    FROM {{ ref('int_serverless_hours') }}   -- lines with GPU-seconds only
 ),
 through AS (
     SELECT u.month, u.team, u.gpu_class, min(h.last_complete_day) AS data_through

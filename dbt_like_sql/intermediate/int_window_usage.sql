@@ -2,12 +2,11 @@
 WITH lines AS (
     SELECT w.month, w.team, w.gpu_class, u.*  EXCLUDE (team, gpu_class)
     FROM {{ ref('int_decision_windows') }} w
-    JOIN {{ ref('stg_serverless_usage') }} u
+    JOIN {{ ref('int_serverless_hours') }} u   -- the lines with GPU-seconds, summed per hour
       ON u.team = w.team AND u.gpu_class = w.gpu_class AND u.charge_date BETWEEN w.window_start AND w.window_end
-    WHERE u.gpu_seconds > 0
 ),
 hours AS (
-    SELECT month, team, gpu_class, date_trunc('hour', period_start) AS hour_start, sum(gpu_seconds) / 3600.0 AS gpus,
+    SELECT month, team, gpu_class, hour_start, sum(gpu_seconds) / 3600.0 AS gpus,
            sum(gpu_seconds) AS secs
     FROM lines
     GROUP BY ALL
@@ -30,9 +29,9 @@ SELECT
     sum(l.amount_reporting)              AS serverless_cost,
     bool_or(l.gpu_seconds_estimated)     AS gpu_seconds_estimated,
     bool_or(l.fx_stale)                  AS fx_stale,
-    bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) AS hourly,
-    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN CAST(any_value(p.peak) AS DECIMAL(12, 3)) END AS peak_demand_gpus,
-    CASE WHEN bool_and(l.period_end - l.period_start <= INTERVAL 1 HOUR) THEN any_value(p.hourly) END AS hourly_gpu_seconds,
+    bool_and(l.hourly)                   AS hourly,
+    CASE WHEN bool_and(l.hourly) THEN CAST(any_value(p.peak) AS DECIMAL(12, 3)) END AS peak_demand_gpus,
+    CASE WHEN bool_and(l.hourly) THEN any_value(p.hourly) END AS hourly_gpu_seconds,
     any_value(x.rates)                   AS fx_stale_rates
 FROM lines l
 LEFT JOIN peaks p USING (month, team, gpu_class)

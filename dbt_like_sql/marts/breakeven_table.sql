@@ -8,9 +8,11 @@ p AS (
     WHERE NOT n.is_catalog AND n.gpu_model IS NOT NULL AND n.component IN ('gpu', 'instance')
       AND coalesce(n.tier, '') NOT LIKE 'spot%' AND n.per_gpu_hour_reporting > 0
 ),
-serverless AS (   -- one arg_min of a struct: every field is the cheapest offer's own (a NULL tier or rate date included)
+serverless AS (   -- one arg_min of a struct: every field is the cheapest offer's own (a NULL tier or rate date included);
+                  -- equal prices go to the first provider, SKU and tier by name, so every build picks the same one
     SELECT gpu_model AS gpu_class,
-           arg_min({'provider': provider, 'sku': sku, 'tier': tier, 'fx_rate_date': fx_rate_date}, per_gpu_hour_reporting) AS o,
+           arg_min({'provider': provider, 'sku': sku, 'tier': tier, 'fx_rate_date': fx_rate_date},
+                   (per_gpu_hour_reporting, provider, sku, coalesce(tier, ''))) AS o,
            min(per_gpu_hour_reporting) / 3600 AS s_per_second
     FROM p WHERE product_kind = 'serverless_gpu' AND unit IN ('second', 'hour')
       AND coalesce(tier, '') <> 'active'  -- always-on workers are billed around the clock: not a pay-per-use rate
@@ -30,7 +32,8 @@ dedicated AS (
            CAST(day(last_day(month)) AS BIGINT) * 86400 AS seconds_in_month,
            min(monthly) AS d_monthly,
            arg_min({'provider': provider, 'offer': sku || coalesce(' (' || tier || ')', ''), 'fx_rate_date': fx_rate_date,
-                    'unit': unit, 'per_gpu_hour': per_gpu_hour_reporting}, monthly) AS o
+                    'unit': unit, 'per_gpu_hour': per_gpu_hour_reporting},
+                   (monthly, provider, sku, coalesce(tier, ''))) AS o   -- ties by name, as above
     FROM dedicated_offers
     GROUP BY ALL
 )

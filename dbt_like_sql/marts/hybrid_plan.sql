@@ -7,19 +7,18 @@ WITH params AS (
     WHERE b.dedicated_monthly IS NOT NULL
 ),
 lines AS (
-    SELECT p.month, p.team, p.gpu_class, u.period_start, u.period_end, u.gpu_seconds
+    SELECT p.month, p.team, p.gpu_class, u.hour_start, u.hourly, u.gpu_seconds
     FROM params p
-    JOIN {{ ref('stg_serverless_usage') }} u
+    JOIN {{ ref('int_serverless_hours') }} u   -- the lines with GPU-seconds, summed per hour
       ON u.team = p.team AND u.gpu_class = p.gpu_class AND u.charge_date BETWEEN p.window_start AND p.window_end
-    WHERE u.gpu_seconds > 0
 ),
 -- only windows whose every serverless line for the class is hourly or finer
 complete AS (
     SELECT month, team, gpu_class FROM lines GROUP BY ALL
-    HAVING bool_and(period_end - period_start <= INTERVAL 1 HOUR)
+    HAVING bool_and(hourly)
 ),
 demand AS (
-    SELECT l.month, l.team, l.gpu_class, date_trunc('hour', l.period_start) AS hour_start, sum(l.gpu_seconds) / 3600.0 AS gpus
+    SELECT l.month, l.team, l.gpu_class, l.hour_start, sum(l.gpu_seconds) / 3600.0 AS gpus
     FROM lines l JOIN complete USING (month, team, gpu_class)
     GROUP BY ALL
 ),
