@@ -2,7 +2,8 @@
 
 On a DuckDB file (the default) the job runs in this process, one step at a time: the file has one writer.
 On a DuckLake the job has the multiprocess executor (pipelines/jobs.py ``executor_for``) and runs with
-``dg.execute_job``: a process per step, so the per-source ingest steps run at once.  Each step process rebuilds
+``dg.execute_job``: a process per step, so the per-source ingest steps run at once (as many as the machine has
+CPUs, or Dagster's DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT).  Each step process rebuilds
 the job from ``daily_job`` and inherits this process's environment, where ``--offline``, ``--warehouse`` and
 ``--config`` already are (spendwatch/cli/common.py, spendwatch/cli/run.py).
 """
@@ -117,7 +118,8 @@ def run_daily(day: date, instance=None) -> tuple[bool, list[str]]:
 
         raise UsageError(f"--date {key}: outside the daily partitions ({first} .. {keys[-1] if keys else '?'})")
     job = daily_job()
-    in_process = job.executor_def.name == dg.in_process_executor.name  # build_definitions chose it: a DuckDB file
+    # build_definitions chose the executor from the warehouse (executor_for): in process unless it is a DuckLake.
+    in_process = job.executor_def.name == dg.in_process_executor.name
     logging.getLogger("dagster").setLevel(logging.WARNING)
     # A given instance is the caller's to close.
     with _instance(persistent=not in_process) if instance is None else nullcontext(instance) as inst:

@@ -4,10 +4,12 @@ in-memory instance.  On a DuckLake it runs a process per step: tests/lake/test_l
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dagster as dg
 
 from spendwatch import daily
+from spendwatch.core.paths import PROJECT_ROOT
 from tests.pipelines.test_ingest_fanout import EXPECTED_LINES, LINES, PARTITION, fanout_sources
 from warehouse.db import connect
 
@@ -49,3 +51,24 @@ def test_spendwatch_run_on_a_duckdb_file_runs_the_daily_job_in_this_process(tmp_
         assert con.execute(LINES).fetchall() == EXPECTED_LINES
     finally:
         con.close()
+
+
+def test_the_instance_run_daily_chooses(tmp_path, monkeypatch):
+    """No DAGSTER_HOME: in memory for a run in this process; for a process per step (a lake) a temporary folder with
+    the project's dagster.yaml (the one-writer pool limited to 1), logging at WARNING, removed afterwards.
+    DAGSTER_HOME: that instance, with the project's dagster.yaml copied in when it has none."""
+    with daily._instance(persistent=False) as inst:
+        assert inst.is_ephemeral
+    with daily._instance(persistent=True) as inst:
+        root = Path(inst.root_directory)
+        assert not inst.is_ephemeral and (root / "dagster.yaml").exists()
+        assert inst.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert inst.python_log_level == "WARNING"
+    assert not root.exists()
+
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with daily._instance(persistent=True) as inst:
+        assert not inst.is_ephemeral and Path(inst.root_directory) == home
+        assert (home / "dagster.yaml").read_bytes() == (PROJECT_ROOT / "dagster.yaml").read_bytes()
+        assert inst.get_concurrency_config().pool_config.default_pool_limit == 1
