@@ -21,7 +21,14 @@ changes its month and every later one; a price that closes today changes nothing
 A model may also name its *month-local input* (``-- incremental_input: <model>``): a model whose rows of
 a month are computed from that input's rows of the same month only (and any rows of its other inputs).
 Its rebuild then reads just the rebuilt months of that input, instead of computing every month and
-keeping some; the input must carry the same month column.
+keeping some; the input must carry the same month column.  A model whose rows read back in time over
+that input (a baseline of the last weeks) says how far: ``-- incremental_lookback: <months>``.  Its
+rebuild reads the input from that many months before the first rebuilt month, and a changed month
+also rebuilds the months up to that many after it (their rows read the changed one).  A model whose
+rows carry a fact of their whole series (the day it started, hence the days of history behind each
+row) names the input's series key and start date: ``-- incremental_starts: team, provider, scope,
+first_spend``.  A series that starts in another month, a new one or one gone then rebuilds every month
+from the earlier of its old and new start on.
 
 ``spendwatch models build --full`` (and :func:`warehouse.models.build` without ``incremental``)
 rebuilds everything; both give the same tables (tests/lake/test_incremental.py).
@@ -30,6 +37,7 @@ rebuilds everything; both give the same tables (tests/lake/test_incremental.py).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import duckdb
@@ -100,7 +108,17 @@ def _turn(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("SELECT coalesce(max(turn), 0) FROM writer_turns WHERE name = 'ingest'").fetchone()[0])
 
 
-def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, column: str, sql: str) -> list[date] | None:
+@dataclass(frozen=True)
+class Spec:
+    """How a model is built incrementally (its header lines)."""
+
+    column: str                    # ``-- incremental: <month column>``
+    input: str | None = None       # ``-- incremental_input: <model>``: its month-local input
+    lookback: int = 0              # ``-- incremental_lookback: <months>``: how far back its rows read the input
+    starts: tuple[str, ...] = ()   # ``-- incremental_starts: <key columns>, <start date>`` of the input (below)
+
+
+def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str) -> list[date] | None:
     """The months an incremental build of ``model`` must rebuild; None when only a full build is safe."""
     state = con.execute(
         "SELECT sql_sha, inputs_sha, ingest_turn FROM model_builds WHERE model = ? ORDER BY built_at DESC LIMIT 1",
@@ -109,32 +127,68 @@ def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, column: str, s
                          "AND schema_name = 'main' AND table_name = ?", [model]).fetchone()[0]
     if state is None or not exists or state[0] != sql_sha(sql) or state[1] != inputs_sha(con):
         return None
-    stored = dict(con.execute("SELECT month, digest FROM model_build_months WHERE model = ?", [model]).fetchall())
+    stored = {m: (d, s) for m, d, s in con.execute(
+        "SELECT month, digest, starts_digest FROM model_build_months WHERE model = ?", [model]).fetchall()}
     if not stored and con.execute(f'SELECT count(*) FROM "{model}"').fetchone()[0]:
         return None  # built before month digests were kept
     months = {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months WHERE ingest_turn > ?", [state[2]]).fetchall()}
-    months |= {m for m, d in month_digests(con, stored).items() if d != stored[m]}
+    months |= {m for m, d in month_digests(con, stored).items() if d != stored[m][0]}
+    known = set(stored) | {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months").fetchall()}
+    if spec.starts:
+        # A series that starts in another month (or a new one, or one gone) changes its rows from the earlier of
+        # the two months on: every later month is rebuilt.
+        now = start_digests(con, spec)
+        moved = [m for m in set(now) | {m for m, (_, st) in stored.items() if st is not None}
+                 if now.get(m) != stored.get(m, (None, None))[1]]
+        if moved:
+            months |= {m for m in known | set(now) if m >= min(moved)}
+    if spec.lookback and months:
+        # A row reads up to ``lookback`` months back, so a changed month changes the rows of the months after it.
+        last = max(known | months)
+        months |= {later for m in months for k in range(1, spec.lookback + 1) if (later := add_months(m, k)) <= last}
     return sorted(months)
 
 
-def restricted_input(name: str, column: str) -> str:
-    """What ``ref(name)`` reads in a rebuild of some months: only those months' rows (same parameters as below)."""
+def start_digests(con: duckdb.DuckDBPyConnection, spec: Spec) -> dict[date, str]:
+    """Per month: a digest of the input's series (its key columns) that start in it (its start date column)."""
+    *keys, start = spec.starts
+    cols = ", ".join(f'"{c}"' for c in (*keys, start))
+    return dict(con.execute(
+        f'SELECT CAST(date_trunc(\'month\', "{start}") AS DATE), md5(concat_ws(\'|\', sum(CAST(hash({cols}) AS HUGEINT)), count(*))) '
+        f'FROM (SELECT DISTINCT {cols} FROM "{spec.input}") WHERE "{start}" IS NOT NULL GROUP BY 1').fetchall())
+
+
+def add_months(month: date, k: int) -> date:
+    """The first day of the month ``k`` months after (or before, for a negative ``k``) ``month``."""
+    n = month.year * 12 + month.month - 1 + k
+    return date(n // 12, n % 12 + 1, 1)
+
+
+def restricted_input(name: str, spec: Spec) -> str:
+    """What ``ref(name)`` reads in a rebuild of some months: only those months' rows (same parameters as below),
+    or with a lookback, every row from that many months before the first of them to the last."""
+    column = spec.column
+    if spec.lookback:
+        return f'(SELECT * FROM "{name}" WHERE "{column}" BETWEEN $input_lo AND $hi)'
     return f'(SELECT * FROM "{name}" WHERE "{column}" BETWEEN $lo AND $hi AND list_contains($months, "{column}"))'
 
 
-def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, column: str, sql: str, months: list[date]) -> None:
+def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date]) -> None:
     """Replace the rows of ``months`` with what the model's SQL gives for them (inside the caller's transaction)."""
     if not months:
         return
     lo, hi = months[0], months[-1]
+    column = spec.column
     # The range lets the filter reach the scans; the list keeps months in between that did not change.
     keep = f'"{column}" BETWEEN $lo AND $hi AND list_contains($months, "{column}")'
     params = {"lo": lo, "hi": hi, "months": months}
     con.execute(f'DELETE FROM "{model}" WHERE {keep}', params)
+    if spec.lookback:
+        params["input_lo"] = add_months(lo, -spec.lookback)
     con.execute(f'INSERT INTO "{model}" BY NAME SELECT * FROM (\n{sql}\n) WHERE {keep}', params)
 
 
-def record_build(con: duckdb.DuckDBPyConnection, model: str, column: str, sql: str, months: list[date] | None) -> None:
+def record_build(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date] | None) -> None:
     """Note what this build saw (inside the build's transaction)."""
     n, latest = _fx(con)
     con.execute("DELETE FROM model_builds WHERE model = ?", [model])
@@ -146,12 +200,14 @@ def record_build(con: duckdb.DuckDBPyConnection, model: str, column: str, sql: s
     # and every month the model holds.
     held = [m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months").fetchall()]
     if months is None:
-        held += [m for (m,) in con.execute(f'SELECT DISTINCT "{column}" FROM "{model}" WHERE "{column}" IS NOT NULL').fetchall()]
+        held += [m for (m,) in con.execute(f'SELECT DISTINCT "{spec.column}" FROM "{model}" WHERE "{spec.column}" IS NOT NULL').fetchall()]
     else:
         held += [m for (m,) in con.execute("SELECT month FROM model_build_months WHERE model = ?", [model]).fetchall()]
         held += months
+    starts = start_digests(con, spec) if spec.starts else {}
     con.execute("DELETE FROM model_build_months WHERE model = ?", [model])
-    digests = month_digests(con, held)
+    digests = month_digests(con, [*held, *starts])
     if digests:
-        con.execute("INSERT INTO model_build_months SELECT $model, unnest($months), unnest($digests)",
-                    {"model": model, "months": list(digests), "digests": list(digests.values())})
+        con.execute("INSERT INTO model_build_months SELECT $model, unnest($months), unnest($digests), unnest($starts)",
+                    {"model": model, "months": list(digests), "digests": list(digests.values()),
+                     "starts": [starts.get(m) for m in digests]})

@@ -31,7 +31,7 @@ from warehouse import lake
 
 MODELS_DIR = PROJECT_ROOT / "dbt_like_sql"
 SOURCE_SCHEMAS = {"raw": "main", "config": "config"}
-_HEADER_DIRECTIVE = re.compile(r"^\s*([a-z_]+)\s*:\s*(\S+)\s*$")
+_HEADER_DIRECTIVE = re.compile(r"^\s*([a-z_]+)\s*:\s*(\S.*?)\s*$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -48,8 +48,7 @@ class Model:
     materialized: str  # table | view
     refs: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
-    incremental_by: str | None = None  # ``-- incremental: <month column>``: rebuilt month by month (warehouse/incremental.py)
-    incremental_input: str | None = None  # ``-- incremental_input: <model>``: its month-local input, read for those months only
+    incremental: inc.Spec | None = None  # ``-- incremental: <month column>`` and the rest: rebuilt month by month
 
     @property
     def group(self) -> str:
@@ -78,8 +77,8 @@ class Project:
         """The SQL of an incremental rebuild: the model's month-local input read for the rebuilt months only."""
         model = self.models[name]
         rec = _Recorder(model.path)
-        if model.incremental_input:
-            rec.restrict = (model.incremental_input, model.incremental_by)
+        if model.incremental and model.incremental.input:
+            rec.restrict = model.incremental
         return _render_with(model.path, model.template, rec)
 
     def upstream(self, names: list[str]) -> list[str]:
@@ -108,7 +107,7 @@ def _split_header(text: str) -> tuple[str, dict[str, str]]:
             break
         body = s[2:].strip()
         m = _HEADER_DIRECTIVE.match(body)
-        if m and m.group(1) in {"materialized", "incremental", "incremental_input"}:
+        if m and m.group(1) in {"materialized", "incremental", "incremental_input", "incremental_lookback", "incremental_starts"}:
             directives[m.group(1)] = m.group(2)
         else:
             desc_lines.append(body)
@@ -120,14 +119,14 @@ class _Recorder:
         self.path = path
         self.refs: list[str] = []
         self.sources: list[tuple[str, str]] = []
-        self.restrict: tuple[str, str] | None = None  # (input, month column): an incremental rebuild's month-local input
+        self.restrict: inc.Spec | None = None  # an incremental rebuild: its input is read for the rebuilt months
 
     def ref(self, name: str) -> str:
         if not isinstance(name, str) or not _IDENT.match(name):
             raise ModelError(f"{self.path}: ref({name!r}) is not a valid model name")
         self.refs.append(name)
-        if self.restrict and self.restrict[0] == name:
-            return inc.restricted_input(name, self.restrict[1])
+        if self.restrict and self.restrict.input == name:
+            return inc.restricted_input(name, self.restrict)
         return f'"{name}"'
 
     def source(self, schema: str, table: str) -> str:
@@ -156,6 +155,26 @@ def _render(model: Model, models: dict[str, Model]) -> str:
     return _render_with(model.path, model.template, _Recorder(model.path))
 
 
+def _incremental_spec(path: Path, directives: dict[str, str], materialized: str, refs: list[str]) -> inc.Spec | None:
+    column = directives.get("incremental")
+    if column is None:
+        if any(k.startswith("incremental_") for k in directives):
+            raise ModelError(f"{path}: incremental_* lines need an 'incremental: <month column>' line")
+        return None
+    if materialized != "table" or not _IDENT.match(column):
+        raise ModelError(f"{path}: incremental needs a table model and a month column name, not {column!r}")
+    source = directives.get("incremental_input")
+    if source is not None and source not in refs:
+        raise ModelError(f"{path}: incremental_input {source!r} must be a model this incremental model refs")
+    lookback = directives.get("incremental_lookback", "0")
+    if not lookback.isdigit() or (int(lookback) and source is None):
+        raise ModelError(f"{path}: incremental_lookback must be a whole number of months, with an incremental_input")
+    starts = tuple(c.strip() for c in directives.get("incremental_starts", "").split(",") if c.strip())
+    if starts and (source is None or len(starts) < 2 or not all(_IDENT.match(c) for c in starts)):
+        raise ModelError(f"{path}: incremental_starts needs an incremental_input and its series key columns and start date")
+    return inc.Spec(column, source, int(lookback), starts)
+
+
 def load_project(models_dir: Path = MODELS_DIR) -> Project:
     """Read every model, derive the graph, and fail clearly on duplicates, missing refs or cycles."""
     models: dict[str, Model] = {}
@@ -179,14 +198,8 @@ def load_project(models_dir: Path = MODELS_DIR) -> Project:
             raise ModelError(f"{path}: materialized must be 'table' or 'view', not {mat!r}")
         if not desc:
             raise ModelError(f"{path}: a model needs a header comment saying what it means")
-        inc_col = directives.get("incremental")
-        if inc_col is not None and (mat != "table" or not _IDENT.match(inc_col)):
-            raise ModelError(f"{path}: incremental needs a table model and a month column name, not {inc_col!r}")
-        inc_input = directives.get("incremental_input")
-        if inc_input is not None and (inc_col is None or inc_input not in rec.refs):
-            raise ModelError(f"{path}: incremental_input {inc_input!r} must be a model this incremental model refs")
         models[name] = Model(name, path, text, desc, mat, tuple(dict.fromkeys(rec.refs)), tuple(dict.fromkeys(rec.sources)),
-                             inc_col, inc_input)
+                             _incremental_spec(path, directives, mat, rec.refs))
     for m in models.values():
         for r in m.refs:
             if r not in models:
@@ -215,16 +228,16 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str, inc
 
     def work() -> int | None:
         months = None
-        if incremental and model.incremental_by:
-            months = inc.months_to_rebuild(con, name, model.incremental_by, sql)
+        if incremental and model.incremental:
+            months = inc.months_to_rebuild(con, name, model.incremental, sql)
         if months is not None:
-            inc.rebuild_months(con, name, model.incremental_by, project.render_months(name), months)
+            inc.rebuild_months(con, name, model.incremental, project.render_months(name), months)
         else:
             # A view of the same name from an earlier definition must go first (and a table for a view).
             _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")
             con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
-        if model.incremental_by:
-            inc.record_build(con, name, model.incremental_by, sql, months)
+        if model.incremental:
+            inc.record_build(con, name, model.incremental, sql, months)
         rebuilt[0] = months
         return con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if kind == "TABLE" else None
 

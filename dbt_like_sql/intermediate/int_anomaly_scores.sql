@@ -1,3 +1,7 @@
+-- incremental: charge_month
+-- incremental_input: int_anomaly_daily
+-- incremental_lookback: 4
+-- incremental_starts: team, provider, scope, series_kind, first_spend
 -- Every day of every watched series scored against what was expected (docs/anomalies.md). Usage series: the baseline is the median of the same weekday over the last 8 weeks (the 2 to 8 such days the history holds), times the recent trend: the median, over the 7 days before, of each day's spend divided by its own baseline (a one-day spike cannot move it; a level shift moves it within four days, so it becomes the new baseline after one incident). A bursty series (no spend on at least half of the last 56 days, at least 14 of them) is compared with its bursts instead: the median of its days with spend in the last 56 days, no trend. The spread is 1.4826 x the median absolute deviation around the baseline of the same values (of every one of the last 56 days for a bursty series, quiet days included), times the trend, or, when larger, 1.4826 x expected x the median relative deviation of the last 56 days from their own expected (once 7 exist: a spread from a handful of same weekdays can be far too small); at least 1 % of expected and 0.01. A day is flagged when its robust z-score (actual - expected) / spread reaches z_threshold, its excess reaches the floor and it is at least min_excess_pct above expected ([anomalies] in spendwatch.toml: 3.5, 25 in the reporting currency, 25 %). Under 14 days of history a series is only checked for new spend: its first day, when the warehouse holds at least 14 days of the organisation's spend before it and that day reaches the floor. A recurring charge is expected at its previous occurrence's amount. band_high is the spend above which a day is flagged, band_low the bottom of the spread band.
 WITH params AS (
     SELECT coalesce(a.floor, 25) AS floor, coalesce(a.min_excess_pct, 0.25) AS min_pct,
@@ -5,7 +9,7 @@ WITH params AS (
     FROM {{ source('config', 'settings') }} s
     LEFT JOIN {{ source('config', 'anomaly_settings') }} a ON true
 ),
-org AS (SELECT min(charge_date) AS org_start FROM {{ ref('int_anomaly_daily') }}),
+org AS (SELECT any_value(org_start) AS org_start FROM {{ ref('int_anomaly_daily') }}),   -- the same on every row
 d AS (
     SELECT x.*, CAST(x.actual AS DOUBLE) AS v, isodow(x.charge_date) AS dow,
            datediff('day', x.first_spend, x.charge_date) AS history_days
@@ -78,8 +82,8 @@ usage_rows AS (
            p.currency
     FROM scored s CROSS JOIN params p CROSS JOIN org o
 ),
-rec AS (
-    SELECT x.*, lag(x.actual) OVER (PARTITION BY team, provider, scope ORDER BY charge_date) AS previous
+rec AS (   -- a recurring charge's previous occurrence, read across all history by int_anomaly_daily
+    SELECT x.*, x.previous_actual AS previous
     FROM {{ ref('int_anomaly_daily') }} x WHERE series_kind = 'recurring'
 ),
 recurring_rows AS (
@@ -95,7 +99,8 @@ recurring_rows AS (
            p.currency
     FROM rec r CROSS JOIN params p CROSS JOIN org o
 )
-SELECT team, provider, scope, series_kind, charge_date, first_spend, history_days, method,
+SELECT team, provider, scope, series_kind, charge_date, CAST(date_trunc('month', charge_date) AS DATE) AS charge_month,
+       first_spend, history_days, method,
        actual, CAST(expected AS DECIMAL(18, 6)) AS expected, CAST(band_low AS DECIMAL(18, 6)) AS band_low,
        CAST(band_high AS DECIMAL(18, 6)) AS band_high, currency, baseline, trend, spread, robust_z, coalesce(flagged, false) AS flagged,
        CASE WHEN coalesce(flagged, false) THEN reason END AS reason

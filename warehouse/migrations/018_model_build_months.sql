@@ -6,5 +6,6 @@
 CREATE TABLE IF NOT EXISTS model_build_months (
     model   VARCHAR NOT NULL,
     month   DATE    NOT NULL,  -- first day of a month the model held after the build
-    digest  VARCHAR NOT NULL   -- md5 of the FX rates up to the month's end and the prices in force during it
+    digest  VARCHAR NOT NULL,  -- md5 of the FX rates up to the month's end and the prices in force during it
+    starts_digest VARCHAR      -- for a model with incremental_starts: md5 of its input's series that start in the month
 );
