@@ -1,6 +1,6 @@
 -- materialized: view
 -- Serverless GPU lines with their GPU class and GPU-seconds. Where an export gives cost but no GPU time (Modal's billing report), GPU-seconds are estimated as cost / what one GPU-second of a container costs at the provider's prices in force at the charge time: the GPU's price plus, where the provider prices CPU cores and memory per second (Modal), the cores and GiB a GPU container reserves ([decisions] serverless_cpu_cores_per_gpu, serverless_memory_gib_per_gpu) at their prices, so the CPU and memory part of the cost is not counted as GPU time; flagged as estimated.
-WITH lines AS (
+WITH lines AS NOT MATERIALIZED (   -- inlined where it is read, so a filter on the view (a month) reaches the lines
     SELECT * FROM {{ ref('stg_line_items_fx') }}
     WHERE product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL
 ),
