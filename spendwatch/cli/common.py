@@ -56,7 +56,7 @@ def amount_arg(*, allow_zero: bool):
 def common_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """--warehouse and --config, accepted before or after the command."""
     p.add_argument("--warehouse", default=argparse.SUPPRESS, metavar="PATH",
-                   help="DuckDB file or MotherDuck md: DSN (default: $SPENDWATCH_WAREHOUSE or data/warehouse.duckdb)")
+                   help="DuckDB file, ducklake:postgres:<conninfo> (a DuckLake; data under $SPENDWATCH_DATA_PATH) or MotherDuck md: DSN (default: $SPENDWATCH_WAREHOUSE or data/warehouse.duckdb)")
     p.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
                    help="spendwatch.toml (default: $SPENDWATCH_CONFIG, ./spendwatch.toml, or the bundled sample)")
     return p
