@@ -166,7 +166,16 @@ def ingests(location: str, files: list[Path], data_path: Path | None, at_once: b
     env = {**os.environ, "SPENDWATCH_WAREHOUSE": location, "SPENDWATCH_CONFIG": str(EXAMPLE_CONFIG)}
     if data_path:
         env["SPENDWATCH_DATA_PATH"] = str(data_path)
-    connect(location).close()  # migrated before the clock starts
+    saved = os.environ.get("SPENDWATCH_DATA_PATH")
+    if data_path:
+        os.environ["SPENDWATCH_DATA_PATH"] = str(data_path)  # the lake is made with the data path its ingests use
+    try:
+        connect(location).close()  # migrated before the clock starts
+    finally:
+        if saved is None:
+            os.environ.pop("SPENDWATCH_DATA_PATH", None)
+        else:
+            os.environ["SPENDWATCH_DATA_PATH"] = saved
     t = time.perf_counter()
     if at_once:
         procs = [subprocess.Popen([SPENDWATCH, "ingest", str(f)], env=env, stdout=subprocess.DEVNULL) for f in files]
