@@ -32,19 +32,28 @@ def restated_november(folder: Path) -> Path:
     return out
 
 
-def contents(con) -> dict[str, list[tuple]]:
-    # Statistics in DOUBLE (forecasts, z-scores) are summed in parallel, in no fixed order: they are compared to
-    # 9 significant digits, below 1e-9 as 0 (NaN, which never equals itself in Python, as a word).  Money is
-    # DECIMAL and exact.
-    def stable(v):
-        if isinstance(v, float):
-            return "NaN" if v != v else 0.0 if abs(v) < 1e-9 else float(f"{v:.9g}")
-        if isinstance(v, list):
-            return [stable(x) for x in v]
-        return v
+def contents(con, tables: list[str] | None = None) -> dict[str, tuple[int, str]]:
+    """Each table model's row count and a digest of its rows, in any order, worked out in the database.
 
-    return {t: [tuple(stable(v) for v in r) for r in con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall()]
-            for t in table_models()}
+    Statistics in DOUBLE (forecasts, z-scores) are summed in parallel, in no fixed order: they are compared to
+    9 significant digits, below 1e-9 as 0, NaN as a word.  Money is DECIMAL and compared exactly.
+    """
+    def stable(col: str, dtype: str) -> str:
+        one = ("CASE WHEN isnan({x}) THEN 'NaN' WHEN abs({x}) < 1e-9 THEN '0' ELSE printf('%.9g', {x}) END")
+        if dtype == "DOUBLE":
+            return one.format(x=col)
+        if dtype == "DOUBLE[]":
+            return f"list_transform({col}, lambda v: {one.format(x='v')})"
+        return col
+
+    out = {}
+    for t in tables or table_models():
+        cols = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+                           "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [t]).fetchall()
+        row = ", ".join(stable(f'"{c}"', d) for c, d in cols)
+        out[t] = con.execute(f'SELECT count(*), md5(coalesce(string_agg(r, chr(10) ORDER BY r), \'\')) '
+                             f'FROM (SELECT CAST(ROW({row}) AS VARCHAR) AS r FROM "{t}")').fetchone()
+    return out
 
 
 def aws_november(con) -> tuple[int, Decimal]:
