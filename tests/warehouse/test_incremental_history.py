@@ -61,7 +61,6 @@ def test_scores_rebuild_the_changed_month_and_four_after_then_from_a_new_series_
     con, project = history
     assert (date(2024, 12, 1), date(2026, 11, 1)) == con.execute(
         "SELECT min(charge_month), max(charge_month) FROM stg_line_items").fetchone()
-    assert rebuilt(con, project)["int_anomaly_scores"] == []
 
     # June 2025's RunPod costs restated (doubled): its lines change; a score reads 119 days back, so the scores of
     # June and of the 4 months after it (to October 2025) change too, and nothing before June or after October.
