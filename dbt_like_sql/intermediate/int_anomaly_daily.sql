@@ -2,6 +2,7 @@
 WITH agg AS (   -- per team, provider, scope, recurring series and day, from the day's sums of the lines
     SELECT team, provider, recurring, recurring_scope, scope_kind, scope_value, charge_date, sum(amount_reporting) AS amount
     FROM {{ ref('int_anomaly_day_lines') }}
+    WHERE component = ''   -- the lines' amount (the other rows are their priced components)
     GROUP BY ALL
 ),
 through AS (SELECT provider, max(charge_date) AS through_date FROM agg GROUP BY provider),

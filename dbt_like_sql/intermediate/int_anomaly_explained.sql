@@ -14,21 +14,18 @@ WITH flagged AS (   -- ref_date: the day compared with (a week before; a recurri
 lines AS (SELECT * FROM {{ ref('int_anomaly_day_lines') }}),   -- the lines summed per day, label and component
 comp AS (
     SELECT team, provider, scope_kind, scope_value, recurring, recurring_scope, charge_date, currency, fx_rate,
-           c.basis, c.ref, c.component, c.tier, c.qty, c.qty_listed, c.list_value, c.billed
-    FROM lines,
-    LATERAL (VALUES
-        ('token', model, 'input_token', 'standard', input_token_qty, input_token_qty_listed, input_token_list_value, input_token_billed),
-        ('token', model, 'cached_input_token', 'standard', cached_input_token_qty, cached_input_token_qty_listed, cached_input_token_list_value, cached_input_token_billed),
-        ('token', model, 'cache_write_token', 'cache_5m', cache_write_token_qty, cache_write_token_qty_listed, cache_write_token_list_value, cache_write_token_billed),
-        ('token', model, 'output_token', 'standard', output_token_qty, output_token_qty_listed, output_token_list_value, output_token_billed),
-        ('gpu', gpu_class, 'gpu_second', '', gpu_second_qty, gpu_second_qty_listed, gpu_second_list_value, gpu_second_billed),
-        ('line', coalesce(sku_id, charge_description, ''), 'unit', '', unit_qty, unit_qty_listed, unit_list_value, unit_billed)
-    ) c(basis, ref, component, tier, qty, qty_listed, list_value, billed)
-    WHERE ((c.basis = 'token' AND product_kind = 'hosted_api' AND model IS NOT NULL)
-        OR (c.basis = 'gpu' AND product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL)
-        OR (c.basis = 'line' AND product_kind NOT IN ('hosted_api', 'serverless_gpu')))
+           k.basis, CASE k.basis WHEN 'token' THEN model WHEN 'gpu' THEN gpu_class
+                                 ELSE coalesce(sku_id, charge_description, '') END AS ref,
+           component, k.tier, qty, qty_listed, list_value, billed
+    FROM lines
+    JOIN (VALUES ('input_token', 'token', 'standard'), ('cached_input_token', 'token', 'standard'),
+                 ('cache_write_token', 'token', 'cache_5m'), ('output_token', 'token', 'standard'),
+                 ('gpu_second', 'gpu', ''), ('unit', 'line', '')) k(component, basis, tier) USING (component)
+    WHERE ((k.basis = 'token' AND product_kind = 'hosted_api' AND model IS NOT NULL)
+        OR (k.basis = 'gpu' AND product_kind = 'serverless_gpu' AND gpu_class IS NOT NULL)
+        OR (k.basis = 'line' AND product_kind NOT IN ('hosted_api', 'serverless_gpu')))
       -- token and GPU components are only priced on a flagged day; a billed SKU's history is read on any earlier day
-      AND (c.basis = 'line' OR EXISTS (SELECT 1 FROM flagged f WHERE f.team = lines.team AND f.provider = lines.provider
+      AND (k.basis = 'line' OR EXISTS (SELECT 1 FROM flagged f WHERE f.team = lines.team AND f.provider = lines.provider
                                                                AND f.charge_date = lines.charge_date))
 ),
 cday AS (   -- implied price: list price x quantity / the quantity with a list price, else billed cost / quantity
@@ -113,7 +110,7 @@ day_lines AS (
            sum(l.amount_reporting) FILTER (WHERE l.charge_date = f.charge_date) AS amount,
            sum(l.amount_reporting) FILTER (WHERE l.charge_date < f.charge_date) AS before
     FROM flagged_days f
-    JOIN lines l ON l.team = f.team AND l.provider = f.provider AND l.charge_date = f.line_date
+    JOIN lines l ON l.component = '' AND l.team = f.team AND l.provider = f.provider AND l.charge_date = f.line_date
      AND CASE WHEN f.series_kind = 'recurring' THEN l.recurring_scope = f.scope
               ELSE NOT l.recurring AND (f.scope = '*' OR f.scope = l.scope_kind || ':' || l.scope_value) END
     GROUP BY ALL
