@@ -91,12 +91,28 @@ def inputs_sha(con: duckdb.DuckDBPyConnection) -> str:
     return h.hexdigest()
 
 
-def month_digests(con: duckdb.DuckDBPyConnection, months) -> dict[date, str]:
-    """For each month, a digest of the FX rates and prices that can apply to its charges."""
-    months = sorted(set(months))
+def month_digests(con: duckdb.DuckDBPyConnection, months, spec: Spec | None = None) -> dict[date, str]:
+    """For each month, a digest of the FX rates and prices that can apply to its charges, and of the rows the
+    model's watched inputs hold for it; with watched inputs, also every month they hold a row of."""
+    watched = watch_digests(con, spec) if spec and spec.watch else {}
+    months = sorted(set(months) | set(watched))
     if not months:
         return {}
-    return dict(con.execute(MONTH_DIGESTS_SQL, {"months": months}).fetchall())
+    out = dict(con.execute(MONTH_DIGESTS_SQL, {"months": months}).fetchall())
+    if spec and spec.watch:
+        out = {m: hashlib.md5(f"{d}|{watched.get(m, '')}".encode()).hexdigest() for m, d in out.items()}
+    return out
+
+
+def watch_digests(con: duckdb.DuckDBPyConnection, spec: Spec) -> dict[date, str]:
+    """Per month: a digest of every row the watched inputs hold for it (order ignored; one part per input)."""
+    parts: dict[date, list[str]] = {}
+    for i, (name, column) in enumerate(spec.watch):
+        for m, h, n in con.execute(
+                f'SELECT CAST(date_trunc(\'month\', "{column}") AS DATE), sum(CAST(hash(t) AS HUGEINT)), count(*) '
+                f'FROM "{name}" t WHERE "{column}" IS NOT NULL GROUP BY 1').fetchall():
+            parts.setdefault(m, [""] * len(spec.watch))[i] = f"{h}:{n}"
+    return {m: ",".join(p) for m, p in parts.items()}
 
 
 def _fx(con: duckdb.DuckDBPyConnection) -> tuple[int, date | None]:
@@ -113,9 +129,15 @@ class Spec:
     """How a model is built incrementally (its header lines)."""
 
     column: str                    # ``-- incremental: <month column>``
-    input: str | None = None       # ``-- incremental_input: <model>``: its month-local input
+    input: str | None = None       # ``-- incremental_input: <model or schema.table> [<its month or time column>]``
     lookback: int = 0              # ``-- incremental_lookback: <months>``: how far back its rows read the input
     starts: tuple[str, ...] = ()   # ``-- incremental_starts: <key columns>, <start date>`` of the input (below)
+    input_column: str | None = None  # the input's column read by month (default: ``column``)
+    watch: tuple[tuple[str, str], ...] = ()  # ``-- incremental_watch: <model> <month column>, ...``: small inputs by month
+
+    @property
+    def input_by(self) -> str:
+        return self.input_column or self.column
 
 
 def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str) -> list[date] | None:
@@ -132,7 +154,9 @@ def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sq
     if not stored and con.execute(f'SELECT count(*) FROM "{model}"').fetchone()[0]:
         return None  # built before month digests were kept
     months = {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months WHERE ingest_turn > ?", [state[2]]).fetchall()}
-    months |= {m for m, d in month_digests(con, stored).items() if d != stored[m][0]}
+    # A month whose rates, prices or watched rows changed, or a month the watched inputs hold for the first time.
+    now = month_digests(con, stored, spec)
+    months |= {m for m, d in now.items() if d != stored.get(m, (None, None))[0]}
     known = set(stored) | {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months").fetchall()}
     if spec.starts:
         # A series that starts in another month (or a new one, or one gone) changes its rows from the earlier of
@@ -164,13 +188,15 @@ def add_months(month: date, k: int) -> date:
     return date(n // 12, n % 12 + 1, 1)
 
 
-def restricted_input(name: str, spec: Spec) -> str:
-    """What ``ref(name)`` reads in a rebuild of some months: only those months' rows (same parameters as below),
-    or with a lookback, every row from that many months before the first of them to the last."""
-    column = spec.column
+def restricted_input(relation: str, spec: Spec) -> str:
+    """What ``ref()`` or ``source()`` of the input reads in a rebuild of some months: only those months' rows (same
+    parameters as below), or with a lookback, every row from that many months before the first of them to the
+    last.  The input's column may be a month, a date or a timestamp: a range on it reaches the scan's zone maps."""
+    column = spec.input_by
     if spec.lookback:
-        return f'(SELECT * FROM "{name}" WHERE "{column}" BETWEEN $input_lo AND $hi)'
-    return f'(SELECT * FROM "{name}" WHERE "{column}" BETWEEN $lo AND $hi AND list_contains($months, "{column}"))'
+        return f'(SELECT * FROM {relation} WHERE "{column}" >= $input_lo AND "{column}" < $input_end)'
+    return (f'(SELECT * FROM {relation} WHERE "{column}" >= $lo AND "{column}" < $input_end '
+            f'AND list_contains($months, CAST(date_trunc(\'month\', "{column}") AS DATE)))')
 
 
 def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date]) -> None:
@@ -183,6 +209,8 @@ def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: 
     keep = f'"{column}" BETWEEN $lo AND $hi AND list_contains($months, "{column}")'
     params = {"lo": lo, "hi": hi, "months": months}
     con.execute(f'DELETE FROM "{model}" WHERE {keep}', params)
+    if spec.input:
+        params["input_end"] = add_months(hi, 1)
     if spec.lookback:
         params["input_lo"] = add_months(lo, -spec.lookback)
     con.execute(f'INSERT INTO "{model}" BY NAME SELECT * FROM (\n{sql}\n) WHERE {keep}', params)
@@ -206,7 +234,7 @@ def record_build(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: st
         held += months
     starts = start_digests(con, spec) if spec.starts else {}
     con.execute("DELETE FROM model_build_months WHERE model = ?", [model])
-    digests = month_digests(con, [*held, *starts])
+    digests = month_digests(con, [*held, *starts], spec)
     if digests:
         con.execute("INSERT INTO model_build_months SELECT $model, unnest($months), unnest($digests), unnest($starts)",
                     {"model": model, "months": list(digests), "digests": list(digests.values()),

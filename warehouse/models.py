@@ -33,6 +33,7 @@ MODELS_DIR = PROJECT_ROOT / "dbt_like_sql"
 SOURCE_SCHEMAS = {"raw": "main", "config": "config"}
 _HEADER_DIRECTIVE = re.compile(r"^\s*([a-z_]+)\s*:\s*(\S.*?)\s*$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a raw table's column (FOCUS names are CamelCase)
 
 
 class ModelError(SpendwatchError):
@@ -107,7 +108,8 @@ def _split_header(text: str) -> tuple[str, dict[str, str]]:
             break
         body = s[2:].strip()
         m = _HEADER_DIRECTIVE.match(body)
-        if m and m.group(1) in {"materialized", "incremental", "incremental_input", "incremental_lookback", "incremental_starts"}:
+        if m and m.group(1) in {"materialized", "incremental", "incremental_input", "incremental_lookback", "incremental_starts",
+                                              "incremental_watch"}:
             directives[m.group(1)] = m.group(2)
         else:
             desc_lines.append(body)
@@ -126,7 +128,7 @@ class _Recorder:
             raise ModelError(f"{self.path}: ref({name!r}) is not a valid model name")
         self.refs.append(name)
         if self.restrict and self.restrict.input == name:
-            return inc.restricted_input(name, self.restrict)
+            return inc.restricted_input(f'"{name}"', self.restrict)
         return f'"{name}"'
 
     def source(self, schema: str, table: str) -> str:
@@ -135,7 +137,10 @@ class _Recorder:
         if not isinstance(table, str) or not _IDENT.match(table):
             raise ModelError(f"{self.path}: source({schema!r}, {table!r}): invalid table name")
         self.sources.append((schema, table))
-        return f'{SOURCE_SCHEMAS[schema]}."{table}"'
+        relation = f'{SOURCE_SCHEMAS[schema]}."{table}"'
+        if self.restrict and self.restrict.input == f"{schema}.{table}":
+            return inc.restricted_input(relation, self.restrict)
+        return relation
 
 
 def _env() -> jinja2.Environment:
@@ -155,7 +160,8 @@ def _render(model: Model, models: dict[str, Model]) -> str:
     return _render_with(model.path, model.template, _Recorder(model.path))
 
 
-def _incremental_spec(path: Path, directives: dict[str, str], materialized: str, refs: list[str]) -> inc.Spec | None:
+def _incremental_spec(path: Path, directives: dict[str, str], materialized: str, refs: list[str],
+                      sources: list[tuple[str, str]]) -> inc.Spec | None:
     column = directives.get("incremental")
     if column is None:
         if any(k.startswith("incremental_") for k in directives):
@@ -163,16 +169,29 @@ def _incremental_spec(path: Path, directives: dict[str, str], materialized: str,
         return None
     if materialized != "table" or not _IDENT.match(column):
         raise ModelError(f"{path}: incremental needs a table model and a month column name, not {column!r}")
-    source = directives.get("incremental_input")
-    if source is not None and source not in refs:
-        raise ModelError(f"{path}: incremental_input {source!r} must be a model this incremental model refs")
+    source, input_column = None, None
+    if "incremental_input" in directives:
+        source, *rest = directives["incremental_input"].split()
+        input_column = rest[0] if len(rest) == 1 else None
+        known = {*refs, *(f"{s}.{t}" for s, t in sources)}
+        if source not in known or len(rest) > 1 or (rest and not _COLUMN.match(input_column)):
+            raise ModelError(f"{path}: incremental_input must name a model this model refs or a source it reads "
+                             f"(schema.table), then optionally that input's month, date or timestamp column; "
+                             f"got {directives['incremental_input']!r}")
     lookback = directives.get("incremental_lookback", "0")
     if not lookback.isdigit() or (int(lookback) and source is None):
         raise ModelError(f"{path}: incremental_lookback must be a whole number of months, with an incremental_input")
     starts = tuple(c.strip() for c in directives.get("incremental_starts", "").split(",") if c.strip())
     if starts and (source is None or len(starts) < 2 or not all(_IDENT.match(c) for c in starts)):
         raise ModelError(f"{path}: incremental_starts needs an incremental_input and its series key columns and start date")
-    return inc.Spec(column, source, int(lookback), starts)
+    watch = []
+    for item in (w.strip() for w in directives.get("incremental_watch", "").split(",") if w.strip()):
+        parts = item.split()
+        if len(parts) != 2 or parts[0] not in refs or not all(_IDENT.match(x) for x in parts):
+            raise ModelError(f"{path}: incremental_watch lists '<model> <month column>' pairs of models this model "
+                             f"refs, separated by commas; got {item!r}")
+        watch.append((parts[0], parts[1]))
+    return inc.Spec(column, source, int(lookback), starts, input_column, tuple(watch))
 
 
 def load_project(models_dir: Path = MODELS_DIR) -> Project:
@@ -199,7 +218,7 @@ def load_project(models_dir: Path = MODELS_DIR) -> Project:
         if not desc:
             raise ModelError(f"{path}: a model needs a header comment saying what it means")
         models[name] = Model(name, path, text, desc, mat, tuple(dict.fromkeys(rec.refs)), tuple(dict.fromkeys(rec.sources)),
-                             _incremental_spec(path, directives, mat, rec.refs))
+                             _incremental_spec(path, directives, mat, rec.refs, rec.sources))
     for m in models.values():
         for r in m.refs:
             if r not in models:

@@ -1,3 +1,7 @@
+-- incremental: charge_month
+-- incremental_input: int_anomaly_day_lines
+-- incremental_lookback: 4
+-- incremental_watch: int_anomaly_scores charge_month
 -- Why each flagged day of int_anomaly_scores happened, in the reporting currency. price_effect: for every priced component of the day's lines (a hosted model's input, cached input, cache-write or output tokens; a serverless GPU class's GPU-seconds; a billed SKU's pricing quantity), the change in unit price in force x the day's quantity: unit prices from price_history (stg_token_prices at the standard tier, cache writes at cache_5m, the model or its dateless alias; stg_gpu_prices, one tier per provider and GPU class, flex or on-demand first), else the line items' own list unit price (or billed cost / pricing quantity). The old price is the one in force on the same weekday a week before (for a recurring charge: at its previous occurrence); the day's fx rate converts. volume_effect = excess - price_effect: the change in quantity x the old price, since expected is spend at the old prices. top_lines: the three lines (model or GPU class, endpoint, SKU) whose spend rose most against the same weekday a week before (the previous occurrence for a recurring charge), with both amounts (amount, before).
 WITH flagged AS (   -- ref_date: the day compared with (a week before; a recurring charge's previous occurrence, read over the recurring rows only)
     SELECT team, provider, scope, series_kind, charge_date, actual, expected, currency, flagged, charge_date - 7 AS ref_date
@@ -123,7 +127,7 @@ top AS (
                 ORDER BY coalesce(amount, 0) - coalesce(before, 0) DESC, line_label)[1:3] AS top_lines
     FROM day_lines GROUP BY ALL
 )
-SELECT f.team, f.provider, f.scope, f.charge_date, f.currency,
+SELECT CAST(date_trunc('month', f.charge_date) AS DATE) AS charge_month, f.team, f.provider, f.scope, f.charge_date, f.currency,
        CAST(coalesce(e.price_effect, 0) AS DECIMAL(18, 2)) AS price_effect,
        CAST(f.actual - f.expected - CAST(coalesce(e.price_effect, 0) AS DECIMAL(18, 6)) AS DECIMAL(18, 2)) AS volume_effect,
        t.top_lines

@@ -1,11 +1,14 @@
--- The team of every combination of the keys an [[attribution]] rule can look at (provider, accounts, project, workspace, API key, endpoint, resource, tags) found among the billed lines and matched by a rule, with the winning rule: the first matching rule in file order. A rule matches when its provider (if any) is the line's provider and: account = SubAccountId or BillingAccountId; project, workspace, api_key, endpoint, resource = that key; tag with a value = the tag's value; tag without a value = a tag whose value, trimmed and lower-cased, is a declared team (that team). Combinations absent here match no rule: stg_line_items gives their lines the team 'unallocated'. Rebuilt from every stored line and the current rules at each build, so editing the rules re-attributes every month. Set-based: the rules are matched once per distinct combination by equality joins on (kind, value), each tag set read once per distinct tag key, and the lowest ordinal wins.
+-- incremental: charge_month
+-- incremental_input: raw.billing_line_items ChargePeriodStart
+-- The team, in each month, of every combination of the keys an [[attribution]] rule can look at (provider, accounts, project, workspace, API key, endpoint, resource, tags) found among the billed lines and matched by a rule, with the winning rule: the first matching rule in file order. A rule matches when its provider (if any) is the line's provider and: account = SubAccountId or BillingAccountId; project, workspace, api_key, endpoint, resource = that key; tag with a value = the tag's value; tag without a value = a tag whose value, trimmed and lower-cased, is a declared team (that team). Combinations absent here match no rule: stg_line_items gives their lines the team 'unallocated'. Built from every stored line and the current rules, so editing the rules re-attributes every month (a full rebuild); a new delivery rebuilds the months it touches only. Set-based: the rules are matched once per distinct combination by equality joins on (kind, value), each tag set read once per distinct tag key, and the lowest ordinal wins.
 WITH rules AS (
     SELECT * FROM {{ ref('stg_attribution_rules') }}
 ),
 keys AS MATERIALIZED (   -- far fewer combinations than lines; computed once, so key_no is stable below
     SELECT row_number() OVER () AS key_no, *
     FROM (
-        SELECT DISTINCT x_provider, SubAccountId, BillingAccountId, x_project_id, x_workspace_id, x_api_key_id,
+        SELECT DISTINCT CAST(date_trunc('month', ChargePeriodStart) AS DATE) AS charge_month,
+                        x_provider, SubAccountId, BillingAccountId, x_project_id, x_workspace_id, x_api_key_id,
                         x_endpoint_id, ResourceId, Tags
         FROM {{ source('raw', 'billing_line_items') }}
     )
@@ -43,6 +46,7 @@ winners AS (
     GROUP BY key_no
 )
 SELECT
+    k.charge_month,
     k.x_provider                                AS provider,
     k.SubAccountId                              AS sub_account_id,
     k.BillingAccountId                          AS billing_account_id,

@@ -1,4 +1,5 @@
 -- incremental: charge_month
+-- incremental_input: raw.billing_line_items ChargePeriodStart
 -- Billed line items, one row per line, with the charge day and month (UTC) and their team: the one the winning [[attribution]] rule names (stg_line_attribution, from the current rules), 'unallocated' when no rule matches; a tax line no rule attributes belongs to the organisation as a whole, team '(organisation)', never to 'unallocated'. The product kind is the loader's, except: tax lines (ChargeCategory Tax) are kind 'tax', and lines for a cloud GPU or accelerator instance (the instance type read from the charge description or SKU, stg_accelerator_types) are kind 'dedicated_gpu' with that accelerator's class and count (g5.xlarge -> A10G-24GB x 1, p4d.24xlarge -> A100-40GB x 8, inf2.xlarge -> INFERENTIA2-32GB x 1); instance_type names it. Amounts stay in the billing currency. A table, not a view: the models downstream read it many times, and the attribution join and the instance-type parse are then done once per build.
 SELECT
     x_line_id                                   AS line_id,
@@ -56,8 +57,8 @@ LEFT JOIN (SELECT DISTINCT family, gpu_class FROM {{ ref('stg_accelerator_types'
     ON b.x_product_kind = 'other' AND acc.family = split_part(it.instance_type, '.', 1)
 LEFT JOIN (SELECT DISTINCT instance_type, accelerators FROM {{ ref('stg_accelerator_types') }} WHERE instance_type IS NOT NULL) sz
     ON sz.instance_type = it.instance_type
-LEFT JOIN {{ ref('stg_line_attribution') }} a   -- the line's combination of keys (NULL matching NULL)
-    ON a.provider = b.x_provider AND a.sub_account_id IS NOT DISTINCT FROM b.SubAccountId
+LEFT JOIN {{ ref('stg_line_attribution') }} a   -- the line's combination of keys (NULL matching NULL) in its month
+    ON a.charge_month = CAST(date_trunc('month', b.ChargePeriodStart) AS DATE) AND a.provider = b.x_provider AND a.sub_account_id IS NOT DISTINCT FROM b.SubAccountId
    AND a.billing_account_id IS NOT DISTINCT FROM b.BillingAccountId AND a.project_id IS NOT DISTINCT FROM b.x_project_id
    AND a.workspace_id IS NOT DISTINCT FROM b.x_workspace_id AND a.api_key_id IS NOT DISTINCT FROM b.x_api_key_id
    AND a.endpoint_id IS NOT DISTINCT FROM b.x_endpoint_id AND a.resource_id IS NOT DISTINCT FROM b.ResourceId

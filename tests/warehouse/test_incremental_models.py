@@ -22,13 +22,14 @@ def table_models() -> list[str]:
     return [n for n in project.order if project.models[n].materialized == "table"]
 
 
-def restated_november(folder: Path) -> Path:
-    """AWS's November export delivered again with every cost doubled (same account and billing period: a restatement)."""
-    out = folder / "focus_aws_2026-11_restated.csv"
+def restated_november(folder: Path, month: str = "2026-11") -> Path:
+    """AWS's November (or ``month``'s) export delivered again with every cost doubled (same account and billing
+    period: a restatement)."""
+    out = folder / f"focus_aws_{month}_restated.csv"
     doubled = ", ".join(f"CAST(CAST({c} AS DECIMAL(38, 10)) * 2 AS VARCHAR) AS {c}" for c in ("BilledCost", "EffectiveCost", "ListCost"))
     with duckdb.connect() as c:
         c.execute(f"COPY (SELECT * REPLACE ({doubled}) FROM read_csv($src, all_varchar = true) "
-                  "WHERE BillingPeriodStart LIKE '2026-11%') TO $dst (HEADER)", {"src": str(AWS), "dst": str(out)})
+                  "WHERE BillingPeriodStart LIKE $month || '%') TO $dst (HEADER)", {"src": str(AWS), "dst": str(out), "month": month})
     return out
 
 

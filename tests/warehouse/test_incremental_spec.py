@@ -1,0 +1,146 @@
+"""The incremental header lines of a model: a source read month by month, a lookback, and watched small inputs.
+
+A tiny project of three models in a temporary folder runs on a real DuckDB file with the sample AWS export
+(September to November 2026) ingested:
+
+* ``m_lines``: per month and currency, the billed cost and line count of the raw lines; incremental, reading the
+  raw table by its ChargePeriodStart (``incremental_input: raw.billing_line_items ChargePeriodStart``);
+* ``m_flags``: a note per month from a table the test writes (a small input, rebuilt whole each time);
+* ``m_report``: per month, the month's cost, the previous month's cost (a one-month lookback over ``m_lines``)
+  and the month's note (``incremental_watch: m_flags month``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse import models as sqlmodels
+from warehouse.db import connect
+from warehouse.ingest import ingest_file
+
+from .test_incremental_models import AWS, restated_november
+
+SEP, OCT, NOV = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
+
+M_LINES = """-- incremental: charge_month
+-- incremental_input: raw.billing_line_items ChargePeriodStart
+-- The raw lines' billed cost per month and currency.
+SELECT CAST(date_trunc('month', ChargePeriodStart) AS DATE) AS charge_month, BillingCurrency AS currency,
+       sum(BilledCost) AS cost, count(*) AS lines
+FROM {{ source('raw', 'billing_line_items') }}
+GROUP BY ALL
+"""
+M_FLAGS = """-- A note per month, from a table the test writes.
+SELECT month, note FROM {{ source('raw', 'test_flags') }}
+"""
+M_REPORT = """-- incremental: month
+-- incremental_input: m_lines charge_month
+-- incremental_lookback: 1
+-- incremental_watch: m_flags month
+-- Each month's cost, the month before's, and the month's note.
+SELECT l.charge_month AS month, l.currency, l.cost, p.cost AS previous_cost, f.note
+FROM {{ ref('m_lines') }} l
+LEFT JOIN {{ ref('m_lines') }} p ON p.currency = l.currency AND p.charge_month = CAST(l.charge_month - INTERVAL 1 MONTH AS DATE)
+LEFT JOIN {{ ref('m_flags') }} f ON f.month = l.charge_month
+"""
+
+
+def write_project(folder: Path, **extra: str) -> Path:
+    folder.mkdir()
+    for name, text in {"m_lines": M_LINES, "m_flags": M_FLAGS, "m_report": M_REPORT, **extra}.items():
+        (folder / f"{name}.sql").write_text(text)
+    return folder
+
+
+def aws_cost_by_month(path: Path) -> dict[date, Decimal]:
+    """The export's own billed cost per charge month, read straight from the CSV (not through the warehouse)."""
+    with duckdb.connect() as c:
+        return dict(c.execute(
+            "SELECT CAST(date_trunc('month', CAST(ChargePeriodStart AS TIMESTAMP)) AS DATE), sum(CAST(BilledCost AS DECIMAL(38, 10))) "
+            "FROM read_csv(?, all_varchar = true) GROUP BY 1", [str(path)]).fetchall())
+
+
+@pytest.fixture
+def org(tmp_path, sample_config):
+    con = connect(tmp_path / "warehouse.duckdb")
+    con.execute("CREATE TABLE test_flags (month DATE, note VARCHAR)")
+    ingest_file(con, AWS, sample_config)
+    project = sqlmodels.load_project(write_project(tmp_path / "models"))
+    assert all(r.status == "ok" and r.months is None for r in sqlmodels.build(con, project, incremental=True))
+    yield con, project
+    con.close()
+
+
+def rebuilt(con, project) -> dict[str, list | None]:
+    results = sqlmodels.build(con, project, incremental=True)
+    assert all(r.status == "ok" for r in results), [r.error for r in results if r.error]
+    return {r.model: r.months for r in results if r.model != "m_flags"}
+
+
+def report(con) -> dict[date, tuple]:
+    return {m: (cost, prev, note) for m, cost, prev, note in
+            con.execute("SELECT month, cost, previous_cost, note FROM m_report WHERE currency = 'USD'").fetchall()}
+
+
+def test_a_restated_month_is_read_from_the_raw_lines_alone_and_reaches_the_month_after(org, sample_config, tmp_path):
+    con, project = org
+    cost = aws_cost_by_month(AWS)
+    assert report(con) == {SEP: (cost[SEP], None, None), OCT: (cost[OCT], cost[SEP], None), NOV: (cost[NOV], cost[OCT], None)}
+    assert rebuilt(con, project) == {"m_lines": [], "m_report": []}  # nothing delivered since
+
+    # October delivered again with every cost doubled: m_lines rebuilds October; m_report October (its cost) and
+    # November (its previous month's cost), never September.
+    ingest_file(con, restated_november(tmp_path, "2026-10"), sample_config)
+    assert rebuilt(con, project) == {"m_lines": [OCT], "m_report": [OCT, NOV]}
+    assert report(con) == {SEP: (cost[SEP], None, None), OCT: (2 * cost[OCT], cost[SEP], None),
+                           NOV: (cost[NOV], 2 * cost[OCT], None)}
+
+
+def test_a_changed_row_of_a_watched_input_rebuilds_its_month(org):
+    con, project = org
+    cost = aws_cost_by_month(AWS)
+    # A note for November only: no line changed, so m_lines rebuilds nothing; m_report rebuilds November (the
+    # last month, so the lookback adds none after it).
+    con.execute("INSERT INTO test_flags VALUES (DATE '2026-11-01', 'closed late')")
+    assert rebuilt(con, project) == {"m_lines": [], "m_report": [NOV]}
+    assert report(con)[NOV] == (cost[NOV], cost[OCT], "closed late")
+
+    # The note moves to September: September's rows change (a note) and November's (none); with the lookback,
+    # the month after September is rebuilt too.
+    con.execute("UPDATE test_flags SET month = DATE '2026-09-01'")
+    assert rebuilt(con, project) == {"m_lines": [], "m_report": [SEP, OCT, NOV]}
+    assert report(con) == {SEP: (cost[SEP], None, "closed late"), OCT: (cost[OCT], cost[SEP], None),
+                           NOV: (cost[NOV], cost[OCT], None)}
+
+    # A note for a month with no line (August): the month is new to the watched input, so it is rebuilt (it holds
+    # no report row), and nothing else changes.
+    con.execute("INSERT INTO test_flags VALUES (DATE '2026-08-01', 'before the data')")
+    assert rebuilt(con, project)["m_report"] == [date(2026, 8, 1), SEP]
+    assert date(2026, 8, 1) not in report(con)
+
+    incremental = con.execute("SELECT * FROM m_report ORDER BY ALL").fetchall()
+    assert all(r.months is None for r in sqlmodels.build(con, project) if r.model == "m_report")
+    assert con.execute("SELECT * FROM m_report ORDER BY ALL").fetchall() == incremental
+
+
+@pytest.mark.parametrize("header, message", [
+    ("-- incremental_input: m_missing charge_month", "incremental_input must name a model this model refs or a source it reads"),
+    ("-- incremental_input: raw.other_table ChargePeriodStart", "incremental_input must name a model this model refs or a source it reads"),
+    ("-- incremental_input: m_lines charge month", "incremental_input must name a model this model refs or a source it reads"),
+    ("-- incremental_input: m_lines 1st", "incremental_input must name a model this model refs or a source it reads"),
+    ("-- incremental_input: m_lines charge_month\n-- incremental_watch: m_flags", "incremental_watch lists '<model> <month column>' pairs"),
+    ("-- incremental_input: m_lines charge_month\n-- incremental_watch: m_other month", "incremental_watch lists '<model> <month column>' pairs"),
+    ("-- incremental_lookback: 1", "incremental_lookback must be a whole number of months, with an incremental_input"),
+])
+def test_a_bad_incremental_header_names_the_file_and_the_line(tmp_path, header, message):
+    bad = M_REPORT.replace("-- incremental_input: m_lines charge_month\n-- incremental_lookback: 1\n-- incremental_watch: m_flags month\n",
+                           header + "\n")
+    folder = write_project(tmp_path / "models", m_report=bad)
+    with pytest.raises(sqlmodels.ModelError) as e:
+        sqlmodels.load_project(folder)
+    assert str(e.value).startswith(f"{folder / 'm_report.sql'}: ") and message in str(e.value)
