@@ -481,6 +481,63 @@ def test_kill_9_of_a_models_build_then_an_incremental_build(org):
     same_as_full(org, build=False)
 
 
+BUILD_AND_SAY = """
+import sys
+from warehouse.db import connect
+from warehouse.model_state import build_and_stamp
+con = connect(sys.argv[1])
+build_and_stamp(con, incremental=True, on_model=lambda r: print(r.model, r.status, flush=True))
+"""
+
+
+def test_kill_9_of_a_build_right_after_fct_spend_daily(org):
+    """The models build (the CLI's build_and_stamp) killed as soon as it says fct_spend_daily is built: the models
+    after it are left as they were, mid-transaction or not built; the next incremental build catches up."""
+    org.deliver([line(d, "10.00") for d in days(NOV, date(2026, 11, 30))], period=NOV)
+    org.close()
+    proc = subprocess.Popen([sys.executable, "-c", BUILD_AND_SAY, str(org.path)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    for said in proc.stdout:
+        if said.startswith("fct_spend_daily"):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    assert proc.wait() == -signal.SIGKILL and said == "fct_spend_daily ok\n"
+    org.con = connect(org.path)
+    (behind,) = org.gcp("SELECT count(*) FROM model_builds WHERE ingest_turn < (SELECT turn FROM writer_turns "
+                        "WHERE name = 'ingest')")[0]
+    assert behind >= 1  # int_anomaly_scores at least (built after fct_spend_daily) never saw the delivery
+    built = org.build()
+    assert built["fct_spend_daily"].months == [] and built["int_anomaly_scores"].months == [NOV]
+    assert spend(org, NOV) == {"vision": Decimal("300")}
+    same_as_full(org, build=False)
+
+
+def test_kill_9_of_an_ingest_then_the_ingest_again_and_an_incremental_build(org):
+    """``spendwatch ingest`` of 12,400 gcp lines killed (SIGKILL) as soon as it writes: the delivery is all there or
+    not at all; ingesting the file again and building gives each line once."""
+    org.build()
+    export = focus(org.folder / "focus_gcp_big.csv",
+                   [line(d, "1.25", resource=f"vm-{i}") for d in days(OCT, date(2026, 10, 31)) for i in range(400)],
+                   period=OCT)
+    org.close()
+    env = {**os.environ, "SPENDWATCH_WAREHOUSE": str(org.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "spendwatch.cli", "ingest", str(export)], cwd=org.folder, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not (org.folder / "warehouse.duckdb.wal").exists():
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    org.con = connect(org.path)
+    assert org.gcp("SELECT count(*) FROM billing_line_items WHERE x_provider = 'gcp'")[0][0] in (0, 12_400)
+    ingest_file(org.con, export, org.cfg)  # again (nothing changes if the killed one had committed)
+    # 31 days x 400 lines = 12,400 lines of 1.25 USD: 15,500 USD, each once
+    assert org.gcp("SELECT count(*), sum(BilledCost) FROM billing_line_items WHERE x_provider = 'gcp'") == [(12_400, Decimal("15500"))]
+    assert org.months() == [OCT]
+    assert spend(org, OCT) == {"vision": Decimal("15500")}
+    same_as_full(org, build=False)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Stale or missing build state
 
