@@ -292,6 +292,39 @@ def test_a_forgotten_delivery_moves_the_horizon_back(org):
     same_as_full(org, build=False)
 
 
+@pytest.fixture(scope="session")
+def lagging_sample(tmp_path_factory) -> Path:
+    """The sample organisation as of 3 November 2026 with Modal's export 6 days behind (its data stops on 28 October),
+    every model built; shared, read-only (copied by the test)."""
+    from bench.sample_cut import build_sample
+    from tests.conftest import built_once
+
+    return built_once(tmp_path_factory, "sample_lagging_modal",
+                      lambda folder: build_sample(folder, cut=date(2026, 11, 3), lag={"modal": 6})) / "warehouse.duckdb"
+
+
+def test_a_lagging_providers_export_catching_up_across_a_month_end(tmp_path, lagging_sample, sample_config):
+    """Modal's full export arrives: its days from 29 October to 30 November (restating the days it had), while the
+    other providers stay at 3 November.  Modal's horizon moves from 28 October to 29 November and takes the
+    organisation's with it: every provider's decision windows and projections move, most without a line changing."""
+    org = Org(tmp_path, lagging_sample, sample_config)
+    try:
+        assert org.gcp("SELECT provider, last_complete_day FROM stg_data_horizon WHERE provider IN ('modal', 'openai') "
+                       "ORDER BY 1") == [("modal", date(2026, 10, 28)), ("openai", date(2026, 11, 3))]
+        org.build()
+        modal = ROOT / "examples" / "exports" / "modal_billing_2026-09_2026-11.csv"
+        ingest_file(org.con, modal, org.cfg)
+        # Modal now leads: the organisation's last complete day is its 29 November, the others lag at 3 November.
+        assert org.gcp("SELECT provider, last_complete_day, org_last_complete_day FROM stg_data_horizon "
+                       "WHERE provider IN ('modal', 'openai') ORDER BY 1") == [
+            ("modal", date(2026, 11, 29), date(2026, 11, 29)), ("openai", date(2026, 11, 3), date(2026, 11, 29))]
+        built = org.build()
+        assert set(built["fct_spend_daily"].months) <= {SEP, OCT, NOV} and NOV in built["fct_spend_daily"].months
+        same_as_full(org, build=False)
+    finally:
+        org.close()
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Anomaly scores reading further back than their lookback
 
