@@ -325,6 +325,35 @@ def test_a_lagging_providers_export_catching_up_across_a_month_end(tmp_path, lag
         org.close()
 
 
+def modal(path: Path, hours: list[tuple[date, str]]) -> Path:
+    """A Modal billing report of the research workspace's H100 app: one hour at 23:00 of each day, its cost."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["Object ID", "Description", "Environment", "Interval Start", "Cost", "Tags"])
+        for d, cost in hours:
+            w.writerow(["ap-hostile", "lora-finetune", "research", f"{d}T23:00:00", cost,
+                        json.dumps({"team": "research", "gpu": "H100"})])
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a trailing 30-day window ending on 1 March starts on 31 January, two "
+                                       "months back, but int_window_usage/hybrid_plan read and rebuild 1 month back")
+def test_a_trailing_window_ending_on_the_first_of_march_reaches_back_two_months(org):
+    """Modal usage every day from 1 December 2026 (the sample's stops on 30 November) to 1 March 2027 (its last hour
+    ends at midnight, so 1 March is complete): March's decision window is the trailing 30 days, 31 January to 1 March
+    (February has 28 days).  31 January is then restated: January's and February's windows are rebuilt, and March's
+    must be too."""
+    ingest_file(org.con, modal(org.folder / "modal_1.csv", [(d, "2.000000") for d in days(DEC, date(2027, 3, 1))]), org.cfg)
+    same_as_full(org)
+    assert org.gcp("SELECT window_kind, window_start, window_end FROM int_decision_windows WHERE team = 'research' "
+                   "AND gpu_class LIKE 'H100%' AND month = DATE '2027-03-01'") == [
+        ("trailing_30_days", date(2027, 1, 31), date(2027, 3, 1))]
+    ingest_file(org.con, modal(org.folder / "modal_2.csv", [(date(2027, 1, 31), "50.000000")]), org.cfg)  # that day restated
+    built = org.build()
+    assert built["fct_spend_daily"].months == [date(2027, 1, 1)]
+    same_as_full(org, build=False)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Anomaly scores reading further back than their lookback
 
@@ -439,6 +468,18 @@ def test_a_price_closed_and_reopened(org):
     same_as_full(org, build=False)
     org.con.execute("UPDATE price_history SET amount = amount / 3 WHERE price_key = ? AND valid_to IS NULL", [key])
     assert org.months("invoice_audit") == [OCT, NOV]
+    same_as_full(org, build=False)
+
+
+def test_prices_changing_today_after_the_last_day_of_data(org):
+    """Every dedicated and serverless GPU price halves from 1 December 2026 06:00 (the sample's capture time, after its
+    last day of data): no charge is priced differently, but what renting or staying on serverless costs now does."""
+    org.con.execute("CREATE TEMP TABLE today AS SELECT * REPLACE (TIMESTAMP '2026-12-01 06:00' AS valid_from, amount / 2 AS amount) "
+                    "FROM price_history WHERE product_kind IN ('dedicated_gpu', 'serverless_gpu') AND valid_to IS NULL")
+    org.con.execute("UPDATE price_history SET valid_to = TIMESTAMP '2026-12-01 06:00', closed_reason = 'changed' "
+                    "WHERE product_kind IN ('dedicated_gpu', 'serverless_gpu') AND valid_to IS NULL")
+    org.con.execute("INSERT INTO price_history SELECT * FROM today")
+    assert org.months("invoice_audit") == []  # no line of September to November is priced differently
     same_as_full(org, build=False)
 
 
