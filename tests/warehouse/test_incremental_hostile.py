@@ -351,6 +351,11 @@ def test_a_trailing_window_ending_on_the_first_of_march_reaches_back_two_months(
     ingest_file(org.con, modal(org.folder / "modal_2.csv", [(date(2027, 1, 31), "50.000000")]), org.cfg)  # that day restated
     built = org.build()
     assert built["fct_spend_daily"].months == [date(2027, 1, 1)]
+    # March's window: 29 days x 2 USD + 31 January's 50 USD = 108 USD, each line at the last ECB rate (30 October 2026).
+    ((r,),) = org.gcp("SELECT rate_to_reporting FROM stg_fx_rates WHERE currency = 'USD' AND rate_date = DATE '2026-10-30'")
+    expected = 29 * round(2 * r, 6) + round(50 * r, 6)
+    assert org.gcp("SELECT serverless_cost FROM int_window_usage WHERE team = 'research' AND gpu_class LIKE 'H100%' "
+                   "AND month = DATE '2027-03-01'") == [(expected,)]
     same_as_full(org, build=False)
 
 
