@@ -13,6 +13,7 @@ values never reach SQL through the template (config lives in tables under the
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import re
 import time
@@ -147,9 +148,16 @@ def _env() -> jinja2.Environment:
     return jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(template: str) -> jinja2.Template:
+    """A model's template, compiled once per process: a process renders each model many times (reading the project,
+    building it, the alert queries, the incremental bookkeeping), and compiling is most of a render's cost."""
+    return _env().from_string(template)
+
+
 def _render_with(path: Path, template: str, rec: _Recorder) -> str:
     try:
-        return _env().from_string(template).render(ref=rec.ref, source=rec.source)
+        return _compiled(template).render(ref=rec.ref, source=rec.source)
     except ModelError:
         raise
     except jinja2.TemplateError as e:
