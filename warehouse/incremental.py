@@ -91,10 +91,12 @@ def inputs_sha(con: duckdb.DuckDBPyConnection) -> str:
     return h.hexdigest()
 
 
-def month_digests(con: duckdb.DuckDBPyConnection, months, spec: Spec | None = None) -> dict[date, str]:
+def month_digests(con: duckdb.DuckDBPyConnection, months, spec: Spec | None = None,
+                  watched: dict[date, str] | None = None) -> dict[date, str]:
     """For each month, a digest of the FX rates and prices that can apply to its charges, and of the rows the
     model's watched inputs hold for it; with watched inputs, also every month they hold a row of."""
-    watched = watch_digests(con, spec) if spec and spec.watch else {}
+    if watched is None:
+        watched = watch_digests(con, spec) if spec and spec.watch else {}
     months = sorted(set(months) | set(watched))
     if not months:
         return {}
@@ -140,8 +142,12 @@ class Spec:
         return self.input_column or self.column
 
 
-def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str) -> list[date] | None:
-    """The months an incremental build of ``model`` must rebuild; None when only a full build is safe."""
+def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str,
+                      watched: dict[date, str] | None = None) -> list[date] | None:
+    """The months an incremental build of ``model`` must rebuild; None when only a full build is safe.
+
+    ``sql`` is what the model was built from: its own SQL and that of every model upstream of it, so that a new
+    version of any of them rebuilds it in full.  ``watched``: :func:`watch_digests` when already computed."""
     state = con.execute(
         "SELECT sql_sha, inputs_sha, ingest_turn FROM model_builds WHERE model = ? ORDER BY built_at DESC LIMIT 1",
         [model]).fetchone()
@@ -155,9 +161,13 @@ def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sq
         return None  # built before month digests were kept
     months = {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months WHERE ingest_turn > ?", [state[2]]).fetchall()}
     # A month whose rates, prices or watched rows changed, or a month the watched inputs hold for the first time.
-    now = month_digests(con, stored, spec)
+    now = month_digests(con, stored, spec, watched)
     months |= {m for m, d in now.items() if d != stored.get(m, (None, None))[0]}
-    known = set(stored) | {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months").fetchall()}
+    # A month with lines, or one the model holds, that was never recorded (its state lost): rebuilt, not trusted.
+    with_lines = {m for (m,) in con.execute("SELECT DISTINCT month FROM changed_months").fetchall()}
+    held = {m for (m,) in con.execute(f'SELECT DISTINCT "{spec.column}" FROM "{model}" WHERE "{spec.column}" IS NOT NULL').fetchall()}
+    months |= (with_lines | held) - set(stored)
+    known = set(stored) | with_lines
     if spec.starts:
         # A series that starts in another month (or a new one, or one gone) changes its rows from the earlier of
         # the two months on: every later month is rebuilt.
@@ -216,7 +226,8 @@ def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: 
     con.execute(f'INSERT INTO "{model}" BY NAME SELECT * FROM (\n{sql}\n) WHERE {keep}', params)
 
 
-def record_build(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date] | None) -> None:
+def record_build(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date] | None,
+                 watched: dict[date, str] | None = None) -> None:
     """Note what this build saw (inside the build's transaction)."""
     n, latest = _fx(con)
     con.execute("DELETE FROM model_builds WHERE model = ?", [model])
@@ -234,7 +245,7 @@ def record_build(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: st
         held += months
     starts = start_digests(con, spec) if spec.starts else {}
     con.execute("DELETE FROM model_build_months WHERE model = ?", [model])
-    digests = month_digests(con, [*held, *starts], spec)
+    digests = month_digests(con, [*held, *starts], spec, watched)
     if digests:
         con.execute("INSERT INTO model_build_months SELECT $model, unnest($months), unnest($digests), unnest($starts)",
                     {"model": model, "months": list(digests), "digests": list(digests.values()),

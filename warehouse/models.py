@@ -83,6 +83,10 @@ class Project:
             rec.restrict = model.incremental
         return _render_with(model.path, model.template, rec)
 
+    def lineage(self, name: str) -> str:
+        """The SQL of the model and of every model upstream of it: what an incremental model was built from."""
+        return "\n;\n".join(f"-- {n}\n{self.render(n)}" for n in self.upstream([name]))
+
     def upstream(self, names: list[str]) -> list[str]:
         """The models ``names`` depend on (transitively), in build order, including themselves."""
         want: set[str] = set()
@@ -255,16 +259,20 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str, inc
 
     def work() -> int | None:
         months = None
-        if incremental and model.incremental:
-            months = inc.months_to_rebuild(con, name, model.incremental, sql)
+        spec = model.incremental
+        # Its watched inputs are built before it and do not change during its build: read them once.
+        watched = inc.watch_digests(con, spec) if spec and spec.watch else None
+        lineage = project.lineage(name) if spec else ""
+        if incremental and spec:
+            months = inc.months_to_rebuild(con, name, spec, lineage, watched)
         if months is not None:
-            inc.rebuild_months(con, name, model.incremental, project.render_months(name), months)
+            inc.rebuild_months(con, name, spec, project.render_months(name), months)
         else:
             # A view of the same name from an earlier definition must go first (and a table for a view).
             _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")
             con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
-        if model.incremental:
-            inc.record_build(con, name, model.incremental, sql, months)
+        if spec:
+            inc.record_build(con, name, spec, lineage, months, watched)
         rebuilt[0] = months
         return con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if kind == "TABLE" else None
 

@@ -2,7 +2,7 @@
 -- incremental_input: int_anomaly_day_lines
 -- incremental_lookback: 4
 -- incremental_watch: int_anomaly_scores charge_month
--- Why each flagged day of int_anomaly_scores happened, in the reporting currency. price_effect: for every priced component of the day's lines (a hosted model's input, cached input, cache-write or output tokens; a serverless GPU class's GPU-seconds; a billed SKU's pricing quantity), the change in unit price in force x the day's quantity: unit prices from price_history (stg_token_prices at the standard tier, cache writes at cache_5m, the model or its dateless alias; stg_gpu_prices, one tier per provider and GPU class, flex or on-demand first), else the line items' own list unit price (or billed cost / pricing quantity). The old price is the one in force on the same weekday a week before (for a recurring charge: at its previous occurrence); the day's fx rate converts. volume_effect = excess - price_effect: the change in quantity x the old price, since expected is spend at the old prices. top_lines: the three lines (model or GPU class, endpoint, SKU) whose spend rose most against the same weekday a week before (the previous occurrence for a recurring charge), with both amounts (amount, before).
+-- Why each flagged day of int_anomaly_scores happened, in the reporting currency. price_effect: for every priced component of the day's lines (a hosted model's input, cached input, cache-write or output tokens; a serverless GPU class's GPU-seconds; a billed SKU's pricing quantity), the change in unit price in force x the day's quantity: unit prices from price_history (stg_token_prices at the standard tier, cache writes at cache_5m, the model or its dateless alias; stg_gpu_prices, one tier per provider and GPU class, flex or on-demand first), else the line items' own list unit price (or billed cost / pricing quantity), last seen on or before the day compared with and at most 16 weeks before it (a recurring charge: at its previous occurrence, however far back). The old price is the one in force on the same weekday a week before (for a recurring charge: at its previous occurrence); the day's fx rate converts. volume_effect = excess - price_effect: the change in quantity x the old price, since expected is spend at the old prices. top_lines: the three lines (model or GPU class, endpoint, SKU) whose spend rose most against the same weekday a week before (the previous occurrence for a recurring charge), with both amounts (amount, before).
 WITH flagged AS (   -- ref_date: the day compared with (a week before; a recurring charge's previous occurrence, read over the recurring rows only)
     SELECT team, provider, scope, series_kind, charge_date, actual, expected, currency, flagged, charge_date - 7 AS ref_date
     FROM {{ ref('int_anomaly_scores') }}
@@ -15,7 +15,11 @@ WITH flagged AS (   -- ref_date: the day compared with (a week before; a recurri
         WHERE series_kind = 'recurring'
     ) WHERE flagged
 ),
-lines AS (SELECT * FROM {{ ref('int_anomaly_day_lines') }}),   -- the lines summed per day, label and component
+lines AS (   -- the lines summed per day, label and component: the usage lines of the months rebuilt and the 4 before
+    SELECT * FROM {{ ref('int_anomaly_day_lines') }} WHERE NOT recurring
+    UNION ALL BY NAME   -- every occurrence of every recurring charge: compared with the previous one, however far back
+    SELECT * FROM {{ ref('int_anomaly_recurring_lines') }}
+),
 comp AS (
     SELECT team, provider, scope_kind, scope_value, recurring, recurring_scope, charge_date, currency, fx_rate,
            k.basis, CASE k.basis WHEN 'token' THEN model WHEN 'gpu' THEN gpu_class
@@ -90,7 +94,8 @@ line_hist AS (
 ),
 line AS (
     SELECT a.*, a.implied_price AS p_new, CAST(NULL AS TIMESTAMP) AS new_to, a.currency AS price_currency,
-           h.implied_price AS p_old, CAST(NULL AS TIMESTAMP) AS old_to
+           CASE WHEN a.series_kind = 'recurring' OR h.day_at >= a.old_at - INTERVAL 112 DAY THEN h.implied_price END AS p_old,
+           CAST(NULL AS TIMESTAMP) AS old_to
     FROM cmp a
     ASOF LEFT JOIN line_hist h ON h.team = a.team AND h.provider = a.provider AND h.ref = a.ref
         AND h.recurring_scope IS NOT DISTINCT FROM a.recurring_scope AND h.day_at <= a.old_at
