@@ -258,6 +258,33 @@ def test_two_ingests_then_one_build_and_a_forgotten_delivery(org):
     same_as_full(org, build=False)
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: int_anomaly_explained compares a recurring charge with its previous "
+                                       "occurrence (any distance back), but a rebuild reads its input 4 months back only")
+def test_a_yearly_charge_explained_against_its_occurrence_seven_months_before(org):
+    """A yearly licence (Recurring) of 1200 USD in March 2026 and 3000 USD in October: October's is flagged (a
+    recurring change) and explained against March's charge.  Then October alone is restated (a usage line added):
+    October's explanation is rebuilt and must still read March, seven months back."""
+    org.deliver([line(date(2026, 3, 2), "1200.00", frequency="Recurring", resource="licence")], period=date(2026, 3, 1))
+    october = [line(date(2026, 10, 2), "3000.00", frequency="Recurring", resource="licence")]
+    org.deliver(october, period=OCT)
+    org.build()
+
+    def before() -> str:
+        ((top,),) = org.gcp("SELECT top_lines FROM int_anomaly_explained WHERE provider = 'gcp' "
+                            "AND charge_date = DATE '2026-10-02'")
+        return json.loads(top[0])["before"]
+
+    # March's 1200 USD at that day's ECB rates, in GBP.
+    ((march,),) = org.gcp("SELECT round(amount_reporting, 2) FROM fct_spend_daily WHERE provider = 'gcp' "
+                          "AND charge_date = DATE '2026-03-02'")
+    assert before() == str(march) == "896.46"
+
+    org.deliver(october + [line(date(2026, 10, 20), "1.00", resource="vm-9")], period=OCT)
+    assert org.build()["fct_spend_daily"].months == [OCT]
+    assert before() == "896.46"
+    same_as_full(org, build=False)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The data horizon
 
