@@ -18,17 +18,24 @@ holds, an incremental model keeps a digest of the rates and prices that can appl
 months of new lines.  A rate or price added today changes the current month only; a backfilled rate
 changes its month and every later one; a price that closes today changes nothing before today.
 
-A model may also name its *month-local input* (``-- incremental_input: <model>``): a model whose rows of
-a month are computed from that input's rows of the same month only (and any rows of its other inputs).
-Its rebuild then reads just the rebuilt months of that input, instead of computing every month and
-keeping some; the input must carry the same month column.  A model whose rows read back in time over
+A model may also name its *month-local input* (``-- incremental_input: <model> [<column>]``, or a source,
+``raw.billing_line_items ChargePeriodStart``): a model whose rows of a month are computed from that input's
+rows of the same month only (and any rows of its other inputs).  Its rebuild then reads just the rebuilt
+months of that input, instead of computing every month and keeping some; the input's column (by default the
+model's month column) may be a month, a date or a timestamp, read by a range that reaches the scan's zone maps.  A model whose rows read back in time over
 that input (a baseline of the last weeks) says how far: ``-- incremental_lookback: <months>``.  Its
 rebuild reads the input from that many months before the first rebuilt month, and a changed month
 also rebuilds the months up to that many after it (their rows read the changed one).  A model whose
 rows carry a fact of their whole series (the day it started, hence the days of history behind each
 row) names the input's series key and start date: ``-- incremental_starts: team, provider, scope,
 first_spend``.  A series that starts in another month, a new one or one gone then rebuilds every month
-from the earlier of its old and new start on.
+from the earlier of its old and new start on.  A model whose rows of a month also read a small model rebuilt whole at
+each build (the decision windows of the month, the flagged days) *watches* it: ``-- incremental_watch:
+int_decision_windows month``.  Per month it keeps a digest of every row the watched model holds for it, and
+a month whose rows changed (or that the watched model holds for the first time) is rebuilt.
+
+What a model was built from covers its own SQL and that of every model upstream of it, so a new version of
+any of them rebuilds it in full; a month with lines, or one it holds, whose state was lost is rebuilt.
 
 ``spendwatch models build --full`` (and :func:`warehouse.models.build` without ``incremental``)
 rebuilds everything; both give the same tables (tests/lake/test_incremental.py).
