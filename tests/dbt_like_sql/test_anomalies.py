@@ -39,8 +39,8 @@ def at(n: int) -> datetime:
 
 
 @pytest.fixture
-def wh(tmp_path: Path) -> Warehouse:
-    w = Warehouse(tmp_path / "warehouse.duckdb")
+def wh(tmp_path: Path, new_warehouse) -> Warehouse:
+    w = Warehouse(new_warehouse(tmp_path / "warehouse.duckdb"))
     w.config({"alpha": None, "beta": None})
     yield w
     w.con.close()

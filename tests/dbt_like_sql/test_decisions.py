@@ -19,12 +19,12 @@ H100 = "H100-80GB-SXM"
 
 
 @pytest.fixture
-def make_wh(tmp_path):
+def make_wh(tmp_path, new_warehouse):
     made = []
 
     def make(name: str = "w") -> Warehouse:
         (tmp_path / name).mkdir()
-        w = Warehouse(tmp_path / name / "warehouse.duckdb")
+        w = Warehouse(new_warehouse(tmp_path / name / "warehouse.duckdb"))
         made.append(w)
         return w
 

@@ -8,6 +8,7 @@ for break-even, FOCUS for the invoice rules); none is copied from a model's outp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -42,13 +43,29 @@ class Warehouse:
     """A migrated DuckDB file with helpers that insert hand-made config, rates, prices and lines."""
 
     path: Path
-    con: duckdb.DuckDBPyConnection = field(init=False)
+    _con: duckdb.DuckDBPyConnection = field(init=False)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _columns: set[str] = field(default_factory=set)
+    # Lines queued by line(), (column names, rows) in order: ``con`` inserts them first, a run of lines of the same
+    # columns in one INSERT (an INSERT a line costs ~2 ms of DuckDB each, and some tests insert a thousand lines).
+    _pending: list[tuple[tuple[str, ...], list[list[Any]]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.con = connect(self.path)
-        self._columns = {r[0] for r in self.con.execute("DESCRIBE billing_line_items").fetchall()}
+        self._con = connect(self.path)
+        self._columns = {r[0] for r in self._con.execute("DESCRIBE billing_line_items").fetchall()}
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The warehouse's connection, with every line inserted."""
+        for names, rows in self._pending:
+            one = f"({', '.join('?' for _ in names)})"
+            for i in range(0, len(rows), 500):
+                chunk = rows[i:i + 500]
+                # Column names come from this file (checked against the table in line()); values are parameters.
+                self._con.execute(f"INSERT INTO billing_line_items ({', '.join(names)}) VALUES {', '.join(one for _ in chunk)}",
+                                  [v for r in chunk for v in r])
+        self._pending.clear()
+        return self._con
 
     # --- config -------------------------------------------------------------
     def config(self, teams: dict[str, Decimal | None], reporting_currency: str = "GBP",
@@ -128,12 +145,10 @@ class Warehouse:
         unknown = set(row) - self._columns
         assert not unknown, f"not billing_line_items columns: {unknown}"
         assert all(row.get(c) is not None for c in _REQUIRED)
-        names = list(row)
-        # Column names come from this file (checked against the table above); values are parameters.
-        self.con.execute(
-            f"INSERT INTO billing_line_items ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-            [row[c] for c in names],
-        )
+        names = tuple(row)
+        if not self._pending or self._pending[-1][0] != names:
+            self._pending.append((names, []))
+        self._pending[-1][1].append([row[c] for c in names])
         return line_id
 
     # --- models -------------------------------------------------------------------
@@ -144,7 +159,7 @@ class Warehouse:
         self.line(start=end - timedelta(hours=1), end=end, cost="0", team="unallocated", provider=provider, kind="other")
 
     def build(self) -> None:
-        results = build(self.con, load_project())
+        results = build(self.con, _project())
         failed = [(r.model, r.status, r.error) for r in results if r.status != "ok"]
         assert not failed, failed
 
@@ -159,13 +174,19 @@ class Warehouse:
         return found[0]
 
 
+@functools.cache
+def _project():
+    """The dbt_like_sql project, read once per test process (its files do not change during a run)."""
+    return load_project()
+
+
 _DECIMAL_COLUMNS = {"BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ListUnitPrice", "ContractedUnitPrice",
                     "PricingQuantity", "ConsumedQuantity", "x_gpu_seconds"}
 
 
 @pytest.fixture
-def wh(tmp_path: Path):
-    w = Warehouse(tmp_path / "warehouse.duckdb")
+def wh(tmp_path: Path, new_warehouse):
+    w = Warehouse(new_warehouse(tmp_path / "warehouse.duckdb"))
     yield w
     w.con.close()
 
