@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from spendwatch.core.errors import UsageError
-from warehouse.db import connect
 from warehouse.ingest import create_stage_tables, detect_format
 from warehouse.ingest.contract import UnreadableFile
 from warehouse.loaders import (
@@ -65,13 +64,6 @@ FIXTURE_FORMATS = {
     "fireworks_billing_metrics_2026-11.csv": ("fireworks_billing", 5),
     "together_billing_usage_2026-11.json": ("together_billing", 4),
 }
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "warehouse.duckdb")
-    yield c
-    c.close()
 
 
 def stage(con, fmt: str, path: Path) -> tuple[list[dict], list[dict]]:
