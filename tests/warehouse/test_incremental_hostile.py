@@ -11,7 +11,9 @@ warehouse file and builds the copy with ``--full``'s code path; every table mode
 (tests/warehouse/test_incremental_models.py: ``contents``) must be equal.  Where money could be lost or doubled the
 test also checks hand-worked totals.
 
-A test that exposes a bug is kept and marked ``xfail(strict=True)`` with the bug in one line.
+A test that exposes a bug is kept and marked ``xfail(strict=True)`` with the bug in one line.  Fixed since they were
+written (e6bf8c1): the horizon moving into or back out of a month, a recurring charge read further back than the
+lookback (scores and explanations), a month missing from model_build_months, a new version of an upstream model.
 """
 
 from __future__ import annotations
@@ -258,8 +260,6 @@ def test_two_ingests_then_one_build_and_a_forgotten_delivery(org):
     same_as_full(org, build=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: int_anomaly_explained compares a recurring charge with its previous "
-                                       "occurrence (any distance back), but a rebuild reads its input 4 months back only")
 def test_a_yearly_charge_explained_against_its_occurrence_seven_months_before(org):
     """A yearly licence (Recurring) of 1200 USD in March 2026 and 3000 USD in October: October's is flagged (a
     recurring change) and explained against March's charge.  Then October alone is restated (a usage line added):
@@ -289,9 +289,6 @@ def test_a_yearly_charge_explained_against_its_occurrence_seven_months_before(or
 # The data horizon
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a provider's last day moving into a new month adds zero days to the "
-                                       "previous month's series (int_anomaly_daily's grid), but only the new month's "
-                                       "int_anomaly_scores are rebuilt")
 def test_a_lagging_export_catching_up_into_the_next_month(org):
     """gcp's export lags: its data stops on 27 October.  Then a line of 2 November arrives (nothing of October
     changes): every gcp series runs to 2 November now, so October's 28th to 31st are days without spend of each."""
@@ -307,8 +304,6 @@ def test_a_lagging_export_catching_up_into_the_next_month(org):
     same_as_full(org, build=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: forgetting the delivery that held a provider's last days moves its "
-                                       "horizon back; the previous month keeps the scores of days no series has now")
 def test_a_forgotten_delivery_moves_the_horizon_back(org):
     org.deliver([line(d, "10.00") for d in days(OCT, date(2026, 10, 27))], period=OCT)
     org.deliver([line(date(2026, 11, 2), "10.00")], period=NOV)
@@ -390,9 +385,6 @@ def test_a_trailing_window_ending_on_the_first_of_march_reaches_back_two_months(
 # Anomaly scores reading further back than their lookback
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a recurring charge's score is judged against its previous occurrence "
-                                       "(int_anomaly_daily.previous_actual, any distance back), but a restated "
-                                       "occurrence rebuilds only the 4 months after it")
 def test_a_restated_yearly_charge_reaches_its_next_occurrence_seven_months_later(org):
     """A yearly licence billed in March and October 2026 (Recurring): October's charge is expected at March's amount.
     March restated from 1200 to 1500 USD: October's expected changes too."""
@@ -694,8 +686,6 @@ def test_models_brought_up_to_date_by_ensure_models_built(org, sample_config):
     same_as_full(org, build=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a month missing from model_build_months is never compared, so an FX "
-                                       "correction in it is not rebuilt (no fall back to a full build)")
 def test_a_month_missing_from_model_build_months(org):
     """model_build_months lost October's rows; then October's USD rates are corrected."""
     org.deliver([line(d, "10.00") for d in days(OCT, date(2026, 10, 31))], period=OCT)
@@ -722,8 +712,6 @@ def new_version(org: Org, file: str, old: str, new: str) -> sqlmodels.Project:
     return sqlmodels.load_project(copy)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an incremental model falls back to a full build only when its OWN SQL "
-                                       "changes; a changed upstream view (stg_line_items_fx) rebuilds no month")
 def test_a_changed_upstream_view(org):
     """A new version of stg_line_items_fx (amounts rounded to the penny instead of 6 places): a view, rebuilt every
     time; fct_spend_daily's own SQL is the same."""
@@ -734,8 +722,6 @@ def test_a_changed_upstream_view(org):
     same_as_full(org, build=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a new version of stg_line_items rebuilds it in full, but the incremental "
-                                       "models on it (fct_spend_daily, invoice_audit, ...) rebuild no month")
 def test_a_changed_upstream_incremental_table(org):
     """A new version of stg_line_items naming the tax lines' team '(org)': stg_line_items is rebuilt in full (its own
     SQL changed); fct_spend_daily must follow in every month."""
