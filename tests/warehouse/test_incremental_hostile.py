@@ -441,6 +441,23 @@ def test_config_changes_between_builds(org):
     assert org.months() == []
 
 
+def test_a_rule_added_built_for_one_model_only_then_removed(org):
+    """An attribution rule added and only fct_spend_daily (and what it reads) built; a delivery; the rule removed
+    again; then everything built: the models never built under the rule and those built under it meet again."""
+    org.deliver([line(d, "10.00") for d in days(OCT, date(2026, 10, 31))], period=OCT)
+    org.build()
+    org.con.execute("INSERT INTO config.attribution_rules SELECT max(ordinal) + 1, 'resource', 'vm-1', NULL, 'gcp', "
+                    "'research' FROM config.attribution_rules")
+    org.con.execute("UPDATE config.attribution_rules SET ordinal = -1 WHERE match_value = 'vm-1'")  # first: it wins
+    built = org.build(select=["fct_spend_daily"])
+    assert "invoice_audit" not in built and built["fct_spend_daily"].months is None
+    assert spend(org, OCT) == {"research": Decimal("310")}
+    org.deliver([line(d, "10.00") for d in days(NOV, date(2026, 11, 30))], period=NOV)
+    org.con.execute("DELETE FROM config.attribution_rules WHERE match_value = 'vm-1'")
+    same_as_full(org)
+    assert spend(org, OCT) == {"vision": Decimal("310")} and spend(org, NOV) == {"vision": Decimal("300")}
+
+
 @pytest.mark.xfail(strict=True, reason="BUG (cost, not correctness): the same spendwatch.toml read from another path "
                                        "changes config.settings.config_path, hence inputs_sha: every incremental model "
                                        "is rebuilt in full")
