@@ -244,6 +244,28 @@ def test_a_billing_period_carrying_late_charges_of_the_month_before(org):
     same_as_full(org, build=False)
 
 
+def test_a_restated_day_of_serverless_gpu_usage_reaches_the_decision_models(org):
+    """RunPod's 15 October restated with three times the GPU time and cost (its scope is the dataset and the day, so
+    only that day is replaced): the serverless hours, the decision windows' usage, the hybrid plan and the
+    recommendations built on them equal a full build's, and the day's spend is three times what it was."""
+    src = ROOT / "examples" / "exports" / "runpod_billing_endpoints_2026-09_2026-11.json"
+    day = [r for r in json.loads(src.read_text(encoding="utf-8")) if r["time"].startswith("2026-10-15")]
+    before = sum(Decimal(str(r["amount"])) for r in day)
+    restated = org.folder / "runpod_billing_endpoints_2026-10-15.json"
+    restated.write_text(json.dumps([{**r, "amount": round(r["amount"] * 3, 5), "timeBilledMs": r["timeBilledMs"] * 3}
+                                    for r in day]), encoding="utf-8")
+    org.build()
+    ((was,),) = org.gcp("SELECT sum(amount_native) FROM fct_spend_daily WHERE provider = 'runpod' AND charge_date = DATE '2026-10-15'")
+    assert was == before
+    r = ingest_file(org.con, restated, org.cfg)
+    assert r.rows_replaced == len(day) and r.rows_loaded == len(day)
+    built = org.build()
+    assert built["int_serverless_hours"].months == [OCT]
+    ((now,),) = org.gcp("SELECT sum(amount_native) FROM fct_spend_daily WHERE provider = 'runpod' AND charge_date = DATE '2026-10-15'")
+    assert now == sum(Decimal(str(round(x["amount"] * 3, 5))) for x in day)  # each hour's amount x 3, as written
+    same_as_full(org, build=False)
+
+
 def test_two_ingests_then_one_build_and_a_forgotten_delivery(org):
     """Two deliveries of different months before one build; then one of them forgotten."""
     org.deliver([line(d, "10.00") for d in days(SEP, date(2026, 9, 30))], period=SEP)
