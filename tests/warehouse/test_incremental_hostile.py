@@ -369,15 +369,28 @@ def test_a_lagging_providers_export_catching_up_across_a_month_end(tmp_path, lag
         org.close()
 
 
-def modal(path: Path, hours: list[tuple[date, str]]) -> Path:
-    """A Modal billing report of the research workspace's H100 app: one hour at 23:00 of each day, its cost."""
+def modal(path: Path, hours: list[tuple[date, str]], at: str = "23:00") -> Path:
+    """A Modal billing report of the research workspace's H100 app: one hour (at 23:00) of each day, its cost."""
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["Object ID", "Description", "Environment", "Interval Start", "Cost", "Tags"])
         for d, cost in hours:
-            w.writerow(["ap-hostile", "lora-finetune", "research", f"{d}T23:00:00", cost,
+            w.writerow(["ap-hostile", "lora-finetune", "research", f"{d}T{at}:00", cost,
                         json.dumps({"team": "research", "gpu": "H100"})])
     return path
+
+
+def test_a_month_whose_first_day_completes_later_gets_its_window(org):
+    """A Modal hour from 00:30 on 1 December: December has lines but no decision window (its first day is not
+    complete: the last usage ends at 01:30).  A gcp line of 1 December (ending at midnight) then completes the day:
+    December's window appears (the trailing 30 days to 1 December) though no serverless line of December changed."""
+    ingest_file(org.con, modal(org.folder / "modal_1.csv", [(DEC, "3.000000")], at="00:30"), org.cfg)
+    same_as_full(org)
+    assert org.gcp("SELECT count(*) FROM int_decision_windows WHERE month = ?", [DEC]) == [(0,)]
+    org.deliver([line(DEC, "1.00")], period=DEC)
+    same_as_full(org)
+    assert org.gcp("SELECT window_start, window_end FROM int_decision_windows WHERE month = ? AND team = 'research' "
+                   "AND gpu_class LIKE 'H100%'", [DEC]) == [(date(2026, 11, 2), DEC)]
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: a trailing 30-day window ending on 1 March starts on 31 January, two "
