@@ -266,6 +266,19 @@ def test_a_restated_day_of_serverless_gpu_usage_reaches_the_decision_models(org)
     same_as_full(org, build=False)
 
 
+def test_a_daily_run_rebuilds_the_current_month_only(org):
+    """The daily run: gcp's November export grows by a day (1-29, then 1-30 November).  Every incremental model rebuilds
+    November alone, none in full: the run's cost grows with the new data, not with history."""
+    org.deliver([line(d, "10.00") for d in days(NOV, date(2026, 11, 29))], period=NOV)
+    org.build()
+    org.deliver([line(d, "10.00") for d in days(NOV, date(2026, 11, 30))], period=NOV)
+    built = org.build()
+    incremental = {n for n, m in org.project.models.items() if m.incremental}
+    assert {n: built[n].months for n in incremental} == {n: [NOV] for n in incremental}
+    assert spend(org, NOV) == {"vision": Decimal("300")}  # 30 x 10, the restated 29 days not kept beside them
+    same_as_full(org, build=False)
+
+
 def test_two_ingests_then_one_build_and_a_forgotten_delivery(org):
     """Two deliveries of different months before one build; then one of them forgotten."""
     org.deliver([line(d, "10.00") for d in days(SEP, date(2026, 9, 30))], period=SEP)
