@@ -155,7 +155,19 @@ FORKSERVER = {"execution": {"config": {"start_method": {"forkserver": {
     "preload_modules": ["dagster._core.executor.multiprocess", __name__, "pipelines.definitions"]}}}}}
 
 
-def test_on_a_duckdb_file_the_writer_pool_keeps_the_source_steps_apart_even_with_a_process_each(file_env, tmp_path):
+@pytest.fixture
+def own_forkserver():
+    """The forkserver started for this test and stopped after it: its processes have this test's environment
+    (the warehouse and config named in it), never an earlier test's."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()  # ("used by unit tests to stop the server")
+    yield
+    forkserver._forkserver._stop()
+
+
+def test_on_a_duckdb_file_the_writer_pool_keeps_the_source_steps_apart_even_with_a_process_each(file_env, tmp_path,
+                                                                                                 own_forkserver):
     from warehouse.db import connect
 
     home = tmp_path / "dagster_home"  # an instance with the project's dagster.yaml (the pool limited to 1)
