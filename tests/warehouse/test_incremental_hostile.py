@@ -267,8 +267,9 @@ def test_a_restated_day_of_serverless_gpu_usage_reaches_the_decision_models(org)
 
 
 def test_a_daily_run_rebuilds_the_current_month_only(org):
-    """The daily run: gcp's November export grows by a day (1-29, then 1-30 November).  Every incremental model rebuilds
-    November alone, none in full: the run's cost grows with the new data, not with history."""
+    """The daily run: gcp's November export grows by a day (1-29, then 1-30 November), then 1 December arrives.  Every
+    incremental model rebuilds that day's month alone, none in full: the run's cost grows with the new data, not with
+    history."""
     org.deliver([line(d, "10.00") for d in days(NOV, date(2026, 11, 29))], period=NOV)
     org.build()
     org.deliver([line(d, "10.00") for d in days(NOV, date(2026, 11, 30))], period=NOV)
@@ -276,6 +277,12 @@ def test_a_daily_run_rebuilds_the_current_month_only(org):
     incremental = {n for n, m in org.project.models.items() if m.incremental}
     assert {n: built[n].months for n in incremental} == {n: [NOV] for n in incremental}
     assert spend(org, NOV) == {"vision": Decimal("300")}  # 30 x 10, the restated 29 days not kept beside them
+    same_as_full(org, build=False)
+
+    # The next day is the first of a new month: December alone.
+    org.deliver([line(DEC, "10.00")], period=DEC)
+    built = org.build()
+    assert {n: built[n].months for n in incremental} == {n: [DEC] for n in incremental}
     same_as_full(org, build=False)
 
 
