@@ -85,7 +85,8 @@ class Project:
 
     def lineage(self, name: str) -> str:
         """The SQL of the model and of every model upstream of it: what an incremental model was built from."""
-        return "\n;\n".join(f"-- {n}\n{self.render(n)}" for n in self.upstream([name]))
+        # By name: the build order may differ from one process to the next (sets of refs, hash seeds).
+        return "\n;\n".join(f"-- {n}\n{self.render(n)}" for n in sorted(self.upstream([name])))
 
     def upstream(self, names: list[str]) -> list[str]:
         """The models ``names`` depend on (transitively), in build order, including themselves."""
