@@ -286,6 +286,20 @@ def test_a_daily_run_rebuilds_the_current_month_only(org):
     same_as_full(org, build=False)
 
 
+def test_a_mis_dated_line_years_ahead_then_forgotten(org):
+    """A line dated January 2030 by mistake (a typo in the year): every provider's horizon and the organisation's jump
+    three years; then the delivery is forgotten and they come back."""
+    org.deliver([line(d, "10.00") for d in days(OCT, date(2026, 10, 31))], period=OCT)
+    org.build()
+    org.deliver([line(date(2030, 1, 15), "10.00")], period=date(2030, 1, 1))
+    same_as_full(org)
+    assert spend(org, date(2030, 1, 1)) == {"vision": Decimal("10")}
+    forget_delivery(org.con, str(org.folder / "focus_gcp_02.csv"))
+    same_as_full(org)
+    assert org.gcp("SELECT max(charge_month) FROM fct_spend_daily") == [(NOV,)]
+    assert org.gcp("SELECT max(charge_date) FROM int_anomaly_scores") == [(date(2026, 11, 30),)]
+
+
 def test_two_ingests_then_one_build_and_a_forgotten_delivery(org):
     """Two deliveries of different months before one build; then one of them forgotten."""
     org.deliver([line(d, "10.00") for d in days(SEP, date(2026, 9, 30))], period=SEP)
