@@ -19,7 +19,6 @@ from tests.warehouse.test_loaders_providers import (
     EXAMPLE_CONFIG,
     FIXTURES,
     FIXTURE_FORMATS,
-    con,  # the fixture: this file's own migrated warehouse
     load_decimal_json,
     stage,
     write_csv,
