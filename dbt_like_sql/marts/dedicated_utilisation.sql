@@ -1,3 +1,5 @@
+-- incremental: month
+-- incremental_input: stg_line_items_fx charge_month
 -- For each dedicated server the organisation rents, per month: the hours paid (the billing period) and the hours used (where the invoice or export gives usage), the utilisation, the cost per used hour, and what the used hours would have cost on the cheapest serverless offer for the same GPU class in force that month, so whether serverless would have been cheaper.
 WITH servers AS (
     SELECT charge_month AS month, team, provider, resource_id AS server_id, gpu_class,

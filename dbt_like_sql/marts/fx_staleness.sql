@@ -1,3 +1,5 @@
+-- incremental: month
+-- incremental_input: stg_line_items_fx charge_month
 -- Converted figures resting on a stale ECB rate, per month and currency pair (e.g. USD/GBP): the oldest rate used and its age in business days at the latest charge date it converted, the charge days and lines affected and the amount converted with it (reporting currency), per team. A rate is stale when it is more than [decisions] fx_stale_business_days (default 3) business days older than its charge date (stg_line_items_fx). Read by the review, the Dagster check on fct_spend_daily and the alerts.
 SELECT
     charge_month AS month,
