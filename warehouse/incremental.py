@@ -91,9 +91,13 @@ def inputs_sha(con: duckdb.DuckDBPyConnection) -> str:
     """A digest of every config table's content and the price sources' (row order ignored)."""
     h = hashlib.sha256()
     for schema, table in con.execute(CONFIG_TABLES_SQL).fetchall():
+        # Where the config file was read from is not a setting: the same file at another path builds the same.
+        cols = ", ".join(f'"{c}"' for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
+            "AND table_name = ? AND column_name <> 'config_path' ORDER BY column_index", [schema, table]).fetchall())
         (digest,) = con.execute(
             f'SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)), \'\')) '
-            f'FROM {schema}."{table}" t').fetchone()
+            f'FROM (SELECT {cols} FROM {schema}."{table}") t').fetchone()
         h.update(f"{schema}.{table}:{digest}\n".encode())
     return h.hexdigest()
 
@@ -162,6 +166,8 @@ def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sq
                          "AND schema_name = 'main' AND table_name = ?", [model]).fetchone()[0]
     if state is None or not exists or state[0] != sql_sha(sql) or state[1] != inputs_sha(con):
         return None
+    if state[2] > _turn(con):
+        return None  # the ingest turns were set back (a restored or rewritten state): changed months cannot be trusted
     stored = {m: (d, s) for m, d, s in con.execute(
         "SELECT month, digest, starts_digest FROM model_build_months WHERE model = ?", [model]).fetchall()}
     if not stored and con.execute(f'SELECT count(*) FROM "{model}"').fetchone()[0]:

@@ -1,6 +1,6 @@
 -- incremental: month
 -- incremental_input: int_serverless_hours charge_month
--- incremental_lookback: 1
+-- incremental_lookback: 2
 -- incremental_watch: int_decision_windows month
 -- Serverless GPU usage over each decision window (int_decision_windows): GPU-seconds, the serverless cost in the reporting currency, whether any GPU-seconds were estimated, whether any of the cost was converted at a stale ECB rate (fx_stale, stg_line_items_fx), each stale rate behind it (fx_stale_rates: per currency pair the oldest ECB date used, its age in business days at the latest charge it converted, and that charge date), and the busiest hour's demand in GPUs (peak_demand_gpus) with every hour's GPU-seconds (hourly_gpu_seconds, what recommendations caps at a server's GPUs x 3,600), from lines of an hour or less; NULL when the team's lines are coarser.
 WITH lines AS (

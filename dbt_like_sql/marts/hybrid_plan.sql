@@ -1,6 +1,6 @@
 -- incremental: month
 -- incremental_input: int_serverless_hours charge_month
--- incremental_lookback: 1
+-- incremental_lookback: 2
 -- incremental_watch: breakeven month
 -- Per month, team and GPU class with hourly serverless data, over the decision window of breakeven (window_start, window_end): the number k of dedicated GPUs that minimises k x D + s x 3600 x sum over the window's hours of max(0, demand - k), where demand is the GPUs in use each hour, D one GPU of the verdict's dedicated offer for the window and s the team's effective serverless price per GPU-second; k is a whole number of the offer's rentable units (multiples of min_units). With the cost at that k and at k = 0 (all serverless), and the date of the ECB rate D was converted at; fx_stale marks figures resting on a stale ECB rate (the serverless cost's, breakeven.fx_stale, or D's, breakeven.dedicated_fx_stale). Ties go to the smaller k.
 WITH params AS (

@@ -424,8 +424,6 @@ def test_a_month_whose_first_day_completes_later_gets_its_window(org):
                    "AND gpu_class LIKE 'H100%'", [DEC]) == [(date(2026, 11, 2), DEC)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a trailing 30-day window ending on 1 March starts on 31 January, two "
-                                       "months back, but int_window_usage/hybrid_plan read and rebuild 1 month back")
 def test_a_trailing_window_ending_on_the_first_of_march_reaches_back_two_months(org):
     """Modal usage every day from 1 December 2026 (the sample's stops on 30 November) to 1 March 2027 (its last hour
     ends at midnight, so 1 March is complete): March's decision window is the trailing 30 days, 31 January to 1 March

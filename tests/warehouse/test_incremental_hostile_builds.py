@@ -69,9 +69,6 @@ def test_a_rule_added_built_for_one_model_only_then_removed(org):
     assert spend(org, OCT) == {"vision": Decimal("310")} and spend(org, NOV) == {"vision": Decimal("300")}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (cost, not correctness): the same spendwatch.toml read from another path "
-                                       "changes config.settings.config_path, hence inputs_sha: every incremental model "
-                                       "is rebuilt in full")
 def test_the_same_config_read_from_another_path_is_not_a_change(org):
     """The daily job reads /etc/spendwatch.toml, someone runs ``spendwatch models build --config ./spendwatch.toml``
     with the same bytes: nothing the models read has changed."""
@@ -305,8 +302,6 @@ def test_a_pruned_changed_months_table(org):
     same_as_full(org, build=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a model whose recorded ingest turn is ahead of writer_turns (the turn "
-                                       "counter set back) reads no changed month until the counter passes it again")
 def test_the_ingest_turn_counter_set_back(org):
     """writer_turns' ingest counter set back to 0 (say, the table restored from elsewhere): the models recorded turn
     13; a delivery then records its month under turn 1."""
