@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # only when DAGSTER_HOME is set in the environment; otherwise it runs on an in-memory instance.
 DEV_DAGSTER_HOME := $(if $(DAGSTER_HOME),$(DAGSTER_HOME),$(CURDIR)/data/dagster_home)
 
-.PHONY: install run test test-lake dev validate bench clean
+.PHONY: install run test test-hostile test-lake dev validate bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spendwatch needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -33,11 +33,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/spendwatch run
 
-## Check the import contracts (pyproject.toml [tool.importlinter]), then run the whole test suite on two
-## workers (pytest-xdist; a test module stays on one worker; the sample warehouse is still built once).
+## Check the import contracts (pyproject.toml [tool.importlinter]), then run the test suite on two workers
+## (pytest-xdist; a test module stays on one worker; the sample warehouse is still built once).  The
+## fault-injection sequences against the incremental models (marker hostile) run in make test-hostile.
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not hostile"
+
+## The hostile sequences: restatements, horizons, FX and price changes, failed and killed builds, each
+## incremental build compared with a full one (CI runs them on every clean clone).
+test-hostile: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m hostile
 
 ## The DuckLake tests against a throwaway PostgreSQL (Debian's postgresql), on the lake extra's DuckDB, with
 ## moto's S3 server on 127.0.0.1 (the lake-test extra) for a lake whose data path is s3://.

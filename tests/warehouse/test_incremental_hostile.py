@@ -34,6 +34,9 @@ from warehouse import models as sqlmodels
 from warehouse.db import connect
 from warehouse.ingest import forget_delivery, ingest_file
 
+# Fault-injection runs: `make test-hostile` (and CI), not the everyday `make test` (README, "Tests").
+pytestmark = pytest.mark.hostile
+
 ROOT = Path(__file__).resolve().parents[2]
 FOCUS_COLUMNS = ("BilledCost", "BillingAccountId", "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd",
                  "ChargeCategory", "ChargeDescription", "ChargeFrequency", "ChargePeriodStart", "ChargePeriodEnd",

@@ -27,6 +27,9 @@ from warehouse import models as sqlmodels
 from warehouse.db import connect
 from warehouse.ingest import ingest_file
 
+# Fault-injection runs: `make test-hostile` (and CI), not the everyday `make test` (README, "Tests").
+pytestmark = pytest.mark.hostile
+
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Config, FX rates and prices changed between builds
