@@ -17,5 +17,7 @@ SELECT
     CASE WHEN date_trunc('month', window_start) = date_trunc('month', window_end)
          THEN CAST(window_end - window_start + 1 AS DOUBLE) / day(last_day(window_end))
          ELSE CAST(last_day(window_start) - window_start + 1 AS DOUBLE) / day(last_day(window_start))
-              + CAST(day(window_end) AS DOUBLE) / day(last_day(window_end)) END AS month_fraction
+              + CAST(day(window_end) AS DOUBLE) / day(last_day(window_end))
+              -- a whole month in between (31 January - 1 March skips February): a whole month of rent
+              + (date_diff('month', date_trunc('month', window_start), date_trunc('month', window_end)) - 1) END AS month_fraction
 FROM w

@@ -99,3 +99,29 @@ def test_a_window_across_a_month_boundary_and_a_price_change_is_priced_day_by_da
     assert mc.decisions_have_windows(wh.con).passed
     wh.con.execute("UPDATE api_vs_selfhost SET window_end = NULL WHERE month = '2026-10-01'")
     assert mc.decisions_have_windows(wh.con).problems == ["api_vs_selfhost: 1 row(s) without a window"]
+
+
+def test_a_trailing_window_across_february_counts_february_whole(make_wh):
+    """Together's export reaches 1 March 2027, so March's window is the trailing 30 days 31 January - 1 March: one day
+    of January, all 28 of February, one of March.  The H100 rents at £1,400 a month throughout."""
+    wh = make_wh()
+    wh.config({"search": None}, extra=TOML)
+    wh.price(source_id="gigagpu", provider="gigagpu", kind="dedicated_gpu", sku="H100 80GB", component="gpu", unit="month",
+             amount="1400.00", currency="GBP", gpu_model=H100, gpu_count=1, valid_from=datetime(2026, 9, 1))
+    d = date(2027, 1, 1)
+    while d <= date(2027, 3, 1):
+        wh.line(start=datetime(d.year, d.month, d.day), end=datetime(d.year, d.month, d.day) + timedelta(days=1), cost="120.00",
+                team="search", provider="together", kind="hosted_api", x_model="llama-3.3-70b-instruct-turbo",
+                x_input_tokens=40_000_000, x_cached_input_tokens=0, x_output_tokens=10_000_000)
+        d += timedelta(days=1)
+    wh.build()
+    mar = wh.rows("SELECT * FROM api_vs_selfhost WHERE team = 'search' AND month = DATE '2027-03-01'")[0]
+    assert (mar["window_kind"], mar["window_start"], mar["window_end"], mar["window_days"]) == (
+        "trailing_30_days", date(2027, 1, 31), date(2027, 3, 1), 30)
+    # The window is 1/31 + 28/28 + 1/31 = 33/31 of a month of rent.  A GPU: £1,400 x 33/31 = £1,490.3226, to the
+    # penny £1,490.32; operations £150 x 33/31 = £159.677419 a server.  30 x 50M = 1,500M tokens < 2,799.36M a GPU:
+    # 1 + 1 (N+1) = 2 servers: 2 x (1,490.32 + 159.677419) = £3,299.994838 -> £3,299.99 against 30 x £120 = £3,600:
+    # within 10 % (360), near.  (Counting February's operations as nothing, 2 x (1,490.32 + 150 x 2/31) = £2,999.99,
+    # read selfhost_cheaper.)
+    assert (mar["selfhost_gpus"], mar["dedicated_monthly"], mar["api_cost"]) == (2, D("1490.32"), D("3600.00"))
+    assert (mar["selfhost_monthly_cost"], mar["verdict"]) == (D("3299.99"), "near")
