@@ -34,6 +34,11 @@ each build (the decision windows of the month, the flagged days) *watches* it: `
 int_decision_windows month``.  Per month it keeps a digest of every row the watched model holds for it, and
 a month whose rows changed (or that the watched model holds for the first time) is rebuilt.
 
+A model of one row per input row whose rows depend on nothing else that changes month by month (stg_line_items:
+one row per raw line, and a raw line never changes under its id) says so: ``-- incremental_rows: line_id
+x_line_id``.  A rebuilt month then deletes the rows whose input row is gone and adds those of the new input rows,
+instead of rewriting the whole month.
+
 What a model was built from covers its own SQL and that of every model upstream of it, so a new version of
 any of them rebuilds it in full; a month with lines, or one it holds, whose state was lost is rebuilt.
 
@@ -147,6 +152,7 @@ class Spec:
     starts: tuple[str, ...] = ()   # ``-- incremental_starts: <key columns>, <start date>`` of the input (below)
     input_column: str | None = None  # the input's column read by month (default: ``column``)
     watch: tuple[tuple[str, str], ...] = ()  # ``-- incremental_watch: <model> <month column>, ...``: small inputs by month
+    rows: tuple[str, str] | None = None  # ``-- incremental_rows: <key> <input key>``: one row per input row (below)
 
     @property
     def input_by(self) -> str:
@@ -211,27 +217,45 @@ def add_months(month: date, k: int) -> date:
     return date(n // 12, n % 12 + 1, 1)
 
 
-def restricted_input(relation: str, spec: Spec) -> str:
+def restricted_input(relation: str, spec: Spec, model: str | None = None) -> str:
     """What ``ref()`` or ``source()`` of the input reads in a rebuild of some months: only those months' rows (same
     parameters as below), or with a lookback, every row from that many months before the first of them to the
     last.  The input's column may be a month, a date or a timestamp: a range on it reaches the scan's zone maps."""
     column = spec.input_by
     if spec.lookback:
         return f'(SELECT * FROM {relation} WHERE "{column}" >= $input_lo AND "{column}" < $input_end)'
+    new = ""
+    if spec.rows and model:  # only the input rows the model does not hold yet
+        key, input_key = spec.rows
+        new = f' AND "{input_key}" NOT IN (SELECT "{key}" FROM "{model}" WHERE {_keep(spec.column)})'
     return (f'(SELECT * FROM {relation} WHERE "{column}" >= $lo AND "{column}" < $input_end '
-            f'AND list_contains($months, CAST(date_trunc(\'month\', "{column}") AS DATE)))')
+            f'AND list_contains($months, CAST(date_trunc(\'month\', "{column}") AS DATE)){new})')
 
 
-def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date]) -> None:
-    """Replace the rows of ``months`` with what the model's SQL gives for them (inside the caller's transaction)."""
+def _keep(column: str) -> str:
+    # The range lets the filter reach the scans; the list keeps months in between that did not change.
+    return f'"{column}" BETWEEN $lo AND $hi AND list_contains($months, "{column}")'
+
+
+def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date],
+                   input_relation: str | None = None) -> None:
+    """Replace the rows of ``months`` with what the model's SQL gives for them (inside the caller's transaction).
+
+    A model of one row per input row (``-- incremental_rows: <key> <input key>``) keeps the rows of those months
+    whose input row is still there (an input row never changes under its key: a restated line is a new row) and
+    adds the rows of the new input rows (``sql`` reads only those, :func:`restricted_input`)."""
     if not months:
         return
     lo, hi = months[0], months[-1]
-    column = spec.column
-    # The range lets the filter reach the scans; the list keeps months in between that did not change.
-    keep = f'"{column}" BETWEEN $lo AND $hi AND list_contains($months, "{column}")'
+    keep = _keep(spec.column)
     params = {"lo": lo, "hi": hi, "months": months}
-    con.execute(f'DELETE FROM "{model}" WHERE {keep}', params)
+    if spec.rows:
+        key, input_key = spec.rows
+        col = spec.input_by
+        con.execute(f'DELETE FROM "{model}" WHERE {keep} AND "{key}" NOT IN (SELECT "{input_key}" FROM {input_relation} '
+                    f'WHERE "{col}" >= $lo AND "{col}" < $input_end)', {**params, "input_end": add_months(hi, 1)})
+    else:
+        con.execute(f'DELETE FROM "{model}" WHERE {keep}', params)
     if spec.input:
         params["input_end"] = add_months(hi, 1)
     if spec.lookback:

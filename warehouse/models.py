@@ -83,6 +83,16 @@ class Project:
             rec.restrict = model.incremental
         return _render_with(model.path, model.template, rec)
 
+    def input_relation(self, name: str) -> str | None:
+        """The table or view an incremental model's month-local input names (a model, or a source schema.table)."""
+        spec = self.models[name].incremental
+        if not spec or not spec.input:
+            return None
+        if "." in spec.input:
+            schema, table = spec.input.split(".", 1)
+            return f'{SOURCE_SCHEMAS[schema]}."{table}"'
+        return f'"{spec.input}"'
+
     def lineage(self, name: str) -> str:
         """The SQL of the model and of every model upstream of it: what an incremental model was built from."""
         # By name: the build order may differ from one process to the next (sets of refs, hash seeds).
@@ -115,7 +125,7 @@ def _split_header(text: str) -> tuple[str, dict[str, str]]:
         body = s[2:].strip()
         m = _HEADER_DIRECTIVE.match(body)
         if m and m.group(1) in {"materialized", "incremental", "incremental_input", "incremental_lookback", "incremental_starts",
-                                              "incremental_watch"}:
+                                              "incremental_watch", "incremental_rows"}:
             directives[m.group(1)] = m.group(2)
         else:
             desc_lines.append(body)
@@ -134,7 +144,7 @@ class _Recorder:
             raise ModelError(f"{self.path}: ref({name!r}) is not a valid model name")
         self.refs.append(name)
         if self.restrict and self.restrict.input == name:
-            return inc.restricted_input(f'"{name}"', self.restrict)
+            return inc.restricted_input(f'"{name}"', self.restrict, self.path.stem)
         return f'"{name}"'
 
     def source(self, schema: str, table: str) -> str:
@@ -145,7 +155,7 @@ class _Recorder:
         self.sources.append((schema, table))
         relation = f'{SOURCE_SCHEMAS[schema]}."{table}"'
         if self.restrict and self.restrict.input == f"{schema}.{table}":
-            return inc.restricted_input(relation, self.restrict)
+            return inc.restricted_input(relation, self.restrict, self.path.stem)
         return relation
 
 
@@ -204,7 +214,14 @@ def _incremental_spec(path: Path, directives: dict[str, str], materialized: str,
             raise ModelError(f"{path}: incremental_watch lists '<model> <month column>' pairs of models this model "
                              f"refs, separated by commas; got {item!r}")
         watch.append((parts[0], parts[1]))
-    return inc.Spec(column, source, int(lookback), starts, input_column, tuple(watch))
+    rows = None
+    if "incremental_rows" in directives:
+        parts = directives["incremental_rows"].split()
+        if len(parts) != 2 or source is None or int(lookback) or not all(_COLUMN.match(x) for x in parts):
+            raise ModelError(f"{path}: incremental_rows names the model's key column and its input's (one row per input "
+                             f"row), with an incremental_input and no lookback; got {directives['incremental_rows']!r}")
+        rows = (parts[0], parts[1])
+    return inc.Spec(column, source, int(lookback), starts, input_column, tuple(watch), rows)
 
 
 def load_project(models_dir: Path = MODELS_DIR) -> Project:
@@ -267,7 +284,7 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str, inc
         if incremental and spec:
             months = inc.months_to_rebuild(con, name, spec, lineage, watched)
         if months is not None:
-            inc.rebuild_months(con, name, spec, project.render_months(name), months)
+            inc.rebuild_months(con, name, spec, project.render_months(name), months, project.input_relation(name))
         else:
             # A view of the same name from an earlier definition must go first (and a table for a view).
             _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")

@@ -1,8 +1,8 @@
 -- The decision window of each month, team, provider and hosted model with token usage (api_vs_selfhost): the calendar month when the provider's data reaches its last day (a closed month), otherwise the trailing 30 days ending at the provider's last complete day (window_kind trailing_30_days), like int_decision_windows for serverless GPUs. A month whose first day is not yet complete has no window. month_fraction is the window's share of a month of rent: each of its days counts 1 / the days of its own month (a monthly price in force that day / the days of its month, as in int_window_offers).
 WITH months AS (
-    SELECT DISTINCT l.charge_month AS month, l.team, l.provider, l.model, h.last_complete_day AS data_through
-    FROM {{ ref('stg_line_items') }} l JOIN {{ ref('stg_data_horizon') }} h USING (provider)
-    WHERE l.product_kind = 'hosted_api' AND l.model IS NOT NULL AND h.last_complete_day >= l.charge_month
+    SELECT l.charge_month AS month, l.team, l.provider, l.model, h.last_complete_day AS data_through
+    FROM {{ ref('int_api_models_used') }} l JOIN {{ ref('stg_data_horizon') }} h USING (provider)
+    WHERE h.last_complete_day >= l.charge_month
 ),
 w AS (
     SELECT *,

@@ -1,5 +1,6 @@
 -- incremental: charge_month
 -- incremental_input: raw.billing_line_items ChargePeriodStart
+-- incremental_rows: line_id x_line_id
 -- Billed line items, one row per line, with the charge day and month (UTC) and their team: the one the winning [[attribution]] rule names (stg_line_attribution, from the current rules), 'unallocated' when no rule matches; a tax line no rule attributes belongs to the organisation as a whole, team '(organisation)', never to 'unallocated'. The product kind is the loader's, except: tax lines (ChargeCategory Tax) are kind 'tax', and lines for a cloud GPU or accelerator instance (the instance type read from the charge description or SKU, stg_accelerator_types) are kind 'dedicated_gpu' with that accelerator's class and count (g5.xlarge -> A10G-24GB x 1, p4d.24xlarge -> A100-40GB x 8, inf2.xlarge -> INFERENTIA2-32GB x 1); instance_type names it. Amounts stay in the billing currency. A table, not a view: the models downstream read it many times, and the attribution join and the instance-type parse are then done once per build.
 SELECT
     x_line_id                                   AS line_id,

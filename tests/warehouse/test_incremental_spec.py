@@ -136,6 +136,9 @@ def test_a_changed_row_of_a_watched_input_rebuilds_its_month(org):
     ("-- incremental_input: m_lines charge_month\n-- incremental_watch: m_flags", "incremental_watch lists '<model> <month column>' pairs"),
     ("-- incremental_input: m_lines charge_month\n-- incremental_watch: m_other month", "incremental_watch lists '<model> <month column>' pairs"),
     ("-- incremental_lookback: 1", "incremental_lookback must be a whole number of months, with an incremental_input"),
+    ("-- incremental_input: m_lines charge_month\n-- incremental_lookback: 1\n-- incremental_rows: month charge_month",
+     "incremental_rows names the model's key column and its input's"),
+    ("-- incremental_rows: month charge_month", "incremental_rows names the model's key column and its input's"),
 ])
 def test_a_bad_incremental_header_names_the_file_and_the_line(tmp_path, header, message):
     bad = M_REPORT.replace("-- incremental_input: m_lines charge_month\n-- incremental_lookback: 1\n-- incremental_watch: m_flags month\n",
@@ -162,3 +165,53 @@ def test_what_a_model_was_built_from_reads_the_same_in_every_process():
     digests = [r.split("] [")[0] for r in runs]
     assert digests[0] == digests[1] == digests[2]
     assert len({r.split("] [")[1] for r in runs}) > 1  # the build orders did differ: the test tests something
+
+
+M_ROWS = """-- incremental: charge_month
+-- incremental_input: raw.billing_line_items ChargePeriodStart
+-- incremental_rows: line_id x_line_id
+-- One row per raw line: its id, month and billed cost.
+SELECT x_line_id AS line_id, CAST(date_trunc('month', ChargePeriodStart) AS DATE) AS charge_month, BilledCost AS cost
+FROM {{ source('raw', 'billing_line_items') }}
+"""
+
+
+def test_a_model_of_one_row_per_line_keeps_the_rows_of_lines_still_there(tmp_path, sample_config):
+    """``incremental_rows``: a rebuilt month deletes the rows of lines gone and adds the new lines' rows; the rows of
+    lines still there are not rewritten (their DuckDB rowid stays)."""
+    con = connect(tmp_path / "warehouse.duckdb")
+    con.execute("CREATE TABLE test_flags (month DATE, note VARCHAR)")
+    ingest_file(con, AWS, sample_config)
+    project = sqlmodels.load_project(write_project(tmp_path / "models", m_rows=M_ROWS))
+    sqlmodels.build(con, project)
+    cost = aws_cost_by_month(AWS)
+
+    def rows(month) -> dict[str, tuple[int, Decimal]]:
+        return {k: (r, c) for k, r, c in con.execute("SELECT line_id, rowid, cost FROM m_rows WHERE charge_month = ?", [month]).fetchall()}
+
+    november = rows(NOV)
+    # One more November line from another billing account (its own delivery scope): November is rebuilt, its lines
+    # already held keep their rows, and the new line's row is added.
+    extra = tmp_path / "focus_aws_other_account.csv"
+    with duckdb.connect() as c:
+        c.execute("COPY (SELECT * REPLACE ('999999999999' AS BillingAccountId, '12.34' AS BilledCost) FROM read_csv($src, all_varchar = true) "
+                  "WHERE BillingPeriodStart LIKE '2026-11%' LIMIT 1) TO $dst (HEADER)", {"src": str(AWS), "dst": str(extra)})
+    ingest_file(con, extra, sample_config)
+    assert rebuilt(con, project)["m_rows"] == [NOV]
+    after = rows(NOV)
+    assert {k: v for k, v in after.items() if k in november} == november  # same rows, same rowids
+    (new,) = [v for k, v in after.items() if k not in november]
+    assert new[1] == Decimal("12.34") and len(after) == len(november) + 1
+
+    # October restated with every cost doubled: its old lines are archived, the new ones have new ids.
+    october = rows(OCT)
+    ingest_file(con, restated_november(tmp_path, "2026-10"), sample_config)
+    assert rebuilt(con, project)["m_rows"] == [OCT]
+    restated = rows(OCT)
+    assert not set(restated) & set(october) and len(restated) == len(october)
+    assert sum(c for _, c in restated.values()) == 2 * cost[OCT]
+
+    incremental = con.execute("SELECT line_id, charge_month, cost FROM m_rows ORDER BY ALL").fetchall()
+    sqlmodels.build(con, project)
+    assert con.execute("SELECT line_id, charge_month, cost FROM m_rows ORDER BY ALL").fetchall() == incremental
+    con.close()
