@@ -35,7 +35,8 @@ int_decision_windows month``.  Per month it keeps a digest of every row the watc
 a month whose rows changed (or that the watched model holds for the first time) is rebuilt.
 
 A model of one row per input row whose rows depend on nothing else that changes month by month (stg_line_items:
-one row per raw line, and a raw line never changes under its id) says so: ``-- incremental_rows: line_id
+one row per raw line, and a raw line never changes under its id: an ingest restates a line by archiving it and
+storing the new one under a new id, and a migration makes the next build a full one) says so: ``-- incremental_rows: line_id
 x_line_id``.  A rebuilt month then deletes the rows whose input row is gone and adds those of the new input rows,
 instead of rewriting the whole month.
 
@@ -93,8 +94,11 @@ def sql_sha(sql: str) -> str:
 
 
 def inputs_sha(con: duckdb.DuckDBPyConnection) -> str:
-    """A digest of every config table's content and the price sources' (row order ignored)."""
+    """A digest of every config table's content and the price sources' (row order ignored), and of the schema's
+    migrations: a migration may rewrite stored lines in place, which no ingest does (``incremental_rows``)."""
     h = hashlib.sha256()
+    (versions,) = con.execute("SELECT string_agg(CAST(version AS VARCHAR), ',' ORDER BY version) FROM schema_migrations").fetchone()
+    h.update(f"migrations:{versions}\n".encode())
     for schema, table in con.execute(CONFIG_TABLES_SQL).fetchall():
         # Where the config file was read from is not a setting: the same file at another path builds the same.
         cols = ", ".join(f'"{c}"' for (c,) in con.execute(

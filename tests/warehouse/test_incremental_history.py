@@ -64,8 +64,12 @@ def test_scores_rebuild_the_changed_month_and_four_after_then_from_a_new_series_
 
     # June 2025's RunPod costs restated (doubled): its lines change; a score reads 119 days back, so the scores of
     # June and of the 4 months after it (to October 2025) change too, and nothing before June or after October.
-    con.execute("UPDATE billing_line_items SET BilledCost = BilledCost * 2, EffectiveCost = EffectiveCost * 2 "
-                "WHERE x_provider = 'runpod' AND ChargePeriodStart >= '2025-06-01' AND ChargePeriodStart < '2025-07-01'")
+    # As an ingest restates a line: the old one archived (gone from billing_line_items), the new one under a new id.
+    june = "x_provider = 'runpod' AND ChargePeriodStart >= '2025-06-01' AND ChargePeriodStart < '2025-07-01'"
+    con.execute(f"CREATE TEMP TABLE restated AS SELECT * REPLACE (x_line_id || '-r' AS x_line_id, BilledCost * 2 AS BilledCost, "
+                f"EffectiveCost * 2 AS EffectiveCost) FROM billing_line_items WHERE {june}")
+    con.execute(f"DELETE FROM billing_line_items WHERE {june}")
+    con.execute("INSERT INTO billing_line_items SELECT * FROM restated")
     changed(con, date(2025, 6, 1))
     r = rebuilt(con, project)
     assert r["stg_line_items"] == [date(2025, 6, 1)] and r["int_anomaly_day_lines"] == [date(2025, 6, 1)]

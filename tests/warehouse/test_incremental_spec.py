@@ -215,3 +215,14 @@ def test_a_model_of_one_row_per_line_keeps_the_rows_of_lines_still_there(tmp_pat
     sqlmodels.build(con, project)
     assert con.execute("SELECT line_id, charge_month, cost FROM m_rows ORDER BY ALL").fetchall() == incremental
     con.close()
+
+
+def test_a_new_migration_makes_the_next_build_a_full_one(org):
+    """A migration may rewrite stored lines in place (migration 007 rewrote natural keys), which no ingest does: the
+    one-row-per-line models could not see it month by month, so after a migration every incremental model is built
+    in full once."""
+    con, project = org
+    assert rebuilt(con, project) == {"m_lines": [], "m_report": []}
+    con.execute("INSERT INTO schema_migrations VALUES (999, 'a_later_migration', TIMESTAMP '2026-12-06 12:00:00')")
+    assert rebuilt(con, project) == {"m_lines": None, "m_report": None}
+    assert rebuilt(con, project) == {"m_lines": [], "m_report": []}
