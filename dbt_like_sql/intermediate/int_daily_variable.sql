@@ -48,10 +48,12 @@ raw_factors AS (   -- per origin o, over the 8 weeks of days o-58 .. o-3: each w
            sum(w.n_8w) AS factor_days, count(w.rho_8w) AS weekdays,
            list(w.rho_8w ORDER BY w.dow) AS r,
            greatest(0, least(1, 1 - coalesce(avg(w.var_8w / w.n_8w), 0) / nullif(var_pop(w.rho_8w), 0))) AS k
-    FROM centred o
-    CROSS JOIN (SELECT CAST(unnest(range(3, 10)) AS INTEGER) AS back) b   -- the days o-9 .. o-3: each weekday once
-    JOIN by_weekday w ON w.team = o.team AND w.provider = o.provider AND w.day = o.day - b.back
-    GROUP BY ALL
+    FROM (   -- the days o-9 .. o-3: each weekday once (the day worked out first: an equality join on it)
+        SELECT c.team, c.provider, c.day, CAST(c.day - b.back AS DATE) AS back_day
+        FROM centred c CROSS JOIN (SELECT CAST(unnest(range(3, 10)) AS INTEGER) AS back) b
+    ) o
+    JOIN by_weekday w ON w.team = o.team AND w.provider = o.provider AND w.day = o.back_day
+    GROUP BY o.team, o.provider, o.day
 ),
 factors AS (   -- normalised to average 1 and shrunk towards 1 by k
     SELECT c.*,
