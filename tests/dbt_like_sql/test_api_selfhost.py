@@ -30,6 +30,17 @@ def _usage(wh: Warehouse, team: str, provider: str, model: str, cost: str, inp: 
             x_model=model, x_input_tokens=inp, x_cached_input_tokens=cached, x_output_tokens=out)
 
 
+def _llama_daily(wh: Warehouse, first: date, last: date) -> None:
+    """search serving llama-3.3-70b on Together every day from ``first`` to ``last``: 40M input + 10M output tokens
+    and £120 a day."""
+    d = first
+    while d <= last:
+        wh.line(start=datetime(d.year, d.month, d.day), end=datetime(d.year, d.month, d.day) + timedelta(days=1), cost="120.00",
+                team="search", provider="together", kind="hosted_api", x_model="llama-3.3-70b-instruct-turbo",
+                x_input_tokens=40_000_000, x_cached_input_tokens=0, x_output_tokens=10_000_000)
+        d += timedelta(days=1)
+
+
 def test_closed_open_and_unmapped_models(make_wh):
     wh = make_wh()
     wh.config({"search": None, "labs": None, "batch": None}, extra=TOML, team_settings={"batch": "production = false"})
@@ -70,12 +81,7 @@ def test_a_window_across_a_month_boundary_and_a_price_change_is_priced_day_by_da
     for amount, start, end in (("1240.00", datetime(2026, 9, 1), datetime(2026, 11, 1)), ("1500.00", datetime(2026, 11, 1), None)):
         wh.price(source_id="gigagpu", provider="gigagpu", kind="dedicated_gpu", sku="H100 80GB", component="gpu", unit="month",
                  amount=amount, currency="GBP", gpu_model=H100, gpu_count=1, valid_from=start, valid_to=end)
-    d = date(2026, 10, 1)
-    while d <= date(2026, 11, 15):
-        wh.line(start=datetime(d.year, d.month, d.day), end=datetime(d.year, d.month, d.day) + timedelta(days=1), cost="120.00",
-                team="search", provider="together", kind="hosted_api", x_model="llama-3.3-70b-instruct-turbo",
-                x_input_tokens=40_000_000, x_cached_input_tokens=0, x_output_tokens=10_000_000)
-        d += timedelta(days=1)
+    _llama_daily(wh, date(2026, 10, 1), date(2026, 11, 15))
     wh.build()
     got = {r["month"]: r for r in wh.rows("SELECT * FROM api_vs_selfhost WHERE team = 'search'")}
     nov = got[date(2026, 11, 1)]
@@ -108,12 +114,7 @@ def test_a_trailing_window_across_february_counts_february_whole(make_wh):
     wh.config({"search": None}, extra=TOML)
     wh.price(source_id="gigagpu", provider="gigagpu", kind="dedicated_gpu", sku="H100 80GB", component="gpu", unit="month",
              amount="1400.00", currency="GBP", gpu_model=H100, gpu_count=1, valid_from=datetime(2026, 9, 1))
-    d = date(2027, 1, 1)
-    while d <= date(2027, 3, 1):
-        wh.line(start=datetime(d.year, d.month, d.day), end=datetime(d.year, d.month, d.day) + timedelta(days=1), cost="120.00",
-                team="search", provider="together", kind="hosted_api", x_model="llama-3.3-70b-instruct-turbo",
-                x_input_tokens=40_000_000, x_cached_input_tokens=0, x_output_tokens=10_000_000)
-        d += timedelta(days=1)
+    _llama_daily(wh, date(2027, 1, 1), date(2027, 3, 1))
     wh.build()
     mar = wh.rows("SELECT * FROM api_vs_selfhost WHERE team = 'search' AND month = DATE '2027-03-01'")[0]
     assert (mar["window_kind"], mar["window_start"], mar["window_end"], mar["window_days"]) == (
