@@ -87,21 +87,35 @@ def _ids(user: str) -> tuple[int, int]:
     return p.pw_uid, p.pw_gid
 
 
-def fill(con, rows: int) -> float:
+def fill(con, rows: int, folder: Path) -> float:
     """Config, prices and FX of bench/models.py's organisation, then ``rows`` line items over 24 months.
 
     bench/models.py generates 12 months (its prices start there); the 12 months before are the same lines a
-    year earlier (new ids and natural keys), so every month has lines of every kind.
+    year earlier (new ids and natural keys), so every month has lines of every kind.  The generator scatters
+    each slice over all 12 months; the lines are then stored month by month, as 24 months of ingests store
+    them (each delivery's lines land together), so a month's lines share row groups as they would in use.
     """
     t = time.perf_counter()
     models_bench.prepare_generated(con, Path(tempfile.mkdtemp(prefix="scale-cfg-")))
+    scratch = folder / "generated_lines.duckdb"  # the generated lines before they are stored month by month
+    scratch.unlink(missing_ok=True)
+    con.execute("ATTACH $path AS gen", {"path": str(scratch)})
+    con.execute("CREATE TABLE gen.gen_lines AS FROM billing_line_items LIMIT 0")
+    generate = models_bench._GENERATE.replace("INSERT INTO billing_line_items (", "INSERT INTO gen.gen_lines (", 1)
     recent = rows - rows // 2
     for a in range(0, recent, 5_000_000):  # in slices: bounded memory on a small machine
-        con.execute(models_bench._GENERATE, [a, min(recent, a + 5_000_000), models_bench.START])
+        con.execute(generate, [a, min(recent, a + 5_000_000), models_bench.START])
     shifted = ", ".join(f"{c} - INTERVAL 12 MONTH AS {c}" for c in
                         ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd"))
-    con.execute(f"INSERT INTO billing_line_items SELECT * REPLACE (x_line_id || '-y' AS x_line_id, "
-                f"x_natural_key || '-y' AS x_natural_key, {shifted}) FROM billing_line_items LIMIT $n", {"n": rows // 2})
+    con.execute(f"INSERT INTO gen.gen_lines SELECT * REPLACE (x_line_id || '-y' AS x_line_id, "
+                f"x_natural_key || '-y' AS x_natural_key, {shifted}) FROM gen.gen_lines LIMIT $n", {"n": rows // 2})
+    months = [m for (m,) in con.execute("SELECT DISTINCT date_trunc('month', ChargePeriodStart) AS m FROM gen.gen_lines ORDER BY m").fetchall()]
+    for m in months:  # one month at a time: bounded memory
+        con.execute("INSERT INTO billing_line_items SELECT * FROM gen.gen_lines WHERE ChargePeriodStart >= $m "
+                    "AND ChargePeriodStart < $m + INTERVAL 1 MONTH", {"m": m})
+    con.execute("DETACH gen")
+    scratch.unlink()
+    con.execute("CHECKPOINT")
     return time.perf_counter() - t
 
 
@@ -114,7 +128,7 @@ def timed(fn) -> float:
 def full_and_incremental(location: str, rows: int, folder: Path) -> dict[str, float]:
     con = connect(location)
     try:
-        out = {"fill": fill(con, rows)}
+        out = {"fill": fill(con, rows, folder)}
         cfg = load_config(EXAMPLE_CONFIG)
         project = load_project()
         full: list = []
