@@ -87,7 +87,7 @@ def _ids(user: str) -> tuple[int, int]:
     return p.pw_uid, p.pw_gid
 
 
-def fill(con, rows: int, folder: Path) -> float:
+def fill(con, rows: int, folder: Path | None = None) -> float:
     """Config, prices and FX of bench/models.py's organisation, then ``rows`` line items over 24 months.
 
     bench/models.py generates 12 months (its prices start there); the 12 months before are the same lines a
@@ -97,7 +97,7 @@ def fill(con, rows: int, folder: Path) -> float:
     """
     t = time.perf_counter()
     models_bench.prepare_generated(con, Path(tempfile.mkdtemp(prefix="scale-cfg-")))
-    scratch = folder / "generated_lines.duckdb"  # the generated lines before they are stored month by month
+    scratch = (folder or Path(tempfile.mkdtemp(prefix="scale-gen-"))) / "generated_lines.duckdb"  # the generated lines before they are stored month by month
     scratch.unlink(missing_ok=True)
     con.execute("ATTACH $path AS gen", {"path": str(scratch)})
     con.execute("CREATE TABLE gen.gen_lines AS FROM billing_line_items LIMIT 0")

@@ -1,4 +1,8 @@
--- Variable spend (serverless GPU and hosted APIs; tax too when [decisions] tax_in_thresholds) per team, provider and day in the reporting currency, as a dense series (and the team's total across providers as provider '(all)', up to its least advanced provider's last complete day): every day from the pair's first day of spend to its provider's last complete day (stg_data_horizon), 0 on days without spend. With the month-end projection's forecast as seen from each day o taken as an origin (docs/warehouse.md, "Month-end projection"): weekday_factors (Monday first) from the 8 weeks ending 3 days before o (each weekday's spend over its centred 7-day mean, normalised to average 1; all 1 with fewer than 14 such days), level_shift (the last 7 days' mean differs from the 21 days before by more than 2 standard errors of the deseasonalised daily spend), level (after a shift, the last 7 days' mean brought to o by their trend; for an intermittent or erratic series (Syntetos-Boylan: ADI >= 1.32 or CV² >= 0.49 over up to 91 days) whose older history agrees with its last 28 days within 2 standard errors, the mean of up to 91 days (level_method 'long'); otherwise the 28-day mean; fewer than 28 days: the last 7 days' mean) and level_sd (the standard error of the level, the day-to-day spread of the window it is taken from): the forecast of a later day t is level x weekday_factors[isodow(t)].
+-- incremental: month
+-- incremental_input: int_variable_spans month
+-- incremental_lookback: 6
+-- incremental_watch: int_variable_spans month
+-- Variable spend (serverless GPU and hosted APIs; tax too when [decisions] tax_in_thresholds) per team, provider and day in the reporting currency, as a dense series (and the team's total across providers as provider '(all)', up to its least advanced provider's last complete day): every day from the pair's first day of spend to its provider's last complete day (stg_data_horizon), 0 on days without spend (int_variable_spans), day_number counting from its first day. With the month-end projection's forecast as seen from each day o taken as an origin (docs/warehouse.md, "Month-end projection"): weekday_factors (Monday first) from the 8 weeks ending 3 days before o (each weekday's spend over its centred 7-day mean, normalised to average 1; all 1 with fewer than 14 such days), level_shift (the last 7 days' mean differs from the 21 days before by more than 2 standard errors of the deseasonalised daily spend), level (after a shift, the last 7 days' mean brought to o by their trend; for an intermittent or erratic series (Syntetos-Boylan: ADI >= 1.32 or CV² >= 0.49 over up to 91 days) whose older history agrees with its last 28 days within 2 standard errors, the mean of up to 91 days (level_method 'long'); otherwise the 28-day mean; fewer than 28 days: the last 7 days' mean) and level_sd (the standard error of the level, the day-to-day spread of the window it is taken from): the forecast of a later day t is level x weekday_factors[isodow(t)].
 WITH spend AS (
     SELECT f.team, f.provider, f.charge_date AS day, sum(f.amount_reporting) AS amount
     FROM {{ ref('fct_spend_daily') }} f
@@ -6,32 +10,25 @@ WITH spend AS (
     WHERE f.product_kind IN ('serverless_gpu', 'hosted_api') OR (f.product_kind = 'tax' AND coalesce(ds.tax_in_thresholds, false))
     GROUP BY ALL
 ),
-spans AS (
-    SELECT s.team, s.provider, min(s.day) AS first_day, any_value(h.last_complete_day) AS last_day
-    FROM spend s JOIN {{ ref('stg_data_horizon') }} h USING (provider)
-    GROUP BY ALL
-),
-dense AS (
-    SELECT p.team, p.provider, CAST(p.first_day + CAST(r.i AS INTEGER) AS DATE) AS day
-    FROM spans p, LATERAL (SELECT unnest(range(0, greatest(0, p.last_day - p.first_day + 1))) AS i) r
-),
-by_provider AS (
-    SELECT d.team, d.provider, d.day, coalesce(s.amount, 0) AS amount
-    FROM dense d LEFT JOIN spend s USING (team, provider, day)
-),
-series AS (   -- and the team's total as provider '(all)', up to the day its least advanced provider reaches
-    SELECT * FROM by_provider
+by_series AS (   -- and the team's total as provider '(all)'
+    SELECT * FROM spend
     UNION ALL
-    SELECT b.team, '(all)' AS provider, b.day, sum(b.amount) AS amount
-    FROM by_provider b
-    JOIN (SELECT team, min(last_day) AS through FROM spans GROUP BY ALL) t ON t.team = b.team AND b.day <= t.through
-    GROUP BY ALL
+    SELECT team, '(all)' AS provider, day, sum(amount) AS amount FROM spend GROUP BY ALL
+),
+dense AS (   -- every day of the series' months (int_variable_spans; an incremental rebuild reads its months and 6 before)
+    SELECT p.team, p.provider, p.first_day, CAST(p.month_first_day + CAST(r.i AS INTEGER) AS DATE) AS day
+    FROM {{ ref('int_variable_spans') }} p,
+         LATERAL (SELECT unnest(range(0, p.month_last_day - p.month_first_day + 1)) AS i) r
+),
+series AS (
+    SELECT d.team, d.provider, d.day, d.day - d.first_day + 1 AS day_number, coalesce(s.amount, 0) AS amount
+    FROM dense d LEFT JOIN by_series s USING (team, provider, day)
 ),
 centred AS (   -- each day's spend over its centred 7-day mean (NULL within 3 days of either end of the series, or when that mean is 0)
     SELECT team, provider, day, CAST(amount AS DOUBLE) AS y, isodow(day) AS dow,
            CASE WHEN count(*) OVER w = 7 AND avg(CAST(amount AS DOUBLE)) OVER w > 0
                 THEN CAST(amount AS DOUBLE) / avg(CAST(amount AS DOUBLE)) OVER w END AS rho,
-           row_number() OVER (PARTITION BY team, provider ORDER BY day) AS day_number,
+           day_number,
            amount
     FROM series
     WINDOW w AS (PARTITION BY team, provider ORDER BY day ROWS BETWEEN 3 PRECEDING AND 3 FOLLOWING)
@@ -99,7 +96,7 @@ classified AS (   -- intermittent (ADI >= 1.32) or erratic (CV² >= 0.49), with 
     FROM shifted
 )
 SELECT
-    team, provider, day, (SELECT reporting_currency FROM {{ source('config', 'settings') }}) AS currency,
+    team, provider, day, CAST(date_trunc('month', day) AS DATE) AS month, (SELECT reporting_currency FROM {{ source('config', 'settings') }}) AS currency,
     CAST(amount AS DECIMAL(18, 6)) AS amount,
     day_number,
     mean_7d, mean_28d, mean_91d, adi_91d, cv2_91d, trend_7d, level_shift, weekday_factors,

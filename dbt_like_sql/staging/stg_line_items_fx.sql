@@ -1,14 +1,6 @@
 -- materialized: view
--- Every line item with its amount converted to the reporting currency at the ECB rate of its charge day (the latest rate on or before it), the rate and the rate's date kept beside it, the rate's age in business days (Monday to Friday after the rate's date up to the charge date; 0 when no conversion was needed) and fx_stale when that age exceeds [decisions] fx_stale_business_days (default 3): a figure converted at a stale rate is marked wherever it is summed.
-WITH day_fx AS (   -- the rate looked up once per currency and charge day (a few thousand pairs), then joined to the lines
-    SELECT d.currency, d.charge_date, fx.rate_to_reporting, fx.rate_date,
-           len(list_filter(range(CAST(fx.rate_date AS TIMESTAMP) + INTERVAL 1 DAY, CAST(d.charge_date AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY),
-                           lambda x: isodow(x) < 6)) AS age
-    FROM (SELECT DISTINCT currency, charge_date FROM {{ ref('stg_line_items') }}) d
-    ASOF LEFT JOIN {{ ref('stg_fx_rates') }} fx
-        ON fx.currency = d.currency AND fx.rate_date <= d.charge_date
-),
-stale_after AS (SELECT coalesce(any_value(fx_stale_business_days), 3) AS days FROM {{ source('config', 'decision_settings') }})
+-- Every line item with its amount converted to the reporting currency at the ECB rate of its charge day (the latest rate on or before it, stg_fx_days), the rate and the rate's date kept beside it, the rate's age in business days (Monday to Friday after the rate's date up to the charge date; 0 when no conversion was needed) and fx_stale when that age exceeds [decisions] fx_stale_business_days (default 3): a figure converted at a stale rate is marked wherever it is summed.
+WITH stale_after AS (SELECT coalesce(any_value(fx_stale_business_days), 3) AS days FROM {{ source('config', 'decision_settings') }})
 SELECT
     l.*,
     s.reporting_currency,
@@ -20,4 +12,4 @@ SELECT
 FROM {{ ref('stg_line_items') }} l
 CROSS JOIN {{ source('config', 'settings') }} s
 CROSS JOIN stale_after sa
-LEFT JOIN day_fx fx ON fx.currency = l.currency AND fx.charge_date = l.charge_date
+LEFT JOIN {{ ref('stg_fx_days') }} fx ON fx.currency = l.currency AND fx.charge_date = l.charge_date
