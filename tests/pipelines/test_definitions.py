@@ -22,7 +22,8 @@ def test_model_assets_carry_sql_deps_and_description():
     fct = graph.get(dg.AssetKey("fct_spend_daily"))
     assert {dg.AssetKey("stg_line_items_fx")} <= fct.parent_keys
     fx = graph.get(dg.AssetKey("stg_line_items_fx"))
-    assert {dg.AssetKey("stg_line_items"), dg.AssetKey("stg_fx_rates"), dg.AssetKey("org_config")} <= fx.parent_keys
+    assert {dg.AssetKey("stg_line_items"), dg.AssetKey("stg_fx_days"), dg.AssetKey("org_config")} <= fx.parent_keys
+    assert {dg.AssetKey("stg_line_items"), dg.AssetKey("stg_fx_rates")} <= graph.get(dg.AssetKey("stg_fx_days")).parent_keys
     stg = graph.get(dg.AssetKey("stg_line_items"))
     assert dg.AssetKey("billing_line_items") in stg.parent_keys
     assert graph.get(dg.AssetKey("threshold_flags")).description.startswith("Per month and team")
