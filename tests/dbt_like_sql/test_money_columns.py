@@ -14,7 +14,7 @@ _NATIVE_ONLY = {"price_discrepancies": "compares a provider's and a catalog's pr
 # rate date exists for the row, so they must be built on models that carry the rate and its date per line.
 _AGGREGATES = {"team_monthly_spend", "threshold_flags", "api_vs_selfhost", "dedicated_utilisation", "int_window_usage",
                "recommendations", "int_daily_variable", "int_projection_daily", "fx_staleness",
-               "int_anomaly_daily", "int_anomaly_scores", "int_anomaly_explained", "spend_anomalies"}
+               "int_anomaly_series_days", "int_anomaly_spans", "int_anomaly_daily", "int_anomaly_scores", "int_anomaly_explained", "spend_anomalies"}
 
 
 def _money_columns(con, table: str) -> list[str]:
