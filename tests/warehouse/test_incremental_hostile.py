@@ -244,6 +244,28 @@ def test_a_billing_period_carrying_late_charges_of_the_month_before(org):
     same_as_full(org, build=False)
 
 
+def test_a_recurring_charge_restated_two_months_back(org):
+    """A server rented at 100 USD on the 1st of September, October and November (three billing periods); September's
+    rent restated to 150 USD.  October's lines never changed, yet its occurrence's previous one did: October is rebuilt
+    (int_anomaly_spans holds it), November is not (its previous occurrence is October's)."""
+    for month in (SEP, OCT, NOV):
+        org.deliver([line(month, "100.00", frequency="Recurring", resource="rent-1")], period=month)
+    org.build()
+    org.deliver([line(SEP, "150.00", frequency="Recurring", resource="rent-1")], period=SEP)
+    built = org.build()
+    assert built["fct_spend_daily"].months == [SEP]
+    assert built["int_anomaly_daily"].months == [SEP, OCT]
+    rows = org.gcp("SELECT charge_date, actual, previous_actual, first_spend FROM int_anomaly_daily "
+                   "WHERE provider = 'gcp' AND scope = 'recurring:rent-1' ORDER BY charge_date")
+    assert [r[0] for r in rows] == [SEP, OCT, NOV] and all(r[3] == SEP for r in rows)
+    (_, sep, none, _), (_, oct_, oct_prev, _), (_, _, nov_prev, _) = rows
+    assert none is None and oct_prev == sep and nov_prev == oct_
+    # in GBP at each day's ECB rate: 150 USD on 1 September is half as much again as 100 USD would have been
+    (usd_1_sep,) = org.gcp("SELECT fx_rate FROM stg_line_items_fx WHERE provider = 'gcp' AND charge_date = ?", [SEP])[0]
+    assert sep == (Decimal("150") * usd_1_sep).quantize(Decimal("0.000001"))
+    same_as_full(org, build=False)
+
+
 def test_a_restated_day_of_serverless_gpu_usage_reaches_the_decision_models(org):
     """RunPod's 15 October restated with three times the GPU time and cost (its scope is the dataset and the day, so
     only that day is replaced): the serverless hours, the decision windows' usage, the hybrid plan and the
