@@ -64,17 +64,20 @@ def line(day: date, cost: str, team: str | None = "vision", *, frequency: str = 
     return {"day": day, "cost": cost, "team": team, "frequency": frequency, "resource": resource, "category": category}
 
 
-def focus(path: Path, lines: list[dict], *, period: date, account: str = "acct-1", currency: str = "USD") -> Path:
-    """A FOCUS CSV of one billing period of the ``gcp`` cloud: one day-long line per entry."""
+def focus(path: Path, lines: list[dict], *, period: date, account: str = "acct-1", currency: str = "USD",
+          tokens: bool = False) -> Path:
+    """A FOCUS CSV of one billing period of the ``gcp`` cloud: one day-long line per entry.  With ``tokens``, every
+    line is a hosted model API's ("AI and Machine Learning" priced in tokens): variable spend."""
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(FOCUS_COLUMNS)
+        w.writerow(FOCUS_COLUMNS + (("PricingUnit",) if tokens else ()))
         for ln in lines:
             d = ln["day"]
             w.writerow([ln["cost"], account, currency, f"{period}T00:00:00Z", f"{month_after(period)}T00:00:00Z",
                         ln["category"], f"compute {ln['resource']}", ln["frequency"], f"{d}T00:00:00Z",
-                        f"{d + timedelta(days=1)}T00:00:00Z", "Google Cloud", "sub-1", ln["resource"], "sku-1", "Compute",
-                        json.dumps({"team": ln["team"]}) if ln["team"] else "{}"])
+                        f"{d + timedelta(days=1)}T00:00:00Z", "Google Cloud", "sub-1", ln["resource"], "sku-1",
+                        "AI and Machine Learning" if tokens else "Compute",
+                        json.dumps({"team": ln["team"]}) if ln["team"] else "{}"] + (["1M tokens"] if tokens else []))
     return path
 
 
@@ -89,10 +92,11 @@ class Org:
         self.project = sqlmodels.load_project()
         self.files = 0
 
-    def deliver(self, lines: list[dict], *, period: date, account: str = "acct-1", currency: str = "USD"):
+    def deliver(self, lines: list[dict], *, period: date, account: str = "acct-1", currency: str = "USD",
+                tokens: bool = False):
         self.files += 1
         path = focus(self.folder / f"focus_gcp_{self.files:02d}.csv", lines, period=period, account=account,
-                     currency=currency)
+                     currency=currency, tokens=tokens)
         return ingest_file(self.con, path, self.cfg)
 
     def build(self, project: sqlmodels.Project | None = None, *, incremental: bool = True, ok: bool = True,
@@ -263,6 +267,29 @@ def test_a_recurring_charge_restated_two_months_back(org):
     # in GBP at each day's ECB rate: 150 USD on 1 September is half as much again as 100 USD would have been
     (usd_1_sep,) = org.gcp("SELECT fx_rate FROM stg_line_items_fx WHERE provider = 'gcp' AND charge_date = ?", [SEP])[0]
     assert sep == (Decimal("150") * usd_1_sep).quantize(Decimal("0.000001"))
+    same_as_full(org, build=False)
+
+
+def test_a_late_charge_moves_a_series_start_back_beyond_the_lookback(org):
+    """vision's gcp hosted-API spend every day of January - November 2026 (eleven monthly billing periods), then
+    January's period restated with a late charge dated 31 December 2025: the series now starts a day earlier, so every
+    one of its days has a new day_number, up to November, further than int_daily_variable's 6 months of lookback
+    reach (its months come from int_variable_spans, watched)."""
+    month = date(2026, 1, 1)
+    while month < DEC:
+        org.deliver([line(d, "10.00") for d in days(month, month_after(month) - timedelta(days=1))], period=month,
+                    tokens=True)
+        month = month_after(month)
+    org.build()
+    late = line(date(2025, 12, 31), "10.00")
+    org.deliver([late] + [line(d, "10.00") for d in days(date(2026, 1, 1), date(2026, 1, 31))], period=date(2026, 1, 1),
+                tokens=True)
+    built = org.build()
+    assert built["fct_spend_daily"].months == [date(2025, 12, 1), date(2026, 1, 1)]
+    assert built["int_daily_variable"].months == [date(2025, 12, 1)] + [date(2026, m, 1) for m in range(1, 12)]
+    # 31 December 2025 is day 1; 30 November 2026 is 1 + 334 days later (2026 up to November: 365 - 31 days)
+    assert org.gcp("SELECT day_number FROM int_daily_variable WHERE team = 'vision' AND provider = 'gcp' "
+                   "AND day IN ('2025-12-31', '2026-11-30') ORDER BY day") == [(1,), (335,)]
     same_as_full(org, build=False)
 
 
