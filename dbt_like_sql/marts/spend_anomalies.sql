@@ -2,8 +2,9 @@
 WITH s AS (
     SELECT * FROM {{ ref('int_anomaly_scores') }}
 ),
-through AS (SELECT provider, max(charge_date) AS through_date FROM s WHERE series_kind = 'usage' GROUP BY provider),
-last_day AS (SELECT team, provider, scope, max(charge_date) AS series_last FROM s GROUP BY ALL),
+-- each provider's last day of usage and each series' last day (int_anomaly_spans: what every scored series covers)
+through AS (SELECT provider, max(month_last_day) AS through_date FROM {{ ref('int_anomaly_spans') }} WHERE series_kind = 'usage' GROUP BY provider),
+last_day AS (SELECT team, provider, scope, max(month_last_day) AS series_last FROM {{ ref('int_anomaly_spans') }} GROUP BY ALL),
 runs AS (   -- consecutive flagged days of a series share a group (usage series are dense; a recurring charge stands alone)
     SELECT s.*,
            CASE WHEN series_kind = 'usage'

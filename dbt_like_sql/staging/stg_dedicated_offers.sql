@@ -1,6 +1,6 @@
 -- For every calendar month with spend, each dedicated GPU offer in force during that month (valid for any part of it; stg_offer_prices: the tracked offers and the organisation's own servers at contract price), priced per GPU for the whole month in its own currency and in the reporting currency at the ECB rate of the month's last day (or the latest rate before it). Hourly prices count every hour of the calendar month. Each offer says what it commits you to: its minimum term in months (0 for none; committed when longer), its billing (hourly, monthly, or upfront with upfront_amount in its own currency) and its smallest rentable unit in GPUs (min_units). Verdicts read decision windows (int_window_offers); this table is the monthly list of offers.
 WITH months AS (
-    SELECT DISTINCT charge_month AS month FROM {{ ref('stg_line_items') }}
+    SELECT DISTINCT CAST(date_trunc('month', charge_date) AS DATE) AS month FROM {{ ref('stg_fx_days') }}   -- the lines' days, a few thousand
 ),
 settings AS (SELECT reporting_currency FROM {{ source('config', 'settings') }}),
 offers AS (
