@@ -99,7 +99,7 @@ def fill(con, rows: int, folder: Path | None = None) -> float:
     models_bench.prepare_generated(con, Path(tempfile.mkdtemp(prefix="scale-cfg-")))
     scratch = (folder or Path(tempfile.mkdtemp(prefix="scale-gen-"))) / "generated_lines.duckdb"  # the generated lines before they are stored month by month
     scratch.unlink(missing_ok=True)
-    con.execute("ATTACH $path AS gen", {"path": str(scratch)})
+    con.execute(f"ATTACH '{str(scratch).replace(chr(39), chr(39) * 2)}' AS gen")  # DuckDB 1.5's ATTACH takes no parameters
     con.execute("CREATE TABLE gen.gen_lines AS FROM billing_line_items LIMIT 0")
     generate = models_bench._GENERATE.replace("INSERT INTO billing_line_items (", "INSERT INTO gen.gen_lines (", 1)
     recent = rows - rows // 2
