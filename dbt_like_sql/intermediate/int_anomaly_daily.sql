@@ -17,10 +17,11 @@ series_days AS (
                     AND d.scope = g.scope AND d.charge_date = g.charge_date
     UNION ALL
     SELECT d.team, d.provider, d.scope, 'recurring', d.charge_date, s.first_spend, d.actual,
-           coalesce(lag(d.actual) OVER (PARTITION BY d.team, d.provider, d.scope, d.charge_month ORDER BY d.charge_date), s.previous_actual)
+           CASE WHEN row_number() OVER w = 1 THEN s.previous_actual ELSE lag(d.actual) OVER w END   -- the month's first: the month before's last
     FROM spans s
     JOIN days d ON d.series_kind = 'recurring' AND d.charge_month = s.month AND d.team = s.team AND d.provider = s.provider AND d.scope = s.scope
     WHERE s.series_kind = 'recurring'
+    WINDOW w AS (PARTITION BY d.team, d.provider, d.scope, d.charge_month ORDER BY d.charge_date)
 )
 SELECT x.team, x.provider, x.scope, x.series_kind, x.charge_date, CAST(date_trunc('month', x.charge_date) AS DATE) AS charge_month,
        x.first_spend, x.actual, x.previous_actual, st.reporting_currency AS currency, o.org_start

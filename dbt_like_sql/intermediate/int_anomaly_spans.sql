@@ -18,7 +18,7 @@ recurring_months AS (   -- per month with occurrences: the series' first occurre
     SELECT team, provider, scope, 'recurring' AS series_kind, charge_month AS month,
            min(min(charge_date)) OVER (PARTITION BY team, provider, scope) AS first_spend,
            min(charge_date) AS month_first_day, max(charge_date) AS month_last_day,
-           CAST(lag(arg_max(actual, charge_date)) OVER (PARTITION BY team, provider, scope ORDER BY charge_month) AS DECIMAL(18, 6)) AS previous_actual
+           CAST(lag(arg_max_null(actual, charge_date)) OVER (PARTITION BY team, provider, scope ORDER BY charge_month) AS DECIMAL(18, 6)) AS previous_actual
     FROM d WHERE series_kind = 'recurring'
     GROUP BY team, provider, scope, charge_month
 ),
