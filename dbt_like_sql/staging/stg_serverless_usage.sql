@@ -35,13 +35,13 @@ estimates AS (   -- priced once per provider, GPU class, currency and charge tim
      AND c.valid_from <= k.period_start AND (c.valid_to IS NULL OR c.valid_to > k.period_start)
     GROUP BY ALL
 )
-SELECT
+SELECT   -- joined on the keys only (estimates has one row per key); which lines take the estimate is decided in the select, since an ON clause with conditions on the lines alone made DuckDB 1.5 fall back to a nested-loop join over every line
     l.*  EXCLUDE (gpu_seconds),
     CASE WHEN l.gpu_seconds > 0 THEN l.gpu_seconds
-         WHEN e.price_per_second > 0 THEN CAST(CAST(l.billed_cost AS DOUBLE) / CAST(e.price_per_second AS DOUBLE) AS DECIMAL(20, 3))
+         WHEN l.gpu_seconds = 0 AND l.billed_cost > 0 AND e.price_per_second > 0
+              THEN CAST(CAST(l.billed_cost AS DOUBLE) / CAST(e.price_per_second AS DOUBLE) AS DECIMAL(20, 3))
          ELSE 0 END                                        AS gpu_seconds,
-    (l.gpu_seconds = 0 AND e.price_per_second > 0)        AS gpu_seconds_estimated
+    (l.gpu_seconds = 0 AND (CASE WHEN l.billed_cost > 0 THEN e.price_per_second END) > 0) AS gpu_seconds_estimated
 FROM lines l
 LEFT JOIN estimates e
-  ON l.gpu_seconds = 0 AND l.billed_cost > 0
- AND e.provider = l.provider AND e.gpu_class = l.gpu_class AND e.currency = l.currency AND e.period_start = l.period_start
+  ON e.provider = l.provider AND e.gpu_class = l.gpu_class AND e.currency = l.currency AND e.period_start = l.period_start
