@@ -14,12 +14,13 @@ November 2026; the generator of bench/models.py, run once per 12 months), then p
 Target: the incremental daily run under 10 % of the full build at 50M line items.
 The DuckLake runs need PostgreSQL's server binaries (Debian's postgresql): a throwaway server is started
 on 127.0.0.1 in a temporary folder and stopped at the end.
-Usage: python bench/scale.py [--rows 50000000] [--backends file,lake] [--ingest-rows 200000] [--keep DIR]
+Usage: python bench/scale.py [--rows 50000000] [--backends file,lake] [--ingest-rows 200000] [--keep DIR] [--timings CSV]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -162,6 +163,19 @@ def slowest(results, n: int = 6) -> str:
     return ", ".join(f"{r.model} {r.seconds:.1f}" for r in top)
 
 
+def write_timings(path: Path, backend: str, r: dict) -> None:
+    """Append each model's seconds in the full build and the daily run to a CSV (header written once)."""
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["backend", "build", "model", "seconds", "months"])
+        for build_name, key in (("full", "full_models"), ("incremental", "incremental_models")):
+            for m in r[key]:
+                months = "" if m.months is None else len(m.months)
+                w.writerow([backend, build_name, m.model, f"{m.seconds:.3f}", months])
+
+
 def four_files(folder: Path, rows: int) -> list[Path]:
     """Four billing accounts' exports (rows/4 lines each; separate scopes, so none supersedes another)."""
     src = folder / "four_accounts.csv"
@@ -207,6 +221,8 @@ def main() -> int:
     ap.add_argument("--backends", default="file,lake", help="file, lake or both (default file,lake)")
     ap.add_argument("--ingest-rows", type=int, default=200_000, help="lines per file of the four-ingest test (default 200,000)")
     ap.add_argument("--keep", type=Path, metavar="DIR", help="keep the warehouses in DIR instead of a temporary folder")
+    ap.add_argument("--timings", type=Path, metavar="CSV",
+                    help="write every model's seconds (backend, build, model, seconds, months rebuilt) to CSV")
     args = ap.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="spendwatch-scale-"))
@@ -238,6 +254,8 @@ def main() -> int:
             print(f"    of which the day's ingest  {r['day_ingest']:8.1f} s")
             print(f"    slowest models, full:        {slowest(r['full_models'])}")
             print(f"    slowest models, incremental: {slowest(r['incremental_models'])}")
+            if args.timings:
+                write_timings(args.timings, backend, r)
             print(f"  four ingests, one by one     {serial:8.1f} s")
             print(f"  four ingests at once         " + (f"{conc:8.1f} s  ({serial / conc:.2f}x)" if conc else
                                                          "     n/a  (a DuckDB file has one writer)"))

@@ -95,19 +95,20 @@ def sql_sha(sql: str) -> str:
 
 def inputs_sha(con: duckdb.DuckDBPyConnection) -> str:
     """A digest of every config table's content and the price sources' (row order ignored), and of the schema's
-    migrations: a migration may rewrite stored lines in place, which no ingest does (``incremental_rows``)."""
-    h = hashlib.sha256()
-    (versions,) = con.execute("SELECT string_agg(CAST(version AS VARCHAR), ',' ORDER BY version) FROM schema_migrations").fetchone()
-    h.update(f"migrations:{versions}\n".encode())
-    for schema, table in con.execute(CONFIG_TABLES_SQL).fetchall():
+    migrations: a migration may rewrite stored lines in place, which no ingest does (``incremental_rows``).
+
+    One statement for all of them: on a lake every statement pays a catalog round trip."""
+    tables = con.execute(CONFIG_TABLES_SQL).fetchall()
+    parts = ["SELECT 0 AS k, string_agg(CAST(version AS VARCHAR), ',' ORDER BY version) AS d FROM schema_migrations"]
+    for i, (schema, table) in enumerate(tables, 1):
         # Where the config file was read from is not a setting: the same file at another path builds the same.
-        cols = ", ".join(f'"{c}"' for (c,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
-            "AND table_name = ? AND column_name <> 'config_path' ORDER BY column_index", [schema, table]).fetchall())
-        (digest,) = con.execute(
-            f'SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)), \'\')) '
-            f'FROM (SELECT {cols} FROM {schema}."{table}") t').fetchone()
-        h.update(f"{schema}.{table}:{digest}\n".encode())
+        parts.append(f"SELECT {i}, md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)), '')) "
+                     f"FROM (SELECT COLUMNS(lambda c: c <> 'config_path') FROM \"{schema}\".\"{table}\") t")
+    digests = dict(con.execute("\nUNION ALL\n".join(parts)).fetchall())
+    h = hashlib.sha256()
+    h.update(f"migrations:{digests[0]}\n".encode())
+    for i, (schema, table) in enumerate(tables, 1):
+        h.update(f"{schema}.{table}:{digests[i]}\n".encode())
     return h.hexdigest()
 
 
@@ -164,17 +165,18 @@ class Spec:
 
 
 def months_to_rebuild(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str,
-                      watched: dict[date, str] | None = None) -> list[date] | None:
+                      watched: dict[date, str] | None = None, inputs: str | None = None) -> list[date] | None:
     """The months an incremental build of ``model`` must rebuild; None when only a full build is safe.
 
     ``sql`` is what the model was built from: its own SQL and that of every model upstream of it, so that a new
-    version of any of them rebuilds it in full.  ``watched``: :func:`watch_digests` when already computed."""
+    version of any of them rebuilds it in full.  ``watched``: :func:`watch_digests` and ``inputs``: :func:`inputs_sha`,
+    when already computed in the same transaction."""
     state = con.execute(
         "SELECT sql_sha, inputs_sha, ingest_turn FROM model_builds WHERE model = ? ORDER BY built_at DESC LIMIT 1",
         [model]).fetchone()
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                          "AND schema_name = 'main' AND table_name = ?", [model]).fetchone()[0]
-    if state is None or not exists or state[0] != sql_sha(sql) or state[1] != inputs_sha(con):
+    if state is None or not exists or state[0] != sql_sha(sql) or state[1] != (inputs or inputs_sha(con)):
         return None
     if state[2] > _turn(con):
         return None  # the ingest turns were set back (a restored or rewritten state): changed months cannot be trusted
@@ -268,13 +270,13 @@ def rebuild_months(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: 
 
 
 def record_build(con: duckdb.DuckDBPyConnection, model: str, spec: Spec, sql: str, months: list[date] | None,
-                 watched: dict[date, str] | None = None) -> None:
-    """Note what this build saw (inside the build's transaction)."""
+                 watched: dict[date, str] | None = None, inputs: str | None = None) -> None:
+    """Note what this build saw (inside the build's transaction; ``inputs``: :func:`inputs_sha` read in it)."""
     n, latest = _fx(con)
     con.execute("DELETE FROM model_builds WHERE model = ?", [model])
     con.execute(
         "INSERT INTO model_builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [model, sql_sha(sql), inputs_sha(con), _turn(con), n, latest, "full" if months is None else "incremental",
+        [model, sql_sha(sql), inputs or inputs_sha(con), _turn(con), n, latest, "full" if months is None else "incremental",
          None if months is None else len(months), datetime.now(timezone.utc).replace(tzinfo=None)])
     # Every month with lines (a model may hold no row of a month whose lines a new rate or price would change)
     # and every month the model holds.

@@ -280,9 +280,10 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str, inc
         spec = model.incremental
         # Its watched inputs are built before it and do not change during its build: read them once.
         watched = inc.watch_digests(con, spec) if spec and spec.watch else None
+        inputs = inc.inputs_sha(con) if spec else None  # so are the config tables
         lineage = project.lineage(name) if spec else ""
         if incremental and spec:
-            months = inc.months_to_rebuild(con, name, spec, lineage, watched)
+            months = inc.months_to_rebuild(con, name, spec, lineage, watched, inputs)
         if months is not None:
             inc.rebuild_months(con, name, spec, project.render_months(name), months, project.input_relation(name))
         else:
@@ -290,7 +291,7 @@ def build_model(con: duckdb.DuckDBPyConnection, project: Project, name: str, inc
             _drop_other_kind(con, name, "VIEW" if kind == "TABLE" else "TABLE")
             con.execute(f'CREATE OR REPLACE {kind} "{name}" AS\n{sql}')
         if spec:
-            inc.record_build(con, name, spec, lineage, months, watched)
+            inc.record_build(con, name, spec, lineage, months, watched, inputs)
         rebuilt[0] = months
         return con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] if kind == "TABLE" else None
 
