@@ -41,7 +41,7 @@ SELECT   -- joined on the keys only (estimates has one row per key); which lines
          WHEN l.gpu_seconds = 0 AND l.billed_cost > 0 AND e.price_per_second > 0
               THEN CAST(CAST(l.billed_cost AS DOUBLE) / CAST(e.price_per_second AS DOUBLE) AS DECIMAL(20, 3))
          ELSE 0 END                                        AS gpu_seconds,
-    (l.gpu_seconds = 0 AND (CASE WHEN l.billed_cost > 0 THEN e.price_per_second END) > 0) AS gpu_seconds_estimated
+    coalesce(l.gpu_seconds = 0 AND l.billed_cost > 0 AND e.price_per_second > 0, false) AS gpu_seconds_estimated
 FROM lines l
 LEFT JOIN estimates e
   ON e.provider = l.provider AND e.gpu_class = l.gpu_class AND e.currency = l.currency AND e.period_start = l.period_start

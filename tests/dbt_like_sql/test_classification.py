@@ -75,11 +75,18 @@ def test_modal_gpu_seconds_leave_out_cpu_and_memory(make_wh):
                                    ("memory-gib", "memory", "0.00000222", None)):
         wh.price(source_id="modal", provider="modal", kind="serverless_gpu", sku=sku, component=comp, unit="second",
                  amount=amount, currency="USD", gpu_model=gpu, gpu_count=1 if gpu else None, valid_from=start)
-    wh.line(start=datetime(2026, 11, 2, 9), end=datetime(2026, 11, 2, 10), cost="12.2044", currency="USD", team="research",
-            provider="modal", kind="serverless_gpu", x_gpu_class="H100-80GB-SXM")
+    line = wh.line(start=datetime(2026, 11, 2, 9), end=datetime(2026, 11, 2, 10), cost="12.2044", currency="USD",
+                   team="research", provider="modal", kind="serverless_gpu", x_gpu_class="H100-80GB-SXM")
+    # In the same hour and GPU class, a credit: no GPU time is made up for it (the estimate is for charges only).
+    credit = wh.line(start=datetime(2026, 11, 2, 9), end=datetime(2026, 11, 2, 10), cost="-2.00", currency="USD",
+                     team="research", provider="modal", kind="serverless_gpu", x_gpu_class="H100-80GB-SXM")
+    # A GPU class Modal has no price for: nothing to estimate with, and so not estimated (false, not unknown).
+    unpriced = wh.line(start=datetime(2026, 11, 2, 9), end=datetime(2026, 11, 2, 10), cost="3.00", currency="USD",
+                       team="research", provider="modal", kind="serverless_gpu", x_gpu_class="B200")
     wh.build()
-    u = wh.one("SELECT gpu_seconds, gpu_seconds_estimated FROM stg_serverless_usage")
-    assert (u["gpu_seconds"], u["gpu_seconds_estimated"]) == (D("10000.000"), True)
+    got = {r["line_id"]: (r["gpu_seconds"], r["gpu_seconds_estimated"])
+           for r in wh.rows("SELECT line_id, gpu_seconds, gpu_seconds_estimated FROM stg_serverless_usage")}
+    assert got == {line: (D("10000.000"), True), credit: (D("0.000"), False), unpriced: (D("0.000"), False)}
 
 
 def test_stale_fx_is_marked(make_wh):
