@@ -239,8 +239,15 @@ def test_a_recommendation_on_a_stale_rate_names_the_pair_and_its_age_in_the_revi
 
     # Slack: the alert for vision's recommendation carries the same sentence
     wa.evaluate(wh.con, as_of=date(2026, 11, 30), now=datetime(2026, 12, 1, 7, 0))
-    [alert] = [a for a in wa.list_alerts(wh.con, "all") if a.kind == "dedicated_cheaper" and a.team == "vision"]
-    assert sentence in json.dumps(build_message(message_of(alert)), ensure_ascii=False)
+    alerts = {a.team: a for a in wa.list_alerts(wh.con, "all") if a.kind == "dedicated_cheaper"}
+    assert sentence in json.dumps(build_message(message_of(alerts["vision"])), ensure_ascii=False)
+    # and each alert's stale-FX field names the rate behind its figures: vision's serverless cost, research's
+    # dedicated price (its serverless lines are in GBP: only the offer's USD price was converted)
+    stale = [{"currency_pair": "USD/GBP", "rate_date": "2026-10-30", "age_business_days": 21, "last_charge_date": "2026-11-30"}]
+    for team in ("vision", "research"):
+        assert alerts[team].details["fx_stale"] == stale
+        text = json.dumps(build_message(message_of(alerts[team])), ensure_ascii=False)
+        assert "Stale FX rate" in text and "USD/GBP rate of 2026-10-30, 21 business days old by 2026-11-30" in text
 
     # the CLI: `spendwatch breakeven --team vision` prints it too
     wh.con.close()

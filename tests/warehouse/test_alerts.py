@@ -342,7 +342,7 @@ VISION_HYBRID = dict(
 def make_recommendation(con, **over):
     row = {**VISION_HYBRID, **over}
     con.execute(f"CREATE TABLE IF NOT EXISTS recommendations ({REC_COLUMNS})")
-    con.execute(f"INSERT INTO recommendations VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    con.execute(f"INSERT INTO recommendations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
 
 
 def review_sentence(con, team, gpu_class):

@@ -18,7 +18,8 @@ REC_COLUMNS = (
     "dedicated_provider VARCHAR, dedicated_sku VARCHAR, dedicated_tier VARCHAR, dedicated_monthly DECIMAL(18,2), dedicated_units INTEGER, "
     "breakeven_utilisation DECIMAL(12,6), breakeven_text VARCHAR, breakeven_verdict VARCHAR, breakeven_saving DECIMAL(18,2), "
     "committed_offer VARCHAR, committed_term_months DECIMAL(12,2), committed_upfront_amount DECIMAL(24,12), committed_currency VARCHAR, "
-    "committed_monthly DECIMAL(18,2)"
+    "committed_monthly DECIMAL(18,2), "
+    "fx_stale_rates STRUCT(currency_pair VARCHAR, rate_date DATE, age_business_days INTEGER, last_charge_date DATE)[]"
 )  # model recommendations, as built
 
 # threshold_flags and team_monthly_spend with the columns the alert marts read
